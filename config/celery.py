@@ -1,0 +1,13 @@
+"""The Celery app. Tasks are discovered in each app's ``tasks.py``; configuration comes from the
+Django settings under the ``CELERY_`` prefix, so the embedded mode (eager) and the scale-out mode (Redis)
+differ only by environment."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("percolate")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

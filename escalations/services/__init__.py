@@ -1,0 +1,45 @@
+"""Every write of the escalations app. Views, the API, admin actions, Celery tasks and management commands
+call these functions; nothing else changes a flag's status or writes an audit event."""
+
+from .events import event_record
+from .flags import (
+    ACTION_SERVICES,
+    flag_add_note,
+    flag_assign,
+    flag_convert,
+    flag_delegate,
+    flag_dismiss,
+    flag_escalate,
+    flag_raise,
+    flag_reopen,
+    flag_resolve,
+    flag_resume,
+    flag_return,
+    flag_review,
+    flag_set_severity,
+    flag_monitor,
+)
+from .projects import milestone_add, milestone_complete, project_create, project_update
+
+__all__ = [
+    "ACTION_SERVICES",
+    "event_record",
+    "flag_add_note",
+    "flag_assign",
+    "flag_convert",
+    "flag_delegate",
+    "flag_dismiss",
+    "flag_escalate",
+    "flag_monitor",
+    "flag_raise",
+    "flag_reopen",
+    "flag_resolve",
+    "flag_resume",
+    "flag_return",
+    "flag_review",
+    "flag_set_severity",
+    "milestone_add",
+    "milestone_complete",
+    "project_create",
+    "project_update",
+]

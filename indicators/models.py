@@ -1,0 +1,280 @@
+"""What is measured: portfolios and agencies, indicators and their series, the threshold rules that say what
+counts as a problem, and the records of check runs and imports."""
+
+from django.conf import settings
+from django.db import models
+
+UNASSIGNED_AGENCY_CODE = "UNASSIGNED"
+
+
+class Portfolio(models.Model):
+    """A deputy mayor's portfolio: the agencies whose escalations one deputy mayor's office decides."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="portfolios")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agency(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200, unique=True)
+    budget_number = models.CharField(max_length=16, blank=True)
+    portfolio = models.ForeignKey(
+        Portfolio, null=True, blank=True, on_delete=models.SET_NULL, related_name="agencies"
+    )
+    liaisons = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="agencies")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Direction(models.TextChoices):
+    UP = "up", "Up is better"
+    DOWN = "down", "Down is better"
+    NEUTRAL = "neutral", "Neutral"
+
+
+class MeasurementType(models.TextChoices):
+    NUMBER = "number", "Number"
+    PERCENTAGE = "percentage", "Percentage"
+    CURRENCY = "currency", "Currency"
+    TIMESPAN = "timespan", "Time span"
+    RATIO = "ratio", "Ratio"
+
+
+class Frequency(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+    FOUR_MONTH = "four_month", "Four-month (PMMR)"
+    ANNUAL = "annual", "Annual (fiscal year)"
+
+
+class TargetKind(models.TextChoices):
+    NUMERIC = "numeric", "Numeric"
+    UP = "up", "Directional: up"
+    DOWN = "down", "Directional: down"
+    TO_BE_DETERMINED = "tbd", "To be determined"
+    NONE = "none", "None"
+
+
+class Indicator(models.Model):
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="indicators")
+    external_id = models.CharField(
+        max_length=64, unique=True, help_text="The source's indicator ID (the MMR indicator ID)."
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="breakouts"
+    )
+    name = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    service = models.CharField(max_length=500, blank=True)
+    goal = models.CharField(max_length=500, blank=True)
+    unit = models.CharField(max_length=32, blank=True)
+    measurement_type = models.CharField(
+        max_length=16, choices=MeasurementType.choices, default=MeasurementType.NUMBER
+    )
+    frequency = models.CharField(max_length=16, choices=Frequency.choices, default=Frequency.ANNUAL)
+    desired_direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.NEUTRAL)
+    critical = models.BooleanField(default=False)
+    target = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    target_kind = models.CharField(max_length=8, choices=TargetKind.choices, default=TargetKind.NONE)
+    public_impact_weight = models.PositiveSmallIntegerField(
+        default=1, help_text="How much a slip matters to the public (1 = ordinary, 5 = severe)."
+    )
+    tolerance = models.DecimalField(
+        max_digits=9,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="A liaison's tolerance in percent; replaces the rules' yellow threshold for this indicator.",
+    )
+    tolerance_rationale = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    # Set whenever a measurement is added or restated: the incremental check re-evaluates exactly the
+    # indicators whose data changed after its previous successful run.
+    data_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["agency__name", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(desired_direction__in=Direction.values), name="indicator_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(target_kind=TargetKind.NUMERIC, target__isnull=False)
+                | ~models.Q(target_kind=TargetKind.NUMERIC),
+                name="indicator_numeric_target_has_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.name}"
+
+
+class Measurement(models.Model):
+    """One value of an indicator for one period (the period's start date)."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="measurements")
+    period = models.DateField()
+    value = models.DecimalField(max_digits=20, decimal_places=6)
+    preliminary = models.BooleanField(default=False)
+    batch = models.ForeignKey("ImportBatch", null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["indicator", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "period"], name="measurement_one_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id} {self.period}: {self.value}"
+
+
+class MeasurementRevision(models.Model):
+    """The value a measurement had before a restatement replaced it."""
+
+    measurement = models.ForeignKey(Measurement, on_delete=models.CASCADE, related_name="revisions")
+    old_value = models.DecimalField(max_digits=20, decimal_places=6)
+    new_value = models.DecimalField(max_digits=20, decimal_places=6)
+    old_preliminary = models.BooleanField()
+    batch = models.ForeignKey("ImportBatch", null=True, blank=True, on_delete=models.SET_NULL)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["measurement", "changed_at"]
+
+
+class RuleKind(models.TextChoices):
+    PERIOD_CHANGE = "period_change", "Period-over-period change"
+    YEAR_OVER_YEAR = "year_over_year", "Year-over-year change"
+    TARGET = "target", "Target missed"
+    TREND_AVERAGE = "trend_average", "Worse than trend average"
+    CONTROL_LIMIT = "control_limit", "Beyond control limits"
+    SUSTAINED = "sustained", "Sustained decline"
+    STALE = "stale", "Stale (reporting gap)"
+
+
+class RuleScope(models.TextChoices):
+    ALL = "all", "All indicators"
+    AGENCY = "agency", "One agency"
+    INDICATOR = "indicator", "One indicator"
+    CRITICAL = "critical", "Critical indicators only"
+
+
+class ThresholdRule(models.Model):
+    """What counts as a problem. ``yellow``/``red`` are percentages for the change rules, multiples of σ
+    for control limits, period counts for ``sustained`` and days past due for ``stale``."""
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=RuleKind.choices)
+    yellow = models.DecimalField(max_digits=12, decimal_places=4)
+    red = models.DecimalField(max_digits=12, decimal_places=4)
+    params = models.JSONField(default=dict, blank=True)
+    critical_factor = models.DecimalField(max_digits=6, decimal_places=3, default=0.5)
+    scope = models.CharField(max_length=16, choices=RuleScope.choices, default=RuleScope.ALL)
+    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
+    indicator = models.ForeignKey(
+        Indicator, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
+    )
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=RuleKind.values), name="rule_kind_valid"),
+            models.CheckConstraint(condition=models.Q(scope__in=RuleScope.values), name="rule_scope_valid"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope=RuleScope.AGENCY, agency__isnull=False, indicator__isnull=True)
+                    | models.Q(scope=RuleScope.INDICATOR, indicator__isnull=False, agency__isnull=True)
+                    | models.Q(scope__in=[RuleScope.ALL, RuleScope.CRITICAL], agency__isnull=True, indicator__isnull=True)
+                ),
+                name="rule_scope_target_matches",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CheckRunMode(models.TextChoices):
+    INCREMENTAL = "incremental", "Incremental"
+    FULL = "full", "Full"
+
+
+class CheckRunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class CheckRun(models.Model):
+    mode = models.CharField(max_length=16, choices=CheckRunMode.choices, default=CheckRunMode.INCREMENTAL)
+    as_of = models.DateField()
+    status = models.CharField(max_length=16, choices=CheckRunStatus.choices, default=CheckRunStatus.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    shards_total = models.PositiveIntegerField(default=0)
+    shards_done = models.PositiveIntegerField(default=0)
+    indicators_evaluated = models.PositiveIntegerField(default=0)
+    flags_opened = models.PositiveIntegerField(default=0)
+    flags_updated = models.PositiveIntegerField(default=0)
+    flags_recovered = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} check as of {self.as_of} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        """Share of shards done, 0 to 1."""
+        return self.shards_done / self.shards_total if self.shards_total else 0.0
+
+
+class ImportBatch(models.Model):
+    """One accepted import of a file. Rejected files write nothing, so every batch here was applied."""
+
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    format = models.CharField(max_length=32)
+    rows_read = models.PositiveIntegerField(default=0)
+    indicators_created = models.PositiveIntegerField(default=0)
+    indicators_updated = models.PositiveIntegerField(default=0)
+    measurements_created = models.PositiveIntegerField(default=0)
+    measurements_restated = models.PositiveIntegerField(default=0)
+    measurements_unchanged = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.imported_at:%Y-%m-%d %H:%M})"
