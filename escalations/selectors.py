@@ -3,10 +3,12 @@ or opens what their scope does not reach (an object outside it simply does not e
 
 Each selector joins what its callers display, so a page or API list costs a fixed number of queries."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from indicators.models import Indicator, Measurement
 
 from .access import scope_of
-from .lifecycle import FlagStatus
+from .lifecycle import OPEN_STATUSES, FlagStatus, Severity
 from .models import Escalation, Event, Flag, Project
 
 
@@ -59,4 +61,28 @@ def events_visible_to(user) -> QuerySet[Event]:
         return events
     return events.filter(
         Q(flag__in=flags_visible_to(user).values("pk")) | Q(project__in=projects_visible_to(user).values("pk"))
+    )
+
+
+class Rag:
+    """An indicator's colour on the dashboards: red or yellow when it has an open performance flag of that
+    severity (the worst wins), green otherwise. Data-quality flags do not colour a dashboard."""
+
+    RED, YELLOW, GREEN = "red", "yellow", "green"
+    LABELS = {RED: "Red", YELLOW: "Yellow", GREEN: "Green"}
+
+
+def indicators_with_status() -> QuerySet[Indicator]:
+    """Every indicator (everyone signed in reads the dashboards) annotated with ``rag``, ``latest_value``
+    and ``latest_period``, in one query."""
+    open_flags = Flag.objects.filter(indicator=OuterRef("pk"), status__in=OPEN_STATUSES, category="performance")
+    latest = Measurement.objects.filter(indicator=OuterRef("pk")).order_by("-period")
+    return Indicator.objects.select_related("agency__portfolio").annotate(
+        rag=Case(
+            When(Exists(open_flags.filter(severity=Severity.RED)), then=Value(Rag.RED)),
+            When(Exists(open_flags), then=Value(Rag.YELLOW)),
+            default=Value(Rag.GREEN),
+        ),
+        latest_value=Subquery(latest.values("value")[:1]),
+        latest_period=Subquery(latest.values("period")[:1]),
     )
