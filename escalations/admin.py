@@ -32,7 +32,15 @@ class NoteInline(admin.TabularInline):
 @admin.register(Flag)
 class FlagAdmin(ReadOnlyAdmin):
     list_display = ("id", "indicator", "rule", "severity", "status", "assignee", "detected_at", "project")
-    list_filter = ("status", "severity", "origin", "category", "rule", "indicator__agency__portfolio", "indicator__agency")
+    list_filter = (
+        "status",
+        "severity",
+        "origin",
+        "category",
+        "rule",
+        "indicator__agency__portfolio",
+        "indicator__agency",
+    )
     search_fields = ("id", "indicator__external_id", "indicator__name", "summary")
     list_select_related = ("indicator", "rule", "assignee", "project")
     date_hierarchy = "detected_at"

@@ -85,9 +85,7 @@ def _from(statuses, roles) -> dict[FlagStatus, frozenset[Role]]:
 TRANSITIONS: dict[Action, Transition] = {
     t.action: t
     for t in [
-        Transition(
-            Action.REVIEW, _from([FlagStatus.DETECTED], LIAISONS), FlagStatus.IN_REVIEW, Verb.FLAG_REVIEWED
-        ),
+        Transition(Action.REVIEW, _from([FlagStatus.DETECTED], LIAISONS), FlagStatus.IN_REVIEW, Verb.FLAG_REVIEWED),
         Transition(Action.ASSIGN, _from(OPEN_STATUSES, LEAD), None, Verb.FLAG_ASSIGNED, ("assignee",)),
         Transition(
             Action.SET_SEVERITY,
@@ -103,9 +101,7 @@ TRANSITIONS: dict[Action, Transition] = {
             Verb.FLAG_MONITORED,
             ("until", "reason"),
         ),
-        Transition(
-            Action.RESUME, _from([FlagStatus.MONITORING], LIAISONS), FlagStatus.IN_REVIEW, Verb.FLAG_RESUMED
-        ),
+        Transition(Action.RESUME, _from([FlagStatus.MONITORING], LIAISONS), FlagStatus.IN_REVIEW, Verb.FLAG_RESUMED),
         Transition(
             Action.DISMISS,
             _from([FlagStatus.DETECTED, FlagStatus.IN_REVIEW, FlagStatus.MONITORING], LIAISONS),

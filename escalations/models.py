@@ -76,7 +76,11 @@ class Flag(models.Model):
     value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     baseline = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     change = models.DecimalField(
-        max_digits=20, decimal_places=6, null=True, blank=True, help_text="Relative change, (value − baseline) / |baseline|."
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Relative change, (value − baseline) / |baseline|.",
     )
     worse_by = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     severity = models.CharField(max_length=8, choices=Severity.choices)
@@ -152,6 +156,9 @@ class Note(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on flag #{self.flag_id}"
+
 
 class Urgency(models.TextChoices):
     ROUTINE = "routine", "Routine"
@@ -167,7 +174,9 @@ class Decision(models.TextChoices):
 
 class Escalation(models.Model):
     flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="escalations")
-    portfolio = models.ForeignKey(Portfolio, null=True, blank=True, on_delete=models.PROTECT, related_name="escalations")
+    portfolio = models.ForeignKey(
+        Portfolio, null=True, blank=True, on_delete=models.PROTECT, related_name="escalations"
+    )
     escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     escalated_at = models.DateTimeField()
     summary = models.TextField()
@@ -185,13 +194,18 @@ class Escalation(models.Model):
         ordering = ["-escalated_at"]
         indexes = [models.Index(fields=["portfolio", "decision"], name="escalation_inbox_idx")]
 
+    def __str__(self) -> str:
+        return f"Escalation of flag #{self.flag_id}"
+
 
 class Event(models.Model):
     """The action history: append-only, each row hashed together with the previous row's hash so that any
     later change to a stored event breaks the chain (``manage.py verify_audit``)."""
 
     occurred_at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor_label = models.CharField(max_length=100, blank=True, help_text="Who acted when no user did.")
     verb = models.CharField(max_length=64, db_index=True)
     flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.PROTECT, related_name="events")

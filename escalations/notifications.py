@@ -51,15 +51,10 @@ def notify_event(event_id: int) -> int:
     recipients = recipients_of(event)
     if not recipients:
         return 0
-    body = (
-        f"{event.actor_name} — {verb_label(event.verb)}\n"
-        f"{event.occurred_at:%Y-%m-%d %H:%M}\n"
-    )
+    body = f"{event.actor_name} — {verb_label(event.verb)}\n{event.occurred_at:%Y-%m-%d %H:%M}\n"
     if event.flag_id:
         body += f"Flag #{event.flag_id}: {event.flag.indicator}\n"
     for key, value in event.data.items():
         body += f"{key}: {value}\n"
-    send_mail(
-        event_subject(event), body, settings.DEFAULT_FROM_EMAIL, [user.email for user in recipients]
-    )
+    send_mail(event_subject(event), body, settings.DEFAULT_FROM_EMAIL, [user.email for user in recipients])
     return len(recipients)

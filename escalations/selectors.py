@@ -17,7 +17,9 @@ def _agency_filter(user, prefix: str) -> Q | None:
     scope = scope_of(user)
     if scope.sees_all:
         return None
-    return Q(**{f"{prefix}agency_id__in": scope.agency_ids}) | Q(**{f"{prefix}agency__portfolio_id__in": scope.portfolio_ids})
+    return Q(**{f"{prefix}agency_id__in": scope.agency_ids}) | Q(
+        **{f"{prefix}agency__portfolio_id__in": scope.portfolio_ids}
+    )
 
 
 def flags_visible_to(user) -> QuerySet[Flag]:

@@ -81,7 +81,18 @@ class ThresholdRuleAdmin(admin.ModelAdmin):
 
 @admin.register(CheckRun)
 class CheckRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "mode", "as_of", "status", "started_at", "finished_at", "indicators_evaluated", "flags_opened", "flags_updated", "flags_recovered")
+    list_display = (
+        "id",
+        "mode",
+        "as_of",
+        "status",
+        "started_at",
+        "finished_at",
+        "indicators_evaluated",
+        "flags_opened",
+        "flags_updated",
+        "flags_recovered",
+    )
     list_filter = ("mode", "status")
     readonly_fields = [field.name for field in CheckRun._meta.fields]
 
@@ -91,7 +102,16 @@ class CheckRunAdmin(admin.ModelAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ("file_name", "format", "imported_at", "imported_by", "rows_read", "indicators_created", "measurements_created", "measurements_restated")
+    list_display = (
+        "file_name",
+        "format",
+        "imported_at",
+        "imported_by",
+        "rows_read",
+        "indicators_created",
+        "measurements_created",
+        "measurements_restated",
+    )
     list_filter = ("format",)
     search_fields = ("file_name", "sha256")
     readonly_fields = [field.name for field in ImportBatch._meta.fields]

@@ -25,9 +25,7 @@ class Agency(models.Model):
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=200, unique=True)
     budget_number = models.CharField(max_length=16, blank=True)
-    portfolio = models.ForeignKey(
-        Portfolio, null=True, blank=True, on_delete=models.SET_NULL, related_name="agencies"
-    )
+    portfolio = models.ForeignKey(Portfolio, null=True, blank=True, on_delete=models.SET_NULL, related_name="agencies")
     liaisons = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="agencies")
 
     class Meta:
@@ -72,17 +70,13 @@ class Indicator(models.Model):
     external_id = models.CharField(
         max_length=64, unique=True, help_text="The source's indicator ID (the MMR indicator ID)."
     )
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="breakouts"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="breakouts")
     name = models.CharField(max_length=500)
     description = models.TextField(blank=True)
     service = models.CharField(max_length=500, blank=True)
     goal = models.CharField(max_length=500, blank=True)
     unit = models.CharField(max_length=32, blank=True)
-    measurement_type = models.CharField(
-        max_length=16, choices=MeasurementType.choices, default=MeasurementType.NUMBER
-    )
+    measurement_type = models.CharField(max_length=16, choices=MeasurementType.choices, default=MeasurementType.NUMBER)
     frequency = models.CharField(max_length=16, choices=Frequency.choices, default=Frequency.ANNUAL)
     desired_direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.NEUTRAL)
     critical = models.BooleanField(default=False)
@@ -157,6 +151,9 @@ class MeasurementRevision(models.Model):
     class Meta:
         ordering = ["measurement", "changed_at"]
 
+    def __str__(self) -> str:
+        return f"{self.measurement}: {self.old_value} → {self.new_value}"
+
 
 class RuleKind(models.TextChoices):
     PERIOD_CHANGE = "period_change", "Period-over-period change"
@@ -187,9 +184,7 @@ class ThresholdRule(models.Model):
     critical_factor = models.DecimalField(max_digits=6, decimal_places=3, default=0.5)
     scope = models.CharField(max_length=16, choices=RuleScope.choices, default=RuleScope.ALL)
     agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
-    indicator = models.ForeignKey(
-        Indicator, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
-    )
+    indicator = models.ForeignKey(Indicator, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -202,7 +197,9 @@ class ThresholdRule(models.Model):
                 condition=(
                     models.Q(scope=RuleScope.AGENCY, agency__isnull=False, indicator__isnull=True)
                     | models.Q(scope=RuleScope.INDICATOR, indicator__isnull=False, agency__isnull=True)
-                    | models.Q(scope__in=[RuleScope.ALL, RuleScope.CRITICAL], agency__isnull=True, indicator__isnull=True)
+                    | models.Q(
+                        scope__in=[RuleScope.ALL, RuleScope.CRITICAL], agency__isnull=True, indicator__isnull=True
+                    )
                 ),
                 name="rule_scope_target_matches",
             ),

@@ -176,7 +176,9 @@ def _apply(parsed: ParseResult, batch: ImportBatch, user) -> dict:
     }
 
 
-def import_file(*, file_name: str, content: bytes, format: str | None = None, user=None, dry_run: bool = False) -> ImportOutcome:
+def import_file(
+    *, file_name: str, content: bytes, format: str | None = None, user=None, dry_run: bool = False
+) -> ImportOutcome:
     """Import one file, all or nothing.
 
     Raises ``ImportRejected`` with every error (line, column, reason) when the file cannot be imported whole;

@@ -8,8 +8,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from escalations.models import Flag, FlagOrigin
 from escalations.lifecycle import Severity
+from escalations.models import Flag, FlagOrigin
 from indicators.models import Agency, Direction, Indicator, Measurement, Portfolio, RuleKind, ThresholdRule
 
 

@@ -6,179 +6,437 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('indicators', '0001_initial'),
+        ("indicators", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Flag',
+            name="Flag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(choices=[('automated', 'Automated check'), ('manual', 'Raised by a person')], default='automated', max_length=16)),
-                ('category', models.CharField(choices=[('performance', 'Performance'), ('data_quality', 'Data quality')], default='performance', max_length=16)),
-                ('summary', models.TextField(blank=True)),
-                ('period', models.DateField(blank=True, null=True)),
-                ('value', models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
-                ('baseline', models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
-                ('change', models.DecimalField(blank=True, decimal_places=6, help_text='Relative change, (value − baseline) / |baseline|.', max_digits=20, null=True)),
-                ('worse_by', models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
-                ('severity', models.CharField(choices=[('red', 'Red'), ('yellow', 'Yellow')], max_length=8)),
-                ('severity_pinned', models.BooleanField(default=False, help_text='Set by a person; redetection leaves it alone.')),
-                ('status', models.CharField(choices=[('detected', 'Detected'), ('in_review', 'In review'), ('monitoring', 'Monitoring'), ('escalated', 'Escalated'), ('agency_managed', 'Agency managed'), ('project', 'Project'), ('dismissed', 'Dismissed'), ('resolved', 'Resolved')], default='detected', max_length=16)),
-                ('detected_at', models.DateTimeField()),
-                ('last_detected_at', models.DateTimeField()),
-                ('detection_count', models.PositiveIntegerField(default=1)),
-                ('recovered_at', models.DateTimeField(blank=True, null=True)),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('overdue_at', models.DateTimeField(blank=True, null=True)),
-                ('monitor_until', models.DateField(blank=True, null=True)),
-                ('dismiss_reason', models.CharField(blank=True, choices=[('data_error', 'Data error'), ('expected_seasonal', 'Expected (seasonal)'), ('explained_by_agency', 'Explained by the agency'), ('below_materiality', 'Below materiality'), ('duplicate', 'Duplicate'), ('other', 'Other')], max_length=32)),
-                ('resolution', models.TextField(blank=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_flags', to=settings.AUTH_USER_MODEL)),
-                ('indicator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='flags', to='indicators.indicator')),
-                ('previous_flag', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='regressions', to='escalations.flag')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='flags', to='indicators.thresholdrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("automated", "Automated check"), ("manual", "Raised by a person")],
+                        default="automated",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[("performance", "Performance"), ("data_quality", "Data quality")],
+                        default="performance",
+                        max_length=16,
+                    ),
+                ),
+                ("summary", models.TextField(blank=True)),
+                ("period", models.DateField(blank=True, null=True)),
+                ("value", models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
+                ("baseline", models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
+                (
+                    "change",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Relative change, (value − baseline) / |baseline|.",
+                        max_digits=20,
+                        null=True,
+                    ),
+                ),
+                ("worse_by", models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
+                ("severity", models.CharField(choices=[("red", "Red"), ("yellow", "Yellow")], max_length=8)),
+                (
+                    "severity_pinned",
+                    models.BooleanField(default=False, help_text="Set by a person; redetection leaves it alone."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("detected", "Detected"),
+                            ("in_review", "In review"),
+                            ("monitoring", "Monitoring"),
+                            ("escalated", "Escalated"),
+                            ("agency_managed", "Agency managed"),
+                            ("project", "Project"),
+                            ("dismissed", "Dismissed"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="detected",
+                        max_length=16,
+                    ),
+                ),
+                ("detected_at", models.DateTimeField()),
+                ("last_detected_at", models.DateTimeField()),
+                ("detection_count", models.PositiveIntegerField(default=1)),
+                ("recovered_at", models.DateTimeField(blank=True, null=True)),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("overdue_at", models.DateTimeField(blank=True, null=True)),
+                ("monitor_until", models.DateField(blank=True, null=True)),
+                (
+                    "dismiss_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("data_error", "Data error"),
+                            ("expected_seasonal", "Expected (seasonal)"),
+                            ("explained_by_agency", "Explained by the agency"),
+                            ("below_materiality", "Below materiality"),
+                            ("duplicate", "Duplicate"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("resolution", models.TextField(blank=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_flags",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "indicator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="flags", to="indicators.indicator"
+                    ),
+                ),
+                (
+                    "previous_flag",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="regressions",
+                        to="escalations.flag",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="flags",
+                        to="indicators.thresholdrule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-detected_at'],
+                "ordering": ["-detected_at"],
             },
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('note', 'Note'), ('agency_intel', 'Agency intelligence'), ('question', 'Question'), ('answer', 'Answer')], default='note', max_length=16)),
-                ('body', models.TextField()),
-                ('source', models.CharField(blank=True, help_text='e.g. "call with DSNY chief of staff"', max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('flag', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='escalations.flag')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("note", "Note"),
+                            ("agency_intel", "Agency intelligence"),
+                            ("question", "Question"),
+                            ("answer", "Answer"),
+                        ],
+                        default="note",
+                        max_length=16,
+                    ),
+                ),
+                ("body", models.TextField()),
+                (
+                    "source",
+                    models.CharField(blank=True, help_text='e.g. "call with DSNY chief of staff"', max_length=300),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "flag",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="notes", to="escalations.flag"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=300)),
-                ('description', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('active', 'Active'), ('on_hold', 'On hold'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='proposed', max_length=16)),
-                ('start_date', models.DateField(blank=True, null=True)),
-                ('target_date', models.DateField(blank=True, null=True)),
-                ('outcome', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('agencies', models.ManyToManyField(blank=True, related_name='projects', to='indicators.agency')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='owned_projects', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=300)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("active", "Active"),
+                            ("on_hold", "On hold"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="proposed",
+                        max_length=16,
+                    ),
+                ),
+                ("start_date", models.DateField(blank=True, null=True)),
+                ("target_date", models.DateField(blank=True, null=True)),
+                ("outcome", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("agencies", models.ManyToManyField(blank=True, related_name="projects", to="indicators.agency")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="owned_projects",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Milestone',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=300)),
-                ('due', models.DateField(blank=True, null=True)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='escalations.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=300)),
+                ("due", models.DateField(blank=True, null=True)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="milestones", to="escalations.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due', 'id'],
+                "ordering": ["due", "id"],
             },
         ),
         migrations.AddField(
-            model_name='flag',
-            name='project',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='flags', to='escalations.project'),
+            model_name="flag",
+            name="project",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="flags",
+                to="escalations.project",
+            ),
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField()),
-                ('actor_label', models.CharField(blank=True, help_text='Who acted when no user did.', max_length=100)),
-                ('verb', models.CharField(db_index=True, max_length=64)),
-                ('from_status', models.CharField(blank=True, max_length=16)),
-                ('to_status', models.CharField(blank=True, max_length=16)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('indicator', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='indicators.indicator')),
-                ('flag', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='escalations.flag')),
-                ('project', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='escalations.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("occurred_at", models.DateTimeField()),
+                ("actor_label", models.CharField(blank=True, help_text="Who acted when no user did.", max_length=100)),
+                ("verb", models.CharField(db_index=True, max_length=64)),
+                ("from_status", models.CharField(blank=True, max_length=16)),
+                ("to_status", models.CharField(blank=True, max_length=16)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "indicator",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="indicators.indicator",
+                    ),
+                ),
+                (
+                    "flag",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="escalations.flag",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="escalations.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Escalation',
+            name="Escalation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('escalated_at', models.DateTimeField()),
-                ('summary', models.TextField()),
-                ('agency_intelligence', models.TextField(blank=True)),
-                ('recommendation', models.TextField()),
-                ('urgency', models.CharField(choices=[('routine', 'Routine'), ('high', 'High'), ('urgent', 'Urgent')], default='routine', max_length=16)),
-                ('decision', models.CharField(blank=True, choices=[('agency_managed', 'Handled with the agency'), ('project', 'Made a project'), ('returned', 'Returned for more information')], max_length=16)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_note', models.TextField(blank=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('escalated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('portfolio', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='escalations', to='indicators.portfolio')),
-                ('flag', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='escalations.flag')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("escalated_at", models.DateTimeField()),
+                ("summary", models.TextField()),
+                ("agency_intelligence", models.TextField(blank=True)),
+                ("recommendation", models.TextField()),
+                (
+                    "urgency",
+                    models.CharField(
+                        choices=[("routine", "Routine"), ("high", "High"), ("urgent", "Urgent")],
+                        default="routine",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("agency_managed", "Handled with the agency"),
+                            ("project", "Made a project"),
+                            ("returned", "Returned for more information"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_note", models.TextField(blank=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "escalated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "portfolio",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="escalations",
+                        to="indicators.portfolio",
+                    ),
+                ),
+                (
+                    "flag",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="escalations", to="escalations.flag"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-escalated_at'],
-                'indexes': [models.Index(fields=['portfolio', 'decision'], name='escalation_inbox_idx')],
+                "ordering": ["-escalated_at"],
+                "indexes": [models.Index(fields=["portfolio", "decision"], name="escalation_inbox_idx")],
             },
         ),
         migrations.AddConstraint(
-            model_name='project',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['proposed', 'active', 'on_hold', 'completed', 'cancelled'])), name='project_status_valid'),
+            model_name="project",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["proposed", "active", "on_hold", "completed", "cancelled"])),
+                name="project_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(fields=['status', 'severity', 'detected_at'], name='flag_queue_idx'),
+            model_name="flag",
+            index=models.Index(fields=["status", "severity", "detected_at"], name="flag_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(fields=['indicator', 'status'], name='flag_indicator_status_idx'),
+            model_name="flag",
+            index=models.Index(fields=["indicator", "status"], name="flag_indicator_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(fields=['assignee', 'status'], name='flag_assignee_status_idx'),
+            model_name="flag",
+            index=models.Index(fields=["assignee", "status"], name="flag_assignee_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='flag',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ('detected', 'in_review', 'monitoring', 'escalated', 'agency_managed', 'project'))), fields=('indicator', 'rule'), name='flag_one_open_per_indicator_rule'),
+            model_name="flag",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status__in", ("detected", "in_review", "monitoring", "escalated", "agency_managed", "project"))
+                ),
+                fields=("indicator", "rule"),
+                name="flag_one_open_per_indicator_rule",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='flag',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['detected', 'in_review', 'monitoring', 'escalated', 'agency_managed', 'project', 'dismissed', 'resolved'])), name='flag_status_valid'),
+            model_name="flag",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "detected",
+                            "in_review",
+                            "monitoring",
+                            "escalated",
+                            "agency_managed",
+                            "project",
+                            "dismissed",
+                            "resolved",
+                        ],
+                    )
+                ),
+                name="flag_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='flag',
-            constraint=models.CheckConstraint(condition=models.Q(('severity__in', ['red', 'yellow'])), name='flag_severity_valid'),
+            model_name="flag",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("severity__in", ["red", "yellow"])), name="flag_severity_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='flag',
-            constraint=models.CheckConstraint(condition=models.Q(('origin', 'manual'), ('rule__isnull', False), _connector='OR'), name='flag_automated_has_rule'),
+            model_name="flag",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("origin", "manual"), ("rule__isnull", False), _connector="OR"),
+                name="flag_automated_has_rule",
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['occurred_at'], name='event_occurred_idx'),
+            model_name="event",
+            index=models.Index(fields=["occurred_at"], name="event_occurred_idx"),
         ),
     ]

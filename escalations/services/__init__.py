@@ -10,6 +10,7 @@ from .flags import (
     flag_delegate,
     flag_dismiss,
     flag_escalate,
+    flag_monitor,
     flag_raise,
     flag_reopen,
     flag_resolve,
@@ -17,7 +18,6 @@ from .flags import (
     flag_return,
     flag_review,
     flag_set_severity,
-    flag_monitor,
 )
 from .projects import milestone_add, milestone_complete, project_create, project_update
 

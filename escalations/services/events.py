@@ -51,4 +51,3 @@ def event_record(
     event.hash = event_hash(event)
     event.save(force_insert=True)
     return event
-

@@ -18,7 +18,7 @@ from indicators.roles import Role
 from ..access import acting_roles, available_actions, scope_of
 from ..audit import Verb
 from ..errors import ActionForbidden, InvalidInput, TransitionNotAllowed
-from ..lifecycle import OPEN_STATUSES, TRANSITIONS, Action, DismissReason, FlagStatus, Severity
+from ..lifecycle import OPEN_STATUSES, TRANSITIONS, Action, DismissReason, Severity
 from ..models import Decision, Escalation, Flag, FlagOrigin, Note, NoteKind, Project, Urgency
 from .events import event_record
 from .notify import notify_after_commit
@@ -135,7 +135,9 @@ def flag_assign(*, flag: Flag, actor, assignee) -> Flag:
 
     def change(flag: Flag) -> dict:
         scope = scope_of(assignee)
-        if not (scope.covers(Role.LIAISON, flag.indicator.agency) or scope.covers(Role.OPS_LEAD, flag.indicator.agency)):
+        if not (
+            scope.covers(Role.LIAISON, flag.indicator.agency) or scope.covers(Role.OPS_LEAD, flag.indicator.agency)
+        ):
             raise InvalidInput({"assignee": f"{assignee.get_username()} is not a liaison of this flag's agency."})
         old = flag.assignee.get_username() if flag.assignee_id else None
         flag.assignee = assignee

@@ -19,7 +19,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = ", ".join(
-            part for part in (f"line {self.line}" if self.line else "", f"column {self.column}" if self.column else "") if part
+            part
+            for part in (f"line {self.line}" if self.line else "", f"column {self.column}" if self.column else "")
+            if part
         )
         return f"{where}: {self.message}" if where else self.message
 

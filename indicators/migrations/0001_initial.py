@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,182 +14,414 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Agency',
+            name="Agency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('budget_number', models.CharField(blank=True, max_length=16)),
-                ('liaisons', models.ManyToManyField(blank=True, related_name='agencies', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("budget_number", models.CharField(blank=True, max_length=16)),
+                ("liaisons", models.ManyToManyField(blank=True, related_name="agencies", to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'verbose_name_plural': 'agencies',
-                'ordering': ['name'],
+                "verbose_name_plural": "agencies",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='CheckRun',
+            name="CheckRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mode', models.CharField(choices=[('incremental', 'Incremental'), ('full', 'Full')], default='incremental', max_length=16)),
-                ('as_of', models.DateField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('shards_total', models.PositiveIntegerField(default=0)),
-                ('shards_done', models.PositiveIntegerField(default=0)),
-                ('indicators_evaluated', models.PositiveIntegerField(default=0)),
-                ('flags_opened', models.PositiveIntegerField(default=0)),
-                ('flags_updated', models.PositiveIntegerField(default=0)),
-                ('flags_recovered', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("incremental", "Incremental"), ("full", "Full")], default="incremental", max_length=16
+                    ),
+                ),
+                ("as_of", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("shards_total", models.PositiveIntegerField(default=0)),
+                ("shards_done", models.PositiveIntegerField(default=0)),
+                ("indicators_evaluated", models.PositiveIntegerField(default=0)),
+                ("flags_opened", models.PositiveIntegerField(default=0)),
+                ("flags_updated", models.PositiveIntegerField(default=0)),
+                ("flags_recovered", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='ImportBatch',
+            name="ImportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file_name', models.CharField(max_length=255)),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('format', models.CharField(max_length=32)),
-                ('rows_read', models.PositiveIntegerField(default=0)),
-                ('indicators_created', models.PositiveIntegerField(default=0)),
-                ('indicators_updated', models.PositiveIntegerField(default=0)),
-                ('measurements_created', models.PositiveIntegerField(default=0)),
-                ('measurements_restated', models.PositiveIntegerField(default=0)),
-                ('measurements_unchanged', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('warnings', models.JSONField(blank=True, default=list)),
-                ('imported_at', models.DateTimeField(auto_now_add=True)),
-                ('imported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file_name", models.CharField(max_length=255)),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                ("format", models.CharField(max_length=32)),
+                ("rows_read", models.PositiveIntegerField(default=0)),
+                ("indicators_created", models.PositiveIntegerField(default=0)),
+                ("indicators_updated", models.PositiveIntegerField(default=0)),
+                ("measurements_created", models.PositiveIntegerField(default=0)),
+                ("measurements_restated", models.PositiveIntegerField(default=0)),
+                ("measurements_unchanged", models.PositiveIntegerField(default=0)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("warnings", models.JSONField(blank=True, default=list)),
+                ("imported_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'import batches',
-                'ordering': ['-imported_at'],
+                "verbose_name_plural": "import batches",
+                "ordering": ["-imported_at"],
             },
         ),
         migrations.CreateModel(
-            name='Indicator',
+            name="Indicator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(help_text="The source's indicator ID (the MMR indicator ID).", max_length=64, unique=True)),
-                ('name', models.CharField(max_length=500)),
-                ('description', models.TextField(blank=True)),
-                ('service', models.CharField(blank=True, max_length=500)),
-                ('goal', models.CharField(blank=True, max_length=500)),
-                ('unit', models.CharField(blank=True, max_length=32)),
-                ('measurement_type', models.CharField(choices=[('number', 'Number'), ('percentage', 'Percentage'), ('currency', 'Currency'), ('timespan', 'Time span'), ('ratio', 'Ratio')], default='number', max_length=16)),
-                ('frequency', models.CharField(choices=[('monthly', 'Monthly'), ('quarterly', 'Quarterly'), ('four_month', 'Four-month (PMMR)'), ('annual', 'Annual (fiscal year)')], default='annual', max_length=16)),
-                ('desired_direction', models.CharField(choices=[('up', 'Up is better'), ('down', 'Down is better'), ('neutral', 'Neutral')], default='neutral', max_length=8)),
-                ('critical', models.BooleanField(default=False)),
-                ('target', models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
-                ('target_kind', models.CharField(choices=[('numeric', 'Numeric'), ('up', 'Directional: up'), ('down', 'Directional: down'), ('tbd', 'To be determined'), ('none', 'None')], default='none', max_length=8)),
-                ('public_impact_weight', models.PositiveSmallIntegerField(default=1, help_text='How much a slip matters to the public (1 = ordinary, 5 = severe).')),
-                ('tolerance', models.DecimalField(blank=True, decimal_places=4, help_text="A liaison's tolerance in percent; replaces the rules' yellow threshold for this indicator.", max_digits=9, null=True)),
-                ('tolerance_rationale', models.TextField(blank=True)),
-                ('active', models.BooleanField(default=True)),
-                ('data_changed_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='indicators', to='indicators.agency')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='breakouts', to='indicators.indicator')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "external_id",
+                    models.CharField(
+                        help_text="The source's indicator ID (the MMR indicator ID).", max_length=64, unique=True
+                    ),
+                ),
+                ("name", models.CharField(max_length=500)),
+                ("description", models.TextField(blank=True)),
+                ("service", models.CharField(blank=True, max_length=500)),
+                ("goal", models.CharField(blank=True, max_length=500)),
+                ("unit", models.CharField(blank=True, max_length=32)),
+                (
+                    "measurement_type",
+                    models.CharField(
+                        choices=[
+                            ("number", "Number"),
+                            ("percentage", "Percentage"),
+                            ("currency", "Currency"),
+                            ("timespan", "Time span"),
+                            ("ratio", "Ratio"),
+                        ],
+                        default="number",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[
+                            ("monthly", "Monthly"),
+                            ("quarterly", "Quarterly"),
+                            ("four_month", "Four-month (PMMR)"),
+                            ("annual", "Annual (fiscal year)"),
+                        ],
+                        default="annual",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "desired_direction",
+                    models.CharField(
+                        choices=[("up", "Up is better"), ("down", "Down is better"), ("neutral", "Neutral")],
+                        default="neutral",
+                        max_length=8,
+                    ),
+                ),
+                ("critical", models.BooleanField(default=False)),
+                ("target", models.DecimalField(blank=True, decimal_places=6, max_digits=20, null=True)),
+                (
+                    "target_kind",
+                    models.CharField(
+                        choices=[
+                            ("numeric", "Numeric"),
+                            ("up", "Directional: up"),
+                            ("down", "Directional: down"),
+                            ("tbd", "To be determined"),
+                            ("none", "None"),
+                        ],
+                        default="none",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "public_impact_weight",
+                    models.PositiveSmallIntegerField(
+                        default=1, help_text="How much a slip matters to the public (1 = ordinary, 5 = severe)."
+                    ),
+                ),
+                (
+                    "tolerance",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="A liaison's tolerance in percent; replaces the rules' yellow threshold for this indicator.",
+                        max_digits=9,
+                        null=True,
+                    ),
+                ),
+                ("tolerance_rationale", models.TextField(blank=True)),
+                ("active", models.BooleanField(default=True)),
+                ("data_changed_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="indicators", to="indicators.agency"
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="breakouts",
+                        to="indicators.indicator",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['agency__name', 'name'],
+                "ordering": ["agency__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Measurement',
+            name="Measurement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField()),
-                ('value', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('preliminary', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='indicators.importbatch')),
-                ('indicator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='measurements', to='indicators.indicator')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", models.DateField()),
+                ("value", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("preliminary", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="indicators.importbatch"
+                    ),
+                ),
+                (
+                    "indicator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="measurements",
+                        to="indicators.indicator",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['indicator', 'period'],
+                "ordering": ["indicator", "period"],
             },
         ),
         migrations.CreateModel(
-            name='MeasurementRevision',
+            name="MeasurementRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('old_value', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('new_value', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('old_preliminary', models.BooleanField()),
-                ('changed_at', models.DateTimeField(auto_now_add=True)),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='indicators.importbatch')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('measurement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='indicators.measurement')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("old_value", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("new_value", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("old_preliminary", models.BooleanField()),
+                ("changed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="indicators.importbatch"
+                    ),
+                ),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "measurement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="revisions",
+                        to="indicators.measurement",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['measurement', 'changed_at'],
+                "ordering": ["measurement", "changed_at"],
             },
         ),
         migrations.CreateModel(
-            name='Portfolio',
+            name="Portfolio",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('members', models.ManyToManyField(blank=True, related_name='portfolios', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("members", models.ManyToManyField(blank=True, related_name="portfolios", to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='agency',
-            name='portfolio',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='agencies', to='indicators.portfolio'),
+            model_name="agency",
+            name="portfolio",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="agencies",
+                to="indicators.portfolio",
+            ),
         ),
         migrations.CreateModel(
-            name='ThresholdRule',
+            name="ThresholdRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('period_change', 'Period-over-period change'), ('year_over_year', 'Year-over-year change'), ('target', 'Target missed'), ('trend_average', 'Worse than trend average'), ('control_limit', 'Beyond control limits'), ('sustained', 'Sustained decline'), ('stale', 'Stale (reporting gap)')], max_length=32)),
-                ('yellow', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('red', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('critical_factor', models.DecimalField(decimal_places=3, default=0.5, max_digits=6)),
-                ('scope', models.CharField(choices=[('all', 'All indicators'), ('agency', 'One agency'), ('indicator', 'One indicator'), ('critical', 'Critical indicators only')], default='all', max_length=16)),
-                ('active', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('agency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='indicators.agency')),
-                ('indicator', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='indicators.indicator')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("period_change", "Period-over-period change"),
+                            ("year_over_year", "Year-over-year change"),
+                            ("target", "Target missed"),
+                            ("trend_average", "Worse than trend average"),
+                            ("control_limit", "Beyond control limits"),
+                            ("sustained", "Sustained decline"),
+                            ("stale", "Stale (reporting gap)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("yellow", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("red", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("critical_factor", models.DecimalField(decimal_places=3, default=0.5, max_digits=6)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("all", "All indicators"),
+                            ("agency", "One agency"),
+                            ("indicator", "One indicator"),
+                            ("critical", "Critical indicators only"),
+                        ],
+                        default="all",
+                        max_length=16,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rules",
+                        to="indicators.agency",
+                    ),
+                ),
+                (
+                    "indicator",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rules",
+                        to="indicators.indicator",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'name'],
+                "ordering": ["kind", "name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.CheckConstraint(condition=models.Q(('desired_direction__in', ['up', 'down', 'neutral'])), name='indicator_direction_valid'),
+            model_name="indicator",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("desired_direction__in", ["up", "down", "neutral"])),
+                name="indicator_direction_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('target__isnull', False), ('target_kind', 'numeric')), models.Q(('target_kind', 'numeric'), _negated=True), _connector='OR'), name='indicator_numeric_target_has_value'),
+            model_name="indicator",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("target__isnull", False), ("target_kind", "numeric")),
+                    models.Q(("target_kind", "numeric"), _negated=True),
+                    _connector="OR",
+                ),
+                name="indicator_numeric_target_has_value",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='measurement',
-            constraint=models.UniqueConstraint(fields=('indicator', 'period'), name='measurement_one_per_period'),
+            model_name="measurement",
+            constraint=models.UniqueConstraint(fields=("indicator", "period"), name="measurement_one_per_period"),
         ),
         migrations.AddConstraint(
-            model_name='thresholdrule',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['period_change', 'year_over_year', 'target', 'trend_average', 'control_limit', 'sustained', 'stale'])), name='rule_kind_valid'),
+            model_name="thresholdrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "period_change",
+                            "year_over_year",
+                            "target",
+                            "trend_average",
+                            "control_limit",
+                            "sustained",
+                            "stale",
+                        ],
+                    )
+                ),
+                name="rule_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='thresholdrule',
-            constraint=models.CheckConstraint(condition=models.Q(('scope__in', ['all', 'agency', 'indicator', 'critical'])), name='rule_scope_valid'),
+            model_name="thresholdrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("scope__in", ["all", "agency", "indicator", "critical"])), name="rule_scope_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='thresholdrule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('agency__isnull', False), ('indicator__isnull', True), ('scope', 'agency')), models.Q(('agency__isnull', True), ('indicator__isnull', False), ('scope', 'indicator')), models.Q(('agency__isnull', True), ('indicator__isnull', True), ('scope__in', ['all', 'critical'])), _connector='OR'), name='rule_scope_target_matches'),
+            model_name="thresholdrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("agency__isnull", False), ("indicator__isnull", True), ("scope", "agency")),
+                    models.Q(("agency__isnull", True), ("indicator__isnull", False), ("scope", "indicator")),
+                    models.Q(("agency__isnull", True), ("indicator__isnull", True), ("scope__in", ["all", "critical"])),
+                    _connector="OR",
+                ),
+                name="rule_scope_target_matches",
+            ),
         ),
     ]

@@ -27,13 +27,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not getattr(settings, "PERCOLATE_DEMO_ALLOWED", False):
-            raise CommandError("seed_demo refuses to run here: demo accounts with a known password are for local use only")
+            raise CommandError(
+                "seed_demo refuses to run here: demo accounts with a known password are for local use only"
+            )
         try:
             outcome = import_file(file_name=DEMO_FILE.name, content=DEMO_FILE.read_bytes())
         except ImportRejected as rejected:
             raise CommandError(f"the demo data did not import: {rejected.errors[0]}") from None
         self.stdout.write(
-            f"data: {DEMO_FILE.name} " + ("already imported" if outcome.duplicate_of else f"imported (batch #{outcome.batch.pk})")
+            f"data: {DEMO_FILE.name} "
+            + ("already imported" if outcome.duplicate_of else f"imported (batch #{outcome.batch.pk})")
         )
         User = get_user_model()
         for username, role, first, last, scope in DEMO_ACCOUNTS:

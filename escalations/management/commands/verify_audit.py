@@ -13,5 +13,8 @@ class Command(BaseCommand):
         broken = audit_chain_verify()
         if broken is not None:
             event, problem = broken
-            raise CommandError(f"audit chain broken at event #{event.pk} ({event.verb}, {event.occurred_at:%Y-%m-%d %H:%M:%S}): {problem}")
+            raise CommandError(
+                f"audit chain broken at event #{event.pk} "
+                f"({event.verb}, {event.occurred_at:%Y-%m-%d %H:%M:%S}): {problem}"
+            )
         self.stdout.write(self.style.SUCCESS(f"audit chain intact: {Event.objects.count()} events"))
