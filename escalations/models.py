@@ -227,3 +227,88 @@ class Event(models.Model):
     @property
     def actor_name(self) -> str:
         return self.actor.get_username() if self.actor_id else self.actor_label or "system"
+
+
+class SlaPolicy(models.Model):
+    """How long each step may take, in business days on New York City's calendar. One row; ops leads edit
+    it. Without a row the defaults apply."""
+
+    review_days_red = models.PositiveSmallIntegerField(
+        default=2, help_text="Business days to start reviewing a red flag."
+    )
+    review_days_yellow = models.PositiveSmallIntegerField(
+        default=5, help_text="Business days to start reviewing a yellow flag."
+    )
+    decision_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Business days for a deputy mayor's decision."
+    )
+    lead_grace_days = models.PositiveSmallIntegerField(
+        default=1, help_text="Business days an overdue flag may sit untouched before the ops leads hear of it."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policy"
+
+    def __str__(self) -> str:
+        return "SLA policy"
+
+    @classmethod
+    def current(cls) -> "SlaPolicy":
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class Closure(models.Model):
+    """A local closure (a snow day, a city-declared holiday) that does not count as a business day."""
+
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.name}"
+
+
+class EmailMode(models.TextChoices):
+    IMMEDIATE = "immediate", "An e-mail for each notification"
+    DIGEST = "digest", "One daily digest"
+    NONE = "none", "No e-mail (in the app only)"
+
+
+class NotificationPreference(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_mode = models.CharField(max_length=16, choices=EmailMode.choices, default=EmailMode.IMMEDIATE)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_email_mode_display()}"
+
+
+class Notification(models.Model):
+    """One user told of one event, for one reason. The unique constraint makes creating it idempotent (a
+    retried or twice-delivered task adds nothing); ``emailed_at`` is the claim column that makes the e-mail go
+    out once: whoever sets it from NULL sends it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="notifications")
+    reason = models.CharField(max_length=32, default="event")
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "event", "reason"], name="notification_once_per_user_event_reason")
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.title}"

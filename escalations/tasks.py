@@ -1,10 +1,29 @@
-"""Celery tasks of the escalations app: thin wrappers that take ids and call one function."""
+"""Celery tasks of the escalations app: thin wrappers that take ids or ISO dates and call one service.
+Every one of them is safe to repeat, so they acknowledge late (a worker lost mid-task means a redelivery)."""
 
 from celery import shared_task
 
-from . import notifications
+from .services import notifications, sla
+
+IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
 
 
-@shared_task
+@shared_task(**IDEMPOTENT)
 def notify_event(event_id: int) -> int:
-    return notifications.notify_event(event_id)
+    return len(notifications.notifications_create(event_id=event_id))
+
+
+@shared_task(**IDEMPOTENT)
+def send_digests() -> int:
+    return notifications.digests_send()
+
+
+@shared_task(**IDEMPOTENT)
+def mark_overdue() -> int:
+    """Hourly: mark overdue flags, then tell the ops leads of those untouched past the grace period."""
+    return sla.flags_mark_overdue() + sla.flags_escalate_overdue_to_leads()
+
+
+@shared_task(**IDEMPOTENT)
+def resume_monitoring() -> int:
+    return sla.flags_resume_due_monitoring()

@@ -15,10 +15,11 @@ from django.utils import timezone
 from indicators.models import Indicator
 from indicators.roles import Role
 
+from .. import sla
 from ..access import acting_roles, available_actions, scope_of
 from ..audit import Verb
 from ..errors import ActionForbidden, InvalidInput, TransitionNotAllowed
-from ..lifecycle import OPEN_STATUSES, TRANSITIONS, Action, DismissReason, Severity
+from ..lifecycle import OPEN_STATUSES, TRANSITIONS, Action, DismissReason, FlagStatus, Severity
 from ..models import Decision, Escalation, Flag, FlagOrigin, Note, NoteKind, Project, Urgency
 from .events import event_record
 from .notify import notify_after_commit
@@ -53,10 +54,8 @@ def _transition(*, flag: Flag, actor, action: Action, change: Change | None = No
         data = change(flag) if change else {}
         if transition.target is not None:
             flag.status = transition.target
-        if flag.status in OPEN_STATUSES:
-            flag.closed_at = None
-        elif from_status in OPEN_STATUSES:
-            flag.closed_at = timezone.now()
+        if flag.status != from_status:
+            _enter_status(flag, from_status)
         flag.save()
         event = event_record(
             verb=transition.verb,
@@ -70,6 +69,15 @@ def _transition(*, flag: Flag, actor, action: Action, change: Change | None = No
         )
         notify_after_commit(event)
     return flag
+
+
+def _enter_status(flag: Flag, from_status: str) -> None:
+    """Bookkeeping of a status change: closing time, and the deadline of the new step. A new step starts
+    a new clock, so a flag marked overdue stops being overdue once somebody moves it on."""
+    now = timezone.now()
+    flag.closed_at = None if flag.status in OPEN_STATUSES else now
+    flag.due_at = sla.due_at_for(status=flag.status, severity=flag.severity, since=now)
+    flag.overdue_at = None
 
 
 def _required(**values) -> None:
@@ -102,6 +110,7 @@ def flag_raise(*, indicator: Indicator, actor, severity: str, summary: str) -> F
             summary=summary,
             detected_at=now,
             last_detected_at=now,
+            due_at=sla.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now),
         )
         event = event_record(
             verb=Verb.FLAG_CREATED,
@@ -158,6 +167,8 @@ def flag_set_severity(*, flag: Flag, actor, severity: str, reason: str) -> Flag:
         old = flag.severity
         flag.severity = severity
         flag.severity_pinned = True
+        if flag.status == FlagStatus.DETECTED:  # a red flag must be reviewed sooner
+            flag.due_at = sla.due_at_for(status=flag.status, severity=severity, since=flag.detected_at)
         return {"old": old, "new": severity, "reason": reason}
 
     return _transition(flag=flag, actor=actor, action=Action.SET_SEVERITY, change=change)

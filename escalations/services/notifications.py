@@ -1,0 +1,155 @@
+"""Telling the right people, once.
+
+Who hears what (``recipients_of``): a new red flag → the agency's liaisons; an escalation → the portfolio's
+deputy mayor's office; a decision or return → the liaison who escalated; a project created or completed → its
+owner and the liaisons who escalated its flags; an overdue flag → whoever holds the step (and, after a grace
+period with nobody acting, the ops leads). The person who acted is never told of their own action.
+
+Exactly once: a ``Notification`` row is unique per (user, event, reason), so creating them again adds nothing;
+an e-mail goes out only from the worker whose UPDATE claimed ``emailed_at`` from NULL."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from indicators.roles import Role
+
+from ..audit import Verb, verb_label
+from ..lifecycle import FlagStatus, Severity
+from ..models import EmailMode, Escalation, Event, Notification
+
+User = get_user_model()
+
+NEW_FLAG_VERBS = {Verb.FLAG_DETECTED, Verb.FLAG_CREATED, Verb.FLAG_REGRESSED}
+DECISION_VERBS = {Verb.FLAG_RETURNED, Verb.FLAG_DELEGATED, Verb.FLAG_CONVERTED}
+PROJECT_VERBS = {Verb.PROJECT_CREATED, Verb.PROJECT_COMPLETED}
+OVERDUE_LEAD = "overdue_lead"
+
+
+def _with_role(users: QuerySet, role: str) -> QuerySet:
+    return users.filter(groups__name=role)
+
+
+def _escalators(flags) -> QuerySet:
+    return User.objects.filter(pk__in=Escalation.objects.filter(flag__in=flags).values("escalated_by"))
+
+
+def recipients_of(event: Event, reason: str = "event") -> QuerySet:
+    """The users who should hear of ``event`` for ``reason``."""
+    flag, users = event.flag, User.objects.none()
+    if reason == OVERDUE_LEAD:
+        users = _with_role(User.objects.all(), Role.OPS_LEAD)
+    elif event.verb in NEW_FLAG_VERBS and flag is not None and flag.severity == Severity.RED:
+        users = _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
+    elif event.verb == Verb.FLAG_ESCALATED and flag is not None and flag.indicator.agency.portfolio_id:
+        users = _with_role(flag.indicator.agency.portfolio.members.all(), Role.DEPUTY_MAYOR)
+    elif event.verb in DECISION_VERBS and flag is not None:
+        users = _escalators([flag])
+    elif event.verb in PROJECT_VERBS and event.project is not None:
+        users = User.objects.filter(pk=event.project.owner_id) | _escalators(event.project.flags.all())
+    elif event.verb == Verb.FLAG_OVERDUE and flag is not None:
+        if flag.status == FlagStatus.ESCALATED and flag.indicator.agency.portfolio_id:
+            users = _with_role(flag.indicator.agency.portfolio.members.all(), Role.DEPUTY_MAYOR)
+        elif flag.assignee_id:
+            users = User.objects.filter(pk=flag.assignee_id)
+        else:
+            users = _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
+    if event.actor_id:
+        users = users.exclude(pk=event.actor_id)
+    return users.filter(is_active=True).distinct()
+
+
+def _title(event: Event, reason: str) -> str:
+    subject = "Overdue and untouched" if reason == OVERDUE_LEAD else verb_label(event.verb)
+    if event.flag_id:
+        subject += f": {event.flag.indicator.name}"
+    elif event.project_id:
+        subject += f": {event.project.title}"
+    return subject[:300]
+
+
+def notifications_create(*, event_id: int, reason: str = "event") -> list[Notification]:
+    """Create the notifications of one event (safe to repeat: existing ones are kept, none added twice) and
+    e-mail the recipients who want immediate e-mails. Returns the notifications of the event for ``reason``."""
+    event = Event.objects.select_related("flag__indicator__agency__portfolio", "project", "actor").get(pk=event_id)
+    title = _title(event, reason)
+    body = render_to_string("emails/notification.txt", {"event": event, "title": title, "reason": reason})
+    url = (
+        f"/flags/{event.flag_id}/" if event.flag_id else (f"/projects/{event.project_id}/" if event.project_id else "")
+    )
+    Notification.objects.bulk_create(
+        [
+            Notification(user=user, event=event, reason=reason, title=title, body=body, url=url)
+            for user in recipients_of(event, reason)
+        ],
+        ignore_conflicts=True,
+    )
+    notifications = list(
+        Notification.objects.filter(event=event, reason=reason).select_related("user__notification_preference")
+    )
+    notifications_email([n for n in notifications if _email_mode(n.user) == EmailMode.IMMEDIATE])
+    return notifications
+
+
+def _email_mode(user) -> str:
+    preference = getattr(user, "notification_preference", None)
+    return preference.email_mode if preference is not None else EmailMode.IMMEDIATE
+
+
+def _claim(notification: Notification) -> bool:
+    """Whether this process won the right to e-mail ``notification`` (exactly one process ever does)."""
+    return (
+        Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now()) == 1
+    )
+
+
+def notifications_email(notifications: list[Notification]) -> int:
+    """E-mail each notification that nobody has e-mailed yet; returns how many this call sent."""
+    sent = 0
+    for notification in notifications:
+        if notification.user.email and _claim(notification):
+            send_mail(
+                f"[Percolate] {notification.title}"[:200],
+                notification.body,
+                settings.DEFAULT_FROM_EMAIL,
+                [notification.user.email],
+            )
+            sent += 1
+    return sent
+
+
+def digests_send() -> int:
+    """One e-mail per digest user with every notification not yet e-mailed. Safe to repeat and to run on
+    two workers at once: each notification is claimed before it is included. Returns e-mails sent."""
+    sent = 0
+    pending = (
+        Notification.objects.filter(emailed_at__isnull=True, user__notification_preference__email_mode=EmailMode.DIGEST)
+        .select_related("user")
+        .order_by("user_id", "created_at")
+    )
+    by_user: dict = {}
+    for notification in pending:
+        by_user.setdefault(notification.user, []).append(notification)
+    for user, notifications in by_user.items():
+        claimed = [n for n in notifications if _claim(n)]
+        if claimed and user.email:
+            body = render_to_string("emails/digest.txt", {"user": user, "notifications": claimed})
+            send_mail(
+                f"[Percolate] Your daily digest: {len(claimed)} update(s)",
+                body,
+                settings.DEFAULT_FROM_EMAIL,
+                [user.email],
+            )
+            sent += 1
+    return sent
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's notifications (all, or those ``ids``) read; returns how many changed. Safe to repeat."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())

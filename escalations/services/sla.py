@@ -1,0 +1,88 @@
+"""Keeping the process moving: overdue flags, the chain to the ops leads, and monitoring that ends."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from .. import sla
+from ..audit import Verb
+from ..errors import DomainError
+from ..lifecycle import OPEN_STATUSES, FlagStatus
+from ..models import Event, Flag, Notification, SlaPolicy
+from .events import event_record
+from .flags import flag_resume
+from .notify import notify_after_commit
+
+SYSTEM = "SLA check"
+
+
+def flags_mark_overdue(*, now: dt.datetime | None = None) -> int:
+    """Mark every open flag whose step is past due and not yet marked: sets ``overdue_at`` and writes one
+    ``flag.overdue`` event per flag (system actor); whoever holds the step is notified after commit. A flag
+    is marked once per step (a status change starts a new clock). Safe to repeat and to run concurrently:
+    the UPDATE only succeeds while ``overdue_at`` is still empty. Returns the number marked."""
+    now = now or timezone.now()
+    marked = 0
+    candidates = Flag.objects.filter(status__in=OPEN_STATUSES, due_at__lt=now, overdue_at__isnull=True)
+    for flag_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            # The conditional UPDATE is the claim: two concurrent runs cannot both mark the same flag.
+            if not Flag.objects.filter(pk=flag_id, overdue_at__isnull=True, due_at__lt=now).update(overdue_at=now):
+                continue
+            flag = Flag.objects.select_related("indicator").get(pk=flag_id)
+            event = event_record(
+                verb=Verb.FLAG_OVERDUE,
+                actor_label=SYSTEM,
+                flag=flag,
+                from_status=flag.status,
+                to_status=flag.status,
+                data={"due_at": flag.due_at, "status": flag.status},
+            )
+            notify_after_commit(event)
+            marked += 1
+    return marked
+
+
+def flags_overdue_untouched(*, now: dt.datetime | None = None) -> list[Event]:
+    """The ``flag.overdue`` events of flags still overdue past the grace period with no action by a person
+    since they became overdue: the ops leads should hear of these."""
+    now = now or timezone.now()
+    grace = SlaPolicy.current().lead_grace_days
+    acted = Event.objects.filter(flag=OuterRef("pk"), actor__isnull=False, occurred_at__gte=OuterRef("overdue_at"))
+    flags = Flag.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False).exclude(Exists(acted))
+    return [
+        Event.objects.filter(flag=flag, verb=Verb.FLAG_OVERDUE).latest("id")
+        for flag in flags
+        if sla.add_business_days(flag.overdue_at, grace) <= now
+    ]
+
+
+def flags_escalate_overdue_to_leads(*, now: dt.datetime | None = None) -> int:
+    """Tell the ops leads about flags overdue past the grace period that nobody has touched. Each (lead,
+    overdue event) is notified once, however often this runs. Returns the number of events escalated."""
+    from .notifications import OVERDUE_LEAD, notifications_create
+
+    events = [
+        event
+        for event in flags_overdue_untouched(now=now)
+        if not Notification.objects.filter(event=event, reason=OVERDUE_LEAD).exists()
+    ]
+    for event in events:
+        notifications_create(event_id=event.pk, reason=OVERDUE_LEAD)
+    return len(events)
+
+
+def flags_resume_due_monitoring(*, today: dt.date | None = None) -> int:
+    """Resume review of every monitored flag whose ``monitor_until`` has come (``flag.resumed``, system
+    actor). Safe to repeat: a flag no longer monitoring is skipped. Returns the number resumed."""
+    today = today or timezone.localdate()
+    resumed = 0
+    for flag in Flag.objects.filter(status=FlagStatus.MONITORING, monitor_until__lte=today).select_related("indicator"):
+        try:
+            flag_resume(flag=flag, system="monitoring ended", reason=f"monitoring until {flag.monitor_until} ended")
+        except DomainError:
+            continue  # somebody acted on it meanwhile
+        resumed += 1
+    return resumed

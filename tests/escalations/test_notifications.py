@@ -1,0 +1,64 @@
+"""Who hears what, exactly once."""
+
+import pytest
+from django.core import mail
+
+from escalations import services
+from escalations.lifecycle import FlagStatus
+from escalations.models import EmailMode, Event, Notification, NotificationPreference
+from escalations.services.notifications import digests_send, notifications_create, notifications_mark_read
+from indicators.roles import Role
+
+from ..factories import IndicatorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_creating_twice_notifies_and_emails_once(liaison, deputy, flag_in):
+    flag = services.flag_escalate(flag=flag_in(FlagStatus.IN_REVIEW), actor=liaison, summary="s", recommendation="r")
+    event = Event.objects.get(flag=flag, verb="flag.escalated")
+    notifications_create(event_id=event.pk)
+    notifications_create(event_id=event.pk)
+    assert list(Notification.objects.values_list("user__username", flat=True)) == ["deputy"]
+    assert [m.to for m in mail.outbox] == [[deputy.email]]
+
+
+def test_decisions_go_back_to_the_liaison_who_escalated(liaison, deputy, flag_in):
+    flag = services.flag_return(flag=flag_in(FlagStatus.ESCALATED), actor=deputy, question="Why?")
+    notifications_create(event_id=Event.objects.get(flag=flag, verb="flag.returned").pk)
+    assert list(Notification.objects.values_list("user__username", flat=True)) == ["liaison"]
+
+
+def test_a_new_red_flag_tells_the_agencys_liaisons_but_not_the_one_who_raised_it(make_user, agency, liaison):
+    other = make_user(Role.LIAISON, agencies=[agency], username="other")
+    flag = services.flag_raise(indicator=IndicatorFactory(agency=agency), actor=liaison, severity="red", summary="s")
+    notifications_create(event_id=Event.objects.get(flag=flag).pk)
+    assert [n.user for n in Notification.objects.all()] == [other]
+
+
+def test_project_completion_tells_the_owner_and_the_escalating_liaison(liaison, deputy, pm, flag_in):
+    flag = services.flag_convert(flag=flag_in(FlagStatus.ESCALATED), actor=deputy, title="P", owner=pm)
+    project = services.project_update(project=flag.project, actor=pm, status="active")
+    project = services.project_update(project=project, actor=pm, status="completed", outcome="Done")
+    notifications_create(event_id=Event.objects.get(project=project, verb="project.completed").pk)
+    assert set(Notification.objects.values_list("user__username", flat=True)) == {"liaison"}  # pm acted
+
+
+def test_digest_users_get_one_email_a_day(liaison, deputy, flag_in):
+    NotificationPreference.objects.create(user=deputy, email_mode=EmailMode.DIGEST)
+    for _ in range(2):
+        flag = services.flag_escalate(
+            flag=flag_in(FlagStatus.IN_REVIEW), actor=liaison, summary="s", recommendation="r"
+        )
+        notifications_create(event_id=Event.objects.get(flag=flag, verb="flag.escalated").pk)
+    assert mail.outbox == []
+    assert digests_send() == 1
+    assert digests_send() == 0
+    assert len(mail.outbox) == 1 and "2 update(s)" in mail.outbox[0].subject
+
+
+def test_mark_read(liaison, deputy, flag_in):
+    flag = services.flag_escalate(flag=flag_in(FlagStatus.IN_REVIEW), actor=liaison, summary="s", recommendation="r")
+    notifications_create(event_id=Event.objects.get(flag=flag, verb="flag.escalated").pk)
+    assert notifications_mark_read(user=deputy) == 1
+    assert notifications_mark_read(user=deputy) == 0
