@@ -1,0 +1,150 @@
+"""Read-only reports that answer the oversight questions: the deputy mayor's briefing, and "when an indicator
+moved the wrong way, what did Operations do?" for an indicator, an agency or a portfolio over a period.
+
+Each report runs a fixed number of queries whatever its size (series, notes and events are fetched in one
+query each and grouped in Python)."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from indicators.models import Direction, Indicator, Measurement, Portfolio
+
+from .lifecycle import FlagStatus
+from .models import Escalation, Event, Flag, Note, NoteKind, Project
+from .selectors import escalations_awaiting_decision, flags_visible_to
+
+
+def series_by_indicator(indicator_ids) -> dict[int, list[tuple[dt.date, Decimal]]]:
+    """The measurement series of several indicators, in one query."""
+    series: dict[int, list] = defaultdict(list)
+    rows = Measurement.objects.filter(indicator_id__in=set(indicator_ids)).order_by("indicator_id", "period")
+    for indicator_id, period, value in rows.values_list("indicator_id", "period", "value"):
+        series[indicator_id].append((period, value))
+    return series
+
+
+# ---------------------------------------------------------------------------------------------- briefing
+@dataclass
+class BriefingItem:
+    escalation: Escalation
+    series: list[tuple[dt.date, Decimal]]
+    intelligence: list[Note]
+
+
+@dataclass
+class Briefing:
+    portfolio: Portfolio
+    since: dt.datetime
+    awaiting: list[BriefingItem]
+    decided: list[Escalation]
+
+
+def briefing_for(*, user, portfolio: Portfolio, since: dt.datetime) -> Briefing:
+    """The deputy mayor's briefing for ``portfolio``: every escalation awaiting a decision (with the series,
+    the agency intelligence and the recommendation) and the decisions taken since ``since``."""
+    awaiting = list(
+        escalations_awaiting_decision(user).filter(flag__indicator__agency__portfolio=portfolio).order_by("escalated_at")
+    )
+    flag_ids = [e.flag_id for e in awaiting]
+    series = series_by_indicator(e.flag.indicator_id for e in awaiting)
+    intelligence: dict[int, list[Note]] = defaultdict(list)
+    for note in Note.objects.filter(flag_id__in=flag_ids, kind=NoteKind.AGENCY_INTEL).select_related("author"):
+        intelligence[note.flag_id].append(note)
+    decided = list(
+        Escalation.objects.filter(
+            flag__indicator__agency__portfolio=portfolio, decided_at__gte=since, flag__in=flags_visible_to(user)
+        )
+        .select_related("flag__indicator__agency", "decided_by", "escalated_by")
+        .order_by("decided_at")
+    )
+    items = [BriefingItem(e, series[e.flag.indicator_id], intelligence[e.flag_id]) for e in awaiting]
+    return Briefing(portfolio=portfolio, since=since, awaiting=items, decided=decided)
+
+
+# ------------------------------------------------------------------------------ what Operations did
+@dataclass
+class FlagOutcome:
+    """One flag's story: how it was closed, who acted when, and how the indicator moved afterwards."""
+
+    flag: Flag
+    events: list[Event] = field(default_factory=list)
+    value_after: Decimal | None = None
+    period_after: dt.date | None = None
+
+    @property
+    def closed_how(self) -> str:
+        flag = self.flag
+        if flag.status == FlagStatus.DISMISSED:
+            return f"dismissed: {flag.get_dismiss_reason_display()}"
+        if flag.project_id:
+            project = flag.project
+            outcome = f" — {project.outcome}" if project.outcome else ""
+            return f"project “{project.title}” ({project.get_status_display().lower()}){outcome}"
+        decisions = [e for e in flag.escalations.all() if e.decision]
+        if decisions:
+            return f"{flag.get_status_display().lower()} after {decisions[-1].get_decision_display().lower()}"
+        return flag.get_status_display().lower()
+
+    @property
+    def recovered(self) -> bool | None:
+        """Did the indicator get back to its baseline afterwards? ``None`` when there is no later value."""
+        if self.value_after is None or self.flag.baseline is None:
+            return None
+        direction = self.flag.indicator.desired_direction
+        if direction == Direction.UP:
+            return self.value_after >= self.flag.baseline
+        if direction == Direction.DOWN:
+            return self.value_after <= self.flag.baseline
+        return self.value_after == self.flag.baseline
+
+
+def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
+    """The story of each flag in ``flags`` (already scoped by the caller), oldest first, with every event of
+    the flag and of its project, in four queries."""
+    flags = list(
+        flags.select_related("indicator__agency", "rule", "project", "assignee")
+        .prefetch_related("escalations")
+        .order_by("detected_at", "pk")
+    )
+    outcomes = {flag.pk: FlagOutcome(flag) for flag in flags}
+    project_flags: dict[int, list[int]] = defaultdict(list)
+    for flag in flags:
+        if flag.project_id:
+            project_flags[flag.project_id].append(flag.pk)
+    events = Event.objects.filter(Q(flag__in=outcomes) | Q(project__in=project_flags, flag__isnull=True))
+    for event in events.select_related("actor").order_by("occurred_at", "pk"):
+        targets = [event.flag_id] if event.flag_id else project_flags[event.project_id]
+        for flag_id in targets:
+            outcomes[flag_id].events.append(event)
+    series = series_by_indicator(flag.indicator_id for flag in flags)
+    for outcome in outcomes.values():
+        later = [(p, v) for p, v in series[outcome.flag.indicator_id] if outcome.flag.period and p > outcome.flag.period]
+        if later:
+            outcome.period_after, outcome.value_after = later[-1]
+    return list(outcomes.values())
+
+
+def indicator_history(*, user, indicator: Indicator) -> list[Event]:
+    """Everything Operations did about one indicator, in time order: its flags' events (detections, triage,
+    escalations and decisions) and the events of the projects made from them."""
+    flags = flags_visible_to(user).filter(indicator=indicator)
+    projects = Project.objects.filter(flags__in=flags).values("pk")
+    return list(
+        Event.objects.filter(Q(flag__in=flags.values("pk")) | Q(project__in=projects, flag__isnull=True))
+        .select_related("actor", "flag", "project")
+        .order_by("occurred_at", "pk")
+    )
+
+
+def flags_raised(*, user, start: dt.date, end: dt.date, agencies=None, portfolio: Portfolio | None = None) -> QuerySet[Flag]:
+    """Flags first detected between ``start`` and ``end`` (inclusive) for some agencies or a portfolio."""
+    flags = flags_visible_to(user).filter(detected_at__date__range=(start, end))
+    if agencies is not None:
+        flags = flags.filter(indicator__agency__in=agencies)
+    if portfolio is not None:
+        flags = flags.filter(indicator__agency__portfolio=portfolio)
+    return flags
