@@ -37,6 +37,7 @@ class Verb(models.TextChoices):
     PROJECT_CANCELLED = "project.cancelled", "Project cancelled"
     MILESTONE_ADDED = "project.milestone_added", "Milestone added"
     MILESTONE_DONE = "project.milestone_done", "Milestone done"
+    AUDIT_CHAIN_BROKEN = "audit.chain_broken", "Audit chain broken"
 
 
 def json_safe(data: dict) -> dict:

@@ -47,7 +47,9 @@ def briefing_for(*, user, portfolio: Portfolio, since: dt.datetime) -> Briefing:
     """The deputy mayor's briefing for ``portfolio``: every escalation awaiting a decision (with the series,
     the agency intelligence and the recommendation) and the decisions taken since ``since``."""
     awaiting = list(
-        escalations_awaiting_decision(user).filter(flag__indicator__agency__portfolio=portfolio).order_by("escalated_at")
+        escalations_awaiting_decision(user)
+        .filter(flag__indicator__agency__portfolio=portfolio)
+        .order_by("escalated_at")
     )
     flag_ids = [e.flag_id for e in awaiting]
     series = series_by_indicator(e.flag.indicator_id for e in awaiting)
@@ -122,7 +124,9 @@ def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
             outcomes[flag_id].events.append(event)
     series = series_by_indicator(flag.indicator_id for flag in flags)
     for outcome in outcomes.values():
-        later = [(p, v) for p, v in series[outcome.flag.indicator_id] if outcome.flag.period and p > outcome.flag.period]
+        later = [
+            (p, v) for p, v in series[outcome.flag.indicator_id] if outcome.flag.period and p > outcome.flag.period
+        ]
         if later:
             outcome.period_after, outcome.value_after = later[-1]
     return list(outcomes.values())
@@ -140,7 +144,9 @@ def indicator_history(*, user, indicator: Indicator) -> list[Event]:
     )
 
 
-def flags_raised(*, user, start: dt.date, end: dt.date, agencies=None, portfolio: Portfolio | None = None) -> QuerySet[Flag]:
+def flags_raised(
+    *, user, start: dt.date, end: dt.date, agencies=None, portfolio: Portfolio | None = None
+) -> QuerySet[Flag]:
     """Flags first detected between ``start`` and ``end`` (inclusive) for some agencies or a portfolio."""
     flags = flags_visible_to(user).filter(detected_at__date__range=(start, end))
     if agencies is not None:

@@ -3,7 +3,7 @@ Every one of them is safe to repeat, so they acknowledge late (a worker lost mid
 
 from celery import shared_task
 
-from .services import notifications, sla
+from .services import audit, notifications, sla
 
 IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
 
@@ -27,3 +27,10 @@ def mark_overdue() -> int:
 @shared_task(**IDEMPOTENT)
 def resume_monitoring() -> int:
     return sla.flags_resume_due_monitoring()
+
+
+@shared_task(**IDEMPOTENT)
+def verify_audit() -> int | None:
+    """Nightly: recompute the audit chain; returns the id of the alert event when this run found a break."""
+    alert = audit.audit_chain_check()
+    return alert.pk if alert else None

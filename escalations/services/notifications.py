@@ -11,7 +11,7 @@ an e-mail goes out only from the worker whose UPDATE claimed ``emailed_at`` from
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -42,6 +42,8 @@ def recipients_of(event: Event, reason: str = "event") -> QuerySet:
     flag, users = event.flag, User.objects.none()
     if reason == OVERDUE_LEAD:
         users = _with_role(User.objects.all(), Role.OPS_LEAD)
+    elif event.verb == Verb.AUDIT_CHAIN_BROKEN:
+        users = User.objects.filter(Q(is_superuser=True) | Q(groups__name=Role.ADMIN))
     elif event.verb in NEW_FLAG_VERBS and flag is not None and flag.severity == Severity.RED:
         users = _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
     elif event.verb == Verb.FLAG_ESCALATED and flag is not None and flag.indicator.agency.portfolio_id:

@@ -53,7 +53,9 @@ def test_indicator_history_tells_each_step_in_order(liaison, lead, deputy, pm, a
         "project.completed",
         "flag.resolved",
     ]
-    [story] = operations_history(user=lead, flags=flags_raised(user=lead, start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1)))
+    [story] = operations_history(
+        user=lead, flags=flags_raised(user=lead, start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1))
+    )
     assert story.closed_how == "project “Staffing plan” (completed) — Hired two"
     assert [e.verb for e in story.events] == verbs
 
@@ -64,7 +66,9 @@ def test_recovery_is_judged_by_the_desired_direction(liaison, lead, agency):
 
     flag = FlagFactory(indicator=indicator, period=dt.date(2021, 7, 1), value=Decimal(12), baseline=Decimal(10))
     MeasurementFactory(indicator=indicator, period=dt.date(2022, 7, 1), value=Decimal(9))
-    [story] = operations_history(user=lead, flags=flags_raised(user=lead, start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1)))
+    [story] = operations_history(
+        user=lead, flags=flags_raised(user=lead, start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1))
+    )
     assert story.flag == flag and story.value_after == Decimal(9) and story.recovered is True
 
 
