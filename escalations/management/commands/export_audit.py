@@ -2,6 +2,7 @@
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -34,17 +35,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, **options):
         try:
-            handle = sys.stdout if file == "-" else Path(file).open("w", encoding="utf-8")
+            output = nullcontext(sys.stdout) if file == "-" else Path(file).open("w", encoding="utf-8")
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from None
         count = 0
-        try:
+        with output as handle:
             for row in Event.objects.order_by("id").values(*FIELDS).iterator(chunk_size=5000):
                 row["actor"] = row.pop("actor_id")
                 handle.write(json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True) + "\n")
                 count += 1
-        finally:
-            if file != "-":
-                handle.close()
         if file != "-":
             self.stdout.write(self.style.SUCCESS(f"{count} events written to {file}"))
