@@ -13,6 +13,7 @@ from escalations.reports import briefing_for, flags_raised, indicator_history, o
 from ..factories import IndicatorFactory, MeasurementFactory
 
 pytestmark = pytest.mark.django_db
+ALWAYS = {"start": dt.date(2000, 1, 1), "end": dt.date(2100, 1, 1)}
 
 
 def test_briefing_lists_awaiting_escalations_with_series_and_intelligence(liaison, deputy, flag_in, agency):
@@ -53,9 +54,7 @@ def test_indicator_history_tells_each_step_in_order(liaison, lead, deputy, pm, a
         "project.completed",
         "flag.resolved",
     ]
-    [story] = operations_history(
-        user=lead, flags=flags_raised(user=lead, start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1))
-    )
+    [story] = operations_history(user=lead, flags=flags_raised(user=lead, **ALWAYS))
     assert story.closed_how == "project “Staffing plan” (completed) — Hired two"
     assert [e.verb for e in story.events] == verbs
 
@@ -66,12 +65,10 @@ def test_recovery_is_judged_by_the_desired_direction(liaison, lead, agency):
 
     flag = FlagFactory(indicator=indicator, period=dt.date(2021, 7, 1), value=Decimal(12), baseline=Decimal(10))
     MeasurementFactory(indicator=indicator, period=dt.date(2022, 7, 1), value=Decimal(9))
-    [story] = operations_history(
-        user=lead, flags=flags_raised(user=lead, start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1))
-    )
+    [story] = operations_history(user=lead, flags=flags_raised(user=lead, **ALWAYS))
     assert story.flag == flag and story.value_after == Decimal(9) and story.recovered is True
 
 
 def test_out_of_scope_flags_are_not_in_anyones_report(liaison, other_agency, lead):
     services.flag_raise(indicator=IndicatorFactory(agency=other_agency), actor=lead, severity="red", summary="x")
-    assert not flags_raised(user=liaison, start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1)).exists()
+    assert not flags_raised(user=liaison, **ALWAYS).exists()

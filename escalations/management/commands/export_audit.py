@@ -2,7 +2,6 @@
 
 import json
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -34,15 +33,20 @@ class Command(BaseCommand):
         parser.add_argument("file", help="output path, or - for standard output")
 
     def handle(self, *args, file: str, **options):
+        if file == "-":
+            self.write_events(sys.stdout)
+            return
         try:
-            output = nullcontext(sys.stdout) if file == "-" else Path(file).open("w", encoding="utf-8")
+            with Path(file).open("w", encoding="utf-8") as handle:
+                count = self.write_events(handle)
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from None
+        self.stdout.write(self.style.SUCCESS(f"{count} events written to {file}"))
+
+    def write_events(self, handle) -> int:
         count = 0
-        with output as handle:
-            for row in Event.objects.order_by("id").values(*FIELDS).iterator(chunk_size=5000):
-                row["actor"] = row.pop("actor_id")
-                handle.write(json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True) + "\n")
-                count += 1
-        if file != "-":
-            self.stdout.write(self.style.SUCCESS(f"{count} events written to {file}"))
+        for row in Event.objects.order_by("id").values(*FIELDS).iterator(chunk_size=5000):
+            row["actor"] = row.pop("actor_id")
+            handle.write(json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True) + "\n")
+            count += 1
+        return count
