@@ -8,9 +8,14 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from indicators.models import Indicator
 from indicators.roles import roles_of
+
+
+def sign_in(username: str):
+    return authenticate(RequestFactory().post("/accounts/login/"), username=username, password="demo")
 
 
 def run_production_check(**env) -> subprocess.CompletedProcess:
@@ -44,13 +49,13 @@ def test_seed_demo_loads_real_data_and_accounts_and_is_idempotent(capsys):
     call_command("seed_demo")
     call_command("seed_demo")
     assert Indicator.objects.count() == 1139
-    liaison = authenticate(username="liaison", password="demo")
+    liaison = sign_in("liaison")
     assert roles_of(liaison) == {"liaison"}
     assert sorted(liaison.agencies.values_list("code", flat=True)) == ["DOT", "DSNY"]
-    assert list(authenticate(username="deputy", password="demo").portfolios.values_list("code", flat=True)) == ["OPS"]
-    assert authenticate(username="admin", password="demo").is_superuser
+    assert list(sign_in("deputy").portfolios.values_list("code", flat=True)) == ["OPS"]
+    assert sign_in("admin").is_superuser
     for name in ("lead", "pm", "auditor"):
-        assert authenticate(username=name, password="demo") is not None
+        assert sign_in(name) is not None
     assert "already imported" in capsys.readouterr().out
 
 

@@ -8,3 +8,5 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 PERCOLATE_DEMO_ALLOWED = True
+
+LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="text")  # noqa: F405
