@@ -1,0 +1,78 @@
+"""Concurrent actions on one flag serialise on PostgreSQL: the row lock makes every later action re-read the
+status the first one left, so exactly one of N conflicting actions succeeds and one event is written."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from escalations import services
+from escalations.errors import DomainError
+from escalations.lifecycle import FlagStatus
+from escalations.models import Event, Project
+
+from ..conftest import require_service
+from ..factories import FlagFactory
+
+# serialized_rollback: the flush after a transactional test would otherwise remove the migrations' reference data.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def race(n: int, action) -> list[str]:
+    """Run ``action`` in ``n`` threads released at the same moment; return each one's outcome."""
+    barrier = threading.Barrier(n)
+    outcomes: list[str] = []
+
+    def worker():
+        try:
+            barrier.wait()
+            action()
+            outcomes.append("ok")
+        except DomainError as error:
+            outcomes.append(type(error).__name__)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.fixture(autouse=True)
+def postgres_only():
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+
+
+def test_twenty_concurrent_reviews_one_wins(liaison, agency):
+    flag = FlagFactory(indicator__agency=agency)
+    outcomes = race(20, lambda: services.flag_review(flag=flag, actor=liaison))
+    assert sorted(outcomes) == ["TransitionNotAllowed"] * 19 + ["ok"]
+    assert Event.objects.filter(flag=flag).count() == 1
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.IN_REVIEW
+
+
+def test_a_double_submitted_conversion_makes_one_project(lead, liaison, agency):
+    flag = services.flag_review(flag=FlagFactory(indicator__agency=agency), actor=liaison)
+    outcomes = race(2, lambda: services.flag_convert(flag=flag, actor=lead, title="Only once"))
+    assert sorted(outcomes) == ["TransitionNotAllowed", "ok"]
+    assert Project.objects.filter(title="Only once").count() == 1
+    assert Event.objects.filter(flag=flag, verb="flag.converted").count() == 1
+
+
+def test_concurrent_events_never_fork_the_audit_chain(liaison, agency):
+    flags = [FlagFactory(indicator__agency=agency) for _ in range(10)]
+    iterator = iter(flags)
+    lock = threading.Lock()
+
+    def review_next():
+        with lock:
+            flag = next(iterator)
+        services.flag_review(flag=flag, actor=liaison)
+
+    assert race(10, review_next) == ["ok"] * 10
+    hashes = list(Event.objects.order_by("id").values_list("prev_hash", "hash"))
+    assert all(after[0] == before[1] for before, after in zip(hashes, hashes[1:], strict=False))
