@@ -157,24 +157,27 @@ def parse(header: list[str], rows: Rows, report: Report):
 
 
 def _values(state: _Indicator, external_id: str, day: dt.date, raw_value: str, raw_ytd: str, line, name_of, report):
-    """The measurements one row gives (see the module docstring for which row means what)."""
-    month = day.month
-    companion = COMPANION.get(state.frequency)
-    wanted = []
-    if companion:
-        wanted.append((companion, raw_value, "acceptedvalue", False))
-    if month in (6, 10):
-        # The full-year (June) or 4-month (October) figure is the year-to-date one; annual indicators may only
-        # fill acceptedvalue.
-        raw, column = (raw_ytd, "acceptedvalueytd") if raw_ytd.strip() else (raw_value, "acceptedvalue")
-        wanted.append(("" if month == 6 else FOUR_MONTH_SUFFIX, raw, column, month == 10))
-    for suffix, raw, column, preliminary in wanted:
+    """The measurements one row gives (see the module docstring for which row means what). Both value cells
+    are checked on every row, used or not: a broken cell means a broken export."""
+    parsed = {}
+    for column, raw in (("acceptedvalue", raw_value), ("acceptedvalueytd", raw_ytd)):
         try:
-            value, kind = parse_number(raw)
+            parsed[column] = (*parse_number(raw), raw)
         except CellError as error:
             report.error(line, name_of[column], str(error))
-            continue
-        if value is None or state.bad:
+    if len(parsed) < 2 or state.bad:
+        return
+    wanted = []
+    if companion := COMPANION.get(state.frequency):
+        wanted.append((companion, "acceptedvalue", False))
+    if day.month in (6, 10):
+        # The full-year (June) or 4-month (October) figure is the year-to-date one; annual indicators may only
+        # fill acceptedvalue.
+        column = "acceptedvalueytd" if parsed["acceptedvalueytd"][0] is not None else "acceptedvalue"
+        wanted.append(("" if day.month == 6 else FOUR_MONTH_SUFFIX, column, day.month == 10))
+    for suffix, column, preliminary in wanted:
+        value, kind, raw = parsed[column]
+        if value is None:
             continue
         if kind == "timespan" and (warning := timespan_warning(raw)):
             report.warn(line, name_of[column], warning)
