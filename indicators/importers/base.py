@@ -103,13 +103,18 @@ class Report:
 
     def listed_errors(self) -> list[Problem]:
         extra = [Problem(None, None, f"… and {self.errors_not_listed} more errors")] if self.errors_not_listed else []
-        return self.errors + extra
+        return sorted(self.errors, key=_by_line) + extra
 
     def listed_warnings(self) -> list[Problem]:
         extra = (
             [Problem(None, None, f"… and {self.warnings_not_listed} more warnings")] if self.warnings_not_listed else []
         )
-        return self.warnings + extra
+        return sorted(self.warnings, key=_by_line) + extra
+
+
+def _by_line(problem: Problem) -> int:
+    # Rows are checked when read and again when written (against stored data): report them in file order.
+    return problem.line or 0
 
 
 def fiscal_year_start(year: int) -> dt.date:
