@@ -130,7 +130,12 @@ def import_file(
         outcome.batch = None
     except importers.FileRejected as error:
         raise ImportRejected([*report.listed_errors(), error.problem], report.listed_warnings()) from None
-    except (DataError, IntegrityError) as error:
+    except IntegrityError:
+        # Two imports writing the same (indicator, period) at once: the later one to commit loses the race.
+        logger.warning("import of %s collided with a concurrent import", file_name, exc_info=True)
+        problem = Problem(None, None, "another import changed the same values at the same time; import again")
+        raise ImportRejected([problem]) from None
+    except DataError as error:
         # The parsers check every cell the database could refuse; reaching this is a bug, but the file's
         # sender still gets a clear refusal and nothing half-written.
         logger.exception("import of %s failed in the database", file_name)
