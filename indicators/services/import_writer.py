@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Max, Min
 from django.db.models.functions import Abs
 from django.utils import timezone
@@ -238,15 +239,7 @@ class ImportWriter:
             seen[key] = record.line
             self._check_value(record, indicator)
             if current is None:
-                new.append(
-                    Measurement(
-                        indicator_id=indicator.pk,
-                        period=period,
-                        value=record.value,
-                        preliminary=record.preliminary,
-                        batch_id=self.batch.pk,
-                    )
-                )
+                new.append((indicator.pk, period, record.value, record.preliminary))
                 self.changed_ids.add(indicator.pk)
             elif current.value != record.value or current.preliminary != record.preliminary:
                 if current.value != record.value:
@@ -276,11 +269,37 @@ class ImportWriter:
                 restated.append(current)
             else:
                 self.counts["measurements_unchanged"] += 1
-        Measurement.objects.bulk_create(new, batch_size=2000)
+        self._insert(new)
         Measurement.objects.bulk_update(restated, ["value", "preliminary", "batch", "updated_at"], batch_size=1000)
         MeasurementRevision.objects.bulk_create(revisions, batch_size=2000)
         self.counts["measurements_created"] += len(new)
         self.counts["measurements_restated"] += len(revisions)
+
+    def _insert(self, rows: list[tuple]) -> None:
+        """Insert new measurements given as (indicator id, period, value, preliminary). On PostgreSQL through
+        COPY: building a model instance per value and compiling the INSERT cost more than the database's work,
+        and a 770,000-row file must import in well under two minutes."""
+        if not rows:
+            return
+        if connection.vendor != "postgresql":
+            Measurement.objects.bulk_create(
+                [
+                    Measurement(indicator_id=pk, period=period, value=value, preliminary=preliminary, batch=self.batch)
+                    for pk, period, value, preliminary in rows
+                ],
+                batch_size=2000,
+            )
+            return
+        meta = Measurement._meta
+        columns = ", ".join(
+            connection.ops.quote_name(meta.get_field(name).column)
+            for name in ("indicator", "period", "value", "preliminary", "batch", "updated_at")
+        )
+        table = connection.ops.quote_name(meta.db_table)
+        batch_id, now = self.batch.pk, self.now
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for pk, period, value, preliminary in rows:
+                copy.write_row((pk, period, value, preliminary, batch_id, now))
 
     def _stored(self, keyed) -> dict:
         """The stored measurements the batch may touch. Files come sorted by indicator or by date, so the
