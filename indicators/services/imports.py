@@ -107,6 +107,8 @@ def import_file(
                 if writer.add(record) and progress:
                     progress(report.rows, max(total, report.rows))
             counts = writer.finish()
+            if report.rows == 0 and not report.failed:
+                report.error(None, None, "the file has no data rows")
             if report.failed:
                 raise _RollBack
             for name, value in counts.items():

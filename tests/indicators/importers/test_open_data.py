@@ -128,3 +128,50 @@ def test_a_row_given_twice_is_an_error_naming_both_lines():
     (problem,) = rejected.value.errors
     assert problem.line == len(lines) + 1 and "line 4" in problem.message
     assert Indicator.objects.count() == 0
+
+
+HEADER = (
+    "id,parentid,agency,agency_name,indicator,retired,desireddirection,frequency,critical,measurement_type,"
+    "geotype,geovalue,valuedate,acceptedvalue,acceptedvalueytd,targetmmr\n"
+)
+
+
+def test_quarterly_rows_form_a_quarterly_series():
+    content = HEADER + "".join(
+        f"2001,,DOT,Department of Transportation,Potholes repaired,No,Up,Quarterly,No,Number,,,{day},{value},,*\n"
+        for day, value in (("2022-09-01", 10), ("2022-12-01", 11), ("2023-03-01", 12), ("2023-06-01", 13))
+    )
+
+    import_file(file_name="q.csv", content=content.encode())
+
+    assert Indicator.objects.get(external_id="2001-Q").frequency == "quarterly"
+    assert [period for period, _ in series("2001-Q")] == [
+        dt.date(2022, 7, 1), dt.date(2022, 10, 1), dt.date(2023, 1, 1), dt.date(2023, 4, 1),
+    ]  # fmt: skip
+    assert series("2001") == [(dt.date(2022, 7, 1), Decimal(13))]  # June: acceptedvalue when no year-to-date value
+
+
+def test_hours_minutes_decimals_are_decoded_and_impossible_minutes_warned_about():
+    row = "2002,,DHS,Department of Homeless Services,Average time to place (hours:minutes),No,Down,Annually,No,"
+    content = HEADER + row + "TimeSpan,,,2022-06-01,,6.41,*\n" + row + "TimeSpan,,,2023-06-01,,6.75,*\n"
+
+    outcome = import_file(file_name="hm.csv", content=content.encode())
+
+    assert series("2002") == [
+        (dt.date(2021, 7, 1), Decimal(6 * 3600 + 41 * 60)),
+        (dt.date(2022, 7, 1), Decimal(6 * 3600 + 75 * 60)),
+    ]
+    (warning,) = outcome.warnings
+    assert (warning.line, warning.column) == (3, "acceptedvalueytd") and "60 or more" in warning.message
+
+
+def test_a_breakout_whose_parent_is_unknown_is_imported_unlinked_with_a_warning():
+    content = (
+        HEADER
+        + "2003,9999,DOT,Department of Transportation,Potholes,No,Up,Annually,No,Number,B,Queens,2023-06-01,,5,*\n"
+    )
+
+    outcome = import_file(file_name="orphan.csv", content=content.encode())
+
+    assert Indicator.objects.get(external_id="2003").parent is None
+    assert any('"9999" is not known' in w.message and w.line == 2 for w in outcome.warnings)

@@ -160,3 +160,12 @@ def test_a_value_jump_against_stored_history_is_warned_about():
     outcome = import_file(file_name="g.csv", content=content)
 
     assert "more than 10×" in outcome.warnings[0].message
+
+
+@pytest.mark.parametrize("content", [b"indicator,period,value\n", b"[ ]", FY16_SAMPLE.read_bytes().splitlines()[0]])
+def test_a_file_with_a_header_but_no_rows_is_refused(content):
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(file_name="header-only", content=content)
+
+    assert rejected.value.errors[0].message == "the file has no data rows"
+    assert ImportBatch.objects.count() == 0

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from indicators.models import Measurement, MeasurementRevision
 from indicators.services import ImportRejected, import_file
 
-from ..conftest import FY16_SAMPLE, GENERIC_CSV, LONG_FILE, REAL_FILE, fingerprint, load
+from ..conftest import FY16_SAMPLE, GENERIC_CSV, GENERIC_JSON, LONG_FILE, REAL_FILE, fingerprint, load
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,7 @@ SEEDS = {
     "mmr_wide": FY16_SAMPLE.read_bytes(),
     "open_data_long": LONG_FILE.read_bytes(),
     "generic": GENERIC_CSV.read_bytes(),
+    "generic_json": GENERIC_JSON.read_bytes(),
 }
 CELLS = st.one_of(
     st.sampled_from(["", "NA", "-", "1,234", "83%", "0:75", "1:02:03", "abc", "1e99", "Up", "?", "*", "TRUE", "FY23"]),
