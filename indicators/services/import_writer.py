@@ -33,6 +33,13 @@ INDICATOR_FIELDS = (
     "frequency",
     "active",
 )
+COUNTS = (
+    "indicators_created",
+    "indicators_updated",
+    "measurements_created",
+    "measurements_restated",
+    "measurements_unchanged",
+)
 BATCH_ROWS = 5000
 # Keeps every IN (…) list under SQLite's limit on query parameters.
 _IN_CHUNK = 900
@@ -109,6 +116,8 @@ class ImportWriter:
         re-evaluation; returns the counts."""
         self.flush()
         self._link_parents()
+        # A changed target, direction or criticality changes what the rules conclude: re-evaluate those too.
+        self.changed_ids |= self.updated_ids
         for ids in _chunks(sorted(self.changed_ids)):
             Indicator.objects.filter(id__in=ids).update(data_changed_at=self.now)
         return {

@@ -11,7 +11,7 @@ from django.db import DataError, IntegrityError, transaction
 from .. import importers
 from ..importers.base import Problem, Report
 from ..models import ImportBatch
-from .import_writer import ImportWriter
+from .import_writer import COUNTS, ImportWriter
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,14 @@ def import_file(
         raise ImportRejected([error.problem]) from None
     previous = ImportBatch.objects.filter(sha256=source.sha256).order_by("imported_at").first()
     if previous is not None:
-        return ImportOutcome(batch=previous, duplicate_of=previous, format=previous.format, dry_run=dry_run)
+        return ImportOutcome(
+            batch=previous,
+            duplicate_of=previous,
+            counts=dict.fromkeys(COUNTS, 0),
+            format=previous.format,
+            rows=previous.rows_read,
+            dry_run=dry_run,
+        )
 
     report = Report()
     total = max(source.lines, 1)

@@ -169,3 +169,24 @@ def test_a_file_with_a_header_but_no_rows_is_refused(content):
 
     assert rejected.value.errors[0].message == "the file has no data rows"
     assert ImportBatch.objects.count() == 0
+
+
+def test_a_changed_target_updates_the_indicator_and_marks_it_for_the_next_check():
+    load(FY16_SAMPLE)
+    Indicator.objects.update(data_changed_at=None)
+
+    outcome = import_file(file_name="t.csv", content=replace_cell(FY16_SAMPLE.read_bytes(), 8, "tgt16", "85%"))
+
+    assert outcome.counts["indicators_updated"] == 1 and outcome.counts["measurements_unchanged"] == 45
+    answered = Indicator.objects.get(name="Calls answered in 30 seconds (%)")
+    assert answered.target == 85 and answered.data_changed_at is not None
+    assert Indicator.objects.filter(data_changed_at__isnull=False).count() == 1
+
+
+def test_an_identical_file_returns_zero_counts_and_the_first_batch():
+    first = load(FY16_SAMPLE)
+
+    again = load(FY16_SAMPLE)
+
+    assert again.duplicate_of == again.batch == first.batch
+    assert set(again.counts.values()) == {0} and again.as_dict()["duplicate_of"] == first.batch.pk
