@@ -164,9 +164,17 @@ def column_index(header: list[str], required: tuple[str, ...], report: Report, k
     missing = [name for name in required if name not in keys]
     duplicates = sorted({header[i] for i, k in enumerate(keys) if k and keys.count(k) > 1})
     if missing:
-        report.error(1, None, f"missing column(s): {', '.join(missing)}")
+        report.error(1, ", ".join(missing), f"missing column(s): {', '.join(missing)}")
     if duplicates:
-        report.error(1, None, f"duplicate column(s): {', '.join(duplicates)}")
+        report.error(1, ", ".join(duplicates), f"duplicate column(s): {', '.join(duplicates)}")
     if missing or duplicates:
         return None
     return {k: i for i, k in enumerate(keys) if k}
+
+
+def width_problem(header: list[str], cells: list[str]) -> tuple[str, str]:
+    """(column, message) for a row with more or fewer cells than the header: the first column without a cell,
+    or the last column when there are cells beyond it."""
+    if len(cells) < len(header):
+        return header[len(cells)], f"has {len(cells)} cells where the header has {len(header)}: this cell is missing"
+    return header[-1], f"has {len(cells)} cells where the header has {len(header)}: extra cells after this column"

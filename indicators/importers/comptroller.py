@@ -15,6 +15,7 @@ from .base import (
     fiscal_year_start,
     infer_measurement_type,
     text,
+    width_problem,
 )
 from .values import CellError, parse_bool, parse_direction, parse_number, parse_target, timespan_warning
 
@@ -40,7 +41,7 @@ def parse(header: list[str], rows: Rows, report: Report):
     seen: dict[str, int] = {}
     for line, cells in rows:
         if len(cells) != len(header):
-            report.error(line, None, f"has {len(cells)} cells where the header has {len(header)}")
+            report.error(line, *width_problem(header, cells))
             continue
         cell = {name: cells[i].strip() for name, i in index.items()}
         yield from _row(line, cell, years, last_year, seen, report)

@@ -3,7 +3,7 @@ indicators that already exist (``indicator`` is their external id). ``period`` i
 (``2023-07-01``, ``2023-07-31``), a month (``2023-07``) or a fiscal year (``FY2023``); the value lands on the
 period of the indicator's frequency that contains it."""
 
-from .base import MeasurementRecord, Report, Rows, column_index
+from .base import MeasurementRecord, Report, Rows, column_index, width_problem
 from .values import CellError, parse_bool, parse_number, parse_period, timespan_warning
 
 NAME = "generic"
@@ -54,7 +54,7 @@ def parse(header: list[str], rows: Rows, report: Report):
     i_preliminary = index.get("preliminary")
     for line, cells in rows:
         if len(cells) != len(header):
-            report.error(line, None, f"has {len(cells)} cells where the header has {len(header)}")
+            report.error(line, *width_problem(header, cells))
             continue
         preliminary = cells[i_preliminary] if i_preliminary is not None else ""
         record = measurement(line, cells[i_indicator], cells[i_period], cells[i_value], preliminary, columns, report)

@@ -57,9 +57,9 @@ def parse_text(text: str, report: Report):
         counted = position
         report.rows += 1
         if not isinstance(obj, dict):
-            report.error(line, None, "is not an object with indicator, period and value")
+            report.error(line, "indicator", "is not an object with indicator, period and value")
         elif missing := [key for key in ("indicator", "period", "value") if key not in obj]:
-            report.error(line, None, f"has no {', '.join(missing)}")
+            report.error(line, ", ".join(missing), f"has no {', '.join(missing)}")
         elif isinstance(obj["value"], bool | list | dict):
             report.error(line, "value", f"{json.dumps(obj['value'])[:40]} is not a number")
         else:

@@ -30,6 +30,7 @@ from .base import (
     infer_measurement_type,
     slug,
     text,
+    width_problem,
 )
 from .values import CellError, parse_bool, parse_direction, parse_number, parse_target, timespan_warning
 
@@ -77,7 +78,7 @@ def parse(header: list[str], rows: Rows, report: Report):
     seen: dict[str, int] = {}
     for line, cells in rows:
         if len(cells) != len(header):
-            report.error(line, None, f"has {len(cells)} cells where the header has {len(header)}")
+            report.error(line, *width_problem(header, cells))
             continue
         cell = {name: cells[i].strip() for name, i in index.items()}
         errors_before = len(report.errors) + report.errors_not_listed

@@ -41,6 +41,7 @@ from .base import (
     infer_measurement_type,
     slug,
     text,
+    width_problem,
 )
 from .values import CellError, parse_bool, parse_date, parse_direction, parse_number, parse_target, timespan_warning
 
@@ -114,7 +115,7 @@ def parse(header: list[str], rows: Rows, report: Report):
 
     for line, cells in rows:
         if len(cells) != width:
-            report.error(line, None, f"has {len(cells)} cells where the header has {width}")
+            report.error(line, *width_problem(header, cells))
             continue
         external_id = cells[i_id].strip()
         if i_geovalue is not None and i_parent is not None:

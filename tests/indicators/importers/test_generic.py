@@ -73,8 +73,8 @@ def test_a_period_given_twice_names_the_first_line(long_imported):
     [
         ([{"indicator": "1001-M", "period": "2024-01", "value": "x"}], 2, "value", "is not a number"),
         ([{"indicator": "1001-M", "period": "2024-01", "value": True}], 2, "value", "is not a number"),
-        ([{"indicator": "1001-M", "period": "2024-01"}], 2, None, "has no value"),
-        ([{"indicator": "1001-M", "period": "2024-01", "value": 1}, 7], 3, None, "is not an object"),
+        ([{"indicator": "1001-M", "period": "2024-01"}], 2, "value", "has no value"),
+        ([{"indicator": "1001-M", "period": "2024-01", "value": 1}, 7], 3, "indicator", "is not an object"),
         ([{"indicator": "1001-M", "period": "2024-01", "value": 1, "preliminary": "maybe"}], 2, "preliminary", "TRUE"),
     ],
 )

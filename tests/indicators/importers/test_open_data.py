@@ -1,7 +1,9 @@
 """The NYC Open Data long table: a hand-made file with monthly data over two fiscal years, annual, time-span,
 retired and geographic-breakout indicators, and broken copies."""
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -175,3 +177,17 @@ def test_a_breakout_whose_parent_is_unknown_is_imported_unlinked_with_a_warning(
 
     assert Indicator.objects.get(external_id="2003").parent is None
     assert any('"9999" is not known' in w.message and w.line == 2 for w in outcome.warnings)
+
+
+def test_a_row_with_missing_or_extra_cells_names_the_column():
+    rows = list(csv.reader(io.StringIO(LONG_FILE.read_text(), newline="")))
+    rows[4] = rows[4][:-2]  # line 5 loses acceptedvalueytd and targetmmr
+    rows[5] = [*rows[5], "extra"]
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows)
+
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(file_name="ragged.csv", content=out.getvalue().encode())
+
+    assert [(p.line, p.column) for p in rejected.value.errors] == [(5, "acceptedvalueytd"), (6, "targetmmr")]
+    assert "missing" in rejected.value.errors[0].message and "extra" in rejected.value.errors[1].message
