@@ -8,6 +8,7 @@ Every problem with the file as a whole (empty, binary, not UTF-8, too large, unk
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -25,7 +26,8 @@ class FileRejected(Exception):
 
     def __init__(self, message: str, line: int | None = None):
         super().__init__(message)
-        self.problem = Problem(line, None, message)
+        # The problem carries the line itself; keep "line 3: " out of its message so it is not said twice.
+        self.problem = Problem(line, None, re.sub(r"^line \d+(?:: |, )", "", message) if line else message)
 
 
 def accepted_formats() -> str:
