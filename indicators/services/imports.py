@@ -152,4 +152,8 @@ def import_file(
         raise ImportRejected([problem]) from None
     if progress:
         progress(report.rows, report.rows)
+    logger.info(
+        "imported %s (%s, %d rows%s): %s", file_name, outcome.format, outcome.rows, ", dry run" if dry_run else "",
+        outcome.counts,
+    )  # fmt: skip
     return outcome
