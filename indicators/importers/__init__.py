@@ -51,6 +51,10 @@ def open_source(content: bytes | BinaryIO, *, max_bytes: int) -> Source:
     stream = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
     stream.seek(0)
     digest, size, lines, blank = hashlib.sha256(), 0, 0, True
+    if stream.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+        # Excel's "Unicode text" export: readable, but every other byte is NUL.
+        raise FileRejected("the file is UTF-16 text; save it as CSV UTF-8 and import it again")
+    stream.seek(0)
     while chunk := stream.read(_CHUNK):
         if size + len(chunk) > max_bytes:
             raise FileRejected(
