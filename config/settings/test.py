@@ -15,5 +15,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PERCOLATE_DEMO_ALLOWED = True
-AXES_VERBOSE = False
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")  # noqa: F405

@@ -1,58 +1,125 @@
-"""Readers for the file formats New York publishes. Each format module offers ``NAME``, ``matches(header)``
-and ``parse(header, rows)``; ``read`` decodes a file, picks the format and returns a ``ParseResult``."""
+"""Readers for the file formats New York publishes. Each format module offers ``NAME``, ``LABEL``,
+``matches(header)`` and ``parse(header, rows, report)``, a generator of records; ``open_source`` checks and
+fingerprints a file without holding it twice in memory, and ``read`` picks the format and streams its records.
+
+Every problem with the file as a whole (empty, binary, not UTF-8, too large, unknown format) raises
+``FileRejected``; problems with single rows go to the ``Report``."""
 
 import csv
+import hashlib
 import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
 
-from . import comptroller
-from .base import ParseResult, Problem
+from . import comptroller, generic, generic_json, mmr_wide, open_data
+from .base import Problem, Record, Report
 
-FORMATS = {module.NAME: module for module in (comptroller,)}
+FORMATS = {module.NAME: module for module in (comptroller, mmr_wide, open_data, generic, generic_json)}
+_CSV_FORMATS = [module for module in FORMATS.values() if module is not generic_json]
+_CHUNK = 1 << 20
 
 
 class FileRejected(Exception):
-    """The file as a whole cannot be read (empty, binary, wrong encoding, unknown format)."""
+    """The file as a whole cannot be read (empty, binary, wrong encoding, too large, unknown format)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, line: int | None = None):
         super().__init__(message)
-        self.problem = Problem(None, None, message)
+        # The problem carries the line itself; keep "line 3: " out of its message so it is not said twice.
+        self.problem = Problem(line, None, re.sub(r"^line \d+(?:: |, )", "", message) if line else message)
 
 
-def decode(content: bytes) -> str:
-    if not content.strip():
+def accepted_formats() -> str:
+    return "; ".join(f"{module.NAME} ({module.LABEL})" for module in FORMATS.values())
+
+
+@dataclass
+class Source:
+    """A checked file: a binary stream positioned at its start, its SHA-256, size and number of lines (the
+    progress total)."""
+
+    stream: BinaryIO
+    sha256: str
+    size: int
+    lines: int
+
+
+def open_source(content: bytes | BinaryIO, *, max_bytes: int) -> Source:
+    """Check a file in one streaming pass: size limit, emptiness, NUL bytes (binary data); hash it and count
+    its lines. ``content`` is bytes or a seekable binary file (e.g. a Django ``UploadedFile``)."""
+    stream = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
+    stream.seek(0)
+    digest, size, lines, blank = hashlib.sha256(), 0, 0, True
+    if stream.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+        # Excel's "Unicode text" export: readable, but every other byte is NUL.
+        raise FileRejected("the file is UTF-16 text; save it as CSV UTF-8 and import it again")
+    stream.seek(0)
+    while chunk := stream.read(_CHUNK):
+        if size + len(chunk) > max_bytes:
+            raise FileRejected(
+                f"the file is larger than the limit of {max_bytes:,} bytes (setting PERCOLATE_IMPORT_MAX_BYTES)"
+            )
+        nul = chunk.find(b"\x00")
+        if nul >= 0:
+            line = lines + chunk.count(b"\n", 0, nul) + 1
+            raise FileRejected(f"the file holds binary data (a NUL byte on line {line}), not CSV or JSON text", line)
+        digest.update(chunk)
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+        blank = blank and not chunk.strip()
+    if blank:
         raise FileRejected("the file is empty")
-    if b"\x00" in content[:8192]:
-        raise FileRejected("the file is binary, not a CSV or JSON text file")
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        raise FileRejected(f"line {line}: the file is not UTF-8 text (byte {error.start})") from None
+    stream.seek(0)
+    return Source(stream=stream, sha256=digest.hexdigest(), size=size, lines=lines)
 
 
-def read(content: bytes, format: str | None = None) -> ParseResult:
-    text = decode(content)
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _first_character(stream: BinaryIO) -> str:
+    head = stream.read(4096)
+    stream.seek(0)
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1].decode("latin-1")
+
+
+def read(source: Source, format: str | None, report: Report) -> tuple[str, Iterator[Record]]:
+    """(format name, records) for a checked file. Raises ``FileRejected`` up front for an unreadable header
+    or unknown format, and while iterating for encoding or CSV-structure errors."""
+    if format is not None and format not in FORMATS:
+        raise FileRejected(f'unknown format "{format}"; accepted formats: {accepted_formats()}')
+    looks_like_json = _first_character(source.stream) in "[{"
+    if format == generic_json.NAME or (format is None and looks_like_json):
+        try:
+            text = source.stream.read().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise FileRejected(f"the file is not UTF-8 text (byte {error.start})") from None
+        return generic_json.NAME, generic_json.parse_text(text, report)
+
+    wrapper = io.TextIOWrapper(source.stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(wrapper)
     try:
         header = [name.strip() for name in next(reader)]
-    except (StopIteration, csv.Error) as error:
-        raise FileRejected(f"line 1: the header cannot be read ({error})") from None
+    except StopIteration:
+        raise FileRejected("the file is empty") from None
+    except UnicodeDecodeError:
+        raise FileRejected("line 1: the file is not UTF-8 text", 1) from None
+    except csv.Error as error:
+        raise FileRejected(f"line 1: the header cannot be read ({error})", 1) from None
     if format is None:
-        module = next((m for m in FORMATS.values() if m.matches(header)), None)
+        module = next((m for m in _CSV_FORMATS if m.matches(header)), None)
         if module is None:
-            raise FileRejected(f"line 1: the header matches no known format; accepted formats: {', '.join(FORMATS)}")
-    elif format in FORMATS:
-        module = FORMATS[format]
+            raise FileRejected(f"line 1: the header matches no known format; accepted formats: {accepted_formats()}", 1)
     else:
-        raise FileRejected(f'unknown format "{format}"; accepted formats: {", ".join(FORMATS)}')
+        module = FORMATS[format]
 
-    def rows():
+    def rows() -> Iterator[tuple[int, list[str]]]:
         # csv.reader's line_num is the physical line where the record ended (quoted cells may hold newlines).
         try:
             for cells in reader:
-                if cells and any(cell.strip() for cell in cells):
+                if cells and any(cells):
+                    report.rows += 1
                     yield reader.line_num, cells
+        except UnicodeDecodeError:
+            raise FileRejected(f"line {reader.line_num + 1}: the file is not UTF-8 text", reader.line_num + 1) from None
         except csv.Error as error:
-            raise FileRejected(f"line {reader.line_num}: {error}") from None
+            raise FileRejected(f"line {reader.line_num}: {error}", reader.line_num) from None
 
-    return module.parse(header, rows())
+    return module.NAME, module.parse(header, rows(), report)

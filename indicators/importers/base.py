@@ -1,9 +1,16 @@
-"""What every format's parser produces: indicator and measurement records, plus row-level errors and
-warnings. Parsers read text and never touch the database; ``indicators.services.import_file`` applies."""
+"""What every format's parser produces: indicator and measurement records, plus the import's ``Report`` of
+row-level errors and warnings. Parsers read text and never touch the database; they *yield* records so that a
+large file streams through ``indicators.services.import_file`` in batches instead of sitting in memory."""
 
 import datetime as dt
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+# Long enough for every real report, short enough that a file with an error on each of 770,000 rows does not
+# build a 300 MB report: past this many, problems are counted and summarised instead of listed.
+MAX_LISTED = 1000
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class IndicatorRecord:
     name: str
     agency_name: str  # empty: no agency given
     line: int
+    agency_code: str = ""
     agency_number: str = ""
     service: str = ""
     goal: str = ""
@@ -47,30 +55,66 @@ class IndicatorRecord:
     parent_external_id: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class MeasurementRecord:
+    """One value. ``period`` is a date inside the period; the writer snaps it to the start of the indicator's
+    period (month, fiscal quarter or fiscal year). ``percent`` says the cell carried a ``%`` sign."""
+
     external_id: str
     period: dt.date
     value: Decimal
     line: int
     column: str
     preliminary: bool = False
+    percent: bool = False
+    whole_year: bool = False  # the file named a fiscal year (generic format: "FY2023")
+
+
+Record = IndicatorRecord | MeasurementRecord
+Rows = Iterator[tuple[int, list[str]]]
 
 
 @dataclass
-class ParseResult:
-    format: str
+class Report:
+    """Errors and warnings of one import, and the number of data rows read. Only the first ``MAX_LISTED`` of
+    each are kept; ``summary`` accounts for the rest."""
+
     rows: int = 0
-    indicators: list[IndicatorRecord] = field(default_factory=list)
-    measurements: list[MeasurementRecord] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    errors_not_listed: int = 0
+    warnings_not_listed: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
 
     def error(self, line: int | None, column: str | None, message: str) -> None:
-        self.errors.append(Problem(line, column, message))
+        if len(self.errors) < MAX_LISTED:
+            self.errors.append(Problem(line, column, message))
+        else:
+            self.errors_not_listed += 1
 
     def warn(self, line: int | None, column: str | None, message: str) -> None:
-        self.warnings.append(Problem(line, column, message))
+        if len(self.warnings) < MAX_LISTED:
+            self.warnings.append(Problem(line, column, message))
+        else:
+            self.warnings_not_listed += 1
+
+    def listed_errors(self) -> list[Problem]:
+        extra = [Problem(None, None, f"… and {self.errors_not_listed} more errors")] if self.errors_not_listed else []
+        return sorted(self.errors, key=_by_line) + extra
+
+    def listed_warnings(self) -> list[Problem]:
+        extra = (
+            [Problem(None, None, f"… and {self.warnings_not_listed} more warnings")] if self.warnings_not_listed else []
+        )
+        return sorted(self.warnings, key=_by_line) + extra
+
+
+def _by_line(problem: Problem) -> int:
+    # Rows are checked when read and again when written (against stored data): report them in file order.
+    return problem.line or 0
 
 
 def fiscal_year_start(year: int) -> dt.date:
@@ -88,3 +132,49 @@ def infer_measurement_type(name: str) -> tuple[str, str]:
     if "$" in name:
         return "currency", "$"
     return "number", ""
+
+
+class TextError(ValueError):
+    """A text cell the database cannot keep (too long, or holding a NUL byte)."""
+
+
+def text(raw: str, limit: int) -> str:
+    """A stripped text cell, refused when longer than the column it goes to or when it holds a NUL byte
+    (PostgreSQL rejects NUL in text; such a byte means binary junk inside the file)."""
+    value = (raw or "").strip()
+    if "\x00" in value:
+        raise TextError("holds a NUL byte (binary data)")
+    if len(value) > limit:
+        raise TextError(f"is {len(value)} characters long; at most {limit} are kept")
+    return value
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(value: str) -> str:
+    """Lower-case words joined by hyphens; ``%`` is kept as ``pct`` so that "Cases (%)" ≠ "Cases"."""
+    return _SLUG.sub("-", value.lower().replace("%", " pct ").replace("$", " usd ")).strip("-")
+
+
+def column_index(header: list[str], required: tuple[str, ...], report: Report, key=lambda name: name) -> dict | None:
+    """Position of each column by ``key(name)``; reports missing required and duplicated columns (on line 1)
+    and returns None when there are any."""
+    keys = [key(name) for name in header]
+    missing = [name for name in required if name not in keys]
+    duplicates = sorted({header[i] for i, k in enumerate(keys) if k and keys.count(k) > 1})
+    if missing:
+        report.error(1, ", ".join(missing), f"missing column(s): {', '.join(missing)}")
+    if duplicates:
+        report.error(1, ", ".join(duplicates), f"duplicate column(s): {', '.join(duplicates)}")
+    if missing or duplicates:
+        return None
+    return {k: i for i, k in enumerate(keys) if k}
+
+
+def width_problem(header: list[str], cells: list[str]) -> tuple[str, str]:
+    """(column, message) for a row with more or fewer cells than the header: the first column without a cell,
+    or the last column when there are cells beyond it."""
+    if len(cells) < len(header):
+        return header[len(cells)], f"has {len(cells)} cells where the header has {len(header)}: this cell is missing"
+    return header[-1], f"has {len(cells)} cells where the header has {len(header)}: extra cells after this column"

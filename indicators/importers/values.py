@@ -1,6 +1,7 @@
 """Parsing the cell values New York's files use. Each parser returns the clean value or raises
 ``CellError`` with a reason a person can act on."""
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -100,3 +101,56 @@ def parse_target(raw: str) -> tuple[Decimal | None, str]:
     except CellError:
         raise CellError(f'"{raw}" is not a target (a number, Up, Down, * or ?)') from None
     return value, TargetKind.NUMERIC
+
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.]*Z?)?$")  # Socrata: 2021-06-01T00:00:00.000
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: .*)?$")  # spreadsheet exports: 06/01/2021 12:00:00 AM
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_FISCAL_YEAR = re.compile(r"^FY ?(\d{2}|\d{4})$", re.IGNORECASE)
+
+
+def _date(year: int, month: int, day: int, raw: str) -> dt.date:
+    if not 1900 <= year <= 2100:
+        raise CellError(f'"{raw}" is not a date between 1900 and 2100')
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise CellError(f'"{raw}" is not a valid date') from None
+
+
+def parse_date(raw: str) -> dt.date:
+    """``2021-06-01``, ``2021-06-01T00:00:00.000`` (NYC Open Data) or ``06/01/2021`` → a date."""
+    text = (raw or "").strip()
+    if match := _ISO_DATE.match(text):
+        return _date(int(match[1]), int(match[2]), int(match[3]), raw)
+    if match := _US_DATE.match(text):
+        return _date(int(match[3]), int(match[1]), int(match[2]), raw)
+    raise CellError(f'"{raw}" is not a date (YYYY-MM-DD)')
+
+
+def parse_period(raw: str) -> tuple[dt.date, bool]:
+    """A period cell → (a date inside the period, whether the cell named a whole fiscal year). Accepts a date,
+    ``2023-07`` (a month) and ``FY2023``/``FY23`` (the fiscal year July 2022 – June 2023)."""
+    text = (raw or "").strip()
+    if match := _FISCAL_YEAR.match(text):
+        year = int(match[1])
+        year = year + 2000 if year < 100 else year
+        return _date(year - 1, 7, 1, raw), True
+    if match := _MONTH.match(text):
+        return _date(int(match[1]), int(match[2]), 1, raw), False
+    try:
+        return parse_date(text), False
+    except CellError:
+        message = f'"{raw}" is not a period (a date YYYY-MM-DD, a month YYYY-MM or a fiscal year FY2023)'
+        raise CellError(message) from None
+
+
+def period_start(day: dt.date, frequency: str) -> dt.date:
+    """The start of the period of ``frequency`` that contains ``day``: the month, the fiscal quarter (July,
+    October, January, April) or the fiscal year (1 July); four-month (PMMR) periods are counted per fiscal
+    year, starting 1 July like it."""
+    if frequency == "monthly":
+        return day.replace(day=1)
+    if frequency == "quarterly":
+        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return dt.date(day.year if day.month >= 7 else day.year - 1, 7, 1)

@@ -95,7 +95,7 @@ def test_a_corrupted_cell_imports_nothing_and_names_line_and_column():
         ),
         (lambda rows: rows[9].__setitem__(rows[0].index("Target.MMR"), "lots"), "line 10, column Target.MMR"),
         (lambda rows: rows[5].__setitem__(0, rows[4][0]), "line 6, column ID"),
-        (lambda rows: rows[2].pop(), "line 3: has 16 cells"),
+        (lambda rows: rows[2].pop(), "line 3, column 2023: has 16 cells"),
     ],
 )
 def test_each_kind_of_bad_row_is_reported(mutate, expected):

@@ -1,0 +1,355 @@
+"""Applying parsed records to the database in batches, inside the import's transaction: agencies and
+indicators upserted, measurements added, restated (the old value kept as a revision) or left unchanged, and
+the import-time warnings that need the stored history (restatement, percentage over 100, a 10× jump).
+
+Memory stays flat however large the file: only the current batch of records, one row per indicator touched
+and a few numbers of history per indicator are held."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Max, Min
+from django.db.models.functions import Abs
+from django.utils import timezone
+
+from ..importers.base import IndicatorRecord, MeasurementRecord, Report
+from ..importers.values import period_start
+from ..models import UNASSIGNED_AGENCY_CODE, Agency, ImportBatch, Indicator, Measurement, MeasurementRevision
+
+INDICATOR_FIELDS = (
+    "name",
+    "service",
+    "goal",
+    "description",
+    "desired_direction",
+    "critical",
+    "target",
+    "target_kind",
+    "measurement_type",
+    "unit",
+    "frequency",
+    "active",
+)
+COUNTS = (
+    "indicators_created",
+    "indicators_updated",
+    "measurements_created",
+    "measurements_restated",
+    "measurements_unchanged",
+)
+BATCH_ROWS = 5000
+# Keeps every IN (…) list under SQLite's limit on query parameters.
+_IN_CHUNK = 900
+# A value more than JUMP times the largest (or less than 1/JUMP of the smallest) of at least JUMP_HISTORY earlier
+# values of its series is most often a unit error: thousands typed in full, a share typed as a fraction.
+JUMP = 10
+JUMP_HISTORY = 3
+_HUNDRED = Decimal(100)
+
+
+def _chunks(items: list, size: int = _IN_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@dataclass(slots=True)
+class _History:
+    """Smallest and largest absolute non-zero value of a series, and how many there are."""
+
+    low: Decimal | None = None
+    high: Decimal | None = None
+    count: int = 0
+
+    def add(self, value: Decimal) -> None:
+        if value:
+            magnitude = abs(value)
+            self.low = magnitude if self.low is None else min(self.low, magnitude)
+            self.high = magnitude if self.high is None else max(self.high, magnitude)
+            self.count += 1
+
+
+class ImportWriter:
+    """Receives records in file order (an indicator's record always before its measurements), writes them in
+    batches of ``BATCH_ROWS`` and counts what changed. Not safe to share between imports."""
+
+    def __init__(self, *, batch: ImportBatch, user, report: Report):
+        self.batch, self.user, self.report = batch, user, report
+        self.now = timezone.now()
+        self.indicators: dict[str, Indicator] = {}  # every indicator this import touched, by external id
+        self.created_ids: set[int] = set()
+        self.updated_ids: set[int] = set()
+        self.changed_ids: set[int] = set()  # new or restated data: re-evaluated by the next check
+        self.pending_indicators: dict[str, IndicatorRecord] = {}
+        self.pending_measurements: list[MeasurementRecord] = []
+        self.parents: dict[str, tuple[str, int]] = {}
+        self.history: dict[int, _History] = {}
+        self.counts = dict.fromkeys(("measurements_created", "measurements_restated", "measurements_unchanged"), 0)
+        self._agencies: dict[str, Agency] | None = None
+
+    # -- intake ----------------------------------------------------------------------------------------------
+    def add(self, record: IndicatorRecord | MeasurementRecord) -> bool:
+        """Queue one record; returns True when a batch was written."""
+        if isinstance(record, MeasurementRecord):
+            self.pending_measurements.append(record)
+            if len(self.pending_measurements) >= BATCH_ROWS:
+                self.flush()
+                return True
+        else:
+            if record.external_id in self.pending_indicators:
+                self._write_indicators()  # keep the order: the earlier version's measurements may be pending
+            self.pending_indicators[record.external_id] = record
+        return False
+
+    def flush(self) -> None:
+        self._write_indicators()
+        self._write_measurements()
+
+    def finish(self) -> dict:
+        """Write what is pending, link geographic breakouts to their parents, mark changed indicators for
+        re-evaluation; returns the counts."""
+        self.flush()
+        self._link_parents()
+        # A changed target, direction or criticality changes what the rules conclude: re-evaluate those too.
+        self.changed_ids |= self.updated_ids
+        for ids in _chunks(sorted(self.changed_ids)):
+            Indicator.objects.filter(id__in=ids).update(data_changed_at=self.now)
+        return {
+            "indicators_created": len(self.created_ids),
+            "indicators_updated": len(self.updated_ids - self.created_ids),
+            **self.counts,
+        }
+
+    # -- agencies --------------------------------------------------------------------------------------------
+    def _agency(self, record: IndicatorRecord) -> Agency:
+        """The agency a record names (by code, name, or either with punctuation ignored: "3-1-1" is 311).
+        No agency → UNASSIGNED; an unknown one is created without a portfolio, with a warning."""
+        if self._agencies is None:
+            self._agencies = {}
+            for agency in Agency.objects.all():
+                for key in (agency.name.lower(), agency.code.lower(), _normal(agency.name), _normal(agency.code)):
+                    self._agencies.setdefault(key, agency)
+        names = [name for name in (record.agency_code, record.agency_name) if name]
+        if not names:
+            if UNASSIGNED_AGENCY_CODE.lower() not in self._agencies:
+                self._agencies[UNASSIGNED_AGENCY_CODE.lower()], _ = Agency.objects.get_or_create(
+                    code=UNASSIGNED_AGENCY_CODE, defaults={"name": "Unassigned"}
+                )
+            return self._agencies[UNASSIGNED_AGENCY_CODE.lower()]
+        for name in names:
+            for key in (name.lower(), _normal(name)):
+                if key and key in self._agencies:
+                    return self._agencies[key]
+        name = (record.agency_name or record.agency_code)[:200]
+        code = self._new_code(record.agency_code or name)
+        self.report.warn(record.line, None, f'agency "{name}" was not known; created without a portfolio')
+        agency = Agency.objects.create(code=code, name=name, budget_number=record.agency_number[:16])
+        for key in (name.lower(), code.lower(), _normal(name), _normal(code)):
+            self._agencies.setdefault(key, agency)
+        return agency
+
+    def _new_code(self, name: str) -> str:
+        words = re.findall(r"[A-Za-z0-9]+", name)
+        base = name.upper() if len(name) <= 12 and len(words) <= 1 else "".join(w[0] for w in words).upper()
+        base = re.sub(r"[^A-Z0-9-]", "", base)[:12] or "AGENCY"
+        code, n = base, 2
+        while code.lower() in self._agencies or Agency.objects.filter(code__iexact=code).exists():
+            code, n = f"{base}{n}", n + 1
+        return code
+
+    # -- indicators ------------------------------------------------------------------------------------------
+    def _load(self, external_ids) -> None:
+        wanted = [external_id for external_id in external_ids if external_id not in self.indicators]
+        for ids in _chunks(wanted):
+            for indicator in Indicator.objects.filter(external_id__in=ids):
+                self.indicators[indicator.external_id] = indicator
+
+    def _write_indicators(self) -> None:
+        if not self.pending_indicators:
+            return
+        records, self.pending_indicators = list(self.pending_indicators.values()), {}
+        self._load([record.external_id for record in records])
+        created, updated = [], []
+        for record in records:
+            values = {name: getattr(record, name) for name in INDICATOR_FIELDS}
+            values["agency"] = self._agency(record)
+            if record.parent_external_id:
+                self.parents[record.external_id] = (record.parent_external_id, record.line)
+            indicator = self.indicators.get(record.external_id)
+            if indicator is None:
+                indicator = Indicator(external_id=record.external_id, **values)
+                self.indicators[record.external_id] = indicator
+                created.append(indicator)
+            elif any(getattr(indicator, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(indicator, name, value)
+                updated.append(indicator)
+        Indicator.objects.bulk_create(created, batch_size=1000)
+        if created and created[0].pk is None:  # backends that do not return primary keys from bulk inserts
+            for ids in _chunks([indicator.external_id for indicator in created]):
+                pks = dict(Indicator.objects.filter(external_id__in=ids).values_list("external_id", "pk"))
+                for external_id in ids:
+                    self.indicators[external_id].pk = pks[external_id]
+        self.created_ids.update(indicator.pk for indicator in created)
+        updated = list({indicator.pk: indicator for indicator in updated}.values())
+        Indicator.objects.bulk_update(updated, [*INDICATOR_FIELDS, "agency"], batch_size=1000)
+        self.updated_ids.update(indicator.pk for indicator in updated)
+
+    def _link_parents(self) -> None:
+        self._load(parent for parent, _line in self.parents.values())
+        linked = []
+        for external_id, (parent_id, line) in self.parents.items():
+            child, parent = self.indicators[external_id], self.indicators.get(parent_id)
+            if parent is None:
+                self.report.warn(line, "parentid", f'parent indicator "{parent_id}" is not known; not linked')
+            elif child.parent_id != parent.pk:
+                child.parent_id = parent.pk
+                linked.append(child)
+        Indicator.objects.bulk_update(linked, ["parent"], batch_size=1000)
+
+    # -- measurements ----------------------------------------------------------------------------------------
+    def _write_measurements(self) -> None:
+        records, self.pending_measurements = self.pending_measurements, []
+        if not records:
+            return
+        self._load({record.external_id for record in records})
+        keyed: list[tuple[MeasurementRecord, Indicator, dt.date]] = []
+        for record in records:
+            indicator = self.indicators.get(record.external_id)
+            if indicator is None:
+                self.report.error(record.line, "indicator", f'no indicator has the id "{record.external_id}"')
+                continue
+            if record.whole_year and indicator.frequency in ("monthly", "quarterly"):
+                message = f"names a whole fiscal year, but {record.external_id} is {indicator.frequency}"
+                self.report.error(record.line, "period", message)
+                continue
+            keyed.append((record, indicator, period_start(record.period, indicator.frequency)))
+        if not keyed:
+            return
+        self._load_history({indicator.pk for _, indicator, _ in keyed})
+        stored = self._stored(keyed)
+        seen: dict[tuple[int, dt.date], int] = {}
+        new, restated, revisions = [], [], []
+        for record, indicator, period in keyed:
+            key = (indicator.pk, period)
+            current = stored.get(key)
+            if key in seen or (current is not None and current.batch_id == self.batch.pk):
+                earlier = f"on line {seen[key]}" if key in seen else "earlier in this file"
+                self.report.error(
+                    record.line, record.column, f"{record.external_id} already has a value for {period} {earlier}"
+                )
+                continue
+            seen[key] = record.line
+            self._check_value(record, indicator)
+            if current is None:
+                new.append((indicator.pk, period, record.value, record.preliminary))
+                self.changed_ids.add(indicator.pk)
+            elif current.value != record.value or current.preliminary != record.preliminary:
+                if current.value != record.value:
+                    revisions.append(
+                        MeasurementRevision(
+                            measurement=current,
+                            old_value=current.value,
+                            new_value=record.value,
+                            old_preliminary=current.preliminary,
+                            batch=self.batch,
+                            changed_by=self.user,
+                        )
+                    )
+                    self.report.warn(
+                        record.line,
+                        record.column,
+                        f"restated: {record.external_id} for the period starting {period} was "
+                        f"{current.value.normalize():f}, now {record.value.normalize():f}",
+                    )
+                    self.changed_ids.add(indicator.pk)
+                current.value, current.preliminary, current.batch, current.updated_at = (
+                    record.value,
+                    record.preliminary,
+                    self.batch,
+                    self.now,
+                )
+                restated.append(current)
+            else:
+                self.counts["measurements_unchanged"] += 1
+        self._insert(new)
+        Measurement.objects.bulk_update(restated, ["value", "preliminary", "batch", "updated_at"], batch_size=1000)
+        MeasurementRevision.objects.bulk_create(revisions, batch_size=2000)
+        self.counts["measurements_created"] += len(new)
+        self.counts["measurements_restated"] += len(revisions)
+
+    def _insert(self, rows: list[tuple]) -> None:
+        """Insert new measurements given as (indicator id, period, value, preliminary). On PostgreSQL through
+        COPY: building a model instance per value and compiling the INSERT cost more than the database's work,
+        and a 770,000-row file must import in well under two minutes."""
+        if not rows:
+            return
+        if connection.vendor != "postgresql":
+            Measurement.objects.bulk_create(
+                [
+                    Measurement(indicator_id=pk, period=period, value=value, preliminary=preliminary, batch=self.batch)
+                    for pk, period, value, preliminary in rows
+                ],
+                batch_size=2000,
+            )
+            return
+        meta = Measurement._meta
+        columns = ", ".join(
+            connection.ops.quote_name(meta.get_field(name).column)
+            for name in ("indicator", "period", "value", "preliminary", "batch", "updated_at")
+        )
+        table = connection.ops.quote_name(meta.db_table)
+        batch_id, now = self.batch.pk, self.now
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for pk, period, value, preliminary in rows:
+                copy.write_row((pk, period, value, preliminary, batch_id, now))
+
+    def _stored(self, keyed) -> dict:
+        """The stored measurements the batch may touch. Files come sorted by indicator or by date, so the
+        indicators' ids and the batch's period range together select few rows either way."""
+        periods = [period for _, _, period in keyed]
+        ids = sorted({indicator.pk for _, indicator, _ in keyed})
+        stored = {}
+        for chunk in _chunks(ids):
+            for measurement in Measurement.objects.filter(
+                indicator_id__in=chunk, period__gte=min(periods), period__lte=max(periods)
+            ).only("id", "indicator_id", "period", "value", "preliminary", "batch_id"):
+                stored[(measurement.indicator_id, measurement.period)] = measurement
+        return stored
+
+    def _load_history(self, ids: set[int]) -> None:
+        missing = [pk for pk in ids if pk not in self.history]
+        for pk in missing:
+            self.history[pk] = _History()
+        old = [pk for pk in missing if pk not in self.created_ids]
+        for chunk in _chunks(old):
+            rows = (
+                Measurement.objects.filter(indicator_id__in=chunk)
+                .exclude(value=0)
+                .values("indicator_id")
+                .annotate(low=Min(Abs("value")), high=Max(Abs("value")), count=Count("id"))
+            )
+            for row in rows:
+                self.history[row["indicator_id"]] = _History(row["low"], row["high"], row["count"])
+
+    def _check_value(self, record: MeasurementRecord, indicator: Indicator) -> None:
+        value = record.value
+        if value > _HUNDRED and (record.percent or indicator.measurement_type == "percentage"):
+            self.report.warn(record.line, record.column, f"{value.normalize():f} is over 100 for a percentage")
+        history = self.history[indicator.pk]
+        if value and history.count >= JUMP_HISTORY:
+            magnitude = abs(value)
+            if magnitude > history.high * JUMP or magnitude * JUMP < history.low:
+                self.report.warn(
+                    record.line,
+                    record.column,
+                    f"{value.normalize():f} is more than {JUMP}× away from {record.external_id}'s history "
+                    f"({history.low.normalize():f} to {history.high.normalize():f})",
+                )
+        history.add(value)

@@ -1,0 +1,159 @@
+"""Importing indicator files: the one service behind the command, the API and the upload page."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import DataError, IntegrityError, transaction
+
+from .. import importers
+from ..importers.base import Problem, Report
+from ..models import ImportBatch
+from .import_writer import COUNTS, ImportWriter
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+class ImportRejected(Exception):
+    """The file has errors; nothing was written. ``errors`` lists every problem found (the first thousand,
+    then a count), each with line (the header is line 1), column and reason."""
+
+    def __init__(self, errors: list[Problem], warnings: list[Problem] = ()):
+        super().__init__(f"{len(errors)} error(s); nothing was imported")
+        self.errors = list(errors)
+        self.warnings = list(warnings)
+
+    def as_dict(self) -> dict:
+        """``{"errors": [{"line", "column", "message"}, …], "warnings": […]}`` for the API and the page."""
+        return {
+            "errors": [problem.as_dict() for problem in self.errors],
+            "warnings": [problem.as_dict() for problem in self.warnings],
+        }
+
+
+@dataclass
+class ImportOutcome:
+    batch: ImportBatch | None  # None for a dry run
+    duplicate_of: ImportBatch | None = None  # set when the identical file was imported before
+    counts: dict = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    format: str = ""
+    rows: int = 0
+    dry_run: bool = False
+
+    def as_dict(self) -> dict:
+        """What the API returns and the upload page shows: batch id, format, row count, counts, warnings."""
+        return {
+            "batch": self.batch.pk if self.batch else None,
+            "duplicate_of": self.duplicate_of.pk if self.duplicate_of else None,
+            "dry_run": self.dry_run,
+            "format": self.format,
+            "rows": self.rows,
+            "counts": self.counts,
+            "warnings": [problem.as_dict() for problem in self.warnings],
+        }
+
+
+class _RollBack(Exception):
+    pass
+
+
+def import_file(
+    *,
+    file_name: str,
+    content: bytes | BinaryIO,
+    format: str | None = None,
+    user=None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportOutcome:
+    """Import one file, all or nothing.
+
+    ``content`` is the file's bytes or a seekable binary file (an upload); it is streamed, never held twice.
+    The format is detected from the header unless given. Records are written in batches inside one
+    transaction; when any row has an error the transaction is rolled back and ``ImportRejected`` lists every
+    error (line, column, reason) — nothing is written. A file over ``PERCOLATE_IMPORT_MAX_BYTES``, empty,
+    binary or not UTF-8 is rejected the same way, never with another exception.
+
+    On success an ``ImportBatch`` records the file's SHA-256, counts and warnings; restated values keep their
+    old value as a ``MeasurementRevision`` and every indicator with new or restated data gets
+    ``data_changed_at`` so that the next check re-evaluates it. ``dry_run`` does all of this inside a
+    transaction that is rolled back, so its counts and warnings are exact. ``progress(rows_done, rows_total)``
+    is called after every batch (``rows_total`` is the file's line count, exact at the last call).
+
+    Safe to repeat: an identical file imported before is recognised by its SHA-256 and changes nothing, and a
+    file with the same values as stored leaves every measurement unchanged."""
+    try:
+        source = importers.open_source(content, max_bytes=settings.PERCOLATE_IMPORT_MAX_BYTES)
+    except importers.FileRejected as error:
+        raise ImportRejected([error.problem]) from None
+    previous = ImportBatch.objects.filter(sha256=source.sha256).order_by("imported_at").first()
+    if previous is not None:
+        return ImportOutcome(
+            batch=previous,
+            duplicate_of=previous,
+            counts=dict.fromkeys(COUNTS, 0),
+            format=previous.format,
+            rows=previous.rows_read,
+            dry_run=dry_run,
+        )
+
+    report = Report()
+    total = max(source.lines, 1)
+    outcome = ImportOutcome(batch=None, dry_run=dry_run)
+    try:
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(file_name=file_name[:255], sha256=source.sha256, imported_by=user)
+            writer = ImportWriter(batch=batch, user=user, report=report)
+            batch.format, records = importers.read(source, format, report)
+            for record in records:
+                if writer.add(record) and progress:
+                    progress(report.rows, max(total, report.rows))
+            counts = writer.finish()
+            if report.rows == 0 and not report.failed:
+                report.error(None, None, "the file has no data rows")
+            if report.failed:
+                raise _RollBack
+            for name, value in counts.items():
+                setattr(batch, name, value)
+            batch.rows_read = report.rows
+            batch.warnings = [warning.as_dict() for warning in report.listed_warnings()]
+            batch.save()
+            outcome = ImportOutcome(
+                batch=batch,
+                counts=counts,
+                warnings=report.listed_warnings(),
+                format=batch.format,
+                rows=report.rows,
+                dry_run=dry_run,
+            )
+            if dry_run:
+                raise _RollBack
+    except _RollBack:
+        if report.failed:
+            raise ImportRejected(report.listed_errors(), report.listed_warnings()) from None
+        outcome.batch = None
+    except importers.FileRejected as error:
+        raise ImportRejected([*report.listed_errors(), error.problem], report.listed_warnings()) from None
+    except IntegrityError:
+        # Two imports writing the same (indicator, period) at once: the later one to commit loses the race.
+        logger.warning("import of %s collided with a concurrent import", file_name, exc_info=True)
+        problem = Problem(None, None, "another import changed the same values at the same time; import again")
+        raise ImportRejected([problem]) from None
+    except DataError as error:
+        # The parsers check every cell the database could refuse; reaching this is a bug, but the file's
+        # sender still gets a clear refusal and nothing half-written.
+        logger.exception("import of %s failed in the database", file_name)
+        problem = Problem(None, None, f"the file could not be stored ({error.__class__.__name__})")
+        raise ImportRejected([problem]) from None
+    if progress:
+        progress(report.rows, report.rows)
+    logger.info(
+        "imported %s (%s, %d rows%s): %s", file_name, outcome.format, outcome.rows, ", dry run" if dry_run else "",
+        outcome.counts,
+    )  # fmt: skip
+    return outcome

@@ -1,0 +1,40 @@
+"""Granting roles and their scope (agencies for liaisons, portfolios for deputy mayors' offices)."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.db.models import Q
+
+from ..models import Agency, Portfolio
+from ..roles import Role
+
+
+def _unknown(kind: str, names) -> ValueError:
+    return ValueError(f"unknown {kind}: {', '.join(sorted(names))}")
+
+
+def role_grant(*, username: str, role: str, agencies: list[str] = (), portfolios: list[str] = ()) -> None:
+    """Give a user a role and (for liaisons and deputy mayors' offices) its scope. Agencies are named by
+    code or name, portfolios by code. Creates nothing silently: an unknown user, role, agency or portfolio
+    raises ``ValueError`` and nothing is written. Safe to repeat."""
+    User = get_user_model()
+    try:
+        user = User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise ValueError(f"unknown user: {username}") from None
+    if role not in Role.values:
+        raise ValueError(f"unknown role: {role} (roles: {', '.join(Role.values)})")
+    agency_objects = []
+    for name in agencies:
+        found = Agency.objects.filter(Q(code__iexact=name) | Q(name__iexact=name)).first()
+        if found is None:
+            raise _unknown("agency", [name])
+        agency_objects.append(found)
+    portfolio_objects = list(Portfolio.objects.filter(code__in=portfolios))
+    missing = set(portfolios) - {p.code for p in portfolio_objects}
+    if missing:
+        raise _unknown("portfolio", missing)
+    with transaction.atomic():
+        user.groups.add(Group.objects.get(name=role))
+        user.agencies.add(*agency_objects)
+        user.portfolios.add(*portfolio_objects)
