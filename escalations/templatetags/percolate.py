@@ -3,6 +3,7 @@ itself lives in ``escalations.charts``."""
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from .. import charts
 from ..audit import verb_label
@@ -34,7 +35,7 @@ def rag_badge(rag: str, prefix: str = ""):
     return format_html(
         '<span class="rag rag-{}">{}{}{}</span>',
         rag,
-        format_html(ICONS[rag]),
+        mark_safe(ICONS[rag]),
         f"{prefix} " if prefix else "",
         LABELS[rag],
     )

@@ -40,7 +40,7 @@ def _queue_flags(request, form: QueueFilterForm):
 def flag_queue(request):
     form = QueueFilterForm(request.GET or None, agencies=selectors.agencies_all(), statuses=FlagStatus.choices)
     page = paginate(request, _queue_flags(request, form), QUEUE_PAGE_SIZE)
-    bulk = BulkActionForm(flag_ids=[flag.pk for flag in page])
+    bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], auto_id="id_bulk_%s")  # ids apart from the filters
     return render(
         request,
         "escalations/flag_queue.html",
@@ -57,7 +57,7 @@ def flag_bulk(request):
     visible = selectors.flags_visible_to(request.user)
     requested = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
     flags = {flag.pk: flag for flag in visible.filter(pk__in=requested)}
-    form = BulkActionForm(request.POST, flag_ids=list(flags))
+    form = BulkActionForm(request.POST, flag_ids=requested)
     if not requested:
         messages.error(request, "Select at least one flag.")
         return redirect(back)

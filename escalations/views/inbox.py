@@ -32,8 +32,11 @@ def inbox(request):
                 "chart": charts.series_chart(
                     indicator=flag.indicator, measurements=measurements, flagged_period=flag.period, band=band
                 ),
+                # Several briefings on one page: element ids carry the flag so that none repeats.
                 "forms": [
-                    ACTION_FORMS[action](flag=flag, user=request.user) for action in DECISIONS if action in allowed
+                    ACTION_FORMS[action](flag=flag, user=request.user, auto_id=f"id_flag{flag.pk}_%s")
+                    for action in DECISIONS
+                    if action in allowed
                 ],
             }
         )
