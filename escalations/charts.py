@@ -171,9 +171,12 @@ def series_chart(
         )
         r1, r2 = sorted((y(band.red), outer))
         parts.append(f'<rect class="band-red" x="{left}" y="{r1:.1f}" width="{right - left}" height="{r2 - r1:.1f}"/>')
-        for name, v in (("yellow", band.yellow), ("red", band.red)):
+        # The yellow label sits on the better side of its line, the red one on the worse side, so the two
+        # never overlap however close the limits are.
+        for name, v, worse_side in (("yellow", band.yellow, False), ("red", band.red, True)):
+            below = worse_side == band.below
             parts.append(
-                f'<text class="band-label" x="{right - 4}" y="{y(v) - 3:.1f}" text-anchor="end">'
+                f'<text class="band-label" x="{right - 4}" y="{y(v) + (11 if below else -3):.1f}" text-anchor="end">'
                 f"{name} limit {escape(format_value(v, kind))}</text>"
             )
     if target is not None:

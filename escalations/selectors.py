@@ -115,12 +115,12 @@ def series_by_indicator(indicator_ids=None) -> dict[int, list[Measurement]]:
     return series
 
 
-def open_flag_counts_by_agency(user) -> dict[int, dict[str, int]]:
-    """Open flags of the user's scope counted per agency and severity, in one query."""
+def open_flag_counts_by_agency() -> dict[int, dict[str, int]]:
+    """Open flags counted per agency and severity, in one query. Unscoped like the dashboard's RAG colours
+    (everyone signed in reads the dashboards); the flags themselves stay behind ``flags_visible_to``."""
     counts: dict[int, dict[str, int]] = {}
     rows = (
-        flags_visible_to(user)
-        .filter(status__in=OPEN_STATUSES)
+        Flag.objects.filter(status__in=OPEN_STATUSES)
         .order_by()
         .values("indicator__agency_id", "severity")
         .annotate(n=Count("pk"))

@@ -75,7 +75,7 @@ def dashboard(request):
         filtered = any(data.values())
     indicators = indicators.order_by("agency__portfolio__name", "agency__name", "name")
     series = selectors.series_by_indicator(indicators.values("pk") if filtered else None)
-    groups = _group(indicators, series, selectors.open_flag_counts_by_agency(request.user))
+    groups = _group(indicators, series, selectors.open_flag_counts_by_agency())
     totals = Group(name="All")
     for portfolio in groups:
         for rag, n in portfolio.counts.items():

@@ -58,6 +58,8 @@ def project_board(request):
     columns = {status: [] for status in BOARD_COLUMNS}
     for project in projects:
         project.trends = _trend(project, series)
+        milestones = project.milestones.all()
+        project.milestones_done = sum(1 for m in milestones if m.done_at)
         columns.setdefault(project.status, []).append(project)
     return render(
         request,

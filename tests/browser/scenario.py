@@ -81,7 +81,7 @@ def build_story() -> dict:
     )
     project_flag = services.flag_review(flag=mine[4], actor=liaison)
     project_flag = services.flag_convert(
-        flag=project_flag, actor=lead, title="Collection fleet reliability",
+        flag=project_flag, actor=lead, title=f"Turn around: {project_flag.indicator.name[:80]}",
         owner=User.objects.get(username="pm"),
     )  # fmt: skip
     return {
