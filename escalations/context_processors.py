@@ -1,8 +1,11 @@
-"""What every page's header needs: the signed-in user's roles and the navigation they may use."""
+"""What every page's header needs: the signed-in user's roles, the navigation they may use and what waits for
+them (there is no in-app notification store yet: e-mails carry the notifications, the header counts the work)."""
 
 from django.utils.functional import SimpleLazyObject
 
 from indicators.roles import Role, roles_of
+
+from . import selectors
 
 OPS_ROLES = frozenset({Role.OPS_LEAD, Role.ADMIN, Role.AUDITOR})
 
@@ -15,6 +18,7 @@ def _header(user) -> dict:
         "role_labels": [Role(role).label for role in Role.values if role in roles],
         "show_inbox": bool(roles & {Role.DEPUTY_MAYOR, Role.OPS_LEAD, Role.AUDITOR, Role.ADMIN}),
         "show_ops": bool(roles & OPS_ROLES),
+        "waiting": selectors.work_waiting(user),
     }
 
 

@@ -209,14 +209,22 @@ SORTS = {
 class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=())
     severity = forms.ChoiceField(required=False, choices=[("", "Any"), *Severity.choices])
+    portfolio = forms.ChoiceField(required=False, choices=())
     agency = forms.ChoiceField(required=False, choices=())
+    rule = forms.ChoiceField(required=False, choices=())
     assignee = forms.ChoiceField(required=False, choices=[("", "Anyone"), ("me", "Me"), ("none", "Nobody")])
     critical = forms.BooleanField(required=False, label="Critical indicators only")
     sort = forms.ChoiceField(required=False, choices=[(key, label) for key, (label, _) in SORTS.items()])
 
-    def __init__(self, *args, agencies=(), statuses=(), **kwargs):
+    def __init__(self, *args, agencies=(), portfolios=(), rules=(), statuses=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agency"].choices = [("", "Any"), *((a.code, a.name) for a in agencies)]
+        self.fields["portfolio"].choices = [("", "Any"), *((p.code, p.name) for p in portfolios)]
+        self.fields["rule"].choices = [
+            ("", "Any"),
+            ("manual", "Raised by a person"),
+            *((str(r.pk), r.name) for r in rules),
+        ]
         self.fields["status"].choices = [("", "Any open"), *statuses]
 
 
@@ -249,6 +257,13 @@ class AuditFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["until"] < data["since"]:
             self.add_error("until", "Must not be before the start date.")
         return data
+
+
+class RaiseFlagForm(forms.Form):
+    """A flag raised by hand, for what the thresholds do not catch."""
+
+    severity = forms.ChoiceField(choices=Severity.choices)
+    summary = text("Why this needs attention", rows=3)
 
 
 class ProjectForm(forms.ModelForm):

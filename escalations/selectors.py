@@ -6,8 +6,8 @@ Each selector joins what its callers display, so a page or API list costs a fixe
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from indicators.models import Agency, Indicator, Measurement, Portfolio
-from indicators.roles import Role
+from indicators.models import Agency, Indicator, Measurement, Portfolio, ThresholdRule
+from indicators.roles import Role, roles_of
 
 from .access import scope_of
 from .lifecycle import OPEN_STATUSES, FlagStatus, Severity
@@ -101,6 +101,22 @@ def portfolios_all() -> QuerySet[Portfolio]:
 
 def agencies_all() -> QuerySet[Agency]:
     return Agency.objects.select_related("portfolio").order_by("name")
+
+
+def rules_all() -> QuerySet[ThresholdRule]:
+    return ThresholdRule.objects.order_by("name")
+
+
+def work_waiting(user) -> dict[str, int]:
+    """What waits for the user, for the page header: open flags assigned to them and, for a deputy mayor's
+    office, escalations awaiting its decision. One query per count the user's roles call for."""
+    roles = roles_of(user)
+    waiting = {}
+    if roles & {Role.LIAISON, Role.OPS_LEAD}:
+        waiting["assigned"] = Flag.objects.filter(assignee=user, status__in=OPEN_STATUSES).count()
+    if Role.DEPUTY_MAYOR in roles:
+        waiting["decisions"] = escalations_awaiting_decision(user).count()
+    return waiting
 
 
 def series_by_indicator(indicator_ids=None) -> dict[int, list[Measurement]]:

@@ -23,5 +23,6 @@ urlpatterns = [
         name="project_milestone_done",
     ),
     path("indicators/<int:pk>/", indicators.indicator_detail, name="indicator_detail"),
+    path("indicators/<int:pk>/raise/", indicators.indicator_raise_flag, name="indicator_raise_flag"),
     path("audit/", audit.audit_log, name="audit_log"),
 ]

@@ -27,6 +27,12 @@ def _queue_flags(request, form: QueueFilterForm):
         flags = flags.filter(severity=data["severity"])
     if data.get("agency"):
         flags = flags.filter(indicator__agency__code=data["agency"])
+    if data.get("portfolio"):
+        flags = flags.filter(indicator__agency__portfolio__code=data["portfolio"])
+    if data.get("rule") == "manual":
+        flags = flags.filter(rule__isnull=True)
+    elif data.get("rule"):
+        flags = flags.filter(rule_id=data["rule"])
     if data.get("assignee") == "me":
         flags = flags.filter(assignee=request.user)
     elif data.get("assignee") == "none":
@@ -38,7 +44,13 @@ def _queue_flags(request, form: QueueFilterForm):
 
 @login_required
 def flag_queue(request):
-    form = QueueFilterForm(request.GET or None, agencies=selectors.agencies_all(), statuses=FlagStatus.choices)
+    form = QueueFilterForm(
+        request.GET or None,
+        agencies=selectors.agencies_all(),
+        portfolios=selectors.portfolios_all(),
+        rules=selectors.rules_all(),
+        statuses=FlagStatus.choices,
+    )
     page = paginate(request, _queue_flags(request, form), QUEUE_PAGE_SIZE)
     bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], auto_id="id_bulk_%s")  # ids apart from the filters
     return render(

@@ -253,3 +253,40 @@ def test_rule_edit_validates_and_saves(client, lead, liaison):
     client.post(url, {**data, "red": "12"})
     rule.refresh_from_db()
     assert (rule.yellow, rule.red) == (7, 12)
+
+
+def test_header_counts_the_work_waiting(client, liaison, deputy, flag):
+    services.flag_review(flag=flag, actor=liaison)
+    assert "1 open flag assigned to you" in signed_in(client, liaison).get(reverse("dashboard")).text
+    services.flag_escalate(flag=flag, actor=liaison, summary="s", recommendation="r")
+    text = signed_in(client, deputy).get(reverse("dashboard")).text
+    assert "1 decision waiting" in text
+    assert ">Inbox</a>" in text
+
+
+def test_a_liaison_raises_a_flag_by_hand(client, liaison, flag):
+    url = reverse("indicator_raise_flag", args=[flag.indicator_id])
+    client = signed_in(client, liaison)
+    assert "Raise a flag by hand" in client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
+    assert client.post(url, {"severity": "red", "summary": ""}).status_code == 400
+    response = client.post(url, {"severity": "red", "summary": "Matters more than its size says"}, follow=True)
+    raised = Flag.objects.get(origin="manual")
+    assert response.request["PATH_INFO"] == reverse("flag_detail", args=[raised.pk])
+    assert (raised.severity, raised.severity_pinned) == ("red", True)
+
+
+def test_others_may_not_raise_flags(client, auditor, flag):
+    client = signed_in(client, auditor)
+    assert "Raise a flag by hand" not in client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
+    response = client.post(
+        reverse("indicator_raise_flag", args=[flag.indicator_id]), {"severity": "red", "summary": "x"}
+    )
+    assert response.status_code == 400 and "You may raise flags only" in response.text
+    assert not Flag.objects.filter(origin="manual").exists()
+
+
+def test_ops_pages_are_for_the_operations_team(client, deputy):
+    client = signed_in(client, deputy)
+    for name in ("rule_list", "checkrun_list", "import_upload"):
+        assert client.get(reverse(name)).status_code == 403
+    assert ">Rules</a>" not in client.get(reverse("dashboard")).text
