@@ -105,9 +105,13 @@ class DelegateForm(ActionForm):
 
 class ConvertForm(ActionForm):
     action = Action.CONVERT
-    project = forms.ModelChoiceField(queryset=None, required=False, label="Add to an existing project")
+    project = forms.ModelChoiceField(
+        queryset=None, required=False, label="Add to an existing project", empty_label="— no: a new project —"
+    )
     title = forms.CharField(label="…or a new project's title", required=False, max_length=300)
-    owner = UserChoiceField(queryset=None, required=False, label="Owner (project manager)")
+    owner = UserChoiceField(
+        queryset=None, required=False, label="Owner (project manager)", empty_label="— decide later —"
+    )
     description = text("Description", required=False)
 
     def __init__(self, *args, **kwargs):

@@ -36,13 +36,16 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
     indicator = _indicator_or_404(pk)
     measurements = selectors.indicator_measurements(indicator)
     flags = list(selectors.flags_of_indicator(request.user, indicator))
+    # The chart marks the period of the newest open flag the user may see.
+    flagged_period = next((flag.period for flag in flags if flag.is_open), None)
     return render(
         request,
         "escalations/indicator_detail.html",
         {
             "indicator": indicator,
             "measurements": measurements,
-            "chart": charts.series_chart(indicator=indicator, measurements=measurements),
+            "chart": charts.series_chart(indicator=indicator, measurements=measurements, flagged_period=flagged_period),
+            "flagged_period": flagged_period,
             "flags": flags,
             "events": selectors.events_of_indicator(request.user, indicator),
             "raise_form": raise_form or (RaiseFlagForm() if _may_raise(request.user, indicator) else None),

@@ -290,3 +290,47 @@ def test_ops_pages_are_for_the_operations_team(client, deputy):
     for name in ("rule_list", "checkrun_list", "import_upload"):
         assert client.get(reverse(name)).status_code == 403
     assert ">Rules</a>" not in client.get(reverse("dashboard")).text
+
+
+def test_no_input_produces_a_server_error(client, lead, pm, flag):
+    services.flag_review(flag=flag, actor=lead)
+    project = services.project_create(actor=lead, title="P")
+    milestone = services.milestone_add(project=project, actor=lead, title="M")
+    client = signed_in(client, lead)
+    junk = {"x": "\x00", "until": "31/31/2020", "monitor-until": "yesterday", "assignee": "abc"}
+    posts = [
+        (reverse("flag_act", args=[flag.pk, action]), junk)
+        for action in (
+            "review",
+            "assign",
+            "set_severity",
+            "monitor",
+            "dismiss",
+            "escalate",
+            "convert",
+            "note",
+            "reopen",
+        )
+    ] + [
+        (reverse("flag_act", args=[flag.pk, "monitor"]), {"monitor-until": "2001-01-01", "monitor-reason": "r"}),
+        (reverse("flag_act", args=[flag.pk, "convert"]), {"convert-project": "999", "convert-title": "t"}),
+        (reverse("flag_act", args=[flag.pk, "assign"]), {"assign-assignee": str(pm.pk)}),
+        (reverse("flag_bulk"), {"ids": ["a", "-1", str(flag.pk)], "action": "fly"}),
+        (reverse("flag_bulk"), {"ids": [str(flag.pk)], "action": "assign", "assignee": "999999"}),
+        (reverse("project_create"), {"title": "", "start_date": "2024-02-30", "owner": "abc"}),
+        (reverse("project_create"), {"title": "t", "start_date": "2024-02-01", "target_date": "2024-01-01"}),
+        (reverse("project_edit", args=[project.pk]), {"title": "t", "agencies": ["abc"]}),
+        (reverse("project_status", args=[project.pk]), {"status": "teleported"}),
+        (reverse("project_status", args=[project.pk]), {"status": "completed", "outcome": ""}),
+        (reverse("project_milestone_add", args=[project.pk]), {"title": "", "due": "never"}),
+        (reverse("project_milestone_done", args=[project.pk, milestone.pk + 1000]), {}),
+        (reverse("rule_edit", args=[ThresholdRule.objects.first().pk]), {"params": "{not json", "yellow": "-1"}),
+        (reverse("import_upload"), {}),
+        (reverse("indicator_raise_flag", args=[flag.indicator_id]), {"severity": "purple"}),
+    ]
+    for url, data in posts:
+        response = client.post(url, data)
+        assert response.status_code < 500, (url, data, response.status_code)
+    for url in (reverse("flag_detail", args=[999999]), reverse("project_detail", args=[999999]), "/indicators/999999/"):
+        assert client.get(url).status_code == 404
+    assert Flag.objects.get(pk=flag.pk).status == FlagStatus.IN_REVIEW
