@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import importers
+from . import importers, selectors
 from .forms import ImportForm, RuleForm
-from .models import CheckRun, CheckRunStatus, ImportBatch, ThresholdRule
+from .models import CheckRunStatus, ThresholdRule
 from .roles import Role, roles_of
 from .services import ImportRejected, import_file, rule_update
 
@@ -28,14 +28,14 @@ def _can_edit(user) -> bool:
 @login_required
 def rule_list(request):
     _require(request.user, READ_ROLES)
-    rules = ThresholdRule.objects.select_related("agency", "indicator").order_by("-active", "kind", "name")
+    rules = selectors.rules_all()
     return render(request, "indicators/rule_list.html", {"rules": rules, "can_edit": _can_edit(request.user)})
 
 
 @login_required
 def rule_edit(request, pk: int):
     _require(request.user, RUNS_ROLES)
-    rule = get_object_or_404(ThresholdRule, pk=pk)
+    rule = get_object_or_404(selectors.rules_all(), pk=pk)
     form = RuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
         try:
@@ -55,7 +55,7 @@ def rule_edit(request, pk: int):
 @login_required
 def checkrun_list(request):
     _require(request.user, READ_ROLES)
-    runs = CheckRun.objects.select_related("requested_by")[:100]
+    runs = selectors.check_runs_recent()
     running = any(run.status in (CheckRunStatus.PENDING, CheckRunStatus.RUNNING) for run in runs)
     return render(request, "indicators/checkrun_list.html", {"runs": runs, "running": running})
 
@@ -88,7 +88,7 @@ def import_upload(request):
                 "counts": outcome.counts,
                 "warnings": [p.as_dict() for p in outcome.warnings],
             }
-    batches = ImportBatch.objects.select_related("imported_by")[:20]
+    batches = selectors.import_batches_recent()
     return render(
         request,
         "indicators/import_form.html",
