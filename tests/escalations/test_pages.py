@@ -334,3 +334,12 @@ def test_no_input_produces_a_server_error(client, lead, pm, flag):
     for url in (reverse("flag_detail", args=[999999]), reverse("project_detail", args=[999999]), "/indicators/999999/"):
         assert client.get(url).status_code == 404
     assert Flag.objects.get(pk=flag.pk).status == FlagStatus.IN_REVIEW
+
+
+def test_check_runs_show_progress_and_poll_while_running(client, lead):
+    from indicators.models import CheckRun
+
+    CheckRun.objects.create(as_of="2026-01-01", status="running", shards_total=8, shards_done=3)
+    text = signed_in(client, lead).get(reverse("checkrun_list")).text
+    assert '<progress value="3" max="8"' in text and "3 / 8" in text
+    assert 'hx-trigger="every 3s"' in text
