@@ -3,6 +3,7 @@ action of the triage queue, the filters, and projects. Forms only parse and vali
 A service's ``InvalidInput`` is put back on the form's fields, any other ``DomainError`` above the form."""
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 
 from indicators.models import Agency
 
@@ -28,15 +29,42 @@ class UserChoiceField(forms.ModelChoiceField):
         return f"{full} ({user.username})" if full else user.username
 
 
+class _ListChoiceIterator(ModelChoiceIterator):
+    """Choices from objects read once for a whole page, so that many forms with the same select do not cost
+    a query each (validation still goes through the field's queryset)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.field.shared_objects:
+            yield self.choice(obj)
+
+    def __len__(self) -> int:
+        return len(self.field.shared_objects) + (self.field.empty_label is not None)
+
+
+def share_choices(field: forms.ModelChoiceField, objects: list) -> None:
+    field.shared_objects = objects
+    field.iterator = _ListChoiceIterator
+    field.widget.choices = field.choices
+
+
 class ActionForm(forms.Form):
-    """Base of the action forms: built for one flag and one acting user."""
+    """Base of the action forms: built for one flag and one acting user. ``shared`` maps a field name to
+    its choices read once for a page showing many forms."""
 
     action: Action
 
-    def __init__(self, *args, flag=None, user=None, **kwargs):
+    def __init__(self, *args, flag=None, user=None, shared=None, **kwargs):
         kwargs.setdefault("prefix", self.action.value)
         super().__init__(*args, **kwargs)
         self.flag, self.user = flag, user
+        self.shared = shared or {}
+
+    def _choices(self, name: str, queryset) -> None:
+        self.fields[name].queryset = queryset
+        if name in self.shared:
+            share_choices(self.fields[name], self.shared[name])
 
     def service_kwargs(self) -> dict:
         return dict(self.cleaned_data)
@@ -116,8 +144,8 @@ class ConvertForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = selectors.open_projects(self.user)
-        self.fields["owner"].queryset = selectors.project_managers()
+        self._choices("project", selectors.open_projects(self.user))
+        self._choices("owner", selectors.project_managers())
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)

@@ -17,6 +17,11 @@ DECISIONS = (Action.DELEGATE, Action.CONVERT, Action.RETURN)
 def inbox(request):
     escalations = list(selectors.escalations_awaiting_decision(request.user).order_by("escalated_at"))
     series = selectors.series_by_indicator({e.flag.indicator_id for e in escalations})
+    # The convert forms' choices, read once for every briefing on the page.
+    shared = {
+        "project": list(selectors.open_projects(request.user)),
+        "owner": list(selectors.project_managers()),
+    }
     briefings = []
     for escalation in escalations:
         flag = escalation.flag
@@ -34,7 +39,7 @@ def inbox(request):
                 ),
                 # Several briefings on one page: element ids carry the flag so that none repeats.
                 "forms": [
-                    ACTION_FORMS[action](flag=flag, user=request.user, auto_id=f"id_flag{flag.pk}_%s")
+                    ACTION_FORMS[action](flag=flag, user=request.user, auto_id=f"id_flag{flag.pk}_%s", shared=shared)
                     for action in DECISIONS
                     if action in allowed
                 ],

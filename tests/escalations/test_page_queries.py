@@ -79,3 +79,22 @@ def test_queue_queries_are_fixed_on_the_full_data(real_data, client, make_user, 
     assert response.text.count('name="ids"') == 50  # a full page
     assert count_queries(client, reverse("flag_queue")) == few
     assert count_queries(client, reverse("flag_queue"), sort="agency", severity="yellow") <= QUEUE_MAX_QUERIES
+
+
+def test_inbox_queries_do_not_grow_with_the_escalations(client, make_user, agency):
+    from escalations.services import flag_escalate, flag_review
+
+    liaison = make_user(Role.LIAISON, agencies=[agency], username="inbox-liaison")
+    deputy = make_user(Role.DEPUTY_MAYOR, portfolios=[agency.portfolio], username="inbox-deputy")
+    client.force_login(deputy)
+
+    def escalate(n: int) -> None:
+        for _ in range(n):
+            flag = flag_review(flag=FlagFactory(indicator__agency=agency), actor=liaison)
+            flag_escalate(flag=flag, actor=liaison, summary="s", recommendation="r")
+
+    escalate(1)
+    one = count_queries(client, reverse("inbox"))
+    escalate(4)
+    assert count_queries(client, reverse("inbox")) == one
+    assert client.get(reverse("inbox")).text.count("Convert to project</summary>") == 5
