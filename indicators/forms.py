@@ -10,6 +10,7 @@ class RuleForm(forms.ModelForm):
     class Meta:
         model = ThresholdRule
         fields = ["name", "yellow", "red", "params", "critical_factor", "active"]
+        widgets = {"params": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
             "yellow": "Percent for change rules, σ multiples for control limits, periods for sustained, "
             "days for stale.",
