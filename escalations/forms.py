@@ -9,7 +9,7 @@ from indicators.models import Agency
 
 from . import selectors
 from .errors import DomainError, InvalidInput
-from .lifecycle import Action, DismissReason, Severity
+from .lifecycle import TRANSITIONS, Action, DismissReason, Severity
 from .models import NoteKind, Project, ProjectStatus, Urgency
 
 
@@ -205,10 +205,21 @@ class BulkActionForm(forms.Form):
     reason_code = forms.ChoiceField(label="Dismiss reason", choices=[("", "—"), *DismissReason.choices], required=False)
     note = forms.CharField(label="Dismiss note", required=False, max_length=2000)
 
-    def __init__(self, *args, flag_ids=(), **kwargs):
+    def __init__(self, *args, flag_ids=(), roles=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ids"].choices = [(pk, pk) for pk in flag_ids]
         self.fields["assignee"].queryset = selectors.assignable_users()
+        if roles is not None:
+            # Offer only the actions the transition table gives one of the user's roles (from some status).
+            self.fields["action"].choices = [
+                (value, label)
+                for value, label in self.ACTIONS
+                if roles & frozenset().union(*TRANSITIONS[Action(value)].allowed.values())
+            ]
+            if Action.ASSIGN.value not in dict(self.fields["action"].choices):
+                del self.fields["assignee"]
+            if Action.DISMISS.value not in dict(self.fields["action"].choices):
+                del self.fields["reason_code"], self.fields["note"]
 
     def clean(self):
         data = super().clean()

@@ -7,6 +7,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from indicators.roles import roles_of
+
 from .. import charts, selectors
 from ..access import available_actions
 from ..errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
@@ -52,7 +54,8 @@ def flag_queue(request):
         statuses=FlagStatus.choices,
     )
     page = paginate(request, _queue_flags(request, form), QUEUE_PAGE_SIZE)
-    bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], auto_id="id_bulk_%s")  # ids apart from the filters
+    roles = roles_of(request.user)
+    bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], roles=roles, auto_id="id_bulk_%s")
     return render(
         request,
         "escalations/flag_queue.html",
@@ -74,7 +77,7 @@ def flag_bulk(request):
         messages.error(request, "Select at least one flag.")
         return redirect(back)
     if not form.is_valid():
-        problems = "; ".join(
+        problems = " ".join(
             f"{form.fields[name].label if name in form.fields else name}: {' '.join(errors)}"
             for name, errors in form.errors.items()
         )

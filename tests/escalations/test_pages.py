@@ -343,3 +343,13 @@ def test_check_runs_show_progress_and_poll_while_running(client, lead):
     text = signed_in(client, lead).get(reverse("checkrun_list")).text
     assert '<progress value="3" max="8"' in text and "3 / 8" in text
     assert 'hx-trigger="every 3s"' in text
+
+
+def test_bulk_actions_offered_follow_the_transition_table(client, liaison, lead, auditor, flag):
+    liaison_page = signed_in(client, liaison).get(reverse("flag_queue")).text
+    assert 'value="review"' in liaison_page and 'value="dismiss"' in liaison_page
+    assert 'value="assign"' not in liaison_page  # only ops leads assign
+    assert 'value="assign"' in signed_in(client, lead).get(reverse("flag_queue")).text
+    auditor_page = signed_in(client, auditor).get(reverse("flag_queue")).text
+    assert "Potholes repaired within 15 days" in auditor_page
+    assert 'name="ids"' not in auditor_page and "Apply to selected" not in auditor_page
