@@ -43,7 +43,7 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, formats=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["format"].choices = [("", "Detect from the file"), *((f, f) for f in formats)]
+        self.fields["format"].choices = [("", "Detect from the file"), *formats]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

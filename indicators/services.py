@@ -21,7 +21,7 @@ from .models import (
     MeasurementRevision,
     Portfolio,
 )
-from .roles import Role, roles_of
+from .roles import Role
 
 INDICATOR_FIELDS = (
     "name",
@@ -244,34 +244,3 @@ def role_grant(*, username: str, role: str, agencies: list[str] = (), portfolios
         user.groups.add(Group.objects.get(name=role))
         user.agencies.add(*agency_objects)
         user.portfolios.add(*portfolio_objects)
-
-
-RULE_EDITABLE_FIELDS = ("name", "yellow", "red", "params", "critical_factor", "active")
-
-
-def rule_update(*, rule, actor, **changes) -> tuple:
-    """Change a threshold rule's name, thresholds, parameters, critical factor or active flag (ops leads and
-    admins). Returns ``(rule, changed_fields)``; a call that changes nothing writes nothing. The rule's
-    ``updated_at`` moves, which makes the next incremental check re-evaluate what it covers."""
-    from decimal import Decimal
-
-    unknown = set(changes) - set(RULE_EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"cannot change: {', '.join(sorted(unknown))}")
-    if not (actor.is_superuser or roles_of(actor) & {Role.OPS_LEAD, Role.ADMIN}):
-        raise PermissionError("Only ops leads and administrators tune rules.")
-    for name in ("yellow", "red", "critical_factor"):
-        if name in changes and (changes[name] is None or Decimal(changes[name]) < 0):
-            raise ValueError(f"{name} must be zero or more")
-    if "params" in changes and not isinstance(changes["params"], dict):
-        raise ValueError("params must be an object")
-    with transaction.atomic():
-        rule = type(rule).objects.select_for_update().get(pk=rule.pk)
-        changed = [name for name, value in changes.items() if getattr(rule, name) != value]
-        if Decimal(changes.get("red", rule.red)) < Decimal(changes.get("yellow", rule.yellow)):
-            raise ValueError("the red threshold must not be below the yellow one")
-        if changed:
-            for name in changed:
-                setattr(rule, name, changes[name])
-            rule.save()
-    return rule, changed

@@ -10,7 +10,8 @@ from . import importers, selectors
 from .forms import ImportForm, RuleForm
 from .models import CheckRunStatus, ThresholdRule
 from .roles import Role, roles_of
-from .services import ImportRejected, import_file, rule_update
+from .rules import rule_update
+from .services import ImportRejected, import_file
 
 RUNS_ROLES = frozenset({Role.OPS_LEAD, Role.ADMIN})
 READ_ROLES = RUNS_ROLES | {Role.AUDITOR}
@@ -63,7 +64,8 @@ def checkrun_list(request):
 @login_required
 def import_upload(request):
     _require(request.user, RUNS_ROLES)
-    form = ImportForm(request.POST or None, request.FILES or None, formats=list(importers.FORMATS))
+    formats = [(name, getattr(module, "LABEL", name)) for name, module in importers.FORMATS.items()]
+    form = ImportForm(request.POST or None, request.FILES or None, formats=formats)
     report = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

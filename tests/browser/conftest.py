@@ -40,13 +40,21 @@ def browser():
 class Session:
     """One browser context on the live server, recording every request that leaves it."""
 
-    def __init__(self, browser, base_url: str):
+    def __init__(self, browser, base_url: str, *, bypass_csp: bool = False):
         self.base_url = base_url
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True, bypass_csp=bypass_csp
+        )
         self.context.set_default_timeout(15_000)
         self.external: list[str] = []
+        self.csp_violations: list[str] = []
         self.context.on("request", self._record)
         self.page = self.context.new_page()
+        self.page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
 
     def _record(self, request) -> None:
         url = request.url
@@ -71,7 +79,8 @@ class Session:
 
     def axe_violations(self, impacts=("serious", "critical")) -> list[str]:
         """axe-core's serious and critical violations on the current page, every <details> opened first so
-        the action forms inside are checked too."""
+        the action forms inside are checked too. Injecting axe needs a session made with ``bypass_csp``:
+        the site's Content-Security-Policy rightly refuses an injected script."""
         self.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         if not self.page.evaluate("typeof axe !== 'undefined'"):
             self.page.add_script_tag(content=AXE.read_text())
@@ -90,8 +99,8 @@ class Session:
 def session(browser, live_server):
     sessions = []
 
-    def make() -> Session:
-        sessions.append(Session(browser, live_server.url))
+    def make(**options) -> Session:
+        sessions.append(Session(browser, live_server.url, **options))
         return sessions[-1]
 
     yield make
