@@ -7,7 +7,7 @@ PORT ?= 8000
 # pytest-xdist workers; 2 fits this project's 2-core machines.
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint format setup clean
+.PHONY: run test lint format setup clean screenshots chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ run: setup
 
 test: $(VENV)/.dev
 	$(BIN)/pytest -n $(TEST_WORKERS)
+
+# Debian's Chromium for the browser tests (they skip without it, or fail when REQUIRE_SERVICES=1). Needs root.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# A screenshot of every page, on the real data with demo flags, into docs/screenshots/.
+screenshots: $(VENV)/.dev chromium
+	$(BIN)/pytest tests/browser/screenshots.py -q -p no:cacheprovider
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

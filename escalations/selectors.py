@@ -3,13 +3,15 @@ or opens what their scope does not reach (an object outside it simply does not e
 
 Each selector joins what its callers display, so a page or API list costs a fixed number of queries."""
 
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from indicators.models import Indicator, Measurement
+from indicators.models import Agency, Indicator, Measurement, Portfolio, ThresholdRule
+from indicators.roles import Role, roles_of
 
 from .access import scope_of
 from .lifecycle import OPEN_STATUSES, FlagStatus, Severity
-from .models import Escalation, Event, Flag, Project
+from .models import Escalation, Event, Flag, Note, Project, ProjectStatus
 
 
 def _agency_filter(user, prefix: str) -> Q | None:
@@ -88,3 +90,129 @@ def indicators_with_status() -> QuerySet[Indicator]:
         latest_value=Subquery(latest.values("value")[:1]),
         latest_period=Subquery(latest.values("period")[:1]),
     )
+
+
+# --- Reads the pages need beside the scoped lists above. -------------------------------------------------
+
+
+def portfolios_all() -> QuerySet[Portfolio]:
+    return Portfolio.objects.order_by("name")
+
+
+def agencies_all() -> QuerySet[Agency]:
+    return Agency.objects.select_related("portfolio").order_by("name")
+
+
+def rules_all() -> QuerySet[ThresholdRule]:
+    return ThresholdRule.objects.order_by("name")
+
+
+def work_waiting(user) -> dict[str, int]:
+    """What waits for the user, for the page header: open flags assigned to them and, for a deputy mayor's
+    office, escalations awaiting its decision. One query per count the user's roles call for."""
+    roles = roles_of(user)
+    waiting = {}
+    if roles & {Role.LIAISON, Role.OPS_LEAD}:
+        waiting["assigned"] = Flag.objects.filter(assignee=user, status__in=OPEN_STATUSES).count()
+    if Role.DEPUTY_MAYOR in roles:
+        waiting["decisions"] = escalations_awaiting_decision(user).count()
+    return waiting
+
+
+def series_by_indicator(indicator_ids=None) -> dict[int, list[Measurement]]:
+    """Each indicator's measurements in period order, in one query (``None``: every indicator; a queryset of
+    ids stays a subquery, so a filtered dashboard does not send a thousand parameters)."""
+    measurements = Measurement.objects.only("indicator_id", "period", "value").order_by("indicator_id", "period")
+    if indicator_ids is not None:
+        measurements = measurements.filter(indicator_id__in=indicator_ids)
+    series: dict[int, list[Measurement]] = {}
+    for measurement in measurements:
+        series.setdefault(measurement.indicator_id, []).append(measurement)
+    return series
+
+
+def open_flag_counts_by_agency() -> dict[int, dict[str, int]]:
+    """Open flags counted per agency and severity, in one query. Unscoped like the dashboard's RAG colours
+    (everyone signed in reads the dashboards); the flags themselves stay behind ``flags_visible_to``."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        Flag.objects.filter(status__in=OPEN_STATUSES)
+        .order_by()
+        .values("indicator__agency_id", "severity")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        agency_counts = counts.setdefault(row["indicator__agency_id"], {Severity.RED: 0, Severity.YELLOW: 0})
+        agency_counts[row["severity"]] = row["n"]
+    return counts
+
+
+def indicator_get(pk) -> Indicator:
+    """One indicator with its RAG status and latest value; raises ``Indicator.DoesNotExist``."""
+    return indicators_with_status().get(pk=pk)
+
+
+def indicator_measurements(indicator) -> list[Measurement]:
+    return list(Measurement.objects.filter(indicator=indicator).order_by("period"))
+
+
+def flags_of_indicator(user, indicator) -> QuerySet[Flag]:
+    return flags_visible_to(user).filter(indicator=indicator).order_by("-detected_at")
+
+
+def events_of_flag(flag) -> QuerySet[Event]:
+    return Event.objects.filter(flag=flag).select_related("actor").order_by("id")
+
+
+def events_of_indicator(user, indicator) -> QuerySet[Event]:
+    """What Operations did about an indicator: the events of its flags and of the projects they became."""
+    return (
+        events_visible_to(user)
+        .filter(Q(indicator=indicator) | Q(project__flags__indicator=indicator))
+        .distinct()
+        .order_by("id")
+    )
+
+
+def notes_of_flag(flag) -> QuerySet[Note]:
+    return Note.objects.filter(flag=flag).select_related("author").order_by("created_at", "id")
+
+
+def flag_workers(agency) -> QuerySet:
+    """Who may be assigned a flag of ``agency``: its liaisons and every ops lead."""
+    User = get_user_model()
+    return (
+        User.objects.filter(
+            Q(groups__name=Role.OPS_LEAD) | Q(groups__name=Role.LIAISON, agencies=agency), is_active=True
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+def assignable_users() -> QuerySet:
+    """Everyone who may be assigned some flag (bulk assignment; the service checks each flag's agency)."""
+    User = get_user_model()
+    return (
+        User.objects.filter(groups__name__in=[Role.OPS_LEAD, Role.LIAISON], is_active=True)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def project_managers() -> QuerySet:
+    User = get_user_model()
+    return User.objects.filter(groups__name=Role.PROJECT_MANAGER, is_active=True).distinct().order_by("username")
+
+
+def open_projects(user) -> QuerySet[Project]:
+    return projects_visible_to(user).exclude(status__in=[ProjectStatus.COMPLETED, ProjectStatus.CANCELLED])
+
+
+def project_get(user, pk) -> Project:
+    """The project if ``user`` may see it, with its flags; raises ``Project.DoesNotExist`` otherwise."""
+    return projects_visible_to(user).prefetch_related("flags__indicator__agency").get(pk=pk)
+
+
+def escalations_of_flag(flag) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(flag=flag).select_related("escalated_by", "decided_by").order_by("escalated_at")

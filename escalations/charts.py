@@ -1,0 +1,216 @@
+"""Server-rendered SVG charts: the dashboard's sparklines and the series chart of the flag, inbox, project and
+indicator pages. Plain SVG strings, so a chart reads without JavaScript and prints; every chart carries a
+text alternative (``<title>``/``<desc>``) and the pages print the numbers beside it as a table.
+
+Also the formatting of periods and values that the charts and the pages share."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
+
+from indicators.models import Direction, Frequency, MeasurementType, RuleKind
+
+# Rule kinds whose yellow/red thresholds are percentages of the baseline, so they can be drawn as a band.
+PERCENT_RULES = frozenset({RuleKind.PERIOD_CHANGE, RuleKind.YEAR_OVER_YEAR, RuleKind.TARGET, RuleKind.TREND_AVERAGE})
+
+
+def period_label(period: dt.date | None, frequency: str = Frequency.ANNUAL) -> str:
+    """NYC's fiscal year N starts on 1 July of N−1; annual periods read as "FY2023"."""
+    if period is None:
+        return "—"
+    if frequency == Frequency.ANNUAL:
+        return f"FY{period.year + 1 if period.month >= 7 else period.year}"
+    if frequency == Frequency.MONTHLY:
+        return period.strftime("%b %Y")
+    return period.isoformat()
+
+
+def format_value(value, measurement_type: str = MeasurementType.NUMBER) -> str:
+    """A value as the MMR prints it: ``83.2%``, ``$1,234``, ``2:05`` (minutes:seconds), ``2,117``."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    if measurement_type == MeasurementType.TIMESPAN:
+        seconds = int(round(value))
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    number = f"{value:,.2f}".rstrip("0").rstrip(".") if value != value.to_integral() else f"{value:,.0f}"
+    if measurement_type == MeasurementType.PERCENTAGE:
+        return f"{number}%"
+    if measurement_type == MeasurementType.CURRENCY:
+        return f"${number}"
+    return number
+
+
+def format_percent(fraction) -> str:
+    """A relative change stored as a fraction (−0.123) as a signed percentage (−12.3%)."""
+    if fraction is None:
+        return "—"
+    return f"{Decimal(fraction) * 100:+.1f}%".replace("-", "−")
+
+
+@dataclass(frozen=True)
+class Band:
+    """The threshold band on the worse side of a baseline: values between ``yellow`` and ``red`` breach
+    yellow, values beyond ``red`` breach red. ``below`` says which side is worse."""
+
+    yellow: float
+    red: float
+    below: bool
+
+
+def threshold_band(*, rule, indicator, baseline) -> Band | None:
+    """The band a percentage rule draws around ``baseline`` (critical factor and liaison tolerance applied,
+    as detection applies them). ``None`` when the rule is not a percentage rule or there is no baseline."""
+    if rule is None or baseline is None or rule.kind not in PERCENT_RULES:
+        return None
+    if indicator.desired_direction == Direction.NEUTRAL:
+        return None
+    yellow, red = Decimal(rule.yellow), Decimal(rule.red)
+    if indicator.tolerance is not None:
+        yellow = Decimal(indicator.tolerance)
+    elif indicator.critical:
+        yellow, red = yellow * rule.critical_factor, red * rule.critical_factor
+    base = float(baseline)
+    below = indicator.desired_direction == Direction.UP
+    sign = -1 if below else 1
+    return Band(
+        yellow=base + sign * abs(base) * float(yellow) / 100,
+        red=base + sign * abs(base) * float(red) / 100,
+        below=below,
+    )
+
+
+def _scale(lo: float, hi: float, top: float, bottom: float):
+    if hi == lo:
+        lo, hi = lo - 1, hi + 1
+    return lambda v: bottom - (v - lo) / (hi - lo) * (bottom - top)
+
+
+def sparkline(values: list, *, label: str, width: int = 120, height: int = 28) -> SafeString:
+    """A small line of the series with its last point marked; decorative beside the printed latest value,
+    so it carries a short text alternative only."""
+    points = [float(v) for v in values if v is not None]
+    if len(points) < 2:
+        return mark_safe('<span class="sparkline-empty">no trend</span>')
+    pad = 3
+    y = _scale(min(points), max(points), pad, height - pad)
+    step = (width - 2 * pad) / (len(points) - 1)
+    coords = [(pad + i * step, y(v)) for i, v in enumerate(points)]
+    path = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords)
+    lx, ly = coords[-1]
+    return mark_safe(
+        f'<svg class="sparkline" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f"<title>{escape(label)}</title>"
+        f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{path}"/>'
+        f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.5" fill="currentColor"/></svg>'
+    )
+
+
+def series_chart(
+    *,
+    indicator,
+    measurements: list,
+    flagged_period: dt.date | None = None,
+    band: Band | None = None,
+    since: dt.date | None = None,
+    width: int = 640,
+    height: int = 260,
+) -> SafeString:
+    """The indicator's series with its numeric target (dashed line), the threshold band (shaded, with the
+    yellow and red limits labelled) and the flagged period (a ringed point and a vertical rule).
+    ``measurements`` are objects with ``period`` and ``value``; ``since`` marks a project's start."""
+    title = f"{indicator.name}: {len(measurements)} values"
+    if not measurements:
+        return mark_safe(f'<p class="chart-empty">No values recorded for {escape(indicator.name)}.</p>')
+    kind = indicator.measurement_type
+    left, right, top, bottom = 70, width - 20, 16, height - 34
+    values = [float(m.value) for m in measurements]
+    extra = list(values)
+    target = float(indicator.target) if indicator.target is not None else None
+    if target is not None:
+        extra.append(target)
+    if band is not None:
+        extra += [band.yellow, band.red]
+    lo, hi = min(extra), max(extra)
+    margin = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1
+    lo, hi = lo - margin, hi + margin
+    y = _scale(lo, hi, top, bottom)
+    n = len(measurements)
+    step = (right - left) / max(n - 1, 1)
+
+    def x(i: int) -> float:
+        return left + i * step if n > 1 else (left + right) / 2
+
+    parts = [
+        f'<svg class="series-chart" role="img" aria-labelledby="chart-title-{indicator.pk} chart-desc-{indicator.pk}" '
+        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet">',
+        f'<title id="chart-title-{indicator.pk}">{escape(title)}</title>',
+    ]
+    desc = [f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}" for m in measurements]
+    if target is not None:
+        desc.append(f"target {format_value(target, kind)}")
+    if flagged_period is not None:
+        desc.append(f"flagged period {period_label(flagged_period, indicator.frequency)}")
+    parts.append(f'<desc id="chart-desc-{indicator.pk}">{escape("; ".join(desc))}</desc>')
+    # Axes and the y range.
+    parts.append(f'<line class="axis" x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}"/>')
+    for v in (hi - margin, lo + margin):
+        parts.append(
+            f'<text class="tick" x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">'
+            f"{escape(format_value(v, kind))}</text>"
+            f'<line class="grid" x1="{left}" y1="{y(v):.1f}" x2="{right}" y2="{y(v):.1f}"/>'
+        )
+    if band is not None:
+        y1, y2 = sorted((y(band.yellow), y(band.red)))
+        outer = bottom if band.below else top
+        parts.append(
+            f'<rect class="band-yellow" x="{left}" y="{y1:.1f}" width="{right - left}" height="{y2 - y1:.1f}"/>'
+        )
+        r1, r2 = sorted((y(band.red), outer))
+        parts.append(f'<rect class="band-red" x="{left}" y="{r1:.1f}" width="{right - left}" height="{r2 - r1:.1f}"/>')
+        # The yellow label sits on the better side of its line, the red one on the worse side, so the two
+        # never overlap however close the limits are.
+        for name, v, worse_side in (("yellow", band.yellow, False), ("red", band.red, True)):
+            below = worse_side == band.below
+            parts.append(
+                f'<text class="band-label" x="{right - 4}" y="{y(v) + (11 if below else -3):.1f}" text-anchor="end">'
+                f"{name} limit {escape(format_value(v, kind))}</text>"
+            )
+    if target is not None:
+        parts.append(
+            f'<line class="target" x1="{left}" y1="{y(target):.1f}" x2="{right}" y2="{y(target):.1f}"/>'
+            f'<text class="target-label" x="{left + 4}" y="{y(target) - 4:.1f}">'
+            f"target {escape(format_value(target, kind))}</text>"
+        )
+    for i, m in enumerate(measurements):
+        if since is not None and m.period >= since and (i == 0 or measurements[i - 1].period < since):
+            parts.append(
+                f'<line class="since" x1="{x(i):.1f}" y1="{top}" x2="{x(i):.1f}" y2="{bottom}"/>'
+                f'<text class="since-label" x="{x(i) + 4:.1f}" y="{top + 10}">project start</text>'
+            )
+    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+    parts.append(f'<polyline class="series" points="{path}"/>')
+    label_every = max(1, n // 8)
+    for i, m in enumerate(measurements):
+        cx, cy = x(i), y(values[i])
+        label = f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}"
+        if flagged_period is not None and m.period == flagged_period:
+            parts.append(
+                f'<line class="flagged-rule" x1="{cx:.1f}" y1="{top}" x2="{cx:.1f}" y2="{bottom}"/>'
+                f'<circle class="flagged" cx="{cx:.1f}" cy="{cy:.1f}" r="8">'
+                f"<title>Flagged — {escape(label)}</title></circle>"
+                f'<text class="flagged-label" x="{cx - 6:.1f}" y="{cy - 12:.1f}" text-anchor="end">flagged</text>'
+            )
+        parts.append(
+            f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5"><title>{escape(label)}</title></circle>'
+        )
+        if i % label_every == 0 or i == n - 1:
+            parts.append(
+                f'<text class="tick" x="{cx:.1f}" y="{bottom + 18}" text-anchor="middle">'
+                f"{escape(period_label(m.period, indicator.frequency))}</text>"
+            )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))

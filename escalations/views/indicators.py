@@ -1,0 +1,71 @@
+"""The indicator page: its series, every flag raised on it and what Operations did about it.
+
+It lives in ``escalations`` (not ``indicators/views.py``) because it shows flags and their history, and
+``indicators`` never imports ``escalations``."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from indicators.models import Indicator
+from indicators.roles import Role
+
+from .. import charts, selectors
+from ..access import scope_of
+from ..errors import DomainError
+from ..forms import RaiseFlagForm, show_domain_error
+from ..services import flag_raise
+
+
+def _indicator_or_404(pk) -> Indicator:
+    try:
+        return selectors.indicator_get(pk)
+    except Indicator.DoesNotExist:
+        raise Http404("No such indicator") from None
+
+
+def _may_raise(user, indicator) -> bool:
+    scope = scope_of(user)
+    return any(scope.covers(role, indicator.agency) for role in (Role.LIAISON, Role.OPS_LEAD))
+
+
+@login_required
+def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
+    indicator = _indicator_or_404(pk)
+    measurements = selectors.indicator_measurements(indicator)
+    flags = list(selectors.flags_of_indicator(request.user, indicator))
+    # The chart marks the period of the newest open flag the user may see.
+    flagged_period = next((flag.period for flag in flags if flag.is_open), None)
+    return render(
+        request,
+        "escalations/indicator_detail.html",
+        {
+            "indicator": indicator,
+            "measurements": measurements,
+            "chart": charts.series_chart(indicator=indicator, measurements=measurements, flagged_period=flagged_period),
+            "flagged_period": flagged_period,
+            "flags": flags,
+            "events": selectors.events_of_indicator(request.user, indicator),
+            "raise_form": raise_form or (RaiseFlagForm() if _may_raise(request.user, indicator) else None),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def indicator_raise_flag(request, pk: int):
+    """Raise a flag by hand (what the thresholds do not catch); the service checks role and scope."""
+    indicator = _indicator_or_404(pk)
+    form = RaiseFlagForm(request.POST)
+    if form.is_valid():
+        try:
+            flag = flag_raise(indicator=indicator, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            messages.success(request, f"Flag #{flag.pk} raised.")
+            return redirect("flag_detail", flag.pk)
+    return indicator_detail(request, pk, raise_form=form, status=400)

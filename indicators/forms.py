@@ -1,0 +1,53 @@
+"""Forms of the operations pages: a threshold rule's settings and a file to import."""
+
+from django import forms
+from django.conf import settings
+
+from .models import ThresholdRule
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = ThresholdRule
+        fields = ["name", "yellow", "red", "params", "critical_factor", "active"]
+        widgets = {"params": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {
+            "yellow": "Percent for change rules, σ multiples for control limits, periods for sustained, "
+            "days for stale.",
+            "params": 'JSON, e.g. {"n": 3} for trend average, {"window": 24, "min_points": 8} for control limits.',
+            "critical_factor": "Thresholds are multiplied by this for critical indicators.",
+        }
+
+    def clean(self):
+        data = super().clean()
+        yellow, red = data.get("yellow"), data.get("red")
+        for name in ("yellow", "red", "critical_factor"):
+            if data.get(name) is not None and data[name] < 0:
+                self.add_error(name, "Must be zero or more.")
+        if yellow is not None and red is not None and red < yellow:
+            self.add_error("red", "Must not be below the yellow threshold.")
+        if "params" in data and not isinstance(data.get("params"), dict):
+            self.add_error("params", 'Must be a JSON object, e.g. {"n": 3}.')
+        return data
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="Comptroller tidy CSV, MMR/PMMR extract, MMR long format, or indicator/period/value CSV/JSON."
+    )
+    format = forms.ChoiceField(
+        required=False,
+        choices=[("", "Detect from the file")],
+        help_text="Leave on detect unless the file is ambiguous.",
+    )
+
+    def __init__(self, *args, formats=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["format"].choices = [("", "Detect from the file"), *formats]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.PERCOLATE_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(f"The file is larger than {limit // (1024 * 1024)} MB.")
+        return upload

@@ -1,0 +1,12 @@
+"""The operations pages of the indicators app."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("rules/", views.rule_list, name="rule_list"),
+    path("rules/<int:pk>/edit/", views.rule_edit, name="rule_edit"),
+    path("check-runs/", views.checkrun_list, name="checkrun_list"),
+    path("imports/", views.import_upload, name="import_upload"),
+]

@@ -1,0 +1,99 @@
+"""The operations pages: threshold rules (list and edit), check-run history with progress, and the import
+upload with its row-level report. Ops leads and admins use them; auditors may read rules and runs."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+
+from . import importers, selectors
+from .forms import ImportForm, RuleForm
+from .models import CheckRunStatus, ThresholdRule
+from .roles import Role, roles_of
+from .rules import rule_update
+from .services import ImportRejected, import_file
+
+RUNS_ROLES = frozenset({Role.OPS_LEAD, Role.ADMIN})
+READ_ROLES = RUNS_ROLES | {Role.AUDITOR}
+
+
+def _require(user, roles) -> None:
+    if not (user.is_superuser or roles_of(user) & roles):
+        raise PermissionDenied("This page is for the operations team.")
+
+
+def _can_edit(user) -> bool:
+    return user.is_superuser or bool(roles_of(user) & RUNS_ROLES)
+
+
+@login_required
+def rule_list(request):
+    _require(request.user, READ_ROLES)
+    rules = selectors.rules_all()
+    return render(request, "indicators/rule_list.html", {"rules": rules, "can_edit": _can_edit(request.user)})
+
+
+@login_required
+def rule_edit(request, pk: int):
+    _require(request.user, RUNS_ROLES)
+    rule = get_object_or_404(selectors.rules_all(), pk=pk)
+    form = RuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, changed = rule_update(
+                rule=ThresholdRule.objects.get(pk=pk),
+                actor=request.user,
+                **{n: form.cleaned_data[n] for n in form.fields},
+            )
+        except (ValueError, PermissionError) as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Rule saved ({', '.join(changed)} changed)." if changed else "Nothing changed.")
+            return redirect("rule_list")
+    return render(request, "indicators/rule_form.html", {"form": form, "rule": rule})
+
+
+@login_required
+def checkrun_list(request):
+    _require(request.user, READ_ROLES)
+    runs = selectors.check_runs_recent()
+    running = any(run.status in (CheckRunStatus.PENDING, CheckRunStatus.RUNNING) for run in runs)
+    return render(request, "indicators/checkrun_list.html", {"runs": runs, "running": running})
+
+
+@login_required
+def import_upload(request):
+    _require(request.user, RUNS_ROLES)
+    formats = [(name, getattr(module, "LABEL", name)) for name, module in importers.FORMATS.items()]
+    form = ImportForm(request.POST or None, request.FILES or None, formats=formats)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            outcome = import_file(
+                file_name=upload.name,
+                content=upload.read(),
+                format=form.cleaned_data["format"] or None,
+                user=request.user,
+            )
+        except ImportRejected as rejected:
+            report = {
+                "rejected": True,
+                "errors": [p.as_dict() for p in rejected.errors],
+                "warnings": [p.as_dict() for p in rejected.warnings],
+            }
+        else:
+            report = {
+                "rejected": False,
+                "batch": outcome.batch,
+                "duplicate": outcome.duplicate_of is not None,
+                "counts": outcome.counts,
+                "warnings": [p.as_dict() for p in outcome.warnings],
+            }
+    batches = selectors.import_batches_recent()
+    return render(
+        request,
+        "indicators/import_form.html",
+        {"form": form, "report": report, "batches": batches},
+        status=400 if report and report["rejected"] else 200,
+    )

@@ -1,0 +1,54 @@
+"""Every page, checked in the browser: axe-core finds no serious or critical accessibility violation, RAG
+status never relies on colour alone, and nothing is loaded from outside the server."""
+
+import pytest
+
+from escalations.models import Project
+from indicators.models import ThresholdRule
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def pages(demo) -> list[str]:
+    flag = demo["reviewed"]
+    return [
+        "/",
+        "/?red=on",
+        "/flags/",
+        f"/flags/{flag.pk}/",
+        f"/flags/{demo['escalated'].pk}/",
+        f"/flags/{demo['project_flag'].pk}/",
+        "/inbox/",
+        "/projects/",
+        f"/projects/{Project.objects.get().pk}/",
+        "/projects/new/",
+        f"/indicators/{flag.indicator_id}/",
+        "/audit/",
+        "/ops/rules/",
+        f"/ops/rules/{ThresholdRule.objects.first().pk}/edit/",
+        "/ops/check-runs/",
+        "/ops/imports/",
+    ]
+
+
+def test_every_page_is_accessible_and_loads_nothing_from_outside(session, demo):
+    visitor = session(bypass_csp=True)  # to inject axe-core; the journey test runs under the CSP
+    visitor.go("/accounts/login/")
+    problems = {"/accounts/login/": visitor.axe_violations()}
+    visitor.sign_in("lead")
+    for path in pages(demo):
+        visitor.go(path)
+        problems[path] = visitor.axe_violations()
+        labels = visitor.page.eval_on_selector_all(".rag", "badges => badges.map(b => b.textContent.trim())")
+        # Colour is never alone: every status badge also says it in words.
+        assert all(label.endswith(("Red", "Yellow", "Green")) for label in labels), (path, labels)
+    # A form refused by the service, shown inline, is accessible too.
+    visitor.page.goto(visitor.base_url + f"/flags/{demo['reviewed'].pk}/")
+    visitor.page.evaluate("document.querySelectorAll('[required]').forEach(f => f.removeAttribute('required'))")
+    visitor.page.locator("details.action-dismiss summary").click()
+    visitor.page.locator("details.action-dismiss button[type=submit]").click()
+    visitor.page.wait_for_selector(".field-error")
+    problems["dismiss form with errors"] = visitor.axe_violations()
+
+    assert {path: found for path, found in problems.items() if found} == {}
+    assert visitor.external == []
