@@ -7,7 +7,7 @@
 - a missing object → 404.
 Everything else is DRF's default, rewritten to the same ``{"detail": …}`` shape."""
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -72,6 +72,10 @@ def _handle(exc, context):
             },
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, SuspiciousOperation):
+        # Too many form fields, a body over the size limit, a malformed multipart body: Django refuses to
+        # parse it, and so do we — as a 400 in the API's shape, not Django's HTML page.
+        return Response({"detail": "The request body could not be read."}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return invalid_response(fields)

@@ -1,10 +1,11 @@
 """Every route of ``/api/v1/``."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from .views.errors import not_found
 from .views.events import EventViewSet
 from .views.flags import FlagViewSet
 from .views.indicators import CheckRunViewSet, ImportViewSet, IndicatorViewSet, RuleViewSet
@@ -37,4 +38,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
+    # Anything else under /api/v1/ answers a JSON 404, like every other API error.
+    re_path(r"^.*$", not_found, name="not-found"),
 ]

@@ -34,6 +34,7 @@ class FlagSerializer(serializers.ModelSerializer):
     portfolio = serializers.SerializerMethodField(help_text="The code of the agency's portfolio.")
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     available_actions = serializers.SerializerMethodField()
+    dismiss_reason = serializers.ChoiceField(choices=DismissReason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Flag

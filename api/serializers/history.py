@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from escalations.models import Escalation
+from escalations.models import Decision, Escalation
 
 from .flags import EventSerializer, FlagSerializer, IndicatorRefSerializer
 from .projects import ProjectSerializer
@@ -12,6 +12,9 @@ class EscalationSerializer(serializers.ModelSerializer):
     portfolio = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     escalated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    decision = serializers.ChoiceField(
+        choices=Decision.choices, allow_blank=True, read_only=True, help_text="Empty while awaiting a decision."
+    )
 
     class Meta:
         model = Escalation

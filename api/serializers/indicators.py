@@ -237,6 +237,6 @@ class ImportRejectedSerializer(serializers.Serializer):
     """400 for a file that cannot be imported: every bad row (nothing was written)."""
 
     detail = serializers.CharField()
-    errors = ProblemSerializer(many=True)
-    warnings = ProblemSerializer(many=True)
+    errors = ProblemSerializer(many=True, required=False, help_text="Every bad row (a rejected file).")
+    warnings = ProblemSerializer(many=True, required=False)
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
