@@ -26,16 +26,37 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or 1/0); anything else is refused rather than silently ignored, so that a bulk
+    action's filter never widens to every flag because of a typo."""
+
+    TRUE, FALSE = {"true", "1"}, {"false", "0"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError("Must be true or false.")
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class FlagFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=FlagStatus.choices, help_text="Repeat for several statuses.")
-    open = filters.BooleanFilter(method="filter_open", help_text="true: open flags; false: closed ones.")
+    open = BooleanFilter(method="filter_open", help_text="true: open flags; false: closed ones.")
     severity = filters.ChoiceFilter(choices=Severity.choices)
     agency = filters.CharFilter(field_name="indicator__agency__code", help_text="Agency code.")
     portfolio = filters.CharFilter(field_name="indicator__agency__portfolio__code", help_text="Portfolio code.")
     indicator = IdFilter(field_name="indicator_id")
     rule = IdFilter(field_name="rule_id")
     assignee = filters.CharFilter(method="filter_assignee", help_text="Username, or `me`.")
-    critical = filters.BooleanFilter(field_name="indicator__critical")
+    critical = BooleanFilter(field_name="indicator__critical")
     ordering = filters.OrderingFilter(
         fields=(("detected_at", "detected_at"), ("severity", "severity"), ("id", "id"), ("status", "status"))
     )
@@ -73,8 +94,8 @@ class EventFilter(filters.FilterSet):
 class IndicatorFilter(filters.FilterSet):
     agency = filters.CharFilter(field_name="agency__code", help_text="Agency code.")
     portfolio = filters.CharFilter(field_name="agency__portfolio__code", help_text="Portfolio code.")
-    critical = filters.BooleanFilter()
-    active = filters.BooleanFilter()
+    critical = BooleanFilter()
+    active = BooleanFilter()
     rag = filters.ChoiceFilter(choices=[(Rag.RED, "Red"), (Rag.YELLOW, "Yellow"), (Rag.GREEN, "Green")])
     q = filters.CharFilter(method="filter_q", help_text="Words in the name, or the external id.")
 
