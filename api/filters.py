@@ -5,6 +5,7 @@ usernames (``assignee=me`` for oneself). ``flags/bulk/`` reuses ``FlagFilter`` s
 import django_filters as filters
 from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from escalations.audit import Verb
 from escalations.lifecycle import OPEN_STATUSES, FlagStatus, Severity
@@ -47,6 +48,20 @@ class BooleanFilter(filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment within years 2 to 9998, so that converting it to UTC cannot overflow."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and not 1 < value.year < 9999:
+            raise forms.ValidationError("Give a date between the years 2 and 9998.")
+        return value
+
+
+class MomentFilter(filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
 class FlagFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=FlagStatus.choices, help_text="Repeat for several statuses.")
     open = BooleanFilter(method="filter_open", help_text="true: open flags; false: closed ones.")
@@ -80,8 +95,8 @@ class EventFilter(filters.FilterSet):
     flag = IdFilter(field_name="flag_id")
     project = IdFilter(field_name="project_id")
     indicator = IdFilter(field_name="indicator_id")
-    since = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", help_text="ISO 8601, inclusive.")
-    until = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", help_text="ISO 8601, exclusive.")
+    since = MomentFilter(field_name="occurred_at", lookup_expr="gte", help_text="ISO 8601, inclusive.")
+    until = MomentFilter(field_name="occurred_at", lookup_expr="lt", help_text="ISO 8601, exclusive.")
 
     class Meta:
         model = Event

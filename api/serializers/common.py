@@ -28,7 +28,7 @@ class ConflictSerializer(ErrorSerializer):
     )
 
 
-class _SlugField(serializers.SlugRelatedField):
+class CodeField(serializers.SlugRelatedField):
     """A related object named by a text key. NUL characters are refused here: PostgreSQL cannot compare
     text containing them and would fail the lookup with a server error."""
 
@@ -40,7 +40,7 @@ class _SlugField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class UsernameField(_SlugField):
+class UsernameField(CodeField):
     """A user named by username (active users only)."""
 
     def __init__(self, **kwargs):
@@ -48,7 +48,7 @@ class UsernameField(_SlugField):
         super().__init__(slug_field="username", **kwargs)
 
 
-class AgencyCodeField(_SlugField):
+class AgencyCodeField(CodeField):
     """An agency named by its code."""
 
     def __init__(self, **kwargs):

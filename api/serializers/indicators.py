@@ -16,7 +16,7 @@ from indicators.models import (
 )
 from indicators.roles import Role, roles_of
 
-from .common import AgencyCodeField
+from .common import AgencyCodeField, CodeField
 
 
 class MeSerializer(serializers.Serializer):
@@ -47,9 +47,7 @@ class PortfolioSerializer(serializers.ModelSerializer):
 
 
 class AgencySerializer(serializers.ModelSerializer):
-    portfolio = serializers.SlugRelatedField(
-        slug_field="code", queryset=Portfolio.objects.all(), allow_null=True, required=False
-    )
+    portfolio = CodeField(slug_field="code", queryset=Portfolio.objects.all(), allow_null=True, required=False)
 
     class Meta:
         model = Agency

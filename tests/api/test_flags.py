@@ -272,3 +272,30 @@ class TestBulk:
         )
         assert result["succeeded"] == 3
         assert len({Flag.objects.get(pk=f.pk).project_id for f in flags}) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "9999-12-31T23:59:59-12:00"},
+        {"until": "0001-01-01T00:00:00+14:00"},
+        {"actor": "bad\x00name"},
+        {"verb": "flag.exploded"},
+        {"flag": "1.5"},
+    ],
+)
+def test_event_filters_refuse_what_the_database_cannot_take(client_for, auditor, params):
+    response = client_for(auditor).get(f"{API}events/", params)
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == set(params)
+
+
+@pytest.mark.django_db
+def test_agency_with_nul_in_portfolio_code_is_400(client_for, make_user):
+    admin = make_user(Role.ADMIN)
+    response = client_for(admin).post(
+        f"{API}agencies/", {"code": "X", "name": "X", "portfolio": "P\x00"}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"portfolio"}
