@@ -29,7 +29,7 @@ def floor_flags(request):
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
     page_size = min(int(request.GET.get("page_size", 50)), 1000)
     page = max(int(request.GET.get("page", 1)), 1)
-    flags = flags_visible_to(user).filter(status__in=OPEN_STATUSES).order_by("-detected_at", "-id")
+    flags = flags_visible_to(user).filter(status__in=OPEN_STATUSES).order_by("-id")
     count = flags.count()
     results = []
     for flag in flags[(page - 1) * page_size : page * page_size]:

@@ -104,7 +104,7 @@ def load(n_flags: int, reload: bool) -> None:
                 )
             else:
                 status = rng.choice([FlagStatus.DISMISSED, FlagStatus.RESOLVED])
-            detected = now - dt.timedelta(minutes=n)
+            detected = now - dt.timedelta(minutes=n_flags - n)  # ids follow detection order, as in production
             flags.append(
                 Flag(
                     indicator=indicator,
@@ -156,7 +156,7 @@ def lead_token() -> str:
 
 def queries_per_list(token: str) -> dict[int, int]:
     """SQL queries of one list request, at page sizes 10 and 500 (in process, same code as gunicorn runs)."""
-    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1")
     counts = {}
     for size in (10, 500):
         with CaptureQueriesContext(connection) as queries:
