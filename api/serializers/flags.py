@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from escalations.access import available_actions
+from escalations.audit import verb_label
 from escalations.lifecycle import Action, DismissReason, Severity
 from escalations.models import Event, Flag, Note, NoteKind, Project, Urgency
 from escalations.selectors import projects_visible_to
@@ -127,8 +128,6 @@ class EventSerializer(serializers.ModelSerializer):
         return event.actor_name
 
     def get_verb_label(self, event: Event) -> str:
-        from escalations.audit import verb_label
-
         return verb_label(event.verb)
 
 

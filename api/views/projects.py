@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -68,14 +69,9 @@ class ProjectViewSet(
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         if "status" in values or "outcome" in values:
-            return self._refuse_on_create()
+            raise ValidationError({"status": ["A new project starts as proposed; change its status afterwards."]})
         project = project_create(actor=request.user, **values)
         return self._present(project, status.HTTP_201_CREATED)
-
-    def _refuse_on_create(self):
-        from ..exceptions import invalid_response
-
-        return invalid_response({"status": ["A new project starts as proposed; change its status afterwards."]})
 
     def partial_update(self, request, pk=None):
         project = self.get_object()
