@@ -3,15 +3,14 @@ upload with its row-level report. Ops leads and admins use them; auditors may re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import importers, selectors
 from .forms import ImportForm, RuleForm
 from .models import CheckRunStatus, ThresholdRule
 from .roles import Role, roles_of
-from .rules import rule_update
-from .services import ImportRejected, import_file
+from .services import ImportRejected, import_file, rule_save
 
 RUNS_ROLES = frozenset({Role.OPS_LEAD, Role.ADMIN})
 READ_ROLES = RUNS_ROLES | {Role.AUDITOR}
@@ -39,14 +38,16 @@ def rule_edit(request, pk: int):
     rule = get_object_or_404(selectors.rules_all(), pk=pk)
     form = RuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
+        changed = form.changed_data
         try:
-            _, changed = rule_update(
-                rule=ThresholdRule.objects.get(pk=pk),
-                actor=request.user,
-                **{n: form.cleaned_data[n] for n in form.fields},
-            )
-        except (ValueError, PermissionError) as error:
-            form.add_error(None, str(error))
+            if changed:
+                rule_save(
+                    rule=ThresholdRule.objects.get(pk=pk),
+                    actor=request.user,
+                    **{name: form.cleaned_data[name] for name in changed},
+                )
+        except (ValidationError, PermissionDenied) as error:
+            form.add_error(None, "; ".join(getattr(error, "messages", [str(error)])))
         else:
             messages.success(request, f"Rule saved ({', '.join(changed)} changed)." if changed else "Nothing changed.")
             return redirect("rule_list")

@@ -156,7 +156,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "escalations.api.schema.PercolateAutoSchema",
+    "EXCEPTION_HANDLER": "escalations.api.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "escalations.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -166,6 +169,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "FlagStatusEnum": "escalations.lifecycle.FlagStatus",
+        "ProjectStatusEnum": "escalations.models.ProjectStatus",
+        "CheckRunStatusEnum": "indicators.models.CheckRunStatus",
+        "ActionEnum": "escalations.lifecycle.Action",
+        "DismissReasonEnum": "escalations.lifecycle.DismissReason",
+        "RuleKindEnum": "indicators.models.RuleKind",
+        "NoteKindEnum": "escalations.models.NoteKind",
+    },
 }
 
 # Largest file accepted by an import (bytes).

@@ -1,7 +1,17 @@
-"""Every write of the indicators app: importing files (``imports``) and granting roles and scope
-(``roles``). Import from here: ``from indicators.services import import_file, ImportRejected, role_grant``."""
+"""Every write of the indicators app: importing files (``imports``), granting roles and scope (``roles``),
+and configuration — reference data, threshold rules, an indicator's tolerance (``configuration``)."""
 
+from .configuration import agency_save, indicator_tune, portfolio_save, rule_save
 from .imports import ImportOutcome, ImportRejected, import_file
 from .roles import role_grant
 
-__all__ = ["ImportOutcome", "ImportRejected", "import_file", "role_grant"]
+__all__ = [
+    "ImportOutcome",
+    "ImportRejected",
+    "agency_save",
+    "import_file",
+    "indicator_tune",
+    "portfolio_save",
+    "role_grant",
+    "rule_save",
+]

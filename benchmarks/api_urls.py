@@ -1,0 +1,79 @@
+"""The product's URLs plus the floor of ``bench_api.py``: the flags list served by a bare Django view that
+returns the same fields with ``JsonResponse`` over the same query. Only the benchmark's settings use it."""
+
+from django.http import JsonResponse
+from django.urls import path
+from rest_framework.authtoken.models import Token
+
+from config.urls import urlpatterns as product_urlpatterns
+from escalations.access import available_actions
+from escalations.lifecycle import OPEN_STATUSES
+from escalations.selectors import flags_visible_to
+
+
+def _decimal(value):
+    return None if value is None else f"{value:.6f}"
+
+
+def _time(value):
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def floor_flags(request):
+    """``GET flags/?open=true&page_size=N`` without DRF: token lookup, the selector's query, a count, one
+    page, the same fields (available actions included), ``JsonResponse``."""
+    try:
+        key = request.headers["Authorization"].split()[1]
+        user = Token.objects.select_related("user").get(key=key).user
+    except (KeyError, IndexError, Token.DoesNotExist):
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+    page_size = min(int(request.GET.get("page_size", 50)), 1000)
+    page = max(int(request.GET.get("page", 1)), 1)
+    flags = flags_visible_to(user).filter(status__in=OPEN_STATUSES).order_by("-id")
+    count = flags.count()
+    results = []
+    for flag in flags[(page - 1) * page_size : page * page_size]:
+        indicator, agency = flag.indicator, flag.indicator.agency
+        results.append(
+            {
+                "id": flag.pk,
+                "indicator": {
+                    "id": indicator.pk,
+                    "external_id": indicator.external_id,
+                    "name": indicator.name,
+                    "agency": agency.code,
+                    "critical": indicator.critical,
+                },
+                "portfolio": agency.portfolio.code if agency.portfolio else None,
+                "rule": {"id": flag.rule.pk, "name": flag.rule.name, "kind": flag.rule.kind} if flag.rule else None,
+                "origin": flag.origin,
+                "category": flag.category,
+                "summary": flag.summary,
+                "period": flag.period.isoformat() if flag.period else None,
+                "value": _decimal(flag.value),
+                "baseline": _decimal(flag.baseline),
+                "change": _decimal(flag.change),
+                "worse_by": _decimal(flag.worse_by),
+                "severity": flag.severity,
+                "severity_pinned": flag.severity_pinned,
+                "status": flag.status,
+                "assignee": flag.assignee.username if flag.assignee else None,
+                "detected_at": _time(flag.detected_at),
+                "last_detected_at": _time(flag.last_detected_at),
+                "detection_count": flag.detection_count,
+                "recovered_at": _time(flag.recovered_at),
+                "due_at": _time(flag.due_at),
+                "overdue_at": _time(flag.overdue_at),
+                "monitor_until": flag.monitor_until.isoformat() if flag.monitor_until else None,
+                "dismiss_reason": flag.dismiss_reason,
+                "resolution": flag.resolution,
+                "closed_at": _time(flag.closed_at),
+                "previous_flag": flag.previous_flag_id,
+                "project": flag.project_id,
+                "available_actions": available_actions(user, flag),
+            }
+        )
+    return JsonResponse({"count": count, "next": None, "previous": None, "results": results})
+
+
+urlpatterns = [path("bench/floor/flags/", floor_flags), *product_urlpatterns]

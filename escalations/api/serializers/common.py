@@ -1,0 +1,56 @@
+"""Shapes shared by several endpoints: errors, short references to related objects, and users named by
+their username."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from indicators.models import Agency
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: a sentence safe to show to a person."""
+
+    detail = serializers.CharField()
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    """400: the input was refused; ``fields`` maps each bad field to its problems."""
+
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ConflictSerializer(ErrorSerializer):
+    """409: the object's current status does not allow the action."""
+
+    status = serializers.CharField(help_text="The current status.")
+    available_actions = serializers.ListField(
+        child=serializers.CharField(), help_text="The actions this user may take now."
+    )
+
+
+class CodeField(serializers.SlugRelatedField):
+    """A related object named by a text key. NUL characters are refused here: PostgreSQL cannot compare
+    text containing them and would fail the lookup with a server error."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value="(text with a NUL character)")
+        if not isinstance(data, str | int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class UsernameField(CodeField):
+    """A user named by username (active users only)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", get_user_model().objects.filter(is_active=True))
+        super().__init__(slug_field="username", **kwargs)
+
+
+class AgencyCodeField(CodeField):
+    """An agency named by its code."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Agency.objects.all())
+        super().__init__(slug_field="code", **kwargs)

@@ -1,0 +1,256 @@
+"""Flags, their notes and timeline, and the input of each lifecycle action."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from escalations.access import available_actions
+from escalations.audit import verb_label
+from escalations.lifecycle import Action, DismissReason, Severity
+from escalations.models import Event, Flag, Note, NoteKind, Project, Urgency
+from escalations.selectors import projects_visible_to
+from indicators.models import Indicator, ThresholdRule
+
+from .common import AgencyCodeField, UsernameField
+
+
+class IndicatorRefSerializer(serializers.ModelSerializer):
+    agency = serializers.CharField(source="agency.code", read_only=True, help_text="The agency's code.")
+
+    class Meta:
+        model = Indicator
+        fields = ["id", "external_id", "name", "agency", "critical"]
+
+
+class RuleRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ThresholdRule
+        fields = ["id", "name", "kind"]
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    """A flag, with the actions the requesting user may take on it now."""
+
+    indicator = IndicatorRefSerializer(read_only=True)
+    rule = RuleRefSerializer(read_only=True, allow_null=True)
+    portfolio = serializers.SerializerMethodField(help_text="The code of the agency's portfolio.")
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    available_actions = serializers.SerializerMethodField()
+    dismiss_reason = serializers.ChoiceField(choices=DismissReason.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = Flag
+        fields = [
+            "id",
+            "indicator",
+            "portfolio",
+            "rule",
+            "origin",
+            "category",
+            "summary",
+            "period",
+            "value",
+            "baseline",
+            "change",
+            "worse_by",
+            "severity",
+            "severity_pinned",
+            "status",
+            "assignee",
+            "detected_at",
+            "last_detected_at",
+            "detection_count",
+            "recovered_at",
+            "due_at",
+            "overdue_at",
+            "monitor_until",
+            "dismiss_reason",
+            "resolution",
+            "closed_at",
+            "previous_flag",
+            "project",
+            "available_actions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_portfolio(self, flag: Flag) -> str | None:
+        portfolio = flag.indicator.agency.portfolio
+        return portfolio.code if portfolio else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Action.choices)))
+    def get_available_actions(self, flag: Flag) -> list[str]:
+        return available_actions(self.context["request"].user, flag)
+
+
+class FlagRaiseSerializer(serializers.Serializer):
+    """A flag raised by hand on an indicator of one's agencies."""
+
+    indicator = serializers.PrimaryKeyRelatedField(queryset=Indicator.objects.select_related("agency"))
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    summary = serializers.CharField(max_length=5000, help_text="Why this indicator needs attention.")
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "flag", "author", "kind", "body", "source", "created_at"]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """One entry of the audit trail."""
+
+    actor = serializers.SerializerMethodField(help_text="Username, or the system's label when no person acted.")
+    verb_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "occurred_at",
+            "actor",
+            "verb",
+            "verb_label",
+            "flag",
+            "project",
+            "indicator",
+            "from_status",
+            "to_status",
+            "data",
+            "prev_hash",
+            "hash",
+        ]
+        read_only_fields = fields
+
+    def get_actor(self, event: Event) -> str:
+        return event.actor_name
+
+    def get_verb_label(self, event: Event) -> str:
+        return verb_label(event.verb)
+
+
+# The input of each action. Required fields here match the services' own checks; the services re-validate.
+
+
+class NoInput(serializers.Serializer):
+    pass
+
+
+class AssignInput(serializers.Serializer):
+    assignee = UsernameField(help_text="Username of a liaison of the flag's agency or an ops lead.")
+
+
+class SetSeverityInput(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    reason = serializers.CharField(max_length=5000)
+
+
+class MonitorInput(serializers.Serializer):
+    until = serializers.DateField(help_text="A future date; the flag returns to review then.")
+    reason = serializers.CharField(max_length=5000)
+
+
+class ResumeInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class DismissInput(serializers.Serializer):
+    reason_code = serializers.ChoiceField(choices=DismissReason.choices)
+    note = serializers.CharField(max_length=5000)
+
+
+class EscalateInput(serializers.Serializer):
+    summary = serializers.CharField(max_length=5000)
+    recommendation = serializers.CharField(max_length=5000)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False, default=Urgency.ROUTINE)
+
+
+class ReturnInput(serializers.Serializer):
+    question = serializers.CharField(max_length=5000)
+
+
+class DelegateInput(serializers.Serializer):
+    note = serializers.CharField(max_length=5000)
+
+
+class ConvertInput(serializers.Serializer):
+    """Either an existing open ``project`` or a new project's ``title`` (+ owner, agencies, description)."""
+
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), required=False, allow_null=True)
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    owner = UsernameField(required=False, allow_null=True, help_text="Username of a project manager.")
+    agencies = serializers.ListField(child=AgencyCodeField(), required=False, default=list, max_length=500)
+    description = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["project"].queryset = projects_visible_to(request.user)
+
+
+class ResolveInput(serializers.Serializer):
+    resolution = serializers.CharField(max_length=5000)
+
+
+class ReopenInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class NoteInput(serializers.Serializer):
+    body = serializers.CharField(max_length=20000)
+    kind = serializers.ChoiceField(choices=NoteKind.choices, required=False, default=NoteKind.NOTE)
+    source = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+ACTION_INPUTS: dict[Action, type[serializers.Serializer]] = {
+    Action.REVIEW: NoInput,
+    Action.ASSIGN: AssignInput,
+    Action.SET_SEVERITY: SetSeverityInput,
+    Action.MONITOR: MonitorInput,
+    Action.RESUME: ResumeInput,
+    Action.DISMISS: DismissInput,
+    Action.ESCALATE: EscalateInput,
+    Action.RETURN: ReturnInput,
+    Action.DELEGATE: DelegateInput,
+    Action.CONVERT: ConvertInput,
+    Action.RESOLVE: ResolveInput,
+    Action.REOPEN: ReopenInput,
+    Action.NOTE: NoteInput,
+}
+
+
+class BulkResultSerializer(serializers.Serializer):
+    class Failure(serializers.Serializer):
+        id = serializers.IntegerField()
+        error = serializers.CharField()
+        code = serializers.IntegerField(help_text="The HTTP status the single action would have answered.")
+
+    action = serializers.ChoiceField(choices=Action.choices)
+    matched = serializers.IntegerField(help_text="How many flags the ids or the filter designate.")
+    succeeded = serializers.IntegerField(help_text="How many of them the action changed.")
+    succeeded_ids = serializers.ListField(child=serializers.IntegerField())
+    failed = Failure(many=True, help_text="Each flag the action was refused for, with the reason.")
+
+
+BULK_LIMIT = 1000
+
+
+class BulkInput(serializers.Serializer):
+    """``action`` and either ``ids`` or ``filter`` (the query parameters of ``GET flags/`` as an object);
+    the action's own input (e.g. ``reason_code`` and ``note`` for ``dismiss``) goes alongside."""
+
+    action = serializers.ChoiceField(choices=Action.choices)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=BULK_LIMIT
+    )
+    filter = serializers.DictField(
+        required=False, help_text='Query parameters of GET flags/, e.g. {"status": "detected"}.'
+    )
+
+    def validate(self, data):
+        if ("ids" in data) == ("filter" in data):
+            raise serializers.ValidationError("Give either ids or filter.")
+        return data

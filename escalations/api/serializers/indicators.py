@@ -1,0 +1,240 @@
+"""Reference data, indicators and their series, rules, check runs and imports."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from indicators.models import (
+    Agency,
+    CheckRun,
+    ImportBatch,
+    Indicator,
+    Measurement,
+    Portfolio,
+    RuleKind,
+    RuleScope,
+    ThresholdRule,
+)
+from indicators.roles import Role, roles_of
+
+from .common import AgencyCodeField, CodeField
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField(source="get_full_name")
+    email = serializers.EmailField(allow_blank=True)
+    roles = serializers.SerializerMethodField()
+    agencies = serializers.SerializerMethodField(help_text="Codes of the agencies you cover as a liaison.")
+    portfolios = serializers.SerializerMethodField(help_text="Codes of the portfolios your office serves.")
+
+    def get_roles(self, user) -> list[str]:
+        roles = set(roles_of(user)) | ({Role.ADMIN} if user.is_superuser else set())
+        return sorted(roles)
+
+    def get_agencies(self, user) -> list[str]:
+        return sorted(user.agencies.values_list("code", flat=True))
+
+    def get_portfolios(self, user) -> list[str]:
+        return sorted(user.portfolios.values_list("code", flat=True))
+
+
+class PortfolioSerializer(serializers.ModelSerializer):
+    agencies = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Portfolio
+        fields = ["id", "code", "name", "agencies"]
+
+
+class AgencySerializer(serializers.ModelSerializer):
+    portfolio = CodeField(slug_field="code", queryset=Portfolio.objects.all(), allow_null=True, required=False)
+
+    class Meta:
+        model = Agency
+        fields = ["id", "code", "name", "budget_number", "portfolio"]
+
+
+class IndicatorSerializer(serializers.ModelSerializer):
+    """An indicator with its latest value and RAG status (red/yellow: an open performance flag of that
+    severity; green otherwise)."""
+
+    agency = serializers.CharField(source="agency.code", read_only=True)
+    portfolio = serializers.CharField(source="agency.portfolio.code", read_only=True, allow_null=True, default=None)
+    rag = serializers.ChoiceField(choices=["red", "yellow", "green"], read_only=True)
+    latest_value = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True, allow_null=True)
+    latest_period = serializers.DateField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Indicator
+        fields = [
+            "id",
+            "external_id",
+            "name",
+            "agency",
+            "portfolio",
+            "description",
+            "service",
+            "goal",
+            "unit",
+            "measurement_type",
+            "frequency",
+            "desired_direction",
+            "critical",
+            "target",
+            "target_kind",
+            "public_impact_weight",
+            "tolerance",
+            "tolerance_rationale",
+            "active",
+            "latest_value",
+            "latest_period",
+            "rag",
+        ]
+        read_only_fields = [
+            name for name in fields if name not in ("tolerance", "tolerance_rationale", "public_impact_weight")
+        ]
+
+
+class IndicatorTuneSerializer(serializers.ModelSerializer):
+    """What a PATCH may change: the liaison tolerance (percent, with its rationale) and the public-impact
+    weight (1–5)."""
+
+    tolerance = serializers.DecimalField(max_digits=9, decimal_places=4, min_value=0, allow_null=True, required=False)
+    public_impact_weight = serializers.IntegerField(min_value=1, max_value=5, required=False)
+
+    class Meta:
+        model = Indicator
+        fields = ["tolerance", "tolerance_rationale", "public_impact_weight"]
+        extra_kwargs = {"tolerance_rationale": {"max_length": 5000}}
+
+
+class MeasurementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Measurement
+        fields = ["period", "value", "preliminary", "batch", "updated_at"]
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    agency = AgencyCodeField(required=False, allow_null=True, help_text="For scope `agency`: its code.")
+    indicator = serializers.PrimaryKeyRelatedField(
+        queryset=Indicator.objects.all(), required=False, allow_null=True, help_text="For scope `indicator`."
+    )
+    kind = serializers.ChoiceField(choices=RuleKind.choices)
+    scope = serializers.ChoiceField(choices=RuleScope.choices, required=False)
+    yellow = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    red = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    critical_factor = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=0, required=False)
+    params = serializers.DictField(
+        required=False, help_text="trend_average {n}; control_limit {window, min_points}; stale {grace_days}."
+    )
+
+    class Meta:
+        model = ThresholdRule
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "yellow",
+            "red",
+            "params",
+            "critical_factor",
+            "scope",
+            "agency",
+            "indicator",
+            "active",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]
+        extra_kwargs = {"name": {"max_length": 200}}
+
+
+class CheckRunSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    progress = serializers.FloatField(read_only=True, help_text="Share of the work done, 0 to 1.")
+
+    class Meta:
+        model = CheckRun
+        fields = [
+            "id",
+            "mode",
+            "as_of",
+            "status",
+            "requested_by",
+            "started_at",
+            "finished_at",
+            "shards_total",
+            "shards_done",
+            "progress",
+            "indicators_evaluated",
+            "flags_opened",
+            "flags_updated",
+            "flags_recovered",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class ProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True)
+    column = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    imported_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    errors = ProblemSerializer(many=True, read_only=True)
+    warnings = ProblemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id",
+            "file_name",
+            "sha256",
+            "format",
+            "rows_read",
+            "indicators_created",
+            "indicators_updated",
+            "measurements_created",
+            "measurements_restated",
+            "measurements_unchanged",
+            "errors",
+            "warnings",
+            "imported_by",
+            "imported_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportInput(serializers.Serializer):
+    file = serializers.FileField(help_text="The CSV or JSON file.")
+    format = serializers.CharField(
+        required=False, allow_blank=True, max_length=32, help_text="The file's format; detected when not given."
+    )
+    dry_run = serializers.BooleanField(required=False, default=False, help_text="Validate and count only.")
+
+    def validate_file(self, file):
+        limit = settings.PERCOLATE_IMPORT_MAX_BYTES
+        if file.size > limit:
+            raise serializers.ValidationError(f"The file is larger than {limit} bytes.")
+        return file
+
+
+class ImportResultSerializer(serializers.Serializer):
+    """An accepted import: the batch (none for a dry run), its counts and warnings; ``duplicate_of`` when
+    the identical file was imported before (nothing changed)."""
+
+    batch = ImportBatchSerializer(allow_null=True)
+    duplicate_of = serializers.IntegerField(allow_null=True)
+    dry_run = serializers.BooleanField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    warnings = ProblemSerializer(many=True)
+
+
+class ImportRejectedSerializer(serializers.Serializer):
+    """400 for a file that cannot be imported: every bad row (nothing was written)."""
+
+    detail = serializers.CharField()
+    errors = ProblemSerializer(many=True, required=False, help_text="Every bad row (a rejected file).")
+    warnings = ProblemSerializer(many=True, required=False)
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

@@ -1,0 +1,68 @@
+"""Projects and their milestones."""
+
+from rest_framework import serializers
+
+from escalations.models import Milestone, Project, ProjectStatus
+
+from .common import AgencyCodeField, UsernameField
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    done = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Milestone
+        fields = ["id", "title", "due", "done", "done_at"]
+        read_only_fields = fields
+
+    def get_done(self, milestone: Milestone) -> bool:
+        return milestone.done_at is not None
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    agencies = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    flags = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    milestones = MilestoneSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "title",
+            "description",
+            "owner",
+            "status",
+            "agencies",
+            "flags",
+            "start_date",
+            "target_date",
+            "outcome",
+            "created_at",
+            "completed_at",
+            "milestones",
+        ]
+        read_only_fields = fields
+
+
+class ProjectInput(serializers.Serializer):
+    """A new project (POST) or changes to one (PATCH). Completing a project (``status: completed``)
+    needs an ``outcome`` and resolves its flags."""
+
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    owner = UsernameField(required=False, allow_null=True, help_text="Username of a project manager.")
+    agencies = serializers.ListField(child=AgencyCodeField(), required=False, max_length=500)
+    start_date = serializers.DateField(required=False, allow_null=True)
+    target_date = serializers.DateField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=ProjectStatus.choices, required=False, help_text="PATCH only.")
+    outcome = serializers.CharField(max_length=20000, required=False, allow_blank=True, help_text="PATCH only.")
+
+
+class MilestoneInput(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    due = serializers.DateField(required=False, allow_null=True)
+
+
+class MilestoneUpdate(serializers.Serializer):
+    done = serializers.BooleanField(help_text="true marks the milestone done (done milestones stay done).")

@@ -1,0 +1,30 @@
+"""``events/``: the audit trail as far as the user's scope reaches, filtered, paginated or as CSV."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+
+from escalations.selectors import events_visible_to
+
+from ..csv import CsvExportMixin, CSVRenderer
+from ..filters import EventFilter
+from ..pagination import Pagination
+from ..serializers.flags import EventSerializer
+from .flags import CSV_PARAMETER
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The audit log", parameters=[CSV_PARAMETER]),
+    retrieve=extend_schema(summary="One event"),
+)
+class EventViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = EventSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EventFilter
+    pagination_class = Pagination
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    csv_filename = "events.csv"
+
+    def get_queryset(self):
+        return events_visible_to(self.request.user).order_by("id")

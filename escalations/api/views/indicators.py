@@ -1,0 +1,184 @@
+"""``indicators/`` (with the series and the history of what Operations did), ``rules/``, ``check-runs/``
+and ``imports/``."""
+
+from django.db.models import Q
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from escalations.models import Escalation
+from escalations.selectors import events_visible_to, flags_visible_to, indicators_with_status, projects_visible_to
+from indicators.models import CheckRun, ImportBatch, ThresholdRule
+from indicators.services import import_file, indicator_tune, rule_save
+
+from ..csv import CsvExportMixin, CSVRenderer
+from ..filters import IndicatorFilter
+from ..pagination import Pagination
+from ..permissions import IsAdmin, IsLiaison, IsOpsLead, ReadOnly
+from ..serializers.history import HistorySerializer
+from ..serializers.indicators import (
+    CheckRunSerializer,
+    ImportBatchSerializer,
+    ImportInput,
+    ImportRejectedSerializer,
+    ImportResultSerializer,
+    IndicatorSerializer,
+    IndicatorTuneSerializer,
+    MeasurementSerializer,
+    RuleSerializer,
+)
+from .flags import CSV_PARAMETER
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Indicators with latest value and RAG status", parameters=[CSV_PARAMETER]),
+    retrieve=extend_schema(summary="One indicator"),
+    partial_update=extend_schema(
+        summary="Set the tolerance or public-impact weight",
+        request=IndicatorTuneSerializer,
+        responses={200: IndicatorSerializer},
+    ),
+)
+class IndicatorViewSet(
+    CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = IndicatorSerializer
+    permission_classes = [IsAuthenticated & (ReadOnly | IsLiaison | IsOpsLead | IsAdmin)]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IndicatorFilter
+    pagination_class = Pagination
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    http_method_names = ["get", "patch", "head", "options"]
+    csv_filename = "indicators.csv"
+
+    def get_queryset(self):
+        return indicators_with_status().order_by("agency__code", "external_id")
+
+    def partial_update(self, request, pk=None):
+        indicator = self.get_object()
+        serializer = IndicatorTuneSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        indicator_tune(indicator=indicator, actor=request.user, **serializer.validated_data)
+        return Response(IndicatorSerializer(self.get_queryset().get(pk=indicator.pk)).data)
+
+    @extend_schema(summary="The indicator's series", responses={200: MeasurementSerializer(many=True)})
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def measurements(self, request, pk=None):
+        indicator = self.get_object()
+        return Response(MeasurementSerializer(indicator.measurements.order_by("period"), many=True).data)
+
+    @extend_schema(summary="What Operations did about this indicator", responses={200: HistorySerializer})
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def history(self, request, pk=None):
+        indicator = self.get_object()
+        user = request.user
+        flags = list(flags_visible_to(user).filter(indicator=indicator).order_by("detected_at", "id"))
+        flag_ids = [flag.pk for flag in flags]
+        escalations = (
+            Escalation.objects.filter(flag_id__in=flag_ids)
+            .select_related("portfolio", "escalated_by", "decided_by")
+            .order_by("escalated_at", "id")
+        )
+        projects = list(
+            projects_visible_to(user).filter(flags__in=flag_ids).distinct().prefetch_related("flags").order_by("id")
+        )
+        timeline = events_visible_to(user).filter(
+            Q(indicator=indicator) | Q(flag_id__in=flag_ids) | Q(project_id__in=[p.pk for p in projects])
+        )
+        history = {
+            "indicator": indicator,
+            "flags": flags,
+            "escalations": escalations,
+            "projects": projects,
+            "timeline": timeline.order_by("occurred_at", "id"),
+        }
+        return Response(HistorySerializer(history, context=self.get_serializer_context()).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Threshold rules"),
+    create=extend_schema(summary="Add a rule (ops lead, admin)"),
+    partial_update=extend_schema(summary="Change a rule (ops lead, admin)"),
+)
+class RuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = ThresholdRule.objects.select_related("agency").order_by("kind", "name", "id")
+    serializer_class = RuleSerializer
+    permission_classes = [IsAuthenticated & (ReadOnly | IsOpsLead | IsAdmin)]
+    pagination_class = Pagination
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_create(self, serializer):
+        serializer.instance = rule_save(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = rule_save(actor=self.request.user, rule=serializer.instance, **serializer.validated_data)
+
+
+@extend_schema_view(list=extend_schema(summary="Check runs, newest first"), retrieve=extend_schema(summary="One run"))
+class CheckRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """The nightly (and requested) checks with their progress. Starting a run over the API comes with the
+    detection engine."""
+
+    queryset = CheckRun.objects.select_related("requested_by").order_by("-id")
+    serializer_class = CheckRunSerializer
+    pagination_class = Pagination
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Imported files, newest first"),
+    retrieve=extend_schema(summary="One import"),
+    create=extend_schema(
+        summary="Import a file (ops lead, admin)",
+        description=(
+            "All or nothing. 201: imported; 200: a dry run, or the identical file was imported before "
+            "(nothing changed); 400: every bad row with its line, column and reason (nothing written)."
+        ),
+        request={"multipart/form-data": ImportInput},
+        responses={
+            201: ImportResultSerializer,
+            200: OpenApiResponse(ImportResultSerializer, description="Dry run, or a file imported before."),
+            400: ImportRejectedSerializer,
+        },
+    ),
+)
+class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = ImportBatch.objects.select_related("imported_by").order_by("-imported_at", "-id")
+    serializer_class = ImportBatchSerializer
+    permission_classes = [IsAuthenticated & (ReadOnly | IsOpsLead | IsAdmin)]
+    parser_classes = [MultiPartParser]
+    pagination_class = Pagination
+
+    def create(self, request):
+        serializer = ImportInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        dry_run = serializer.validated_data["dry_run"]
+        outcome = import_file(
+            file_name=upload.name or "upload",
+            content=upload.read(),
+            format=serializer.validated_data.get("format") or None,
+            user=request.user,
+            dry_run=dry_run,
+        )
+        created = outcome.batch is not None and outcome.duplicate_of is None
+        result = {
+            "batch": outcome.batch,
+            "duplicate_of": outcome.duplicate_of.pk if outcome.duplicate_of else None,
+            "dry_run": dry_run,
+            "counts": outcome.counts,
+            "warnings": [warning.as_dict() for warning in outcome.warnings],
+        }
+        return Response(
+            ImportResultSerializer(result).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

@@ -1,0 +1,126 @@
+"""``me/``, ``portfolios/``, ``agencies/`` and ``dashboard/``: who you are, the reference data, and the RAG
+counts everyone signed in may read."""
+
+from collections import defaultdict
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from escalations.selectors import Rag, indicators_with_status
+from indicators.models import Agency, Portfolio
+from indicators.services import agency_save, portfolio_save
+
+from ..pagination import Pagination
+from ..permissions import IsAdmin, ReadOnly
+from ..serializers.indicators import AgencySerializer, MeSerializer, PortfolioSerializer
+
+
+class MeView(APIView):
+    """The signed-in user: username, roles, and the agencies and portfolios they cover (by code)."""
+
+    @extend_schema(summary="Who am I", responses={200: MeSerializer})
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+class _ReferenceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Reference data: everyone reads; admins create and change (through ``indicators.services``)."""
+
+    permission_classes = [IsAuthenticated & (ReadOnly | IsAdmin)]
+    pagination_class = Pagination
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    save_service = None
+
+    def perform_create(self, serializer):
+        serializer.instance = type(self).save_service(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = type(self).save_service(
+            actor=self.request.user, **{self.lookup_model_name: serializer.instance}, **serializer.validated_data
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Deputy mayors' portfolios"),
+    create=extend_schema(summary="Add a portfolio (admin)"),
+    partial_update=extend_schema(summary="Change a portfolio (admin)"),
+)
+class PortfolioViewSet(_ReferenceViewSet):
+    queryset = Portfolio.objects.prefetch_related("agencies").order_by("code")
+    serializer_class = PortfolioSerializer
+    save_service = staticmethod(portfolio_save)
+    lookup_model_name = "portfolio"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Agencies"),
+    create=extend_schema(summary="Add an agency (admin)"),
+    partial_update=extend_schema(summary="Change an agency (admin)"),
+)
+class AgencyViewSet(_ReferenceViewSet):
+    queryset = Agency.objects.select_related("portfolio").order_by("code")
+    serializer_class = AgencySerializer
+    save_service = staticmethod(agency_save)
+    lookup_model_name = "agency"
+
+
+class RagCounts(serializers.Serializer):
+    red = serializers.IntegerField()
+    yellow = serializers.IntegerField()
+    green = serializers.IntegerField()
+
+
+class AgencyRagCounts(RagCounts):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PortfolioRagCounts(RagCounts):
+    code = serializers.CharField(allow_null=True, help_text="null: the agencies without a portfolio.")
+    name = serializers.CharField()
+    agencies = AgencyRagCounts(many=True)
+
+
+class DashboardSerializer(serializers.Serializer):
+    totals = RagCounts()
+    portfolios = PortfolioRagCounts(many=True)
+
+
+class DashboardView(APIView):
+    """RAG counts of the active indicators, per portfolio and, within it, per agency."""
+
+    @extend_schema(summary="RAG counts per portfolio and agency", responses={200: DashboardSerializer})
+    def get(self, request):
+        rows = (
+            indicators_with_status()
+            .filter(active=True)
+            .values_list("agency__code", "agency__name", "agency__portfolio__code", "agency__portfolio__name", "rag")
+        )
+        zero = {Rag.RED: 0, Rag.YELLOW: 0, Rag.GREEN: 0}
+        portfolios: dict = {}
+        agencies: dict = defaultdict(dict)
+        totals = dict(zero)
+        for agency_code, agency_name, portfolio_code, portfolio_name, rag in rows:
+            portfolio = portfolios.setdefault(
+                portfolio_code, {"code": portfolio_code, "name": portfolio_name or "No portfolio", **zero}
+            )
+            agency = agencies[portfolio_code].setdefault(
+                agency_code, {"code": agency_code, "name": agency_name, **zero}
+            )
+            for counts in (totals, portfolio, agency):
+                counts[rag] += 1
+        result = []
+        for code in sorted(portfolios, key=lambda code: (code is None, code or "")):
+            portfolio = portfolios[code]
+            portfolio["agencies"] = [agencies[code][a] for a in sorted(agencies[code])]
+            result.append(portfolio)
+        return Response({"totals": totals, "portfolios": result})

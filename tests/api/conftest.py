@@ -1,0 +1,32 @@
+"""API test helpers: clients signed in with a token, as a script or another city system would be."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from indicators.roles import Role
+
+API = "/api/v1/"
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(user) → an APIClient sending ``Authorization: Token …`` for ``user``."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(Role.ADMIN, username="admin")
+
+
+# Reaching any flag status through the services, as the escalations tests do.
+from ..escalations.conftest import ctx, flag_in  # noqa: E402, F401
