@@ -4,7 +4,7 @@ events can never be changed or deleted."""
 
 from django.contrib import admin
 
-from .models import Escalation, Event, Flag, Milestone, Note, Project
+from .models import Closure, Escalation, Event, Flag, Milestone, Note, Notification, Project, SlaPolicy
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -82,3 +82,21 @@ class EventAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "review_days_red", "review_days_yellow", "decision_days", "lead_grace_days")
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ("date", "name")
+    date_hierarchy = "date"
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "title", "reason", "read_at", "emailed_at")
+    list_filter = ("reason",)
+    search_fields = ("user__username", "title")

@@ -1,5 +1,5 @@
-"""What every page's header needs: the signed-in user's roles, the navigation they may use and what waits for
-them (there is no in-app notification store yet: e-mails carry the notifications, the header counts the work)."""
+"""What every page's header needs: the signed-in user's roles, the navigation they may use, what waits for
+them and how many notifications they have not read."""
 
 from django.utils.functional import SimpleLazyObject
 
@@ -19,6 +19,8 @@ def _header(user) -> dict:
         "show_inbox": bool(roles & {Role.DEPUTY_MAYOR, Role.OPS_LEAD, Role.AUDITOR, Role.ADMIN}),
         "show_ops": bool(roles & OPS_ROLES),
         "waiting": selectors.work_waiting(user),
+        "unread": selectors.notifications_unread_count(user),
+        "briefings": list(user.portfolios.values_list("code", flat=True)) if Role.DEPUTY_MAYOR in roles else [],
     }
 
 

@@ -15,23 +15,14 @@ from indicators.models import Direction, Indicator, Measurement, Portfolio
 
 from .lifecycle import FlagStatus
 from .models import Escalation, Event, Flag, Note, NoteKind, Project
-from .selectors import escalations_awaiting_decision, flags_visible_to
-
-
-def series_by_indicator(indicator_ids) -> dict[int, list[tuple[dt.date, Decimal]]]:
-    """The measurement series of several indicators, in one query."""
-    series: dict[int, list] = defaultdict(list)
-    rows = Measurement.objects.filter(indicator_id__in=set(indicator_ids)).order_by("indicator_id", "period")
-    for indicator_id, period, value in rows.values_list("indicator_id", "period", "value"):
-        series[indicator_id].append((period, value))
-    return series
+from .selectors import escalations_awaiting_decision, flags_visible_to, series_by_indicator
 
 
 # ---------------------------------------------------------------------------------------------- briefing
 @dataclass
 class BriefingItem:
     escalation: Escalation
-    series: list[tuple[dt.date, Decimal]]
+    series: list[Measurement]
     intelligence: list[Note]
 
 
@@ -52,7 +43,7 @@ def briefing_for(*, user, portfolio: Portfolio, since: dt.datetime) -> Briefing:
         .order_by("escalated_at")
     )
     flag_ids = [e.flag_id for e in awaiting]
-    series = series_by_indicator(e.flag.indicator_id for e in awaiting)
+    series = series_by_indicator({e.flag.indicator_id for e in awaiting})
     intelligence: dict[int, list[Note]] = defaultdict(list)
     for note in Note.objects.filter(flag_id__in=flag_ids, kind=NoteKind.AGENCY_INTEL).select_related("author"):
         intelligence[note.flag_id].append(note)
@@ -63,7 +54,7 @@ def briefing_for(*, user, portfolio: Portfolio, since: dt.datetime) -> Briefing:
         .select_related("flag__indicator__agency", "decided_by", "escalated_by")
         .order_by("decided_at")
     )
-    items = [BriefingItem(e, series[e.flag.indicator_id], intelligence[e.flag_id]) for e in awaiting]
+    items = [BriefingItem(e, series.get(e.flag.indicator_id, []), intelligence[e.flag_id]) for e in awaiting]
     return Briefing(portfolio=portfolio, since=since, awaiting=items, decided=decided)
 
 
@@ -122,13 +113,12 @@ def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
         targets = [event.flag_id] if event.flag_id else project_flags[event.project_id]
         for flag_id in targets:
             outcomes[flag_id].events.append(event)
-    series = series_by_indicator(flag.indicator_id for flag in flags)
+    series = series_by_indicator({flag.indicator_id for flag in flags})
     for outcome in outcomes.values():
-        later = [
-            (p, v) for p, v in series[outcome.flag.indicator_id] if outcome.flag.period and p > outcome.flag.period
-        ]
+        flagged = outcome.flag.period
+        later = [m for m in series.get(outcome.flag.indicator_id, []) if flagged and m.period > flagged]
         if later:
-            outcome.period_after, outcome.value_after = later[-1]
+            outcome.period_after, outcome.value_after = later[-1].period, later[-1].value
     return list(outcomes.values())
 
 

@@ -11,7 +11,17 @@ from indicators.roles import Role, roles_of
 
 from .access import scope_of
 from .lifecycle import OPEN_STATUSES, FlagStatus, Severity
-from .models import Escalation, Event, Flag, Note, Project, ProjectStatus
+from .models import (
+    EmailMode,
+    Escalation,
+    Event,
+    Flag,
+    Note,
+    Notification,
+    NotificationPreference,
+    Project,
+    ProjectStatus,
+)
 
 
 def _agency_filter(user, prefix: str) -> Q | None:
@@ -216,3 +226,17 @@ def project_get(user, pk) -> Project:
 
 def escalations_of_flag(flag) -> QuerySet[Escalation]:
     return Escalation.objects.filter(flag=flag).select_related("escalated_by", "decided_by").order_by("escalated_at")
+
+
+def notifications_of(user) -> QuerySet[Notification]:
+    """The user's own notifications, newest first."""
+    return Notification.objects.filter(user=user).select_related("event").order_by("-created_at", "-id")
+
+
+def notifications_unread_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def email_mode_of(user) -> str:
+    preference = NotificationPreference.objects.filter(user=user).first()
+    return preference.email_mode if preference else EmailMode.IMMEDIATE

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import audit, dashboard, flags, inbox, indicators, projects
+from .views import audit, dashboard, flags, followup, inbox, indicators, projects
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -25,4 +25,8 @@ urlpatterns = [
     path("indicators/<int:pk>/", indicators.indicator_detail, name="indicator_detail"),
     path("indicators/<int:pk>/raise/", indicators.indicator_raise_flag, name="indicator_raise_flag"),
     path("audit/", audit.audit_log, name="audit_log"),
+    path("notifications/", followup.notification_list, name="notification_list"),
+    path("briefings/<str:code>/", followup.briefing, name="briefing"),
+    path("reports/operations/", followup.operations_report, name="operations_report"),
+    path("sla/", followup.sla_policy, name="sla_policy"),
 ]

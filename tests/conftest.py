@@ -1,5 +1,6 @@
 """Shared fixtures. ``REQUIRE_SERVICES=1`` (CI) turns every "service absent" skip into a failure."""
 
+import importlib
 import os
 
 import pytest
@@ -25,6 +26,30 @@ def require_service(name: str, available: bool) -> None:
 def pytest_sessionstart(session):
     if REQUIRE_SERVICES and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise pytest.UsageError("REQUIRE_SERVICES=1 but DATABASE_URL does not point at PostgreSQL")
+
+
+# The data migrations' rows (roles, portfolios, agencies, default rules). A transactional test empties every
+# table when it ends, and pytest-django's serialized rollback does not reliably put them back under xdist, so
+# each transactional test starts by running the same migration code again (it is idempotent).
+REFERENCE_DATA = [
+    ("indicators.migrations.0002_reference_data", "load"),
+    ("indicators.migrations.0003_default_rules", "seed"),
+]
+
+
+def restore_reference_data() -> None:
+    from django.apps import apps
+
+    for module, function in REFERENCE_DATA:
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_in_transactional_tests(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        restore_reference_data()
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """Every route of ``/api/v1/``."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
 from .views.errors import not_found
 from .views.events import EventViewSet
 from .views.flags import FlagViewSet
+from .views.followup import BriefingView, NotificationViewSet
 from .views.indicators import CheckRunViewSet, ImportViewSet, IndicatorViewSet, RuleViewSet
 from .views.projects import ProjectViewSet
 from .views.reference import AgencyViewSet, DashboardView, MeView, PortfolioViewSet
@@ -25,6 +26,7 @@ router.register("imports", ImportViewSet, basename="import")
 router.register("flags", FlagViewSet, basename="flag")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("events", EventViewSet, basename="event")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 
 class TokenView(ObtainAuthToken):
@@ -35,8 +37,10 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
     path("me/", MeView.as_view(), name="me"),
     path("dashboard/", DashboardView.as_view(), name="dashboard"),
+    path("briefings/<str:code>/", BriefingView.as_view(), name="briefing"),
     path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves its start-up script as a file, so the page runs under the CSP (no inline script).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
     # Anything else under /api/v1/ answers a JSON 404, like every other API error.
     re_path(r"^.*$", not_found, name="not-found"),

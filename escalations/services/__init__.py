@@ -20,6 +20,7 @@ from .flags import (
     flag_set_severity,
 )
 from .projects import milestone_add, milestone_complete, project_create, project_update
+from .sla import sla_policy_update
 
 __all__ = [
     "ACTION_SERVICES",
@@ -42,4 +43,5 @@ __all__ = [
     "milestone_complete",
     "project_create",
     "project_update",
+    "sla_policy_update",
 ]

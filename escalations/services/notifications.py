@@ -18,8 +18,9 @@ from django.utils import timezone
 from indicators.roles import Role
 
 from ..audit import Verb, verb_label
+from ..errors import InvalidInput
 from ..lifecycle import FlagStatus, Severity
-from ..models import EmailMode, Escalation, Event, Notification
+from ..models import EmailMode, Escalation, Event, Notification, NotificationPreference
 
 User = get_user_model()
 
@@ -155,3 +156,11 @@ def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())
+
+
+def notification_preference_set(*, user, email_mode: str):
+    """Choose immediate e-mails, one daily digest, or none. Safe to repeat."""
+    if email_mode not in EmailMode.values:
+        raise InvalidInput({"email_mode": f"Must be one of {', '.join(EmailMode.values)}."})
+    preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults={"email_mode": email_mode})
+    return preference

@@ -6,9 +6,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from indicators.roles import Role, roles_of
+
 from .. import sla
 from ..audit import Verb
-from ..errors import DomainError
+from ..errors import ActionForbidden, DomainError, InvalidInput
 from ..lifecycle import OPEN_STATUSES, FlagStatus
 from ..models import Event, Flag, Notification, SlaPolicy
 from .events import event_record
@@ -86,3 +88,22 @@ def flags_resume_due_monitoring(*, today: dt.date | None = None) -> int:
             continue  # somebody acted on it meanwhile
         resumed += 1
     return resumed
+
+
+def sla_policy_update(*, actor, **values) -> SlaPolicy:
+    """Change the SLA policy (ops leads and admins). Deadlines already set keep their date; new ones follow
+    the new policy. Safe to repeat."""
+    if not (actor.is_superuser or roles_of(actor) & {Role.OPS_LEAD, Role.ADMIN}):
+        raise ActionForbidden("Only ops leads and administrators change the SLA policy.")
+    unknown = set(values) - {"review_days_red", "review_days_yellow", "decision_days", "lead_grace_days"}
+    if unknown:
+        raise InvalidInput({name: "This field cannot be changed." for name in sorted(unknown)})
+    bad = {name: "Must be a whole number from 0 to 60." for name, v in values.items() if not (0 <= int(v) <= 60)}
+    if bad:
+        raise InvalidInput(bad)
+    with transaction.atomic():
+        policy = SlaPolicy.objects.select_for_update().order_by("pk").first() or SlaPolicy()
+        for name, value in values.items():
+            setattr(policy, name, value)
+        policy.save()
+    return policy

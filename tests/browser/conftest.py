@@ -1,7 +1,6 @@
 """Playwright (sync API) driving Debian's Chromium against pytest-django's live server. The tests skip when
 Chromium is absent, and fail instead when REQUIRE_SERVICES=1 (CI)."""
 
-import importlib
 import io
 import os
 from pathlib import Path
@@ -108,25 +107,11 @@ def session(browser, live_server):
         s.close()
 
 
-def restore_reference_data() -> None:
-    """A transactional test flushes every table when it ends, the rows of data migrations included (roles,
-    portfolios, agencies, default rules). ``serialized_rollback`` is meant to put them back but pytest-django
-    does not always serialize the database (not when the run starts with an ordinary database test), so the
-    next browser test puts them back itself by running the same migration code."""
-    from django.apps import apps
-    from django.contrib.auth.models import Group
-
-    if not Group.objects.exists():
-        importlib.import_module("indicators.migrations.0002_reference_data").load(apps, None)
-        importlib.import_module("indicators.migrations.0003_default_rules").seed(apps, None)
-
-
 @pytest.fixture
 def demo(settings):
     """The real NYC data, the demo accounts (password "demo") and flags in several statuses."""
     from .scenario import build_story
 
-    restore_reference_data()
     settings.PERCOLATE_DEMO_ALLOWED = True
     call_command("seed_demo", stdout=io.StringIO())
     return build_story()

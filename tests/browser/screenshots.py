@@ -14,7 +14,7 @@ from escalations.models import Project
 from escalations.services import milestone_add, milestone_complete, project_update
 from indicators.models import ThresholdRule
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 OUT = Path(settings.BASE_DIR) / "docs" / "screenshots"
 

@@ -6,7 +6,7 @@ import pytest
 from escalations.models import Project
 from indicators.models import ThresholdRule
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def pages(demo) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 
 from escalations.models import Flag
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_flag_from_triage_to_completed_project(session, demo):

@@ -14,8 +14,7 @@ from escalations.models import Event, Project
 from ..conftest import require_service
 from ..factories import FlagFactory
 
-# serialized_rollback: the flush after a transactional test would otherwise remove the migrations' reference data.
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def race(n: int, action) -> list[str]:
