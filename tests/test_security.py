@@ -93,3 +93,25 @@ def test_sign_in_locks_out_after_repeated_failures_and_unlocks_later(client):
     with time_machine.travel(later, tick=False):
         response = client.post("/admin/login/", {"username": "maria", "password": "right-password"})
     assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_api_responses_carry_the_security_headers_too(client):
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff" and response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_the_token_endpoint_locks_out_too(client):
+    UserFactory(username="script", password="right-password")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/api/v1/auth/token/", {"username": "script", "password": "wrong"})
+    response = client.post("/api/v1/auth/token/", {"username": "script", "password": "right-password"})
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.json()["detail"]
+    later = timezone.now() + settings.AXES_COOLOFF_TIME + dt.timedelta(minutes=1)
+    with time_machine.travel(later, tick=False):
+        response = client.post("/api/v1/auth/token/", {"username": "script", "password": "right-password"})
+    assert response.status_code == 200 and response.json()["token"]

@@ -30,7 +30,13 @@ router.register("notifications", NotificationViewSet, basename="notification")
 
 
 class TokenView(ObtainAuthToken):
-    """``POST {"username", "password"}`` → ``{"token"}``; then send ``Authorization: Token …``."""
+    """``POST {"username", "password"}`` → ``{"token"}``; then send ``Authorization: Token …``. Repeated
+    failures lock the username out from that address (429), as on the sign-in form."""
+
+    def get_serializer_context(self):
+        # Authenticate with Django's own request: django-axes marks a lockout on it, and its middleware
+        # (which sees only Django's request, not DRF's wrapper) then answers 429 instead of a bare 400.
+        return {**super().get_serializer_context(), "request": self.request._request}
 
 
 urlpatterns = [

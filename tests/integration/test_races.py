@@ -75,3 +75,33 @@ def test_concurrent_events_never_fork_the_audit_chain(liaison, agency):
     assert race(10, review_next) == ["ok"] * 10
     hashes = list(Event.objects.order_by("id").values_list("prev_hash", "hash"))
     assert all(after[0] == before[1] for before, after in zip(hashes, hashes[1:], strict=False))
+
+
+def test_twenty_concurrent_requests_one_200_nineteen_409(live_server, lead, agency):
+    """The same race through the API over HTTP, as twenty double-clicking clients would run it."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from rest_framework.authtoken.models import Token
+
+    flag = FlagFactory(indicator__agency=agency)
+    token = Token.objects.create(user=lead).key
+    statuses: list[int] = []
+
+    def review():
+        request = urllib.request.Request(
+            f"{live_server.url}/api/v1/flags/{flag.pk}/review/",
+            data=json.dumps({}).encode(),
+            method="POST",
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                statuses.append(response.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+
+    race(20, review)
+    assert sorted(statuses) == [200] + [409] * 19
+    assert Event.objects.filter(flag=flag).count() == 1
