@@ -1,0 +1,183 @@
+"""The set-based part: SQL that computes, for every indicator of an id range at once, the values every rule
+needs at the latest period. Window functions over the measurements; no per-indicator query.
+
+Two traps this avoids. Filtering ``WHERE period = latest`` before the windows would leave each window one
+row and null every ``LAG``: the latest row is picked *after* the windows (``rn = cnt``). And period arithmetic
+uses an integer period number ``k`` (months ÷ months per period), so "the previous period" and "the N periods
+before" are constant ``RANGE`` frames that skip missing periods instead of sliding onto older ones.
+
+The sums' frames end at the current row and the caller subtracts it (exactly, in ``Decimal``): CPython 3.11's
+sqlite3 crashes when a Python window function meets a frame with no rows, which "N PRECEDING AND 1
+PRECEDING" is at the start of every series."""
+
+import datetime as dt
+
+from django.db import connection
+
+from .dialect import Dialect
+from .rules import STEP_MONTHS, WindowPlan
+
+_STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in STEP_MONTHS.items()) + " ELSE 12 END"
+_SCOPE_RANK = "CASE r.scope WHEN 'indicator' THEN 0 WHEN 'agency' THEN 1 WHEN 'critical' THEN 2 ELSE 3 END"
+
+
+def pairs_sql(*, incremental: bool, as_of_kinds: tuple[str, ...]) -> str:
+    """(indicator, rule, kind) for the most specific active rule of each kind that applies to each active
+    indicator of the range. Incremental: only pairs whose indicator's data or whose rule changed since the
+    given moment, and every pair of a kind that depends on the date of the check.
+    Parameters: lo_id, hi_id[, since, since]."""
+    changed = ""
+    if incremental:
+        kinds = ", ".join(f"'{kind}'" for kind in as_of_kinds) or "''"
+        changed = f"AND (data_changed_at >= %s OR rule_updated_at >= %s OR kind IN ({kinds}))"
+    return f"""
+        SELECT indicator_id, rule_id, kind FROM (
+            SELECT i.id AS indicator_id, r.id AS rule_id, r.kind AS kind, i.data_changed_at AS data_changed_at,
+                   r.updated_at AS rule_updated_at,
+                   ROW_NUMBER() OVER (PARTITION BY i.id, r.kind ORDER BY {_SCOPE_RANK}, r.id) AS pick
+            FROM indicators_indicator i
+            JOIN indicators_thresholdrule r ON r.active AND (
+                r.scope = 'all'
+                OR (r.scope = 'critical' AND i.critical)
+                OR (r.scope = 'agency' AND r.agency_id = i.agency_id)
+                OR (r.scope = 'indicator' AND r.indicator_id = i.id))
+            WHERE i.active AND i.id >= %s AND i.id < %s
+        ) applicable
+        WHERE pick = 1 {changed}
+        ORDER BY indicator_id, rule_id"""
+
+
+METRIC_COLUMNS_FIXED = (
+    "indicator_id",
+    "period",
+    "value",
+    "lag_value",
+    "prev_value",
+    "yoy_value",
+    "point",
+    "down_streak",
+    "up_streak",
+    "rise_run",
+    "step",
+    "desired_direction",
+    "critical",
+    "target",
+    "target_kind",
+    "tolerance",
+    "measurement_type",
+)
+
+
+def metric_columns(plan: WindowPlan) -> list[str]:
+    columns = list(METRIC_COLUMNS_FIXED)
+    for n in plan.trend_ns:
+        columns += [f"ta{n}_s", f"ta{n}_c"]
+    for w in plan.control_windows:
+        columns += [f"cl{w}_n", f"cl{w}_s", f"cl{w}_q"]
+    return columns
+
+
+def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None) -> str:
+    """One row per indicator at its latest period on or before the as-of date. Parameters: lo_id, hi_id,
+    as_of (and the ids, when given)."""
+    d = dialect
+    by_k = "PARTITION BY b.indicator_id ORDER BY b.k"
+    id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
+    lookback = "CASE c.step " + " ".join(f"WHEN {s} THEN {m}" for s, m in plan.lookback_months.items()) + " END"
+    trend = "".join(
+        f", {d.xsum('b.value')} OVER ({by_k} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS ta{n}_s"
+        f", COUNT(b.value) OVER ({by_k} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS ta{n}_c"
+        for n in plan.trend_ns
+    )
+    by_k2 = "PARTITION BY w.indicator_id ORDER BY w.k"
+    control = "".join(
+        f", COUNT(w.point) OVER ({by_k2} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS cl{n}_n"
+        f", {d.xsum('w.point')} OVER ({by_k2} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS cl{n}_s"
+        f", {d.xsumsq('w.point')} OVER ({by_k2} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS cl{n}_q"
+        for n in plan.control_windows
+    )
+    # "The same period a year earlier" is k − periods-per-year; a frame offset must be a constant, so one
+    # frame per frequency and a CASE picks the right one.
+    yoy_frames = ", ".join(
+        f"FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN {12 // s} PRECEDING AND {12 // s} PRECEDING) AS yoy{s}"
+        for s in sorted(set(STEP_MONTHS.values()))
+    )
+    yoy_pick = "CASE w.step " + " ".join(f"WHEN {s} THEN w.yoy{s}" for s in sorted(set(STEP_MONTHS.values()))) + " END"
+    extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
+    extra_select = "".join(f", s.{c}" for c in extra)
+    return f"""
+    WITH cand AS (
+        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
+               i.measurement_type
+        FROM indicators_indicator i
+        WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
+    ),
+    latest AS (
+        SELECT m.indicator_id, MAX(m.period) AS period
+        FROM indicators_measurement m JOIN cand c ON c.id = m.indicator_id
+        WHERE m.period <= %s
+        GROUP BY m.indicator_id
+    ),
+    b AS (
+        SELECT m.indicator_id, m.period, m.value, c.step, {d.month_index('m.period')} / c.step AS k
+        FROM indicators_measurement m
+        JOIN latest l ON l.indicator_id = m.indicator_id
+        JOIN cand c ON c.id = m.indicator_id
+        WHERE m.period <= l.period AND m.period >= {d.months_before('l.period', lookback)}
+    ),
+    w AS (
+        SELECT b.indicator_id, b.period, b.value, b.step, b.k,
+               ROW_NUMBER() OVER ({by_k}) AS rn,
+               COUNT(*) OVER (PARTITION BY b.indicator_id) AS cnt,
+               LAG(b.value) OVER ({by_k}) AS lag_value,
+               FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev_value,
+               {yoy_frames}
+               {trend}
+        FROM b
+    ),
+    p AS (
+        SELECT w.*, {yoy_pick} AS yoy_value,
+               CASE WHEN w.step = 12 THEN w.value ELSE w.value - {yoy_pick} END AS point
+        FROM w
+    ),
+    s AS (
+        SELECT w.*,
+               -- rn of the last row whose change was not a fall (rise), or that has no previous row:
+               -- every row after it fell (rose), so cnt − that is the streak ending at the latest period.
+               MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value < w.lag_value THEN w.rn END)
+                   OVER (PARTITION BY w.indicator_id) AS last_not_down,
+               MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value > w.lag_value THEN w.rn END)
+                   OVER (PARTITION BY w.indicator_id) AS last_not_up,
+               MAX(CASE WHEN w.rn < w.cnt AND (w.lag_value IS NULL OR w.value < w.lag_value) THEN w.rn END)
+                   OVER (PARTITION BY w.indicator_id) AS last_drop_before
+               {control}
+        FROM p w
+    )
+    SELECT s.indicator_id, s.period, s.value, s.lag_value, s.prev_value, s.yoy_value, s.point,
+           s.cnt - s.last_not_down AS down_streak, s.cnt - s.last_not_up AS up_streak,
+           s.cnt - 1 - s.last_drop_before AS rise_run,
+           c.step, c.desired_direction, c.critical, c.target, c.target_kind, c.tolerance, c.measurement_type
+           {extra_select}
+    FROM s JOIN cand c ON c.id = s.indicator_id
+    WHERE s.rn = s.cnt
+    ORDER BY s.indicator_id"""
+
+
+def latest_sql(ids_count: int) -> str:
+    """Latest period on or before the as-of date, for indicators that need nothing else (stale only).
+    Parameters: as_of, the ids."""
+    return f"""
+    SELECT i.id, {_STEP_SQL} AS step, MAX(m.period)
+    FROM indicators_indicator i JOIN indicators_measurement m ON m.indicator_id = i.id
+    WHERE m.period <= %s AND i.id IN ({', '.join(['%s'] * ids_count)})
+    GROUP BY i.id, i.frequency"""
+
+
+def fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def as_date(raw) -> dt.date:
+    return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)[:10])
