@@ -25,6 +25,9 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 setup: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
+	# The demo data ends with the FY2023 PMMR (4-month actuals to October 2022): check as of then, or every
+	# indicator would be years overdue today.
+	$(BIN)/python manage.py run_checks --as-of 2022-10-31
 
 run: setup
 	@echo "Percolate: http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"

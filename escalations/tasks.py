@@ -1,10 +1,56 @@
-"""Celery tasks of the escalations app: thin wrappers that take ids and call one function."""
+"""Celery tasks of the escalations app: thin wrappers that take ids and ISO dates and call one service.
+
+The check tasks are idempotent (see ``check_shard_execute``), which is what makes ``acks_late`` safe: a task
+is acknowledged only after it finished, and with ``reject_on_worker_lost`` a worker killed mid-task puts it
+back on the queue for another worker. The time limits stay below the broker's visibility timeout, or Redis
+would hand a still-running task to a second worker."""
+
+import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError
+from django.utils import timezone
+
+from indicators.models import CheckRunMode, CheckRunTrigger
 
 from . import notifications
+from .services.checks import CheckRunBusy, check_run_start, check_shard_execute, check_shards_sweep
+
+_SHARD_LIMIT = settings.PERCOLATE_CHECK_SHARD_TIME_LIMIT
 
 
 @shared_task
 def notify_event(event_id: int) -> int:
     return notifications.notify_event(event_id)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DatabaseError, InterfaceError),
+    max_retries=3,
+    retry_backoff=5,
+    time_limit=_SHARD_LIMIT,
+    soft_time_limit=max(1, _SHARD_LIMIT - 30) if _SHARD_LIMIT > 60 else max(1, _SHARD_LIMIT - 1),
+)
+def check_shard(shard_id: int) -> str:
+    shard = check_shard_execute(shard_id=shard_id)
+    return f"shard #{shard_id}: " + ("done" if shard else "nothing to do")
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(CheckRunBusy, DatabaseError),
+    max_retries=6,
+    retry_backoff=60,
+)
+def nightly_checks(as_of: str | None = None, mode: str = CheckRunMode.INCREMENTAL) -> int:
+    day = dt.date.fromisoformat(as_of) if as_of else timezone.localdate()
+    return check_run_start(mode=mode, as_of=day, trigger=CheckRunTrigger.NIGHTLY).run.pk
+
+
+@shared_task(acks_late=True)
+def sweep_check_shards() -> int:
+    return check_shards_sweep()

@@ -15,3 +15,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PERCOLATE_DEMO_ALLOWED = True
+# Integration tests kill a worker in the middle of a shard: this makes the middle last long enough.
+PERCOLATE_CHECK_TEST_PAUSE_SECONDS = env.float("PERCOLATE_CHECK_TEST_PAUSE_SECONDS", default=0)
