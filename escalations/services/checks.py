@@ -149,7 +149,9 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
     now = timezone.now()
     with transaction.atomic():
         claimed = CheckShard.objects.filter(
-            pk=shard_id, status__in=[CheckShardStatus.PENDING, CheckShardStatus.RUNNING], run__status=CheckRunStatus.RUNNING
+            pk=shard_id,
+            status__in=[CheckShardStatus.PENDING, CheckShardStatus.RUNNING],
+            run__status=CheckRunStatus.RUNNING,
         ).update(status=CheckShardStatus.RUNNING, attempts=F("attempts") + 1, started_at=now)
     if not claimed:
         return None
@@ -163,12 +165,18 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
             if shard.status != CheckShardStatus.RUNNING:  # a duplicate delivery finished it while we waited
                 return None
             run = CheckRun.objects.get(pk=shard.run_id)
-            evaluation = evaluate(lo_id=shard.lo_id, hi_id=shard.hi_id, as_of=run.as_of, changes_since=run.changes_since)
+            evaluation = evaluate(
+                lo_id=shard.lo_id, hi_id=shard.hi_id, as_of=run.as_of, changes_since=run.changes_since
+            )
             counts = flags_apply_evaluation(evaluation=evaluation, lo_id=shard.lo_id, hi_id=shard.hi_id, run_id=run.pk)
             _test_pause()
             shard.status, shard.finished_at, shard.error = CheckShardStatus.DONE, timezone.now(), ""
             shard.indicators_evaluated = evaluation.indicators
-            shard.flags_opened, shard.flags_updated, shard.flags_recovered = counts.opened, counts.updated, counts.recovered
+            shard.flags_opened, shard.flags_updated, shard.flags_recovered = (
+                counts.opened,
+                counts.updated,
+                counts.recovered,
+            )
             shard.save()
             # Row-locks the run until commit: shards finishing at the same moment count one after the other,
             # so exactly one of them sees the count complete.

@@ -116,7 +116,9 @@ def _detail(breach: Breach) -> dict:
     }
 
 
-def flags_apply_evaluation(*, evaluation: Evaluation, lo_id: int, hi_id: int, run_id: int | None = None) -> DetectionCounts:
+def flags_apply_evaluation(
+    *, evaluation: Evaluation, lo_id: int, hi_id: int, run_id: int | None = None
+) -> DetectionCounts:
     """Apply one shard's evaluation (indicators ``lo_id <= id < hi_id``) to the flags. Must run inside the
     caller's transaction, which it extends with row locks on the shard's open flags and the audit-chain lock.
 
@@ -175,7 +177,11 @@ def flags_apply_evaluation(*, evaluation: Evaluation, lo_id: int, hi_id: int, ru
             data = _detail(breach) | {"severity": severity, "old_value": old["value"], "old_severity": old["severity"]}
             events.append(_event(Verb.FLAG_REDETECTED, flag_id, breach.indicator_id, "", "", data, run_id))
             counts.updated += 1
-        if old["status"] == FlagStatus.MONITORING and breach.severity == Severity.RED and old["severity"] != Severity.RED:
+        if (
+            old["status"] == FlagStatus.MONITORING
+            and breach.severity == Severity.RED
+            and old["severity"] != Severity.RED
+        ):
             to_resume.append(flag_id)
 
     recovered = [

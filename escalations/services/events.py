@@ -58,7 +58,6 @@ def event_record(
     return event
 
 
-
 def event_record_many(events: list[Event]) -> list[Event]:
     """Append many unsaved events at once, in list order: the batch variant of ``event_record`` for the
     nightly check, which may open thousands of flags in one shard. Same lock, same chain: each event's

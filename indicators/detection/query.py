@@ -119,11 +119,11 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None) ->
         GROUP BY m.indicator_id
     ),
     b AS (
-        SELECT m.indicator_id, m.period, m.value, c.step, {d.month_index('m.period')} / c.step AS k
+        SELECT m.indicator_id, m.period, m.value, c.step, {d.month_index("m.period")} / c.step AS k
         FROM indicators_measurement m
         JOIN latest l ON l.indicator_id = m.indicator_id
         JOIN cand c ON c.id = m.indicator_id
-        WHERE m.period <= l.period AND m.period >= {d.months_before('l.period', lookback)}
+        WHERE m.period <= l.period AND m.period >= {d.months_before("l.period", lookback)}
     ),
     w AS (
         SELECT b.indicator_id, b.period, b.value, b.step, b.k,
@@ -169,7 +169,7 @@ def latest_sql(ids_count: int) -> str:
     return f"""
     SELECT i.id, {_STEP_SQL} AS step, MAX(m.period)
     FROM indicators_indicator i JOIN indicators_measurement m ON m.indicator_id = i.id
-    WHERE m.period <= %s AND i.id IN ({', '.join(['%s'] * ids_count)})
+    WHERE m.period <= %s AND i.id IN ({", ".join(["%s"] * ids_count)})
     GROUP BY i.id, i.frequency"""
 
 
