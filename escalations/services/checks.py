@@ -213,7 +213,8 @@ def check_shards_sweep(*, stuck_after: dt.timedelta | None = None) -> int:
     time limit plus a minute) — lost messages, dead workers. Changes no status itself: the re-queued task
     claims the shard as usual, and a shard out of attempts fails its run there. Returns the number re-queued.
     Safe to repeat: a shard queued twice runs once."""
-    stuck_after = stuck_after or dt.timedelta(seconds=settings.PERCOLATE_CHECK_SHARD_TIME_LIMIT + 60)
+    if stuck_after is None:
+        stuck_after = dt.timedelta(seconds=settings.PERCOLATE_CHECK_SHARD_TIME_LIMIT + 60)
     cutoff = timezone.now() - stuck_after
     stuck = CheckShard.objects.filter(run__status=CheckRunStatus.RUNNING).filter(
         Q(status=CheckShardStatus.RUNNING, started_at__lt=cutoff)
