@@ -104,7 +104,7 @@ def test_running_the_same_check_twice_writes_nothing_the_second_time(nyc, run_ch
     flags = list(Flag.objects.order_by("id").values())
     events = Event.objects.count()
     runs = CheckRun.objects.count()
-    again = run_check(AS_OF)
+    run_check(AS_OF)
     assert list(Flag.objects.order_by("id").values()) == flags
     assert (Event.objects.count(), CheckRun.objects.count()) == (events, runs)
     # The next day's check re-evaluates everything and finds nothing new to record.
