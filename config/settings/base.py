@@ -120,6 +120,8 @@ PERCOLATE_CHECK_SHARD_TIME_LIMIT = env.int(
 if PERCOLATE_CHECK_SHARD_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
     raise ImproperlyConfigured("PERCOLATE_CHECK_SHARD_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT")
 PERCOLATE_CHECK_MAX_ATTEMPTS = env.int("PERCOLATE_CHECK_MAX_ATTEMPTS", default=5)
+# The sweeper re-queues a shard that has not finished this many seconds after it started.
+PERCOLATE_CHECK_STUCK_AFTER = env.int("PERCOLATE_CHECK_STUCK_AFTER", default=PERCOLATE_CHECK_SHARD_TIME_LIMIT + 60)
 # Seconds a shard waits before committing: only the test settings set it (to kill a worker mid-shard).
 PERCOLATE_CHECK_TEST_PAUSE_SECONDS = 0
 

@@ -209,12 +209,12 @@ def _test_pause() -> None:
 
 
 def check_shards_sweep(*, stuck_after: dt.timedelta | None = None) -> int:
-    """Re-queue the shards of running runs that have not finished within ``stuck_after`` (default: the shard
-    time limit plus a minute) — lost messages, dead workers. Changes no status itself: the re-queued task
+    """Re-queue the shards of running runs that have not finished within ``stuck_after`` (default:
+    ``PERCOLATE_CHECK_STUCK_AFTER``, the shard time limit plus a minute) — lost messages, dead workers. Changes no status itself: the re-queued task
     claims the shard as usual, and a shard out of attempts fails its run there. Returns the number re-queued.
     Safe to repeat: a shard queued twice runs once."""
     if stuck_after is None:
-        stuck_after = dt.timedelta(seconds=settings.PERCOLATE_CHECK_SHARD_TIME_LIMIT + 60)
+        stuck_after = dt.timedelta(seconds=settings.PERCOLATE_CHECK_STUCK_AFTER)
     cutoff = timezone.now() - stuck_after
     stuck = CheckShard.objects.filter(run__status=CheckRunStatus.RUNNING).filter(
         Q(status=CheckShardStatus.RUNNING, started_at__lt=cutoff)
