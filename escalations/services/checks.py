@@ -147,11 +147,14 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
     transaction, so a worker killed mid-shard still uses one up; past ``PERCOLATE_CHECK_MAX_ATTEMPTS`` the
     shard and its run fail. Returns the shard, or ``None`` when there was nothing to do."""
     now = timezone.now()
+    if not CheckShard.objects.filter(pk=shard_id, run__status=CheckRunStatus.RUNNING).exists():
+        return None
     with transaction.atomic():
+        # Only the shard's own columns in this WHERE: Django turns a filter across a relation into
+        # "id IN (subquery)", and when this UPDATE waits for a concurrent duplicate to commit, PostgreSQL
+        # re-checks the row but not the subquery, so it would flip a just-finished shard back to running.
         claimed = CheckShard.objects.filter(
-            pk=shard_id,
-            status__in=[CheckShardStatus.PENDING, CheckShardStatus.RUNNING],
-            run__status=CheckRunStatus.RUNNING,
+            pk=shard_id, status__in=[CheckShardStatus.PENDING, CheckShardStatus.RUNNING]
         ).update(status=CheckShardStatus.RUNNING, attempts=F("attempts") + 1, started_at=now)
     if not claimed:
         return None
@@ -165,6 +168,8 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
             if shard.status != CheckShardStatus.RUNNING:  # a duplicate delivery finished it while we waited
                 return None
             run = CheckRun.objects.get(pk=shard.run_id)
+            if run.status != CheckRunStatus.RUNNING:  # failed meanwhile (another shard gave up)
+                return None
             evaluation = evaluate(
                 lo_id=shard.lo_id, hi_id=shard.hi_id, as_of=run.as_of, changes_since=run.changes_since
             )

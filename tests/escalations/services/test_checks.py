@@ -155,6 +155,10 @@ def test_two_runs_started_at_once_produce_the_same_flags_as_one(series, only_rul
     for thread in threads:
         thread.join()
     assert len(outcomes) == 2 and CheckRun.objects.count() == 1
+    run = CheckRun.objects.get()
+    # Every shard ran exactly once: counted once, none left behind.
+    assert (run.status, run.shards_done, run.indicators_evaluated) == ("succeeded", 8, 40)
+    assert not CheckShard.objects.exclude(status="done").exists()
     concurrent = _snapshot()
     assert Event.objects.count() == Flag.objects.count()
 
