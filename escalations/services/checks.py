@@ -215,7 +215,8 @@ def _test_pause() -> None:
 
 def check_shards_sweep(*, stuck_after: dt.timedelta | None = None) -> int:
     """Re-queue the shards of running runs that have not finished within ``stuck_after`` (default:
-    ``PERCOLATE_CHECK_STUCK_AFTER``, the shard time limit plus a minute) — lost messages, dead workers. Changes no status itself: the re-queued task
+    ``PERCOLATE_CHECK_STUCK_AFTER``, the shard time limit plus a minute) — lost messages, dead workers.
+    Changes no status itself: the re-queued task
     claims the shard as usual, and a shard out of attempts fails its run there. Returns the number re-queued.
     Safe to repeat: a shard queued twice runs once."""
     if stuck_after is None:

@@ -26,7 +26,7 @@ from ..conftest import require_service
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     # This process stays eager for its own tasks; send_task goes to the broker, which is what we want here.
     pytest.mark.filterwarnings("ignore:task_always_eager has no effect"),
 ]
