@@ -26,7 +26,8 @@ MEASUREMENT_SQL = """
 INSERT INTO indicators_measurement (indicator_id, period, value, preliminary, batch_id, updated_at)
 SELECT s.id, (%(start)s::date + make_interval(months => j))::date,
        round((s.base * (1 + s.trend * j / 12.0) * (1 + 0.15 * sin(2 * pi() * j / 12.0))
-              * (1 + 0.04 * (random() - 0.5)) * CASE WHEN s.shifted AND j >= %(m)s - 6 THEN 0.8 ELSE 1 END)::numeric, 2),
+              * (1 + 0.04 * (random() - 0.5))
+              * CASE WHEN s.shifted AND j >= %(m)s - 6 THEN 0.8 ELSE 1 END)::numeric, 2),
        false, NULL, now()
 FROM (SELECT id, 50 + (id * 7919) %% 1000 AS base, ((id %% 21) - 10) / 200.0 AS trend, id %% 17 = 0 AS shifted
       FROM indicators_indicator WHERE external_id LIKE 'BENCH-%%') s
@@ -119,9 +120,13 @@ UNION ALL
         WHEN abs(l.point - l.mean) >= %(cl_y)s * CASE WHEN l.critical THEN %(cl_cf)s ELSE 1 END * l.sd THEN 'yellow' END
     FROM l WHERE l.point IS NOT NULL AND l.cn >= %(cl_min)s AND {_WORSE.format(d="l.point - l.mean")} > 0
 UNION ALL
-    SELECT indicator_id, 'sustained', CASE WHEN streak >= %(sus_r)s THEN 'red' WHEN streak >= %(sus_y)s THEN 'yellow' END
-    FROM (SELECT l.indicator_id, CASE l.dir WHEN 'up' THEN l.cnt - l.last_not_down WHEN 'down' THEN l.cnt - l.last_not_up
-                 ELSE greatest(l.cnt - l.last_not_down, l.cnt - l.last_not_up) END AS streak FROM l) t
+    SELECT indicator_id, 'sustained',
+           CASE WHEN streak >= %(sus_r)s THEN 'red' WHEN streak >= %(sus_y)s THEN 'yellow' END
+    FROM (SELECT l.indicator_id, CASE l.dir
+                     WHEN 'up' THEN l.cnt - l.last_not_down
+                     WHEN 'down' THEN l.cnt - l.last_not_up
+                     ELSE greatest(l.cnt - l.last_not_down, l.cnt - l.last_not_up) END AS streak
+          FROM l) t
     WHERE streak > 0
 UNION ALL
     SELECT indicator_id, 'sawtooth', CASE WHEN l.cnt - 1 - l.last_drop >= %(saw_r)s THEN 'red' ELSE 'yellow' END
