@@ -9,7 +9,7 @@ from django.db import connection
 
 from .classify import NOT_EVALUATED, classify, stale_breach
 from .dialect import Dialect
-from .query import as_date, fetch, latest_sql, metric_columns, metrics_sql, pairs_sql
+from .query import as_date, fetch, latest_sql, metric_columns, metrics_sql, pairs_sql, steps_sql
 from .rules import AS_OF_KINDS, Rule, active_rules, window_plan
 from .types import Breach, Evaluation
 
@@ -42,8 +42,16 @@ def evaluate(*, lo_id: int, hi_id: int, as_of: dt.date, changes_since: dt.dateti
     seen: set[int] = set()
     if windowed:
         ids = windowed if incremental and len(windowed) <= _ID_LIST_LIMIT else None
-        sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=ids)
+        steps = {row[0] for row in fetch(steps_sql(), [lo_id, hi_id])}
+        sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=ids, steps=steps)
         columns = metric_columns(plan)
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            # The planner overestimates the window query's rows and compiles it with JIT, which costs seconds
+            # and saves nothing on a query this shape.
+            # The window sorts are small per indicator but add up per shard: keep them in memory.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL work_mem = '64MB'")
         for raw in fetch(sql, [lo_id, hi_id, *(ids or []), as_of]):
             row = dict(zip(columns, raw))
             row["period"] = as_date(row["period"])

@@ -86,6 +86,24 @@ class Dialect:
             return f"(({date_sql}) - make_interval(months => ({months_sql})::integer))::date"
         return f"date({date_sql}, '-' || ({months_sql}) || ' months')"
 
+    def window_rows(self, latest: str, lookback_months: str) -> str:
+        """FROM clause joining each indicator (``l``: indicator_id, period = its latest) to its measurements
+        (``m``) from ``lookback_months`` before the latest period up to it."""
+        lower = self.months_before("l.period", lookback_months)
+        if self.postgres:
+            # LATERAL … OFFSET 0 keeps the subquery from being flattened, so the planner reads each
+            # indicator's window as one range of the (indicator, period) index instead of hashing the whole
+            # measurement table whenever it expects many rows.
+            return (
+                f"{latest} CROSS JOIN LATERAL (SELECT m.period, m.value FROM indicators_measurement m "
+                f"WHERE m.indicator_id = l.indicator_id AND m.period <= l.period AND m.period >= {lower} "
+                f"OFFSET 0) m"
+            )
+        return (
+            f"{latest} JOIN indicators_measurement m ON m.indicator_id = l.indicator_id "
+            f"AND m.period <= l.period AND m.period >= {lower}"
+        )
+
     def xsum(self, expression: str) -> str:
         return f"SUM({expression})" if self.postgres else f"percolate_xsum({expression})"
 

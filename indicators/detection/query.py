@@ -2,7 +2,7 @@
 needs at the latest period. Window functions over the measurements; no per-indicator query.
 
 Two traps this avoids. Filtering ``WHERE period = latest`` before the windows would leave each window one
-row and null every ``LAG``: the latest row is picked *after* the windows (``rn = cnt``). And period arithmetic
+row and null every ``LAG``: the latest row is picked *after* the windows, by its period. And period arithmetic
 uses an integer period number ``k`` (months ÷ months per period), so "the previous period" and "the N periods
 before" are constant ``RANGE`` frames that skip missing periods instead of sliding onto older ones.
 
@@ -14,6 +14,7 @@ import datetime as dt
 
 from django.db import connection
 
+from ..models import RuleKind
 from .dialect import Dialect
 from .rules import STEP_MONTHS, WindowPlan
 
@@ -77,32 +78,52 @@ def metric_columns(plan: WindowPlan) -> list[str]:
     return columns
 
 
-def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None) -> str:
-    """One row per indicator at its latest period on or before the as-of date. Parameters: lo_id, hi_id,
-    as_of (and the ids, when given)."""
+def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, steps: set[int]) -> str:
+    """One row per indicator at its latest period on or before the as-of date. Parameters: lo_id, hi_id
+    (and the ids, when given), as_of. ``steps``: the months per period of the frequencies in the range.
+
+    Only the windows the active rules need are computed, and each distinct frame is a pass over the rows, so
+    the frames are few: "a year earlier" gets one frame per frequency present, "the previous period" one
+    only when a period-change rule is active."""
     d = dialect
+    kinds = plan.kinds
     by_k = "PARTITION BY b.indicator_id ORDER BY b.k"
     id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
     lookback = "CASE c.step " + " ".join(f"WHEN {s} THEN {m}" for s, m in plan.lookback_months.items()) + " END"
-    trend = "".join(
-        f", {d.xsum('b.value')} OVER ({by_k} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS ta{n}_s"
-        f", COUNT(b.value) OVER ({by_k} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS ta{n}_c"
-        for n in plan.trend_ns
+    # "The same period a year earlier" is k − periods-per-year, needed on every row when the control limits
+    # use year-over-year changes. A frame offset must be a constant: one frame per frequency present, and a
+    # CASE picks the indicator's.
+    yearly = sorted(steps) if kinds & {RuleKind.YEAR_OVER_YEAR, RuleKind.CONTROL_LIMIT} else []
+    yoy_frames = "".join(
+        f", FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN {12 // s} PRECEDING AND {12 // s} PRECEDING) AS yoy{s}"
+        for s in yearly
     )
-    by_k2 = "PARTITION BY w.indicator_id ORDER BY w.k"
-    control = "".join(
-        f", COUNT(w.point) OVER ({by_k2} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS cl{n}_n"
-        f", {d.xsum('w.point')} OVER ({by_k2} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS cl{n}_s"
-        f", {d.xsumsq('w.point')} OVER ({by_k2} RANGE BETWEEN {n} PRECEDING AND CURRENT ROW) AS cl{n}_q"
-        for n in plan.control_windows
-    )
-    # "The same period a year earlier" is k − periods-per-year; a frame offset must be a constant, so one
-    # frame per frequency and a CASE picks the right one.
-    yoy_frames = ", ".join(
-        f"FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN {12 // s} PRECEDING AND {12 // s} PRECEDING) AS yoy{s}"
-        for s in sorted(set(STEP_MONTHS.values()))
-    )
-    yoy_pick = "CASE w.step " + " ".join(f"WHEN {s} THEN w.yoy{s}" for s in sorted(set(STEP_MONTHS.values()))) + " END"
+    yoy = ("CASE w.step " + " ".join(f"WHEN {s} THEN w.yoy{s}" for s in yearly) + " END") if yearly else "NULL"
+    # Everything else is needed at the latest period only: aggregates over the whole partition (one pass per
+    # indicator, no moving frame), each picking its rows by their distance from the latest period (lk).
+    part = "OVER (PARTITION BY w.indicator_id)"
+    aggregates = [f"MAX(CASE WHEN w.k = w.lk - 1 THEN w.value END) {part} AS prev_value"]
+    if kinds & {RuleKind.SUSTAINED, RuleKind.SAWTOOTH}:
+        # rn of the last row whose change was not a fall (rise), or that has no previous row: every row after
+        # it fell (rose), so rn(latest) − that is the streak ending at the latest period.
+        aggregates += [
+            f"MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value < w.lag_value THEN w.rn END) {part} AS last_not_down",
+            f"MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value > w.lag_value THEN w.rn END) {part} AS last_not_up",
+            f"MAX(CASE WHEN w.k < w.lk AND (w.lag_value IS NULL OR w.value < w.lag_value) THEN w.rn END) {part}"
+            " AS last_drop_before",
+        ]
+    else:
+        aggregates += ["NULL AS last_not_down", "NULL AS last_not_up", "NULL AS last_drop_before"]
+    for n in plan.trend_ns:
+        recent = f"CASE WHEN w.k >= w.lk - {n} THEN w.value END"
+        aggregates += [f"{d.xsum(recent)} {part} AS ta{n}_s", f"COUNT({recent}) {part} AS ta{n}_c"]
+    for n in plan.control_windows:
+        recent = f"CASE WHEN w.k >= w.lk - {n} THEN w.point END"
+        aggregates += [
+            f"COUNT({recent}) {part} AS cl{n}_n",
+            f"{d.xsum(recent)} {part} AS cl{n}_s",
+            f"{d.xsumsq(recent)} {part} AS cl{n}_q",
+        ]
     extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
     extra_select = "".join(f", s.{c}" for c in extra)
     return f"""
@@ -112,55 +133,49 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None) ->
         FROM indicators_indicator i
         WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
     ),
-    latest AS (
-        SELECT m.indicator_id, MAX(m.period) AS period
-        FROM indicators_measurement m JOIN cand c ON c.id = m.indicator_id
-        WHERE m.period <= %s
-        GROUP BY m.indicator_id
+    latest AS MATERIALIZED (
+        -- One backward step on the (indicator, period) index per indicator. MATERIALIZED: inlined, PostgreSQL
+        -- would repeat that step for every row of the window below.
+        SELECT c.id AS indicator_id, c.step,
+               (SELECT MAX(m.period) FROM indicators_measurement m WHERE m.indicator_id = c.id AND m.period <= %s)
+                   AS period
+        FROM cand c
     ),
     b AS (
-        SELECT m.indicator_id, m.period, m.value, c.step, {d.month_index("m.period")} / c.step AS k
-        FROM indicators_measurement m
-        JOIN latest l ON l.indicator_id = m.indicator_id
-        JOIN cand c ON c.id = m.indicator_id
-        WHERE m.period <= l.period AND m.period >= {d.months_before("l.period", lookback)}
+        -- Only the trailing window the rules need, read as an index range per indicator.
+        SELECT l.indicator_id, m.period, m.value, l.step, l.period AS latest,
+               {d.month_index("m.period")} / l.step AS k, {d.month_index("l.period")} / l.step AS lk
+        FROM {d.window_rows("latest l", lookback.replace("c.step", "l.step"))}
     ),
     w AS (
-        SELECT b.indicator_id, b.period, b.value, b.step, b.k,
+        SELECT b.indicator_id, b.period, b.latest, b.value, b.step, b.k, b.lk,
                ROW_NUMBER() OVER ({by_k}) AS rn,
-               COUNT(*) OVER (PARTITION BY b.indicator_id) AS cnt,
-               LAG(b.value) OVER ({by_k}) AS lag_value,
-               FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev_value,
+               LAG(b.value) OVER ({by_k}) AS lag_value
                {yoy_frames}
-               {trend}
         FROM b
     ),
     p AS (
-        SELECT w.*, {yoy_pick} AS yoy_value,
-               CASE WHEN w.step = 12 THEN w.value ELSE w.value - {yoy_pick} END AS point
+        SELECT w.*, {yoy} AS yoy_value, CASE WHEN w.step = 12 THEN w.value ELSE w.value - {yoy} END AS point
         FROM w
     ),
     s AS (
-        SELECT w.*,
-               -- rn of the last row whose change was not a fall (rise), or that has no previous row:
-               -- every row after it fell (rose), so cnt − that is the streak ending at the latest period.
-               MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value < w.lag_value THEN w.rn END)
-                   OVER (PARTITION BY w.indicator_id) AS last_not_down,
-               MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value > w.lag_value THEN w.rn END)
-                   OVER (PARTITION BY w.indicator_id) AS last_not_up,
-               MAX(CASE WHEN w.rn < w.cnt AND (w.lag_value IS NULL OR w.value < w.lag_value) THEN w.rn END)
-                   OVER (PARTITION BY w.indicator_id) AS last_drop_before
-               {control}
+        SELECT w.*, {", ".join(aggregates)}
         FROM p w
     )
     SELECT s.indicator_id, s.period, s.value, s.lag_value, s.prev_value, s.yoy_value, s.point,
-           s.cnt - s.last_not_down AS down_streak, s.cnt - s.last_not_up AS up_streak,
-           s.cnt - 1 - s.last_drop_before AS rise_run,
+           s.rn - s.last_not_down AS down_streak, s.rn - s.last_not_up AS up_streak,
+           s.rn - 1 - s.last_drop_before AS rise_run,
            c.step, c.desired_direction, c.critical, c.target, c.target_kind, c.tolerance, c.measurement_type
            {extra_select}
     FROM s JOIN cand c ON c.id = s.indicator_id
-    WHERE s.rn = s.cnt
+    WHERE s.period = s.latest
     ORDER BY s.indicator_id"""
+
+
+def steps_sql() -> str:
+    """Months per period of the frequencies present among the active indicators of a range. Parameters:
+    lo_id, hi_id."""
+    return f"SELECT DISTINCT {_STEP_SQL} FROM indicators_indicator i WHERE i.active AND i.id >= %s AND i.id < %s"
 
 
 def latest_sql(ids_count: int) -> str:

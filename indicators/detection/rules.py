@@ -83,6 +83,7 @@ def active_rules() -> dict[int, Rule]:
 class WindowPlan:
     """The distinct window sizes the active rules ask for, and the months to read back per frequency."""
 
+    kinds: frozenset[str]
     trend_ns: tuple[int, ...]
     control_windows: tuple[int, ...]
     lookback_months: dict[int, int]  # step in months → months before the latest period
@@ -104,4 +105,4 @@ def window_plan(rules: dict[int, Rule]) -> WindowPlan:
         needs += [w * step + (12 if step < 12 else 0) for w in windows]
         needs += [sustained * step, (sawtooth + 1) * step]
         lookback[step] = max(needs)
-    return WindowPlan(trend_ns=trend_ns, control_windows=windows, lookback_months=lookback)
+    return WindowPlan(kinds=frozenset(kinds), trend_ns=trend_ns, control_windows=windows, lookback_months=lookback)
