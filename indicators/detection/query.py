@@ -113,7 +113,9 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
             " AS last_drop_before",
         ]
     else:
-        aggregates += ["NULL AS last_not_down", "NULL AS last_not_up", "NULL AS last_drop_before"]
+        aggregates += [
+            f"CAST(NULL AS INTEGER) AS {name}" for name in ("last_not_down", "last_not_up", "last_drop_before")
+        ]
     for n in plan.trend_ns:
         recent = f"CASE WHEN w.k >= w.lk - {n} THEN w.value END"
         aggregates += [f"{d.xsum(recent)} {part} AS ta{n}_s", f"COUNT({recent}) {part} AS ta{n}_c"]
