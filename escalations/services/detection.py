@@ -7,7 +7,8 @@ or the severity changed); an evaluated pair with an open flag and no breach reco
 and leaves the flag open for a person. A monitored flag whose breach worsens to red resumes review.
 
 The writes are set-based too: one ``INSERT … ON CONFLICT (indicator_id, rule_id) WHERE <open> DO UPDATE``
-per chunk of breaches, one ``UPDATE`` for the recoveries, and one multi-row insert of the events."""
+per chunk of breaches (rows as arrays on PostgreSQL, see ``bulk``), one ``UPDATE`` for the recoveries, and one
+multi-row insert of the events."""
 
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from indicators.models import DATA_QUALITY_KINDS
 from ..audit import Verb
 from ..lifecycle import CLOSED_STATUSES, OPEN_STATUSES, FlagStatus, Severity
 from ..models import Event, Flag, FlagCategory, FlagOrigin
+from .bulk import execute, insert_select
 from .events import event_record_many
 
 SYSTEM_LABEL = "nightly check"
@@ -39,13 +41,14 @@ class DetectionCounts:
     resumed: int = 0
 
 
-def _upsert_sql(columns: list[str], rows: int) -> str:
+def _upsert(rows: list[list]) -> str:
+    """The upsert for ``rows`` (one value per ``_COLUMNS`` entry): (SQL, parameters)."""
     q = connection.ops.quote_name
     table = q(Flag._meta.db_table)
+    insert, params = insert_select(Flag, _COLUMNS, rows)
     # Literal statuses, written exactly as the partial index's predicate, so that both PostgreSQL and SQLite
     # infer the index ``flag_one_open_per_indicator_rule`` as the conflict target.
     open_list = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     refreshed = ["period", "value", "baseline", "change", "worse_by", "last_detected_at", "updated_at"]
     updates = [f"{q(c)} = excluded.{q(c)}" for c in refreshed] + [
         f"{q('severity')} = CASE WHEN {table}.{q('severity_pinned')} THEN {table}.{q('severity')} "
@@ -53,18 +56,23 @@ def _upsert_sql(columns: list[str], rows: int) -> str:
         f"{q('detection_count')} = {table}.{q('detection_count')} + 1",
         f"{q('recovered_at')} = NULL",
     ]
-    return (
-        f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES {', '.join([placeholders] * rows)} "
-        f"ON CONFLICT ({q('indicator_id')}, {q('rule_id')}) WHERE {q('status')} IN ({open_list}) "
+    # SQLite reads "INSERT … SELECT … ON" as a join unless the SELECT has a WHERE; PostgreSQL needs none.
+    where = "" if connection.vendor == "postgresql" or "SELECT" not in insert else " WHERE true"
+    sql = (
+        f"{insert}{where} ON CONFLICT ({q('indicator_id')}, {q('rule_id')}) WHERE {q('status')} IN ({open_list}) "
         f"DO UPDATE SET {', '.join(updates)} RETURNING {q('id')}, {q('indicator_id')}, {q('rule_id')}"
     )
+    return sql, params
+
+
+# Every concrete column is written, with its model default when detection does not set it, so that a field
+# added to ``Flag`` later needs no change here.
+_COLUMNS = [f.attname for f in Flag._meta.concrete_fields if not f.primary_key]
 
 
 def _row_builder(now):
-    """(columns, build(breach, previous_flag_id) → parameters). Every concrete column is listed, with its
-    model default when detection does not set it, so that fields added to ``Flag`` later need no change here."""
-    fields = [f for f in Flag._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
+    """build(breach, previous_flag_id) → the row's values, in ``_COLUMNS`` order."""
+    fields = [Flag._meta.get_field(name) for name in _COLUMNS]
     constant = {
         "origin": FlagOrigin.AUTOMATED,
         "status": FlagStatus.DETECTED,
@@ -74,13 +82,10 @@ def _row_builder(now):
         "updated_at": now,
         "detection_count": 1,
     }
-    prepared_defaults = []
-    for f in fields:
-        value = constant.get(f.attname, f.get_default())
-        prepared_defaults.append(f.get_db_prep_save(value, connection))
+    defaults = [constant.get(f.attname, f.get_default()) for f in fields]
     per_row = {"indicator_id", "rule_id", "category", "period", "value", "baseline", "change", "worse_by"}
     per_row |= {"severity", "previous_flag_id"}
-    slots = [(i, f) for i, f in enumerate(fields) if f.attname in per_row]
+    slots = [(i, f.attname) for i, f in enumerate(fields) if f.attname in per_row]
 
     def build(breach: Breach, previous_flag_id: int | None) -> list:
         values = {
@@ -95,12 +100,12 @@ def _row_builder(now):
             "severity": breach.severity,
             "previous_flag_id": previous_flag_id,
         }
-        params = list(prepared_defaults)
-        for i, f in slots:
-            params[i] = f.get_db_prep_save(values[f.attname], connection)
-        return params
+        row = list(defaults)
+        for i, name in slots:
+            row[i] = values[name]
+        return row
 
-    return columns, build
+    return build
 
 
 def _detail(breach: Breach) -> dict:
@@ -149,15 +154,14 @@ def flags_apply_evaluation(
             key = (row["indicator_id"], row["rule_id"])
             previous[key] = max(previous.get(key, 0), row["id"])
 
-    columns, build = _row_builder(now)
+    build = _row_builder(now)
     keys = list(breaches)
     flag_ids: dict[tuple[int, int], int] = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            params = [p for key in chunk for p in build(breaches[key], previous.get(key))]
-            cursor.execute(_upsert_sql(columns, len(chunk)), params)
-            flag_ids.update({(ind, rule): flag_id for flag_id, ind, rule in cursor.fetchall()})
+    chunk_size = _CHUNK if connection.vendor != "postgresql" else 10_000  # arrays: few parameters per chunk
+    for start in range(0, len(keys), chunk_size):
+        chunk = keys[start : start + chunk_size]
+        returned = execute(*_upsert([build(breaches[key], previous.get(key)) for key in chunk]))
+        flag_ids.update({(ind, rule): flag_id for flag_id, ind, rule in returned})
 
     events: list[Event] = []
     to_resume: list[int] = []
