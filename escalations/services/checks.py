@@ -171,7 +171,11 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
             if run.status != CheckRunStatus.RUNNING:  # failed meanwhile (another shard gave up)
                 return None
             evaluation = evaluate(
-                lo_id=shard.lo_id, hi_id=shard.hi_id, as_of=run.as_of, changes_since=run.changes_since
+                lo_id=shard.lo_id,
+                hi_id=shard.hi_id,
+                as_of=run.as_of,
+                changes_since=run.changes_since,
+                date_changed=_date_changed(run),
             )
             counts = flags_apply_evaluation(evaluation=evaluation, lo_id=shard.lo_id, hi_id=shard.hi_id, run_id=run.pk)
             _test_pause()
@@ -201,6 +205,19 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
         )
         raise
     return shard
+
+
+def _date_changed(run: CheckRun) -> bool:
+    """Whether the previous successful run (the one an incremental run continues from) checked another date:
+    if not, the date-dependent rules (stale) cannot have changed their answer without new data."""
+    if run.changes_since is None:
+        return True
+    previous = (
+        CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED, started_at=run.changes_since)
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    return previous != run.as_of
 
 
 def _test_pause() -> None:

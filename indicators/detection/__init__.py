@@ -17,20 +17,28 @@ __all__ = ["Breach", "Evaluation", "evaluate"]
 
 # Above this many changed indicators in a shard, reading the whole range is cheaper than a long IN list.
 _ID_LIST_LIMIT = 2000
-_CHUNK = 900  # ids per IN list: SQLite allows 32,766 parameters, old builds 999
 
 
-def evaluate(*, lo_id: int, hi_id: int, as_of: dt.date, changes_since: dt.datetime | None = None) -> Evaluation:
+def evaluate(
+    *,
+    lo_id: int,
+    hi_id: int,
+    as_of: dt.date,
+    changes_since: dt.datetime | None = None,
+    date_changed: bool = True,
+) -> Evaluation:
     """Evaluate the active rules for the active indicators with ``lo_id <= id < hi_id`` at their latest period
-    on or before ``as_of``. With ``changes_since``, only pairs whose data or rule changed since then (plus the
-    rules that depend on the date, for every indicator). Reads only; safe to repeat."""
+    on or before ``as_of``. With ``changes_since``, only pairs whose data or rule changed since then, plus,
+    when ``date_changed`` (the previous run was for another date), the rules that depend on the date for
+    every indicator. Reads only; safe to repeat."""
     rules = active_rules()
     evaluation = Evaluation()
     if not rules:
         return evaluation
     incremental = changes_since is not None
     params: list = [lo_id, hi_id] + ([changes_since, changes_since] if incremental else [])
-    pairs = fetch(pairs_sql(incremental=incremental, as_of_kinds=tuple(AS_OF_KINDS)), params)
+    as_of_kinds = tuple(AS_OF_KINDS) if date_changed else ()
+    pairs = fetch(pairs_sql(incremental=incremental, as_of_kinds=as_of_kinds), params)
     if not pairs:
         return evaluation
     wanted: dict[int, list[Rule]] = {}
@@ -61,10 +69,11 @@ def evaluate(*, lo_id: int, hi_id: int, as_of: dt.date, changes_since: dt.dateti
                 _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
 
     # Indicators that only the date-dependent rules (stale) look at this time: their latest period suffices.
-    rest = sorted(set(wanted) - seen)
-    for start in range(0, len(rest), _CHUNK):
-        chunk = rest[start : start + _CHUNK]
-        for indicator_id, step, latest in fetch(latest_sql(len(chunk)), [as_of, *chunk]):
+    rest = set(wanted) - seen
+    if rest:
+        for indicator_id, step, latest in fetch(latest_sql(), [lo_id, hi_id, lo_id, hi_id, as_of]):
+            if indicator_id not in rest:
+                continue
             for rule in wanted[indicator_id]:
                 if rule.kind in AS_OF_KINDS:
                     breach = stale_breach(rule, indicator_id, step, as_date(latest), as_of)

@@ -180,13 +180,14 @@ def steps_sql() -> str:
     return f"SELECT DISTINCT {_STEP_SQL} FROM indicators_indicator i WHERE i.active AND i.id >= %s AND i.id < %s"
 
 
-def latest_sql(ids_count: int) -> str:
-    """Latest period on or before the as-of date, for indicators that need nothing else (stale only).
-    Parameters: as_of, the ids."""
+def latest_sql() -> str:
+    """Latest period on or before the as-of date of every active indicator of a range, for the rules that
+    need nothing else (stale). One pass over the range of the (indicator, period) index.
+    Parameters: lo_id, hi_id, lo_id, hi_id, as_of."""
     return f"""
     SELECT i.id, {_STEP_SQL} AS step, MAX(m.period)
     FROM indicators_indicator i JOIN indicators_measurement m ON m.indicator_id = i.id
-    WHERE m.period <= %s AND i.id IN ({", ".join(["%s"] * ids_count)})
+    WHERE i.active AND i.id >= %s AND i.id < %s AND m.indicator_id >= %s AND m.indicator_id < %s AND m.period <= %s
     GROUP BY i.id, i.frequency"""
 
 

@@ -193,6 +193,14 @@ def test_incremental_run_evaluates_only_changed_data_or_rules(series, only_rule,
     assert run_check(AS_OF + dt.timedelta(days=3), full=False).indicators_evaluated == 5
 
 
+def test_date_dependent_rules_are_rechecked_when_the_date_moves(series, only_rule, run_check):
+    only_rule(RuleKind.STALE, 0, 30)
+    series([1, 2], start=dt.date(2020, 7, 1))
+    assert run_check(AS_OF).indicators_evaluated == 1
+    assert run_check(AS_OF, full=False).indicators_evaluated == 0  # same date, no new data: nothing can change
+    assert run_check(AS_OF + dt.timedelta(days=1), full=False).indicators_evaluated == 1
+
+
 # ---- failures, attempts, the sweeper -----------------------------------------------------------------------
 
 
