@@ -17,7 +17,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from indicators.detection import evaluate
-from indicators.models import CheckRun, CheckRunMode, CheckRunStatus, CheckRunTrigger, CheckShard, CheckShardStatus
+from indicators.models import (
+    CheckRun,
+    CheckRunMode,
+    CheckRunStatus,
+    CheckRunTrigger,
+    CheckShard,
+    CheckShardStatus,
+    ThresholdRule,
+)
 
 from .detection import flags_apply_evaluation
 
@@ -34,16 +42,20 @@ class RunStart:
     created: bool  # False: the ledger already had this (as_of, mode), nothing new was started
 
 
-def _shard_bounds(size: int) -> list[tuple[int, int]]:
-    """Id ranges [lo, hi) of about ``size`` active indicators each, computed in the database."""
+def _shard_bounds(size: int, changed_since: dt.datetime | None = None) -> list[tuple[int, int]]:
+    """Id ranges [lo, hi) of about ``size`` active indicators each, computed in the database; with
+    ``changed_since``, counting (and covering) only the indicators whose data changed since then."""
+    where, params = "active", []
+    if changed_since is not None:
+        where, params = "active AND data_changed_at >= %s", [changed_since]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM indicators_indicator "
-            "WHERE active) numbered WHERE (rn - 1) %% %s = 0 ORDER BY id",
-            [size],
+            f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM indicators_indicator "
+            f"WHERE {where}) numbered WHERE (rn - 1) %% %s = 0 ORDER BY id",
+            [*params, size],
         )
         starts = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT MAX(id) FROM indicators_indicator WHERE active", [])
+        cursor.execute(f"SELECT MAX(id) FROM indicators_indicator WHERE {where}", params)
         last = cursor.fetchone()[0]
     return [(lo, starts[i + 1] if i + 1 < len(starts) else last + 1) for i, lo in enumerate(starts)]
 
@@ -77,9 +89,17 @@ def check_run_start(
             _reopen(existing, dispatch=dispatch)
         return RunStart(existing, created=False)
     since = None
+    only_changed = False
     if mode == CheckRunMode.INCREMENTAL:
         last = CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED).order_by("-started_at").first()
         since = last.started_at if last else None
+        # Same date as last time and no rule edited: only indicators with new data can answer differently,
+        # so the shards cover just those (none at all on a night without data).
+        only_changed = (
+            last is not None
+            and last.as_of == as_of
+            and not ThresholdRule.objects.filter(updated_at__gte=since).exists()
+        )
     size = shard_size or settings.PERCOLATE_CHECK_SHARD_SIZE
     try:
         with transaction.atomic():
@@ -93,7 +113,8 @@ def check_run_start(
                 changes_since=since,
             )
             shards = CheckShard.objects.bulk_create(
-                CheckShard(run=run, number=n, lo_id=lo, hi_id=hi) for n, (lo, hi) in enumerate(_shard_bounds(size), 1)
+                CheckShard(run=run, number=n, lo_id=lo, hi_id=hi)
+                for n, (lo, hi) in enumerate(_shard_bounds(size, since if only_changed else None), 1)
             )
             run.shards_total = len(shards)
             if not shards:

@@ -194,7 +194,9 @@ def flags_apply_evaluation(
         if key in evaluation.evaluated and key not in breaches and flag["recovered_at"] is None
     ]
     if recovered:
-        Flag.objects.filter(id__in=[f["id"] for f in recovered]).update(recovered_at=now, updated_at=now)
+        ids = [f["id"] for f in recovered]
+        for start in range(0, len(ids), _CHUNK * 10):  # IN lists within SQLite's parameter limit
+            Flag.objects.filter(id__in=ids[start : start + _CHUNK * 10]).update(recovered_at=now, updated_at=now)
         for flag in recovered:
             data = {"rule": flag["rule_id"], "last_value": flag["value"]}
             events.append(_event(Verb.FLAG_RECOVERED, flag["id"], flag["indicator_id"], "", "", data, run_id))

@@ -71,8 +71,8 @@ def evaluate(
     # Indicators that only the date-dependent rules (stale) look at this time: their latest period suffices.
     rest = set(wanted) - seen
     if rest:
-        for indicator_id, step, latest in fetch(latest_sql(), [lo_id, hi_id, lo_id, hi_id, as_of]):
-            if indicator_id not in rest:
+        for indicator_id, step, latest in fetch(latest_sql(), [as_of, lo_id, hi_id]):
+            if indicator_id not in rest or latest is None:
                 continue
             for rule in wanted[indicator_id]:
                 if rule.kind in AS_OF_KINDS:

@@ -182,13 +182,13 @@ def steps_sql() -> str:
 
 def latest_sql() -> str:
     """Latest period on or before the as-of date of every active indicator of a range, for the rules that
-    need nothing else (stale). One pass over the range of the (indicator, period) index.
-    Parameters: lo_id, hi_id, lo_id, hi_id, as_of."""
+    need nothing else (stale): one backward step on the (indicator, period) index per indicator.
+    Parameters: as_of, lo_id, hi_id."""
     return f"""
-    SELECT i.id, {_STEP_SQL} AS step, MAX(m.period)
-    FROM indicators_indicator i JOIN indicators_measurement m ON m.indicator_id = i.id
-    WHERE i.active AND i.id >= %s AND i.id < %s AND m.indicator_id >= %s AND m.indicator_id < %s AND m.period <= %s
-    GROUP BY i.id, i.frequency"""
+    SELECT i.id, {_STEP_SQL} AS step,
+           (SELECT MAX(m.period) FROM indicators_measurement m WHERE m.indicator_id = i.id AND m.period <= %s)
+    FROM indicators_indicator i
+    WHERE i.active AND i.id >= %s AND i.id < %s"""
 
 
 def fetch(sql: str, params: list) -> list[tuple]:

@@ -193,6 +193,20 @@ def test_incremental_run_evaluates_only_changed_data_or_rules(series, only_rule,
     assert run_check(AS_OF + dt.timedelta(days=3), full=False).indicators_evaluated == 5
 
 
+def test_same_date_without_new_data_plans_no_shards(series, only_rule, run_check):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    indicators = [series([100, 100]) for _ in range(6)]
+    run_check(AS_OF, shard_size=2)
+    quiet = run_check(AS_OF, full=False, shard_size=2)
+    assert (quiet.status, quiet.shards_total, quiet.indicators_evaluated) == ("succeeded", 0, 0)
+    changed = indicators[4]
+    Measurement.objects.create(indicator=changed, period=dt.date(2017, 7, 1), value=Decimal(50))
+    type(changed).objects.filter(pk=changed.pk).update(data_changed_at=dt.datetime.now(dt.UTC))
+    CheckRun.objects.filter(pk=quiet.pk).delete()  # the ledger holds one incremental run per date
+    run = run_check(AS_OF, full=False, shard_size=2)
+    assert (run.shards_total, run.indicators_evaluated, run.flags_opened) == (1, 1, 1)
+
+
 def test_date_dependent_rules_are_rechecked_when_the_date_moves(series, only_rule, run_check):
     only_rule(RuleKind.STALE, 0, 30)
     series([1, 2], start=dt.date(2020, 7, 1))
