@@ -9,6 +9,7 @@ limits, periods for ``sustained`` and ``sawtooth``, days for ``stale``."""
 import calendar
 import datetime as dt
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
 from ..models import Direction, MeasurementType, RuleKind, TargetKind
 from .dialect import to_decimal
@@ -163,11 +164,17 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def stale_breach(rule: Rule, indicator_id: int, step: int, latest: dt.date, as_of: dt.date):
-    """The period after the latest one is due when it ends; after the grace days every further day counts."""
+@lru_cache(maxsize=4096)
+def _missing_and_overdue(step: int, latest: dt.date, as_of: dt.date, grace_days: int) -> tuple[dt.date, int]:
+    # Cached: a nightly run asks this for every indicator, and most share a frequency and a latest period.
     missing = add_months(latest, step)
     due = add_months(missing, step) - dt.timedelta(days=1)
-    overdue = (as_of - due).days - rule.grace_days
+    return missing, (as_of - due).days - grace_days
+
+
+def stale_breach(rule: Rule, indicator_id: int, step: int, latest: dt.date, as_of: dt.date):
+    """The period after the latest one is due when it ends; after the grace days every further day counts."""
+    missing, overdue = _missing_and_overdue(step, latest, as_of, rule.grace_days)
     if overdue <= 0 or overdue < rule.yellow:
         return None
     severity = RED if overdue >= rule.red else YELLOW
