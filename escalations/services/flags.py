@@ -135,9 +135,7 @@ def flag_assign(*, flag: Flag, actor, assignee) -> Flag:
 
     def change(flag: Flag) -> dict:
         scope = scope_of(assignee)
-        if not (
-            scope.covers(Role.LIAISON, flag.indicator.agency) or scope.covers(Role.OPS_LEAD, flag.indicator.agency)
-        ):
+        if not (scope.covers(Role.LIAISON, flag.indicator.agency) or scope.covers(Role.OPS_LEAD, flag.indicator.agency)):
             raise InvalidInput({"assignee": f"{assignee.get_username()} is not a liaison of this flag's agency."})
         old = flag.assignee.get_username() if flag.assignee_id else None
         flag.assignee = assignee

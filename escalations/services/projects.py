@@ -76,11 +76,7 @@ def project_create(
             actor=actor,
             project=project,
             to_status=project.status,
-            data={
-                "title": title,
-                "owner": owner.get_username() if owner else None,
-                "agencies": [a.code for a in agencies],
-            },
+            data={"title": title, "owner": owner.get_username() if owner else None, "agencies": [a.code for a in agencies]},
         )
         notify_after_commit(event)
     return project
@@ -174,7 +170,9 @@ def milestone_add(*, project: Project, actor, title: str, due: dt.date | None = 
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
         if not project_is_open(project):
-            raise TransitionNotAllowed(f"The project is {project.get_status_display().lower()}.", status=project.status)
+            raise TransitionNotAllowed(
+                f"The project is {project.get_status_display().lower()}.", status=project.status
+            )
         milestone = Milestone.objects.create(project=project, title=title, due=due)
         event_record(
             verb=Verb.MILESTONE_ADDED,

@@ -53,11 +53,7 @@ ALLOWED = [
 @pytest.mark.parametrize(("status", "action", "role"), ALLOWED, ids=[f"{s}-{a.value}-{r}" for s, a, r in ALLOWED])
 def test_each_role_in_scope(status, action, role, flag_in, make_user, agency, ctx):
     """A user with only ``role`` (and scope over the flag's agency) may act exactly when the table says."""
-    actor = make_user(
-        role,
-        agencies=[agency] if role == Role.LIAISON else [],
-        portfolios=[agency.portfolio] if role == Role.DEPUTY_MAYOR else [],
-    )
+    actor = make_user(role, agencies=[agency] if role == Role.LIAISON else [], portfolios=[agency.portfolio] if role == Role.DEPUTY_MAYOR else [])
     flag = flag_in(status)
     events_before = Event.objects.count()
     if role in TRANSITIONS[action].allowed[status]:
