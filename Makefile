@@ -22,9 +22,14 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# The demo data ends with the FY2023 PMMR (4-month actuals to October 2022): the demo checks as of then, or
+# every indicator would be years overdue for its next value.
+DEMO_AS_OF ?= 2022-10-31
+
 setup: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py run_checks --as-of $(DEMO_AS_OF)
 
 run: setup
 	@echo "Percolate: http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"

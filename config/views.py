@@ -62,6 +62,14 @@ def healthz(request):
     return JsonResponse(body, status=200 if database_ok and broker_ok else 503)
 
 
+def sign_in_username(request, credentials=None) -> str:
+    """The username django-axes counts failures against: what was typed, cut to the length Django allows
+    and without NUL characters, so an absurd sign-in attempt is just a failure, never a database error."""
+    source = credentials if credentials is not None else getattr(request, "POST", {})
+    username = source.get("username") or ""
+    return str(username).replace("\x00", "")[:150]
+
+
 def locked_out(request, credentials=None, *args, **kwargs):
     """What django-axes answers once a sign-in is locked out: JSON for the API, a page for people."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)

@@ -1,16 +1,35 @@
-"""Celery tasks of the escalations app: thin wrappers that take ids or ISO dates and call one service.
-Every one of them is safe to repeat, so they acknowledge late (a worker lost mid-task means a redelivery)."""
+"""Celery tasks of the escalations app: thin wrappers that take ids and ISO dates and call one service.
+
+The check tasks are idempotent (see ``check_shard_execute``), which is what makes ``acks_late`` safe: a task
+is acknowledged only after it finished, and with ``reject_on_worker_lost`` a worker killed mid-task puts it
+back on the queue for another worker. The time limits stay below the broker's visibility timeout, or Redis
+would hand a still-running task to a second worker."""
+
+import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError
+from django.utils import timezone
+
+from indicators.models import CheckRunMode, CheckRunTrigger
 
 from .services import audit, notifications, sla
+from .services.checks import CheckRunBusy, check_run_start, check_shard_execute, check_shards_sweep
 
 IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
+_SHARD_LIMIT = settings.PERCOLATE_CHECK_SHARD_TIME_LIMIT
 
 
 @shared_task(**IDEMPOTENT)
 def notify_event(event_id: int) -> int:
     return len(notifications.notifications_create(event_id=event_id))
+
+
+@shared_task(**IDEMPOTENT)
+def notify_events(event_ids: list[int]) -> int:
+    """The notifications of many events (a detection shard's new red flags)."""
+    return sum(len(notifications.notifications_create(event_id=event_id)) for event_id in event_ids)
 
 
 @shared_task(**IDEMPOTENT)
@@ -34,3 +53,34 @@ def verify_audit() -> int | None:
     """Nightly: recompute the audit chain; returns the id of the alert event when this run found a break."""
     alert = audit.audit_chain_check()
     return alert.pk if alert else None
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DatabaseError, InterfaceError),
+    max_retries=3,
+    retry_backoff=5,
+    time_limit=_SHARD_LIMIT,
+    soft_time_limit=max(1, _SHARD_LIMIT - 30) if _SHARD_LIMIT > 60 else max(1, _SHARD_LIMIT - 1),
+)
+def check_shard(shard_id: int) -> str:
+    shard = check_shard_execute(shard_id=shard_id)
+    return f"shard #{shard_id}: " + ("done" if shard else "nothing to do")
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(CheckRunBusy, DatabaseError),
+    max_retries=6,
+    retry_backoff=60,
+)
+def nightly_checks(as_of: str | None = None, mode: str = CheckRunMode.INCREMENTAL) -> int:
+    day = dt.date.fromisoformat(as_of) if as_of else timezone.localdate()
+    return check_run_start(mode=mode, as_of=day, trigger=CheckRunTrigger.NIGHTLY).run.pk
+
+
+@shared_task(acks_late=True)
+def sweep_check_shards() -> int:
+    return check_shards_sweep()

@@ -163,6 +163,13 @@ class RuleKind(models.TextChoices):
     CONTROL_LIMIT = "control_limit", "Beyond control limits"
     SUSTAINED = "sustained", "Sustained decline"
     STALE = "stale", "Stale (reporting gap)"
+    IMPOSSIBLE_VALUE = "impossible_value", "Impossible value"
+    SAWTOOTH = "sawtooth", "Saw-tooth (cumulative reset)"
+
+
+# Kinds that find problems with the data rather than with performance: their flags go to the data-quality
+# queue, never to the performance triage queue. The one place the category is derived from.
+DATA_QUALITY_KINDS = frozenset({RuleKind.STALE, RuleKind.IMPOSSIBLE_VALUE, RuleKind.SAWTOOTH})
 
 
 class RuleScope(models.TextChoices):
@@ -221,7 +228,15 @@ class CheckRunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class CheckRunTrigger(models.TextChoices):
+    NIGHTLY = "nightly", "Nightly schedule"
+    MANUAL = "manual", "Started by a person"
+
+
 class CheckRun(models.Model):
+    """One check for a date (``as_of``) and mode. The (as_of, mode) pair is unique: it is the ledger that
+    makes a second delivery of the nightly job, or a second start of the same check, a no-op."""
+
     mode = models.CharField(max_length=16, choices=CheckRunMode.choices, default=CheckRunMode.INCREMENTAL)
     as_of = models.DateField()
     status = models.CharField(max_length=16, choices=CheckRunStatus.choices, default=CheckRunStatus.PENDING)
@@ -237,9 +252,20 @@ class CheckRun(models.Model):
     flags_updated = models.PositiveIntegerField(default=0)
     flags_recovered = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    trigger = models.CharField(max_length=16, choices=CheckRunTrigger.choices, default=CheckRunTrigger.MANUAL)
+    # Incremental runs re-evaluate what changed at or after this moment (the start of the previous successful
+    # run); None re-evaluates everything.
+    changes_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["as_of", "mode"], name="checkrun_one_per_as_of_mode"),
+            # Two runs never overlap: at most one row may be running at a time (the database refuses the second).
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="running"), name="checkrun_one_running"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_mode_display()} check as of {self.as_of} ({self.status})"
@@ -248,6 +274,41 @@ class CheckRun(models.Model):
     def progress(self) -> float:
         """Share of shards done, 0 to 1."""
         return self.shards_done / self.shards_total if self.shards_total else 0.0
+
+
+class CheckShardStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class CheckShard(models.Model):
+    """One slice of a run: the indicators with ``lo_id <= id < hi_id``. A shard marks itself done in the
+    same transaction as the flags it wrote, so a crash leaves it pending for redelivery, never half applied."""
+
+    run = models.ForeignKey(CheckRun, on_delete=models.CASCADE, related_name="shards")
+    number = models.PositiveIntegerField()
+    lo_id = models.BigIntegerField()
+    hi_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=CheckShardStatus.choices, default=CheckShardStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    indicators_evaluated = models.PositiveIntegerField(default=0)
+    flags_opened = models.PositiveIntegerField(default=0)
+    flags_updated = models.PositiveIntegerField(default=0)
+    flags_recovered = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="checkshard_unique_number")]
+        # The sweeper looks for shards stuck in a status since a time.
+        indexes = [models.Index(fields=["status", "started_at"], name="checkshard_sweep_idx")]
+
+    def __str__(self) -> str:
+        return f"Shard {self.number} of run #{self.run_id} ({self.status})"
 
 
 class ImportBatch(models.Model):

@@ -1,15 +1,23 @@
 """Shared fixtures. ``REQUIRE_SERVICES=1`` (CI) turns every "service absent" skip into a failure."""
 
+import datetime as dt
 import importlib
 import os
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
 
+from indicators.detection import evaluate
+from indicators.detection.classify import add_months
+from indicators.detection.rules import STEP_MONTHS
+from indicators.models import Frequency, Measurement, ThresholdRule
 from indicators.roles import Role
 from indicators.services import role_grant
 
-from .factories import AgencyFactory, UserFactory
+from .factories import AgencyFactory, IndicatorFactory, RuleFactory, UserFactory
+
+FAR_FUTURE = dt.date(2100, 1, 1)
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -34,6 +42,7 @@ def pytest_sessionstart(session):
 REFERENCE_DATA = [
     ("indicators.migrations.0002_reference_data", "load"),
     ("indicators.migrations.0003_default_rules", "seed"),
+    ("indicators.migrations.0005_data_quality_rules", "seed"),
 ]
 
 
@@ -103,3 +112,61 @@ def pm(make_user):
 @pytest.fixture
 def auditor(make_user):
     return make_user(Role.AUDITOR, username="auditor")
+
+
+@pytest.fixture
+def series(db):
+    """series([v0, v1, None, v3, …], **indicator fields) → an indicator whose consecutive periods (from
+    FY2016, or ``start``) hold those values; ``None`` leaves a period missing."""
+
+    def make(values, *, start=dt.date(2015, 7, 1), frequency=Frequency.ANNUAL, **fields):
+        indicator = IndicatorFactory(frequency=frequency, **fields)
+        step = STEP_MONTHS[frequency]
+        Measurement.objects.bulk_create(
+            Measurement(indicator=indicator, period=add_months(start, i * step), value=Decimal(str(v)))
+            for i, v in enumerate(values)
+            if v is not None
+        )
+        return indicator
+
+    return make
+
+
+@pytest.fixture
+def only_rule(db):
+    """only_rule(kind, yellow, red, **fields) → the one active rule (the seeded defaults are switched off)."""
+
+    def make(kind, yellow, red, **fields):
+        ThresholdRule.objects.update(active=False)
+        return RuleFactory(kind=kind, yellow=Decimal(str(yellow)), red=Decimal(str(red)), **fields)
+
+    return make
+
+
+@pytest.fixture
+def detect(db):
+    """detect(as_of) → ({indicator id: severity}, evaluated pairs) over every indicator."""
+
+    def run(as_of=FAR_FUTURE):
+        evaluation = evaluate(lo_id=0, hi_id=10**12, as_of=as_of)
+        return {b.indicator_id: b for b in evaluation.breaches}, evaluation.evaluated
+
+    return run
+
+
+@pytest.fixture
+def run_check(db):
+    """run_check(as_of, full=True) → the finished CheckRun, its shards executed in this process the way
+    ``manage.py run_checks`` does."""
+    from escalations.services.checks import check_run_start, check_shard_execute
+    from indicators.models import CheckRunMode
+
+    def run(as_of=FAR_FUTURE, *, full: bool = True, shard_size: int | None = None):
+        mode = CheckRunMode.FULL if full else CheckRunMode.INCREMENTAL
+        start = check_run_start(mode=mode, as_of=as_of, dispatch=False, shard_size=shard_size)
+        for shard in start.run.shards.order_by("number"):
+            check_shard_execute(shard_id=shard.pk)
+        start.run.refresh_from_db()
+        return start.run
+
+    return run

@@ -7,6 +7,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -103,6 +104,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "config.views.sign_in_username"
 AXES_LOCKOUT_CALLABLE = "config.views.locked_out"
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)  # one working day
@@ -142,13 +144,35 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Periodic jobs, run by the single `celery -A config beat`; times are New York time.
+# Separate queues let parallel test processes (and environments sharing one Redis) keep their tasks apart.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Redis hands an unacknowledged task to another worker after this many seconds: every task's time limit
+# must stay below it, or a long task would run twice at once.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Periodic jobs, run by the single `celery -A config beat`.
 CELERY_BEAT_SCHEDULE = {
+    # CELERY_TIMEZONE is New York's: 02:00 local, across daylight-saving changes.
+    "nightly-checks": {"task": "escalations.tasks.nightly_checks", "schedule": crontab(hour=2, minute=0)},
+    "sweep-check-shards": {"task": "escalations.tasks.sweep_check_shards", "schedule": 300.0},
     "mark-overdue-flags": {"task": "escalations.tasks.mark_overdue", "schedule": crontab(minute=5)},
     "resume-monitoring": {"task": "escalations.tasks.resume_monitoring", "schedule": crontab(hour=6, minute=0)},
     "send-digests": {"task": "escalations.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
     "verify-audit": {"task": "escalations.tasks.verify_audit", "schedule": crontab(hour=3, minute=30)},
 }
+
+# Detection runs: indicators per shard, a shard's time limit (seconds), attempts before a shard fails its run.
+PERCOLATE_CHECK_SHARD_SIZE = env.int("PERCOLATE_CHECK_SHARD_SIZE", default=5000)
+PERCOLATE_CHECK_SHARD_TIME_LIMIT = env.int(
+    "PERCOLATE_CHECK_SHARD_TIME_LIMIT", default=min(1800, CELERY_VISIBILITY_TIMEOUT * 3 // 4)
+)
+if PERCOLATE_CHECK_SHARD_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured("PERCOLATE_CHECK_SHARD_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT")
+PERCOLATE_CHECK_MAX_ATTEMPTS = env.int("PERCOLATE_CHECK_MAX_ATTEMPTS", default=5)
+# The sweeper re-queues a shard that has not finished this many seconds after it started.
+PERCOLATE_CHECK_STUCK_AFTER = env.int("PERCOLATE_CHECK_STUCK_AFTER", default=PERCOLATE_CHECK_SHARD_TIME_LIMIT + 60)
+# Seconds a shard waits before committing: only the test settings set it (to kill a worker mid-shard).
+PERCOLATE_CHECK_TEST_PAUSE_SECONDS = 0
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

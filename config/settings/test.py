@@ -16,3 +16,5 @@ STORAGES = {
 }
 PERCOLATE_DEMO_ALLOWED = True
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")  # noqa: F405
+# Integration tests kill a worker in the middle of a shard: this makes the middle last long enough.
+PERCOLATE_CHECK_TEST_PAUSE_SECONDS = env.float("PERCOLATE_CHECK_TEST_PAUSE_SECONDS", default=0)

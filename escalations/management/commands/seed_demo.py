@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from escalations.models import EmailMode
+from escalations.services.notifications import notification_preference_set
 from indicators.roles import Role
 from indicators.services import ImportRejected, import_file, role_grant
 
@@ -50,5 +52,7 @@ class Command(BaseCommand):
                 user.is_staff = user.is_superuser = True
             user.save()
             role_grant(username=username, role=role, **scope)
+            if created:  # one daily digest, so the demo's first check does not print a hundred e-mails
+                notification_preference_set(user=user, email_mode=EmailMode.DIGEST)
             where = ", ".join(scope.get("agencies", []) + scope.get("portfolios", []))
             self.stdout.write(f"  {username:<8} / {DEMO_PASSWORD}  {role.label}" + (f" ({where})" if where else ""))

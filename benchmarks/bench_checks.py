@@ -1,0 +1,222 @@
+"""Benchmark of the nightly checks on PostgreSQL (``DATABASE_URL``; ``REDIS_URL`` for the two-worker figure).
+
+    DATABASE_URL=postgres://…/percolate_bench REDIS_URL=redis://…/3 \\
+        .venv/bin/python benchmarks/bench_checks.py --series 100000 --periods 60
+
+Builds N synthetic monthly series of M periods directly in the database (trend, seasonality, noise, a level
+shift in some; 1 in 4 critical, a quarter with numeric targets), with the seeded default rules, then measures:
+
+- full_s        full check end to end (flags and events written), one process (``manage.py run_checks --full``)
+- floor_s       one hand-written SQL statement computing the same breaches into a scratch table
+- noop_s        incremental run with no new data
+- new1pct_s     incremental run after 1 % of the series got a new period
+- workers1_s / workers2_s   full run handed to one / two real Celery worker processes (Redis broker)
+- naive_s       per-indicator ORM loop (fetch, evaluate in Python, save flags one by one) on a 1 % sample,
+                scaled up to all series
+- peak_rss_mb   peak resident memory of the process that ran the full check
+
+It empties the flag, event, check-run and indicator tables of the database it is given: it refuses to run
+unless the database name contains "bench" (or ``--i-know``). Prints a table and, last, one ``RESULT`` line."""
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_DEBUG", "0")  # no query log in memory
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from benchmarks.naive import naive_check  # noqa: E402
+from benchmarks.synthetic import FLOOR_SQL, build_series, floor_params  # noqa: E402
+
+START = dt.date(2019, 1, 1)
+PY = sys.executable
+
+
+def months_after(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    return dt.date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def execute(sql: str, params=None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+
+
+def reset_results() -> None:
+    execute("TRUNCATE escalations_event, escalations_flag, indicators_checkshard, indicators_checkrun CASCADE")
+
+
+def command(args: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run ``manage.py`` in a child process: (seconds, peak RSS of that child in MB)."""
+    began = time.monotonic()
+    proc = subprocess.Popen([PY, "manage.py", *args], cwd=ROOT, env={**os.environ, **(env or {})})
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - began
+    if status != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def with_workers(n: int, as_of: dt.date) -> float:
+    """A full run handed to n Celery worker processes (concurrency 1 each); seconds until it finished."""
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "CELERY_TASK_DEFAULT_QUEUE": queue}
+    workers = [
+        subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                queue,
+                "-c",
+                "1",
+                "-n",
+                f"{queue}-{i}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(n)
+    ]
+    try:
+        time.sleep(6)  # let the workers connect before the clock starts
+        seconds, _rss = command(["run_checks", "--full", "--workers", "--as-of", as_of.isoformat()], env)
+        return seconds
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--series", type=int, default=2000)
+    parser.add_argument("--periods", type=int, default=60)
+    parser.add_argument("--i-know", action="store_true", help="run on a database whose name lacks 'bench'")
+    parser.add_argument("--skip-workers", action="store_true", help="skip the Celery measurements")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("the benchmark needs PostgreSQL: set DATABASE_URL")
+    if "bench" not in connection.settings_dict["NAME"] and not args.i_know:
+        raise SystemExit("refusing: this empties tables; use a database whose name contains 'bench'")
+    n, m = args.series, args.periods
+    as_of = months_after(START, m) - dt.timedelta(days=1)  # the last day of the last period
+    rows = []
+
+    def note(name: str, value, unit: str = "s") -> None:
+        rows.append((name, value, unit))
+        print(f"  {name:<24} {value:>12.2f} {unit}" if isinstance(value, float) else f"  {name:<24} {value:>12} {unit}")
+
+    call_command("migrate", verbosity=0)
+    print(f"building {n} series × {m} periods …")
+    began = time.monotonic()
+    build_series(n=n, m=m, start=START)
+    note("build_s", time.monotonic() - began)
+    reset_results()
+
+    full_s, rss = command(["run_checks", "--full", "--as-of", as_of.isoformat()])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM escalations_flag")
+        flags = cursor.fetchone()[0]
+    note("full_s", full_s)
+    note("flags", flags, "")
+    note("peak_rss_mb", rss, "MB")
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor")
+        began = time.monotonic()
+        cursor.execute(FLOOR_SQL, floor_params(as_of))
+        floor_s = time.monotonic() - began
+        cursor.execute("SELECT COUNT(*) FROM bench_floor")
+        floor_breaches = cursor.fetchone()[0]
+        # The floor must find the same breaches: compare (indicator, kind, severity) with the flags written.
+        cursor.execute(
+            """SELECT COUNT(*) FROM (
+                   (SELECT indicator_id, kind, severity FROM bench_floor
+                    EXCEPT SELECT f.indicator_id, r.kind, f.severity FROM escalations_flag f
+                    JOIN indicators_thresholdrule r ON r.id = f.rule_id)
+                   UNION ALL
+                   (SELECT f.indicator_id, r.kind, f.severity FROM escalations_flag f
+                    JOIN indicators_thresholdrule r ON r.id = f.rule_id
+                    EXCEPT SELECT indicator_id, kind, severity FROM bench_floor)) d"""
+        )
+        differences = cursor.fetchone()[0]
+    note("floor_s", floor_s)
+    note("floor_breaches", floor_breaches, "")
+    note("floor_vs_flags_differ", differences, "")
+
+    noop_s, _ = command(["run_checks", "--as-of", as_of.isoformat()])
+    note("noop_s", noop_s)
+
+    # 1 % of the series get the next period (as an import would record it), checked a month later.
+    execute(
+        """INSERT INTO indicators_measurement (indicator_id, period, value, preliminary, batch_id, updated_at)
+           SELECT m.indicator_id, %s, m.value * 0.9, false, NULL, now()
+           FROM indicators_measurement m WHERE m.period = %s AND m.indicator_id %% 100 = 7""",
+        [months_after(START, m), months_after(START, m - 1)],
+    )
+    execute("UPDATE indicators_indicator SET data_changed_at = now() WHERE id %% 100 = 7")
+    next_as_of = months_after(START, m + 1) - dt.timedelta(days=1)
+    new1pct_s, _ = command(["run_checks", "--as-of", next_as_of.isoformat()])
+    note("new1pct_s", new1pct_s)
+
+    workers1_s = workers2_s = float("nan")
+    if not args.skip_workers and os.environ.get("REDIS_URL"):
+        reset_results()
+        workers1_s = with_workers(1, next_as_of)
+        note("workers1_s", workers1_s)
+        reset_results()
+        workers2_s = with_workers(2, next_as_of)
+        note("workers2_s", workers2_s)
+
+    reset_results()
+    sample = max(1, n // 100)
+    with transaction.atomic():
+        began = time.monotonic()
+        naive_check(sample=sample, as_of=next_as_of)
+        naive_sample_s = time.monotonic() - began
+        transaction.set_rollback(True)
+    naive_s = naive_sample_s * n / sample
+    note("naive_s (scaled)", naive_s)
+
+    print()
+    print(f"{'measure':<24} {'value':>12}")
+    for name, value, unit in rows:
+        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+        print(f"{name:<24} {shown:>12} {unit}")
+    print(
+        f"RESULT series={n} periods={m} full_s={full_s:.2f} floor_s={floor_s:.2f} "
+        f"full_vs_floor={full_s / floor_s:.2f} noop_vs_full={noop_s / full_s:.3f} "
+        f"new1pct_vs_full={new1pct_s / full_s:.3f} two_workers_vs_one={workers2_s / workers1_s:.2f} "
+        f"naive_vs_full={naive_s / full_s:.1f} peak_rss_mb={rss:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""python manage.py run_checks [--full] [--as-of DATE] [--workers] — run the threshold checks now."""
+
+import datetime as dt
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from escalations.services.checks import CheckRunBusy, check_run_start, check_shard_execute
+from indicators.models import CheckRun, CheckRunMode, CheckRunStatus, CheckShardStatus
+
+
+class Command(BaseCommand):
+    help = (
+        "Check the indicators against the threshold rules and open, update or recover flags. Incremental by "
+        "default (what changed since the last successful run); --full re-evaluates everything."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--full", action="store_true", help="re-evaluate every indicator")
+        parser.add_argument("--as-of", type=dt.date.fromisoformat, help="date of the check (default: today)")
+        parser.add_argument("--shard-size", type=int, help="indicators per shard")
+        parser.add_argument(
+            "--workers",
+            action="store_true",
+            help="hand the shards to the Celery workers (needs REDIS_URL) and wait; default: run them here",
+        )
+
+    def handle(self, *args, **options):
+        mode = CheckRunMode.FULL if options["full"] else CheckRunMode.INCREMENTAL
+        as_of = options["as_of"] or timezone.localdate()
+        try:
+            start = check_run_start(
+                mode=mode, as_of=as_of, shard_size=options["shard_size"], dispatch=options["workers"]
+            )
+        except CheckRunBusy as busy:
+            raise CommandError(str(busy)) from None
+        run = start.run
+        if not start.created:
+            self.stdout.write(f"run #{run.pk} ({run.mode} as of {run.as_of}) already exists: {run.status}")
+        self.stdout.write(f"run #{run.pk}: {run.mode} check as of {run.as_of}, {run.shards_total} shard(s)")
+        began = time.monotonic()
+        if options["workers"]:
+            self._wait(run, began)
+        elif run.status == CheckRunStatus.RUNNING:
+            # A run left unfinished (a crashed command) is picked up where it stopped.
+            for shard in run.shards.exclude(status=CheckShardStatus.DONE).order_by("number"):
+                check_shard_execute(shard_id=shard.pk)
+                self._progress(CheckRun.objects.get(pk=run.pk), began)
+        run.refresh_from_db()
+        self.stdout.write(
+            f"{run.status}: {run.indicators_evaluated} indicators evaluated, {run.flags_opened} flags opened, "
+            f"{run.flags_updated} updated, {run.flags_recovered} recovered ({time.monotonic() - began:.1f} s)"
+        )
+        if run.status == CheckRunStatus.FAILED:
+            raise CommandError(run.error or "the run failed")
+
+    def _progress(self, run: CheckRun, began: float) -> None:
+        self.stdout.write(
+            f"  {run.shards_done}/{run.shards_total} shards ({run.progress:.0%}), "
+            f"{run.indicators_evaluated} indicators, {time.monotonic() - began:.1f} s"
+        )
+
+    def _wait(self, run: CheckRun, began: float) -> None:
+        done = -1
+        while True:
+            run.refresh_from_db()
+            if run.shards_done != done:
+                done = run.shards_done
+                self._progress(run, began)
+            if run.status != CheckRunStatus.RUNNING:
+                return
+            time.sleep(0.5)

@@ -1,0 +1,272 @@
+"""Check runs: the run ledger, its shards, and executing a shard (detection + flag upsert, one transaction).
+
+A run is one row per (as_of, mode): starting the same check again, or the nightly job delivered twice, finds
+the row and does nothing more. A second run while one is running is refused by the database
+(``checkrun_one_running``), so runs never overlap. A run is split into shards over indicator id ranges that
+any number of workers execute in parallel; each shard commits its flags, its events and "I am done" together,
+and the shard that completes the count finishes the run."""
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from indicators.detection import evaluate
+from indicators.models import (
+    CheckRun,
+    CheckRunMode,
+    CheckRunStatus,
+    CheckRunTrigger,
+    CheckShard,
+    CheckShardStatus,
+    ThresholdRule,
+)
+
+from .detection import flags_apply_evaluation
+
+logger = logging.getLogger(__name__)
+
+
+class CheckRunBusy(Exception):
+    """Another check run is running; runs never overlap."""
+
+
+@dataclass
+class RunStart:
+    run: CheckRun
+    created: bool  # False: the ledger already had this (as_of, mode), nothing new was started
+
+
+def _shard_bounds(size: int, changed_since: dt.datetime | None = None) -> list[tuple[int, int]]:
+    """Id ranges [lo, hi) of about ``size`` active indicators each, computed in the database; with
+    ``changed_since``, counting (and covering) only the indicators whose data changed since then."""
+    where, params = "active", []
+    if changed_since is not None:
+        where, params = "active AND data_changed_at >= %s", [changed_since]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM indicators_indicator "
+            f"WHERE {where}) numbered WHERE (rn - 1) %% %s = 0 ORDER BY id",
+            [*params, size],
+        )
+        starts = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT MAX(id) FROM indicators_indicator WHERE {where}", params)
+        last = cursor.fetchone()[0]
+    return [(lo, starts[i + 1] if i + 1 < len(starts) else last + 1) for i, lo in enumerate(starts)]
+
+
+def _enqueue_after_commit(shard_ids: Iterable[int]) -> None:
+    from ..tasks import check_shard
+
+    ids = list(shard_ids)
+    transaction.on_commit(lambda: [check_shard.delay(shard_id) for shard_id in ids])
+
+
+def check_run_start(
+    *,
+    mode: str,
+    as_of: dt.date,
+    trigger: str = CheckRunTrigger.MANUAL,
+    requested_by=None,
+    shard_size: int | None = None,
+    dispatch: bool = True,
+) -> RunStart:
+    """Open the ledger row for (as_of, mode) as ``running`` and plan its shards; with ``dispatch``, enqueue
+    one Celery task per shard after commit (eager in the embedded mode: they run before this returns).
+
+    Returns the existing run with ``created=False`` when the ledger already holds (as_of, mode); a failed
+    one is reopened (its unfinished shards get fresh attempts) and re-dispatched. Raises ``CheckRunBusy`` when
+    another run is running. Incremental runs re-evaluate what changed since the start of the previous
+    successful run (everything when there is none). Safe to repeat."""
+    existing = CheckRun.objects.filter(as_of=as_of, mode=mode).first()
+    if existing is not None:
+        if existing.status == CheckRunStatus.FAILED:
+            _reopen(existing, dispatch=dispatch)
+        return RunStart(existing, created=False)
+    since = None
+    only_changed = False
+    if mode == CheckRunMode.INCREMENTAL:
+        last = CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED).order_by("-started_at").first()
+        since = last.started_at if last else None
+        # Same date as last time and no rule edited: only indicators with new data can answer differently,
+        # so the shards cover just those (none at all on a night without data).
+        only_changed = (
+            last is not None
+            and last.as_of == as_of
+            and not ThresholdRule.objects.filter(updated_at__gte=since).exists()
+        )
+    size = shard_size or settings.PERCOLATE_CHECK_SHARD_SIZE
+    try:
+        with transaction.atomic():
+            run = CheckRun.objects.create(
+                mode=mode,
+                as_of=as_of,
+                trigger=trigger,
+                requested_by=requested_by,
+                status=CheckRunStatus.RUNNING,
+                started_at=timezone.now(),
+                changes_since=since,
+            )
+            shards = CheckShard.objects.bulk_create(
+                CheckShard(run=run, number=n, lo_id=lo, hi_id=hi)
+                for n, (lo, hi) in enumerate(_shard_bounds(size, since if only_changed else None), 1)
+            )
+            run.shards_total = len(shards)
+            if not shards:
+                run.status, run.finished_at = CheckRunStatus.SUCCEEDED, timezone.now()
+            run.save(update_fields=["shards_total", "status", "finished_at"])
+            if dispatch:
+                _enqueue_after_commit(shard.pk for shard in shards)
+    except IntegrityError:
+        existing = CheckRun.objects.filter(as_of=as_of, mode=mode).first()
+        if existing is not None:  # the same check started at the same moment elsewhere: that one runs
+            return RunStart(existing, created=False)
+        running = CheckRun.objects.filter(status=CheckRunStatus.RUNNING).first()
+        raise CheckRunBusy(f"another check is running: {running}") from None
+    logger.info("check run #%s (%s, as of %s): %s shards", run.pk, mode, as_of, run.shards_total)
+    return RunStart(run, created=True)
+
+
+def _reopen(run: CheckRun, *, dispatch: bool) -> None:
+    try:
+        with transaction.atomic():
+            if not CheckRun.objects.filter(pk=run.pk, status=CheckRunStatus.FAILED).update(
+                status=CheckRunStatus.RUNNING, error="", finished_at=None
+            ):
+                return
+            unfinished = run.shards.exclude(status=CheckShardStatus.DONE)
+            ids = list(unfinished.values_list("pk", flat=True))
+            unfinished.update(status=CheckShardStatus.PENDING, attempts=0, error="")
+            if dispatch:
+                _enqueue_after_commit(ids)
+    except IntegrityError:
+        raise CheckRunBusy("another check is running") from None
+    run.refresh_from_db()
+
+
+def _fail(shard_id: int, run_id: int, error: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        CheckShard.objects.filter(pk=shard_id).update(status=CheckShardStatus.FAILED, error=error, finished_at=now)
+        CheckRun.objects.filter(pk=run_id, status=CheckRunStatus.RUNNING).update(
+            status=CheckRunStatus.FAILED, error=error, finished_at=now
+        )
+
+
+def check_shard_execute(*, shard_id: int) -> CheckShard | None:
+    """Execute one shard: detect breaches for its id range and apply them to the flags, then mark the shard
+    done and add its counts to the run, all in one transaction; the shard that completes the count marks the
+    run ``succeeded``. Flag statuses, events: see ``flags_apply_evaluation``.
+
+    Safe to repeat and to deliver twice at once: a done shard is skipped, and a concurrent duplicate waits on
+    the shard's row lock and then finds it done. Each execution first counts an attempt in its own
+    transaction, so a worker killed mid-shard still uses one up; past ``PERCOLATE_CHECK_MAX_ATTEMPTS`` the
+    shard and its run fail. Returns the shard, or ``None`` when there was nothing to do."""
+    now = timezone.now()
+    if not CheckShard.objects.filter(pk=shard_id, run__status=CheckRunStatus.RUNNING).exists():
+        return None
+    with transaction.atomic():
+        # Only the shard's own columns in this WHERE: Django turns a filter across a relation into
+        # "id IN (subquery)", and when this UPDATE waits for a concurrent duplicate to commit, PostgreSQL
+        # re-checks the row but not the subquery, so it would flip a just-finished shard back to running.
+        claimed = CheckShard.objects.filter(
+            pk=shard_id, status__in=[CheckShardStatus.PENDING, CheckShardStatus.RUNNING]
+        ).update(status=CheckShardStatus.RUNNING, attempts=F("attempts") + 1, started_at=now)
+    if not claimed:
+        return None
+    shard = CheckShard.objects.select_related("run").get(pk=shard_id)
+    if shard.attempts > settings.PERCOLATE_CHECK_MAX_ATTEMPTS:
+        _fail(shard.pk, shard.run_id, f"shard {shard.number} gave up after {shard.attempts - 1} attempts")
+        return None
+    try:
+        with transaction.atomic():
+            shard = CheckShard.objects.select_for_update().get(pk=shard_id)
+            if shard.status != CheckShardStatus.RUNNING:  # a duplicate delivery finished it while we waited
+                return None
+            run = CheckRun.objects.get(pk=shard.run_id)
+            if run.status != CheckRunStatus.RUNNING:  # failed meanwhile (another shard gave up)
+                return None
+            evaluation = evaluate(
+                lo_id=shard.lo_id,
+                hi_id=shard.hi_id,
+                as_of=run.as_of,
+                changes_since=run.changes_since,
+                date_changed=_date_changed(run),
+            )
+            counts = flags_apply_evaluation(evaluation=evaluation, lo_id=shard.lo_id, hi_id=shard.hi_id, run_id=run.pk)
+            _test_pause()
+            shard.status, shard.finished_at, shard.error = CheckShardStatus.DONE, timezone.now(), ""
+            shard.indicators_evaluated = evaluation.indicators
+            shard.flags_opened, shard.flags_updated, shard.flags_recovered = (
+                counts.opened,
+                counts.updated,
+                counts.recovered,
+            )
+            shard.save()
+            # Row-locks the run until commit: shards finishing at the same moment count one after the other,
+            # so exactly one of them sees the count complete.
+            CheckRun.objects.filter(pk=run.pk).update(
+                shards_done=F("shards_done") + 1,
+                indicators_evaluated=F("indicators_evaluated") + evaluation.indicators,
+                flags_opened=F("flags_opened") + counts.opened,
+                flags_updated=F("flags_updated") + counts.updated,
+                flags_recovered=F("flags_recovered") + counts.recovered,
+            )
+            CheckRun.objects.filter(
+                Q(pk=run.pk, status=CheckRunStatus.RUNNING) & Q(shards_done__gte=F("shards_total"))
+            ).update(status=CheckRunStatus.SUCCEEDED, finished_at=timezone.now())
+    except Exception as error:
+        CheckShard.objects.filter(pk=shard_id, status=CheckShardStatus.RUNNING).update(
+            status=CheckShardStatus.PENDING, error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        raise
+    return shard
+
+
+def _date_changed(run: CheckRun) -> bool:
+    """Whether the previous successful run (the one an incremental run continues from) checked another date:
+    if not, the date-dependent rules (stale) cannot have changed their answer without new data."""
+    if run.changes_since is None:
+        return True
+    previous = (
+        CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED, started_at=run.changes_since)
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    return previous != run.as_of
+
+
+def _test_pause() -> None:
+    # Integration tests kill a worker in the middle of a shard; this widens "the middle" on purpose.
+    # Zero (no pause) everywhere else.
+    delay = settings.PERCOLATE_CHECK_TEST_PAUSE_SECONDS
+    if delay:
+        import time
+
+        time.sleep(delay)
+
+
+def check_shards_sweep(*, stuck_after: dt.timedelta | None = None) -> int:
+    """Re-queue the shards of running runs that have not finished within ``stuck_after`` (default:
+    ``PERCOLATE_CHECK_STUCK_AFTER``, the shard time limit plus a minute) — lost messages, dead workers.
+    Changes no status itself: the re-queued task
+    claims the shard as usual, and a shard out of attempts fails its run there. Returns the number re-queued.
+    Safe to repeat: a shard queued twice runs once."""
+    if stuck_after is None:
+        stuck_after = dt.timedelta(seconds=settings.PERCOLATE_CHECK_STUCK_AFTER)
+    cutoff = timezone.now() - stuck_after
+    stuck = CheckShard.objects.filter(run__status=CheckRunStatus.RUNNING).filter(
+        Q(status=CheckShardStatus.RUNNING, started_at__lt=cutoff)
+        | Q(status=CheckShardStatus.PENDING, run__started_at__lt=cutoff)
+    )
+    ids = list(stuck.values_list("pk", flat=True))
+    if ids:
+        logger.warning("re-queuing %s stuck check shard(s): %s", len(ids), ids)
+        with transaction.atomic():
+            _enqueue_after_commit(ids)
+    return len(ids)

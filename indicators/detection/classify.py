@@ -1,0 +1,220 @@
+"""The design's math, exact: one function per rule kind turns the query's numbers for one (indicator, rule)
+into a breach, "evaluated, no breach" (``None``), or "cannot be evaluated" (``NOT_EVALUATED``).
+
+Everything is ``Decimal`` with comparisons multiplied out (``w ≥ t`` as ``worse·100 ≥ t·|b|``), so nothing is
+divided before it is compared: a value equal to an average is not worse, and a threshold of 0 flags every
+strictly worse value. ``worse_by`` is in the rule's unit: a fraction for the change rules, σ for control
+limits, periods for ``sustained`` and ``sawtooth``, days for ``stale``."""
+
+import calendar
+import datetime as dt
+from decimal import Decimal, localcontext
+from functools import lru_cache
+
+from ..models import Direction, MeasurementType, RuleKind, TargetKind
+from .dialect import to_decimal
+from .rules import Rule
+from .types import Breach
+
+RED, YELLOW = "red", "yellow"
+HUNDRED = Decimal(100)
+SIX = Decimal("0.000001")
+# Flag.change and Flag.worse_by are DECIMAL(20, 6): a change from a near-zero baseline can exceed them.
+LIMIT = Decimal("99999999999999")
+NOT_EVALUATED = object()
+
+
+def _stored(value: Decimal | None) -> Decimal | None:
+    if value is None:
+        return None
+    return max(-LIMIT, min(LIMIT, value)).quantize(SIX)
+
+
+def _worse_amount(difference: Decimal, direction: str) -> Decimal:
+    """How much worse a difference (value − baseline, scaled) is, in the indicator's desired direction."""
+    if direction == Direction.UP:
+        return -difference
+    if direction == Direction.DOWN:
+        return difference
+    return abs(difference)
+
+
+def change_thresholds(rule: Rule, row: dict) -> tuple[Decimal, Decimal]:
+    """(yellow, red) in percent for a change rule: a liaison's tolerance replaces yellow; a critical
+    indicator's thresholds are multiplied by the rule's critical factor."""
+    factor = rule.critical_factor if row["critical"] else Decimal(1)
+    yellow = to_decimal(row["tolerance"]) if row["tolerance"] is not None else rule.yellow * factor
+    return yellow, rule.red * factor
+
+
+def change_breach(rule: Rule, row: dict, numerator, denominator=1):
+    """A change rule with baseline b = numerator / denominator (denominator > 0: a count for averages)."""
+    value, numerator = to_decimal(row["value"]), to_decimal(numerator)
+    if value is None or numerator is None or not denominator:
+        return NOT_EVALUATED
+    denominator = Decimal(denominator)
+    yellow, red = change_thresholds(rule, row)
+    with localcontext() as ctx:
+        ctx.prec = 80
+        difference = value * denominator - numerator  # (v − b) · denominator
+        worse = _worse_amount(difference, row["desired_direction"])
+        baseline = numerator / denominator
+        if worse <= 0:
+            return None
+        if numerator == 0:
+            # b = 0: a strictly worse value is worse than every threshold; the relative change is undefined.
+            severity, change, worse_by = RED, None, None
+        else:
+            scale = abs(numerator)
+            if worse * HUNDRED >= red * scale:
+                severity = RED
+            elif worse * HUNDRED >= yellow * scale:
+                severity = YELLOW
+            else:
+                return None
+            change, worse_by = difference / scale, worse / scale
+    return Breach.of(
+        rule, row, severity, baseline=_stored(baseline), change=_stored(change), worse_by=_stored(worse_by)
+    )
+
+
+def _control(rule: Rule, row: dict):
+    w = rule.window
+    point = to_decimal(row["point"])
+    if point is None:
+        return NOT_EVALUATED
+    # The query's frame includes the latest point itself (see query.py): take it out again.
+    n = row[f"cl{w}_n"] - 1
+    if n < rule.min_points:
+        return NOT_EVALUATED
+    total = to_decimal(row[f"cl{w}_s"]) - point
+    squares = to_decimal(row[f"cl{w}_q"]) - point * point
+    factor = rule.critical_factor if row["critical"] else Decimal(1)
+    with localcontext() as ctx:
+        ctx.prec = 80
+        n = Decimal(n)
+        spread = n * squares - total * total  # n(n−1)·variance
+        deviation = n * point - total  # n · (point − mean)
+        worse = _worse_amount(deviation, row["desired_direction"])
+        if worse <= 0:
+            return None
+
+        def beyond(k: Decimal) -> bool:
+            # |point − mean| ≥ k·σ, squared and multiplied out: deviation²·(n−1) ≥ k²·n·spread
+            return deviation * deviation * (n - 1) >= k * k * n * spread
+
+        if beyond(rule.red * factor):
+            severity = RED
+        elif beyond(rule.yellow * factor):
+            severity = YELLOW
+        else:
+            return None
+        mean = total / n
+        sigma = (spread / (n * (n - 1))).sqrt() if spread > 0 else Decimal(0)
+        z = abs(deviation / n) / sigma if sigma else None
+        # The expected value: the trailing mean for annual series; for sub-annual ones, last year's value plus
+        # the mean year-over-year change.
+        expected = mean if row["step"] == 12 else to_decimal(row["yoy_value"]) + mean
+        value = to_decimal(row["value"])
+        change = (value - expected) / abs(expected) if expected else None
+    return Breach.of(rule, row, severity, baseline=_stored(expected), change=_stored(change), worse_by=_stored(z))
+
+
+def _count_breach(rule: Rule, row: dict, count: int, baseline) -> Breach | None:
+    if count <= 0 or count < rule.yellow:
+        return None
+    severity = RED if count >= rule.red else YELLOW
+    return Breach.of(rule, row, severity, baseline=to_decimal(baseline), worse_by=Decimal(count))
+
+
+def _sustained(rule: Rule, row: dict):
+    if row["down_streak"] is None:
+        return NOT_EVALUATED
+    streak = {
+        Direction.UP: row["down_streak"],
+        Direction.DOWN: row["up_streak"],
+    }.get(row["desired_direction"], max(row["down_streak"], row["up_streak"]))
+    return _count_breach(rule, row, streak, row["lag_value"])
+
+
+def _sawtooth(rule: Rule, row: dict):
+    # A year-to-date series resets once a fiscal year: only a sub-annual series can show the saw-tooth.
+    if row["step"] == 12:
+        return NOT_EVALUATED
+    value, previous = to_decimal(row["value"]), to_decimal(row["lag_value"])
+    if previous is None or row["rise_run"] is None:
+        return NOT_EVALUATED
+    dropped = value < previous and (previous - value) * HUNDRED >= rule.drop_pct * abs(previous)
+    return _count_breach(rule, row, row["rise_run"], previous) if dropped else None
+
+
+def _impossible(rule: Rule, row: dict):
+    value = to_decimal(row["value"])
+    kind = row["measurement_type"]
+    if kind == MeasurementType.PERCENTAGE and value > HUNDRED:
+        return Breach.of(rule, row, RED, baseline=HUNDRED)
+    if kind in (MeasurementType.NUMBER, MeasurementType.PERCENTAGE, MeasurementType.TIMESPAN) and value < 0:
+        return Breach.of(rule, row, RED, baseline=Decimal(0))
+    return None
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@lru_cache(maxsize=4096)
+def _missing_and_overdue(step: int, latest: dt.date, as_of: dt.date, grace_days: int) -> tuple[dt.date, int]:
+    # Cached: a nightly run asks this for every indicator, and most share a frequency and a latest period.
+    missing = add_months(latest, step)
+    due = add_months(missing, step) - dt.timedelta(days=1)
+    return missing, (as_of - due).days - grace_days
+
+
+def stale_breach(rule: Rule, indicator_id: int, step: int, latest: dt.date, as_of: dt.date):
+    """The period after the latest one is due when it ends; after the grace days every further day counts."""
+    missing, overdue = _missing_and_overdue(step, latest, as_of, rule.grace_days)
+    if overdue <= 0 or overdue < rule.yellow:
+        return None
+    severity = RED if overdue >= rule.red else YELLOW
+    return Breach(
+        indicator_id=indicator_id,
+        rule_id=rule.id,
+        kind=rule.kind,
+        period=missing,
+        value=None,
+        baseline=None,
+        change=None,
+        worse_by=Decimal(overdue),
+        severity=severity,
+    )
+
+
+def classify(rule: Rule, row: dict, as_of: dt.date):
+    kind = rule.kind
+    if kind == RuleKind.PERIOD_CHANGE:
+        return change_breach(rule, row, row["prev_value"])
+    if kind == RuleKind.YEAR_OVER_YEAR:
+        return change_breach(rule, row, row["yoy_value"])
+    if kind == RuleKind.TARGET:
+        if row["target_kind"] != TargetKind.NUMERIC:
+            return NOT_EVALUATED
+        return change_breach(rule, row, row["target"])
+    if kind == RuleKind.TREND_AVERAGE:
+        # The query's frame includes the latest period itself (see query.py): take it out again.
+        total, count = to_decimal(row[f"ta{rule.n}_s"]), (row[f"ta{rule.n}_c"] or 0) - 1
+        if count <= 0:
+            return NOT_EVALUATED
+        return change_breach(rule, row, total - to_decimal(row["value"]), count)
+    if kind == RuleKind.CONTROL_LIMIT:
+        return _control(rule, row)
+    if kind == RuleKind.SUSTAINED:
+        return _sustained(rule, row)
+    if kind == RuleKind.SAWTOOTH:
+        return _sawtooth(rule, row)
+    if kind == RuleKind.IMPOSSIBLE_VALUE:
+        return _impossible(rule, row)
+    if kind == RuleKind.STALE:
+        return stale_breach(rule, row["indicator_id"], row["step"], row["period"], as_of)
+    return NOT_EVALUATED

@@ -1,0 +1,111 @@
+"""The few SQL spellings that differ between PostgreSQL and SQLite, and SQLite's exact sums.
+
+PostgreSQL's ``numeric`` is exact, so ``SUM`` is. SQLite stores a Django ``DecimalField`` as a binary float,
+so its ``SUM`` of 0.1 + 0.2 is not 0.3 and an average that should equal a value would differ from it in the
+15th digit. On SQLite the detection query therefore sums with ``percolate_xsum``: a window function written
+in Python that turns each float back into the decimal it was stored from (six places, the column's scale)
+and adds with ``Decimal``. The result is returned as text, read back as ``Decimal``."""
+
+from decimal import Decimal
+
+from django.db.backends.signals import connection_created
+
+SCALE = Decimal("0.000001")  # Measurement.value has six decimal places
+
+
+def to_decimal(raw) -> Decimal | None:
+    """A number as the database returned it → the exact ``Decimal`` it stands for."""
+    if raw is None or isinstance(raw, Decimal):
+        return raw
+    if isinstance(raw, float):
+        # repr() is the shortest string that reads back as the same float: for a value stored from a decimal
+        # of at most 15 significant digits it is that decimal. Differences of such values (a year-over-year
+        # change computed by SQLite) are rounded back onto the six-place grid they belong to.
+        return Decimal(repr(raw)).quantize(SCALE)
+    return Decimal(raw)
+
+
+class _ExactSum:
+    """SQLite window function: exact sum of the decimals behind the floats (``None`` rows are skipped)."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+        self.count = 0
+
+    def _term(self, raw) -> Decimal:
+        return to_decimal(raw)
+
+    def step(self, raw) -> None:
+        if raw is not None:
+            self.total += self._term(raw)
+            self.count += 1
+
+    def inverse(self, raw) -> None:
+        if raw is not None:
+            self.total -= self._term(raw)
+            self.count -= 1
+
+    def value(self) -> str | None:
+        return str(self.total) if self.count else None
+
+    finalize = value
+
+
+class _ExactSumOfSquares(_ExactSum):
+    def _term(self, raw) -> Decimal:
+        value = to_decimal(raw)
+        return value * value
+
+
+def _register_sqlite_functions(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        connection.connection.create_window_function("percolate_xsum", 1, _ExactSum)
+        connection.connection.create_window_function("percolate_xsumsq", 1, _ExactSumOfSquares)
+
+
+def install() -> None:
+    connection_created.connect(_register_sqlite_functions, dispatch_uid="percolate_detection_sqlite")
+
+
+class Dialect:
+    """SQL fragments for one database vendor."""
+
+    def __init__(self, vendor: str) -> None:
+        self.vendor = vendor
+        self.postgres = vendor == "postgresql"
+
+    def month_index(self, column: str) -> str:
+        """year × 12 + month: an integer that orders periods and makes "12 months earlier" a constant offset."""
+        if self.postgres:
+            return f"(EXTRACT(YEAR FROM {column})::integer * 12 + EXTRACT(MONTH FROM {column})::integer)"
+        # %% because Django's cursor formats the query with the parameters.
+        return f"(CAST(strftime('%%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%%m', {column}) AS INTEGER))"
+
+    def months_before(self, date_sql: str, months_sql: str) -> str:
+        if self.postgres:
+            return f"(({date_sql}) - make_interval(months => ({months_sql})::integer))::date"
+        return f"date({date_sql}, '-' || ({months_sql}) || ' months')"
+
+    def window_rows(self, latest: str, lookback_months: str) -> str:
+        """FROM clause joining each indicator (``l``: indicator_id, period = its latest) to its measurements
+        (``m``) from ``lookback_months`` before the latest period up to it."""
+        lower = self.months_before("l.period", lookback_months)
+        if self.postgres:
+            # LATERAL … OFFSET 0 keeps the subquery from being flattened, so the planner reads each
+            # indicator's window as one range of the (indicator, period) index instead of hashing the whole
+            # measurement table whenever it expects many rows.
+            return (
+                f"{latest} CROSS JOIN LATERAL (SELECT m.period, m.value FROM indicators_measurement m "
+                f"WHERE m.indicator_id = l.indicator_id AND m.period <= l.period AND m.period >= {lower} "
+                f"OFFSET 0) m"
+            )
+        return (
+            f"{latest} JOIN indicators_measurement m ON m.indicator_id = l.indicator_id "
+            f"AND m.period <= l.period AND m.period >= {lower}"
+        )
+
+    def xsum(self, expression: str) -> str:
+        return f"SUM({expression})" if self.postgres else f"percolate_xsum({expression})"
+
+    def xsumsq(self, expression: str) -> str:
+        return f"SUM(({expression}) * ({expression}))" if self.postgres else f"percolate_xsumsq({expression})"

@@ -1,0 +1,201 @@
+"""The set-based part: SQL that computes, for every indicator of an id range at once, the values every rule
+needs at the latest period. Window functions over the measurements; no per-indicator query.
+
+Two traps this avoids. Filtering ``WHERE period = latest`` before the windows would leave each window one
+row and null every ``LAG``: the latest row is picked *after* the windows, by its period. And period arithmetic
+uses an integer period number ``k`` (months ÷ months per period), so "the previous period" and "the N periods
+before" are constant ``RANGE`` frames that skip missing periods instead of sliding onto older ones.
+
+The sums' frames end at the current row and the caller subtracts it (exactly, in ``Decimal``): CPython 3.11's
+sqlite3 crashes when a Python window function meets a frame with no rows, which "N PRECEDING AND 1
+PRECEDING" is at the start of every series."""
+
+import datetime as dt
+
+from django.db import connection
+
+from ..models import RuleKind
+from .dialect import Dialect
+from .rules import STEP_MONTHS, WindowPlan
+
+_STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in STEP_MONTHS.items()) + " ELSE 12 END"
+_SCOPE_RANK = "CASE r.scope WHEN 'indicator' THEN 0 WHEN 'agency' THEN 1 WHEN 'critical' THEN 2 ELSE 3 END"
+
+
+def pairs_sql(*, incremental: bool, as_of_kinds: tuple[str, ...]) -> str:
+    """(indicator, rule, kind) for the most specific active rule of each kind that applies to each active
+    indicator of the range. Incremental: only pairs whose indicator's data or whose rule changed since the
+    given moment, and every pair of a kind that depends on the date of the check.
+    Parameters: lo_id, hi_id[, since, since]."""
+    changed = ""
+    if incremental:
+        kinds = ", ".join(f"'{kind}'" for kind in as_of_kinds) or "''"
+        changed = f"AND (data_changed_at >= %s OR rule_updated_at >= %s OR kind IN ({kinds}))"
+    return f"""
+        SELECT indicator_id, rule_id, kind FROM (
+            SELECT i.id AS indicator_id, r.id AS rule_id, r.kind AS kind, i.data_changed_at AS data_changed_at,
+                   r.updated_at AS rule_updated_at,
+                   ROW_NUMBER() OVER (PARTITION BY i.id, r.kind ORDER BY {_SCOPE_RANK}, r.id) AS pick
+            FROM indicators_indicator i
+            JOIN indicators_thresholdrule r ON r.active AND (
+                r.scope = 'all'
+                OR (r.scope = 'critical' AND i.critical)
+                OR (r.scope = 'agency' AND r.agency_id = i.agency_id)
+                OR (r.scope = 'indicator' AND r.indicator_id = i.id))
+            WHERE i.active AND i.id >= %s AND i.id < %s
+        ) applicable
+        WHERE pick = 1 {changed}
+        ORDER BY indicator_id, rule_id"""
+
+
+METRIC_COLUMNS_FIXED = (
+    "indicator_id",
+    "period",
+    "value",
+    "lag_value",
+    "prev_value",
+    "yoy_value",
+    "point",
+    "down_streak",
+    "up_streak",
+    "rise_run",
+    "step",
+    "desired_direction",
+    "critical",
+    "target",
+    "target_kind",
+    "tolerance",
+    "measurement_type",
+)
+
+
+def metric_columns(plan: WindowPlan) -> list[str]:
+    columns = list(METRIC_COLUMNS_FIXED)
+    for n in plan.trend_ns:
+        columns += [f"ta{n}_s", f"ta{n}_c"]
+    for w in plan.control_windows:
+        columns += [f"cl{w}_n", f"cl{w}_s", f"cl{w}_q"]
+    return columns
+
+
+def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, steps: set[int]) -> str:
+    """One row per indicator at its latest period on or before the as-of date. Parameters: lo_id, hi_id
+    (and the ids, when given), as_of. ``steps``: the months per period of the frequencies in the range.
+
+    Only the windows the active rules need are computed, and each distinct frame is a pass over the rows, so
+    the frames are few: "a year earlier" gets one frame per frequency present, "the previous period" one
+    only when a period-change rule is active."""
+    d = dialect
+    kinds = plan.kinds
+    by_k = "PARTITION BY b.indicator_id ORDER BY b.k"
+    id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
+    lookback = "CASE c.step " + " ".join(f"WHEN {s} THEN {m}" for s, m in plan.lookback_months.items()) + " END"
+    # "The same period a year earlier" is k − periods-per-year, needed on every row when the control limits
+    # use year-over-year changes. A frame offset must be a constant: one frame per frequency present, and a
+    # CASE picks the indicator's.
+    yearly = sorted(steps) if kinds & {RuleKind.YEAR_OVER_YEAR, RuleKind.CONTROL_LIMIT} else []
+    yoy_frames = "".join(
+        f", FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN {12 // s} PRECEDING AND {12 // s} PRECEDING) AS yoy{s}"
+        for s in yearly
+    )
+    yoy = ("CASE w.step " + " ".join(f"WHEN {s} THEN w.yoy{s}" for s in yearly) + " END") if yearly else "NULL"
+    # Everything else is needed at the latest period only: aggregates over the whole partition (one pass per
+    # indicator, no moving frame), each picking its rows by their distance from the latest period (lk).
+    part = "OVER (PARTITION BY w.indicator_id)"
+    aggregates = [f"MAX(CASE WHEN w.k = w.lk - 1 THEN w.value END) {part} AS prev_value"]
+    if kinds & {RuleKind.SUSTAINED, RuleKind.SAWTOOTH}:
+        # rn of the last row whose change was not a fall (rise), or that has no previous row: every row after
+        # it fell (rose), so rn(latest) − that is the streak ending at the latest period.
+        aggregates += [
+            f"MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value < w.lag_value THEN w.rn END) {part} AS last_not_down",
+            f"MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value > w.lag_value THEN w.rn END) {part} AS last_not_up",
+            f"MAX(CASE WHEN w.k < w.lk AND (w.lag_value IS NULL OR w.value < w.lag_value) THEN w.rn END) {part}"
+            " AS last_drop_before",
+        ]
+    else:
+        aggregates += [
+            f"CAST(NULL AS INTEGER) AS {name}" for name in ("last_not_down", "last_not_up", "last_drop_before")
+        ]
+    for n in plan.trend_ns:
+        recent = f"CASE WHEN w.k >= w.lk - {n} THEN w.value END"
+        aggregates += [f"{d.xsum(recent)} {part} AS ta{n}_s", f"COUNT({recent}) {part} AS ta{n}_c"]
+    for n in plan.control_windows:
+        recent = f"CASE WHEN w.k >= w.lk - {n} THEN w.point END"
+        aggregates += [
+            f"COUNT({recent}) {part} AS cl{n}_n",
+            f"{d.xsum(recent)} {part} AS cl{n}_s",
+            f"{d.xsumsq(recent)} {part} AS cl{n}_q",
+        ]
+    extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
+    extra_select = "".join(f", s.{c}" for c in extra)
+    return f"""
+    WITH cand AS (
+        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
+               i.measurement_type
+        FROM indicators_indicator i
+        WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
+    ),
+    latest AS MATERIALIZED (
+        -- One backward step on the (indicator, period) index per indicator. MATERIALIZED: inlined, PostgreSQL
+        -- would repeat that step for every row of the window below.
+        SELECT c.id AS indicator_id, c.step,
+               (SELECT MAX(m.period) FROM indicators_measurement m WHERE m.indicator_id = c.id AND m.period <= %s)
+                   AS period
+        FROM cand c
+    ),
+    b AS (
+        -- Only the trailing window the rules need, read as an index range per indicator.
+        SELECT l.indicator_id, m.period, m.value, l.step, l.period AS latest,
+               {d.month_index("m.period")} / l.step AS k, {d.month_index("l.period")} / l.step AS lk
+        FROM {d.window_rows("latest l", lookback.replace("c.step", "l.step"))}
+    ),
+    w AS (
+        SELECT b.indicator_id, b.period, b.latest, b.value, b.step, b.k, b.lk,
+               ROW_NUMBER() OVER ({by_k}) AS rn,
+               LAG(b.value) OVER ({by_k}) AS lag_value
+               {yoy_frames}
+        FROM b
+    ),
+    p AS (
+        SELECT w.*, {yoy} AS yoy_value, CASE WHEN w.step = 12 THEN w.value ELSE w.value - {yoy} END AS point
+        FROM w
+    ),
+    s AS (
+        SELECT w.*, {", ".join(aggregates)}
+        FROM p w
+    )
+    SELECT s.indicator_id, s.period, s.value, s.lag_value, s.prev_value, s.yoy_value, s.point,
+           s.rn - s.last_not_down AS down_streak, s.rn - s.last_not_up AS up_streak,
+           s.rn - 1 - s.last_drop_before AS rise_run,
+           c.step, c.desired_direction, c.critical, c.target, c.target_kind, c.tolerance, c.measurement_type
+           {extra_select}
+    FROM s JOIN cand c ON c.id = s.indicator_id
+    WHERE s.period = s.latest
+    ORDER BY s.indicator_id"""
+
+
+def steps_sql() -> str:
+    """Months per period of the frequencies present among the active indicators of a range. Parameters:
+    lo_id, hi_id."""
+    return f"SELECT DISTINCT {_STEP_SQL} FROM indicators_indicator i WHERE i.active AND i.id >= %s AND i.id < %s"
+
+
+def latest_sql() -> str:
+    """Latest period on or before the as-of date of every active indicator of a range, for the rules that
+    need nothing else (stale): one backward step on the (indicator, period) index per indicator.
+    Parameters: as_of, lo_id, hi_id."""
+    return f"""
+    SELECT i.id, {_STEP_SQL} AS step,
+           (SELECT MAX(m.period) FROM indicators_measurement m WHERE m.indicator_id = i.id AND m.period <= %s)
+    FROM indicators_indicator i
+    WHERE i.active AND i.id >= %s AND i.id < %s"""
+
+
+def fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def as_date(raw) -> dt.date:
+    return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)[:10])

@@ -1,0 +1,296 @@
+"""Check runs: the ledger, incremental runs, shards that fail or get stuck, the real NYC file, running twice
+and running concurrently."""
+
+import csv
+import datetime as dt
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from escalations.models import Event, Flag
+from escalations.services.checks import CheckRunBusy, check_run_start, check_shard_execute, check_shards_sweep
+from escalations.tasks import check_shard, nightly_checks
+from indicators.detection import evaluate
+from indicators.models import CheckRun, CheckShard, Direction, Measurement, RuleKind, ThresholdRule
+from indicators.services import import_file
+
+from ...conftest import require_service
+
+REAL_FILE = Path(settings.BASE_DIR) / "indicators" / "data" / "nyc-pmmr-fy2023-indicators.csv"
+AS_OF = dt.date(2022, 10, 31)
+
+
+def _snapshot() -> list[tuple]:
+    """Everything detection writes on a flag, except the detection time and count."""
+    return sorted(
+        Flag.objects.values_list(
+            "indicator_id", "rule_id", "status", "severity", "period", "value", "baseline", "change", "previous_flag_id"
+        )
+    )
+
+
+# ---- the shipped NYC file, expected sets computed with plain Python over the CSV ----------------------------
+
+
+def _csv_rows() -> list[dict]:
+    with REAL_FILE.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def _number(text: str) -> Decimal | None:
+    return None if text.strip().upper() in ("", "NA") else Decimal(text)
+
+
+def _strictly_worse(value: Decimal, baseline: Decimal, direction: str) -> bool:
+    return {"Up": value < baseline, "Down": value > baseline}.get(direction, value != baseline)
+
+
+@pytest.fixture
+def nyc(db):
+    import_file(file_name=REAL_FILE.name, content=REAL_FILE.read_bytes())
+
+
+def _flagged_external_ids() -> set[str]:
+    return set(Flag.objects.values_list("indicator__external_id", flat=True))
+
+
+def test_real_file_target_at_zero_flags_exactly_the_indicators_worse_than_target(nyc, only_rule, run_check):
+    only_rule(RuleKind.TARGET, 0, 0)
+    run_check(AS_OF)
+    expected = {
+        row["ID"]
+        for row in _csv_rows()
+        if _number(row["2023"]) is not None
+        and _number(row["Target.MMR"]) is not None
+        and _strictly_worse(_number(row["2023"]), _number(row["Target.MMR"]), row["Desired.Direction"])
+    }
+    assert len(expected) > 100
+    assert _flagged_external_ids() == expected
+    assert set(Flag.objects.values_list("period", flat=True)) == {dt.date(2022, 7, 1)}
+
+
+def test_real_file_year_over_year_at_zero_flags_exactly_the_indicators_worse_than_fy2022(nyc, only_rule, run_check):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 0, 0)
+    run_check(AS_OF)
+    expected = {
+        row["ID"]
+        for row in _csv_rows()
+        if _number(row["2023"]) is not None
+        and _number(row["2022"]) is not None
+        and _strictly_worse(_number(row["2023"]), _number(row["2022"]), row["Desired.Direction"])
+    }
+    assert len(expected) > 300
+    assert _flagged_external_ids() == expected
+
+
+def test_default_rules_on_the_real_file_flag_performance_and_data_quality_apart(nyc, run_check):
+    run = run_check(AS_OF)
+    assert run.status == "succeeded" and run.indicators_evaluated == 1139
+    kinds = set(Flag.objects.values_list("rule__kind", "category"))
+    assert ("year_over_year", "performance") in kinds and ("target", "performance") in kinds
+    assert ("impossible_value", "data_quality") in kinds  # "Annual pruning goal completed (%)": 108 …
+    assert all(category == "data_quality" for kind, category in kinds if kind in ("stale", "impossible_value"))
+
+
+# ---- running twice, the ledger, overlapping runs -----------------------------------------------------------
+
+
+def test_running_the_same_check_twice_writes_nothing_the_second_time(nyc, run_check):
+    run_check(AS_OF)
+    flags = list(Flag.objects.order_by("id").values())
+    events = Event.objects.count()
+    runs = CheckRun.objects.count()
+    run_check(AS_OF)
+    assert list(Flag.objects.order_by("id").values()) == flags
+    assert (Event.objects.count(), CheckRun.objects.count()) == (events, runs)
+    # The next day's check re-evaluates everything and finds nothing new to record.
+    before = _snapshot()
+    run = run_check(AS_OF + dt.timedelta(days=1))
+    assert (_snapshot(), Event.objects.count()) == (before, events)
+    assert (run.flags_opened, run.flags_updated, run.flags_recovered) == (0, 0, 0)
+
+
+def test_the_ledger_returns_the_existing_run(db):
+    first = check_run_start(mode="full", as_of=AS_OF, dispatch=False)
+    second = check_run_start(mode="full", as_of=AS_OF, dispatch=False)
+    assert first.created and not second.created and second.run.pk == first.run.pk
+
+
+def test_two_runs_never_overlap(series, db):
+    series([1, 2])
+    check_run_start(mode="full", as_of=AS_OF, dispatch=False)
+    with pytest.raises(CheckRunBusy):
+        check_run_start(mode="incremental", as_of=AS_OF, dispatch=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_started_at_once_produce_the_same_flags_as_one(series, only_rule):
+    # Real concurrency needs a server database: the test suite's in-memory SQLite locks whole tables.
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    only_rule(RuleKind.YEAR_OVER_YEAR, 0, 10)
+    for i in range(40):
+        series([100, 100 - i % 7], desired_direction=Direction.UP if i % 3 else Direction.DOWN)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def start():
+        try:
+            barrier.wait()
+            run = check_run_start(mode="full", as_of=AS_OF, dispatch=False, shard_size=5).run
+            for shard in run.shards.order_by("number"):
+                check_shard_execute(shard_id=shard.pk)
+            outcomes.append(run.pk)
+        except CheckRunBusy:
+            outcomes.append("busy")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 2 and CheckRun.objects.count() == 1
+    run = CheckRun.objects.get()
+    # Every shard ran exactly once: counted once, none left behind.
+    assert (run.status, run.shards_done, run.indicators_evaluated) == ("succeeded", 8, 40)
+    assert not CheckShard.objects.exclude(status="done").exists()
+    # The same flags one run opens: exactly the breaches of the data, once each, one event each. (Compared
+    # with the engine's own answer rather than a second run: audit events cannot be deleted to start over.)
+    expected = {(b.indicator_id, b.rule_id, b.severity) for b in evaluate(lo_id=0, hi_id=10**12, as_of=AS_OF).breaches}
+    assert set(Flag.objects.values_list("indicator_id", "rule_id", "severity")) == expected
+    assert Flag.objects.count() == Event.objects.count() == len(expected) == 22
+
+
+# ---- incremental runs ---------------------------------------------------------------------------------------
+
+
+def test_incremental_run_evaluates_only_changed_data_or_rules(series, only_rule, run_check):
+    rule = only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    indicators = [series([100, 100]) for _ in range(5)]
+    first = run_check(AS_OF, full=False)  # no previous run: everything
+    assert first.indicators_evaluated == 5
+    assert run_check(AS_OF + dt.timedelta(days=1), full=False).indicators_evaluated == 0
+    # New data for one indicator (as the importer records it).
+    changed = indicators[2]
+    Measurement.objects.create(indicator=changed, period=dt.date(2017, 7, 1), value=Decimal(50))
+    type(changed).objects.filter(pk=changed.pk).update(data_changed_at=dt.datetime.now(dt.UTC))
+    run = run_check(AS_OF + dt.timedelta(days=2), full=False)
+    assert (run.indicators_evaluated, run.flags_opened) == (1, 1)
+    # A rule edit re-evaluates the indicators it applies to.
+    rule.yellow = Decimal(1)
+    rule.save()
+    assert run_check(AS_OF + dt.timedelta(days=3), full=False).indicators_evaluated == 5
+
+
+def test_same_date_without_new_data_plans_no_shards(series, only_rule, run_check):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    indicators = [series([100, 100]) for _ in range(6)]
+    run_check(AS_OF, shard_size=2)
+    quiet = run_check(AS_OF, full=False, shard_size=2)
+    assert (quiet.status, quiet.shards_total, quiet.indicators_evaluated) == ("succeeded", 0, 0)
+    changed = indicators[4]
+    Measurement.objects.create(indicator=changed, period=dt.date(2017, 7, 1), value=Decimal(50))
+    type(changed).objects.filter(pk=changed.pk).update(data_changed_at=dt.datetime.now(dt.UTC))
+    CheckRun.objects.filter(pk=quiet.pk).delete()  # the ledger holds one incremental run per date
+    run = run_check(AS_OF, full=False, shard_size=2)
+    assert (run.shards_total, run.indicators_evaluated, run.flags_opened) == (1, 1, 1)
+
+
+def test_date_dependent_rules_are_rechecked_when_the_date_moves(series, only_rule, run_check):
+    only_rule(RuleKind.STALE, 0, 30)
+    series([1, 2], start=dt.date(2020, 7, 1))
+    assert run_check(AS_OF).indicators_evaluated == 1
+    assert run_check(AS_OF, full=False).indicators_evaluated == 0  # same date, no new data: nothing can change
+    assert run_check(AS_OF + dt.timedelta(days=1), full=False).indicators_evaluated == 1
+
+
+# ---- failures, attempts, the sweeper -----------------------------------------------------------------------
+
+
+def test_a_shard_that_keeps_failing_fails_its_run_and_can_be_rerun(series, only_rule, settings, monkeypatch):
+    settings.PERCOLATE_CHECK_MAX_ATTEMPTS = 2
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    series([100, 50])
+    run = check_run_start(mode="full", as_of=AS_OF, dispatch=False).run
+    shard = run.shards.get()
+
+    def broken(**kwargs):
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr("escalations.services.checks.evaluate", broken)
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            check_shard_execute(shard_id=shard.pk)
+    assert check_shard_execute(shard_id=shard.pk) is None  # third attempt: gives up
+    run.refresh_from_db()
+    assert run.status == "failed" and "gave up" in run.error and not Flag.objects.exists()
+    monkeypatch.undo()
+    again = check_run_start(mode="full", as_of=AS_OF, dispatch=False)
+    assert not again.created and again.run.status == "running"
+    check_shard_execute(shard_id=shard.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded" and Flag.objects.count() == 1
+
+
+def test_the_sweeper_requeues_stuck_shards(series, only_rule, django_capture_on_commit_callbacks):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    series([100, 50])
+    run = check_run_start(mode="full", as_of=AS_OF, dispatch=False).run  # as if the messages were lost
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued = check_shards_sweep(stuck_after=dt.timedelta(0))
+    run.refresh_from_db()
+    assert requeued == 1 and run.status == "succeeded" and Flag.objects.count() == 1
+
+
+# ---- the command and the tasks (eager) ---------------------------------------------------------------------
+
+
+def test_run_checks_command_prints_progress_and_counts(series, only_rule, capsys):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    series([100, 50])
+    series([100, 100])
+    call_command("run_checks", "--full", "--as-of", "2022-10-31", "--shard-size", "1")
+    out = capsys.readouterr().out
+    assert "2/2 shards (100%)" in out
+    assert "succeeded: 2 indicators evaluated, 1 flags opened, 0 updated, 0 recovered" in out
+    call_command("run_checks", "--full", "--as-of", "2022-10-31")
+    assert "already exists: succeeded" in capsys.readouterr().out
+
+
+def test_nightly_job_runs_eagerly_and_a_second_delivery_changes_nothing(
+    series, only_rule, django_capture_on_commit_callbacks
+):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    for _ in range(3):
+        series([100, 50])
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = nightly_checks.delay("2022-10-31").get()
+    snapshot, events = _snapshot(), Event.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert nightly_checks.delay("2022-10-31").get() == run_id
+    run = CheckRun.objects.get()
+    assert (run.status, run.trigger, run.mode, run.flags_opened) == ("succeeded", "nightly", "incremental", 3)
+    assert (_snapshot(), Event.objects.count()) == (snapshot, events) and events == 3
+
+
+def test_task_settings_survive_lost_workers():
+    assert check_shard.acks_late and check_shard.reject_on_worker_lost
+    assert check_shard.max_retries is not None
+    assert check_shard.time_limit < settings.CELERY_VISIBILITY_TIMEOUT
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == settings.CELERY_VISIBILITY_TIMEOUT
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    nightly = settings.CELERY_BEAT_SCHEDULE["nightly-checks"]["schedule"]
+    assert (nightly.hour, nightly.minute) == ({2}, {0}) and settings.CELERY_TIMEZONE == "America/New_York"
+
+
+def test_the_design_defaults_and_the_data_quality_rules_are_seeded(db):
+    seeded = {rule.kind: rule for rule in ThresholdRule.objects.all()}
+    assert set(seeded) == set(RuleKind.values) - {RuleKind.TREND_AVERAGE}  # the design seeds no trend rule
+    assert not seeded[RuleKind.PERIOD_CHANGE].active
+    assert seeded[RuleKind.IMPOSSIBLE_VALUE].active and seeded[RuleKind.SAWTOOTH].active
