@@ -29,4 +29,5 @@ urlpatterns = [
     path("briefings/<str:code>/", followup.briefing, name="briefing"),
     path("reports/operations/", followup.operations_report, name="operations_report"),
     path("sla/", followup.sla_policy, name="sla_policy"),
+    path("checks/run/", followup.check_run_start_view, name="check_run_start"),
 ]

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import importers, selectors
+from .detection.preview import rule_preview
 from .forms import ImportForm, RuleForm
 from .models import CheckRunStatus, ThresholdRule
 from .roles import Role, roles_of
@@ -34,24 +35,28 @@ def rule_list(request):
 
 @login_required
 def rule_edit(request, pk: int):
+    """Edit a rule; "Preview" shows how many indicators the changed rule would flag on current data before
+    anything is saved."""
     _require(request.user, RUNS_ROLES)
     rule = get_object_or_404(selectors.rules_all(), pk=pk)
     form = RuleForm(request.POST or None, instance=rule)
+    preview = None
     if request.method == "POST" and form.is_valid():
         changed = form.changed_data
-        try:
-            if changed:
-                rule_save(
-                    rule=ThresholdRule.objects.get(pk=pk),
-                    actor=request.user,
-                    **{name: form.cleaned_data[name] for name in changed},
-                )
-        except (ValidationError, PermissionDenied) as error:
-            form.add_error(None, "; ".join(getattr(error, "messages", [str(error)])))
+        stored = ThresholdRule.objects.get(pk=pk)
+        if "preview" in request.POST:
+            preview = rule_preview(rule=stored, changes={name: form.cleaned_data[name] for name in changed})
         else:
-            messages.success(request, f"Rule saved ({', '.join(changed)} changed)." if changed else "Nothing changed.")
-            return redirect("rule_list")
-    return render(request, "indicators/rule_form.html", {"form": form, "rule": rule})
+            try:
+                if changed:
+                    rule_save(rule=stored, actor=request.user, **{name: form.cleaned_data[name] for name in changed})
+            except (ValidationError, PermissionDenied) as error:
+                form.add_error(None, "; ".join(getattr(error, "messages", [str(error)])))
+            else:
+                saved = f"Rule saved ({', '.join(changed)} changed)." if changed else "Nothing changed."
+                messages.success(request, saved)
+                return redirect("rule_list")
+    return render(request, "indicators/rule_form.html", {"form": form, "rule": rule, "preview": preview})
 
 
 @login_required
@@ -59,7 +64,8 @@ def checkrun_list(request):
     _require(request.user, READ_ROLES)
     runs = selectors.check_runs_recent()
     running = any(run.status in (CheckRunStatus.PENDING, CheckRunStatus.RUNNING) for run in runs)
-    return render(request, "indicators/checkrun_list.html", {"runs": runs, "running": running})
+    context = {"runs": runs, "running": running, "can_start": _can_edit(request.user)}
+    return render(request, "indicators/checkrun_list.html", context)
 
 
 @login_required

@@ -11,14 +11,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from indicators.models import Agency, Portfolio
+from indicators.models import Agency, CheckRunMode, Portfolio
 from indicators.roles import Role
 
 from .. import charts, reports, selectors
 from ..errors import DomainError
 from ..models import EmailMode, SlaPolicy
 from ..services import notifications, sla_policy_update
+from ..services.checks import CheckRunBusy, check_run_start
 from .common import has_role, paginate
 
 
@@ -175,3 +177,27 @@ def sla_policy(request):
             return redirect("sla_policy")
     can_edit = has_role(request.user, Role.OPS_LEAD, Role.ADMIN)
     return render(request, "escalations/sla_policy.html", {"form": form, "can_edit": can_edit})
+
+
+@login_required
+@require_POST
+def check_run_start_view(request):
+    """The check-run page's "run now" button (the page itself is the indicators app's)."""
+    if not has_role(request.user, Role.OPS_LEAD, Role.ADMIN):
+        raise PermissionDenied("Only ops leads and administrators start checks.")
+    try:
+        as_of = dt.date.fromisoformat(request.POST.get("as_of") or timezone.localdate().isoformat())
+    except ValueError:
+        messages.error(request, "The as-of date is not a date (YYYY-MM-DD).")
+        return redirect("checkrun_list")
+    mode = CheckRunMode.FULL if request.POST.get("full") else CheckRunMode.INCREMENTAL
+    try:
+        started = check_run_start(mode=mode, as_of=as_of, requested_by=request.user)
+    except CheckRunBusy as busy:
+        messages.error(request, str(busy))
+    else:
+        verb = "started" if started.created else "already exists for that date and mode:"
+        messages.success(
+            request, f"Check run #{started.run.pk} {verb} ({started.run.get_mode_display().lower()}, as of {as_of})."
+        )
+    return redirect("checkrun_list")

@@ -167,6 +167,13 @@ def allowed_to(*roles, code=200):
     return expected
 
 
+def briefing_expected(role, scope):
+    """A portfolio's own deputy mayor's office reads its briefing; ops leads, auditors and admins read all."""
+    if role == ANON:
+        return 401
+    return 200 if role in (LEAD, AUDITOR, ADMIN) or (role == DEPUTY and scope == "in") else 404
+
+
 def flag_url(suffix="", status=FlagStatus.DETECTED):
     return lambda w, s: (f"{API}flags/{w.flag(s, status).pk}/{suffix}", None)
 
@@ -292,6 +299,21 @@ CASES = [
         "get",
         lambda w, s: (f"{API}check-runs/{CheckRun.objects.create(as_of=timezone.localdate()).pk}/", None),
         read_all,
+    ),
+    Case(
+        "check-run start",
+        "post",
+        lambda w, s: (f"{API}check-runs/", None),
+        allowed_to(LEAD, ADMIN, code=201),
+        body=lambda w, s: {"full": True},
+    ),
+    Case("notifications list", "get", lambda w, s: (f"{API}notifications/", None), read_all),
+    Case("notification preference", "get", lambda w, s: (f"{API}notifications/preference/", None), read_all),
+    Case(
+        "briefing",
+        "get",
+        lambda w, s: (f"{API}briefings/{w.agency[s].portfolio.code}/", None),
+        briefing_expected,
     ),
     Case("imports list", "get", lambda w, s: (f"{API}imports/", None), read_all),
     Case(

@@ -83,3 +83,17 @@ def test_ops_leads_edit_the_sla_policy_and_liaisons_may_not(client, lead, liaiso
     assert SlaPolicy.current().review_days_red == 1
     client.force_login(liaison)
     assert client.get(reverse("sla_policy")).status_code == 403
+
+
+def test_ops_leads_start_a_check_from_the_check_run_page(client, lead, liaison):
+    from indicators.models import CheckRun
+
+    client.force_login(lead)
+    response = client.post(reverse("check_run_start"), {"as_of": "2022-10-31", "full": "on"}, follow=True)
+    run = CheckRun.objects.get()
+    assert (run.mode, str(run.as_of), run.status) == ("full", "2022-10-31", "succeeded")
+    assert f"Check run #{run.pk} started" in response.content.decode()
+    refused = client.post(reverse("check_run_start"), {"as_of": "31/10/2022"}, follow=True).content.decode()
+    assert "The as-of date is not a date" in refused and CheckRun.objects.count() == 1
+    client.force_login(liaison)
+    assert client.post(reverse("check_run_start"), {}).status_code == 403

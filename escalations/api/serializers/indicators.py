@@ -238,3 +238,8 @@ class ImportRejectedSerializer(serializers.Serializer):
     errors = ProblemSerializer(many=True, required=False, help_text="Every bad row (a rejected file).")
     warnings = ProblemSerializer(many=True, required=False)
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class CheckRunInput(serializers.Serializer):
+    full = serializers.BooleanField(default=False, help_text="Re-evaluate every indicator, not only what changed.")
+    as_of = serializers.DateField(required=False, help_text="The day the check is for; today when left out.")

@@ -2,6 +2,7 @@
 and ``imports/``."""
 
 from django.db.models import Q
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -13,15 +14,18 @@ from rest_framework.response import Response
 
 from escalations.models import Escalation
 from escalations.selectors import events_visible_to, flags_visible_to, indicators_with_status, projects_visible_to
-from indicators.models import CheckRun, ImportBatch, ThresholdRule
+from escalations.services.checks import CheckRunBusy, check_run_start
+from indicators.models import CheckRun, CheckRunMode, ImportBatch, ThresholdRule
 from indicators.services import import_file, indicator_tune, rule_save
 
 from ..csv import CsvExportMixin, CSVRenderer
 from ..filters import IndicatorFilter
 from ..pagination import Pagination
 from ..permissions import IsAdmin, IsLiaison, IsOpsLead, ReadOnly
+from ..serializers.common import ErrorSerializer, ValidationErrorSerializer
 from ..serializers.history import HistorySerializer
 from ..serializers.indicators import (
+    CheckRunInput,
     CheckRunSerializer,
     ImportBatchSerializer,
     ImportInput,
@@ -125,14 +129,46 @@ class RuleViewSet(
         serializer.instance = rule_save(actor=self.request.user, rule=serializer.instance, **serializer.validated_data)
 
 
-@extend_schema_view(list=extend_schema(summary="Check runs, newest first"), retrieve=extend_schema(summary="One run"))
-class CheckRunViewSet(viewsets.ReadOnlyModelViewSet):
-    """The nightly (and requested) checks with their progress. Starting a run over the API comes with the
-    detection engine."""
+@extend_schema_view(
+    list=extend_schema(summary="Check runs, newest first"),
+    retrieve=extend_schema(summary="One run"),
+    create=extend_schema(
+        summary="Start a check run (ops lead, admin)",
+        description=(
+            "Incremental by default, `full` re-evaluates every indicator; `as_of` defaults to today. 201: a new "
+            "run; 200: the run for that date and mode exists already (one per date and mode); 409: another "
+            "run is still running. In the embedded mode the run has finished when the answer comes; otherwise "
+            "follow its progress on `check-runs/{id}/`."
+        ),
+        request=CheckRunInput,
+        responses={
+            201: CheckRunSerializer,
+            200: CheckRunSerializer,
+            400: ValidationErrorSerializer,
+            409: ErrorSerializer,
+        },
+    ),
+)
+class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """The nightly (and requested) checks with their progress."""
 
     queryset = CheckRun.objects.select_related("requested_by").order_by("-id")
     serializer_class = CheckRunSerializer
     pagination_class = Pagination
+    permission_classes = [IsAuthenticated & (ReadOnly | IsOpsLead | IsAdmin)]
+
+    def create(self, request, *args, **kwargs):
+        data = CheckRunInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        mode = CheckRunMode.FULL if data.validated_data["full"] else CheckRunMode.INCREMENTAL
+        as_of = data.validated_data.get("as_of") or timezone.localdate()
+        try:
+            started = check_run_start(mode=mode, as_of=as_of, requested_by=request.user)
+        except CheckRunBusy as busy:
+            return Response({"detail": str(busy)}, status=status.HTTP_409_CONFLICT)
+        started.run.refresh_from_db()
+        code = status.HTTP_201_CREATED if started.created else status.HTTP_200_OK
+        return Response(CheckRunSerializer(started.run).data, status=code)
 
 
 @extend_schema_view(
