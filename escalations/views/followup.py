@@ -78,7 +78,16 @@ def briefing(request, code: str):
         chart = charts.series_chart(
             indicator=flag.indicator, measurements=item.series, flagged_period=flag.period, band=band
         )
-        items.append({"item": item, "flag": flag, "indicator": flag.indicator, "band": band, "chart": chart})
+        items.append(
+            {
+                "escalation": item.escalation,
+                "flag": flag,
+                "indicator": flag.indicator,
+                "band": band,
+                "chart": chart,
+                "intelligence": item.intelligence,
+            }
+        )
     return render(request, "escalations/briefing.html", {"briefing": briefing, "items": items})
 
 
