@@ -9,4 +9,5 @@ urlpatterns = [
     path("rules/<int:pk>/edit/", views.rule_edit, name="rule_edit"),
     path("check-runs/", views.checkrun_list, name="checkrun_list"),
     path("imports/", views.import_upload, name="import_upload"),
+    path("imports/progress/<str:upload_id>/", views.import_progress, name="import_progress"),
 ]

@@ -1,9 +1,14 @@
 """The operations pages: threshold rules (list and edit), check-run history with progress, and the import
 upload with its row-level report. Ops leads and admins use them; auditors may read rules and runs."""
 
+import re
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import importers, selectors
@@ -76,12 +81,19 @@ def import_upload(request):
     report = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        key = _progress_key(request.POST.get("upload_id", ""))
+
+        def progress(done: int, total: int) -> None:
+            if key:
+                cache.set(key, {"done": done, "total": total}, PROGRESS_SECONDS)
+
         try:
             outcome = import_file(
                 file_name=upload.name,
-                content=upload.read(),
+                content=upload,
                 format=form.cleaned_data["format"] or None,
                 user=request.user,
+                progress=progress,
             )
         except ImportRejected as rejected:
             report = {
@@ -101,6 +113,25 @@ def import_upload(request):
     return render(
         request,
         "indicators/import_form.html",
-        {"form": form, "report": report, "batches": batches},
+        {"form": form, "report": report, "batches": batches, "upload_id": uuid.uuid4().hex},
         status=400 if report and report["rejected"] else 200,
     )
+
+
+PROGRESS_SECONDS = 3600
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _progress_key(upload_id: str) -> str | None:
+    """The cache key of one upload's progress; ``None`` for an id the page did not make."""
+    return f"import-progress:{upload_id}" if _UPLOAD_ID.match(upload_id) else None
+
+
+@login_required
+def import_progress(request, upload_id: str):
+    """How far the import of one upload has got (rows done of rows in the file), polled by the import page
+    while its form is being processed."""
+    _require(request.user, RUNS_ROLES)
+    key = _progress_key(upload_id)
+    state = (cache.get(key) if key else None) or {"done": 0, "total": 0}
+    return JsonResponse(state)

@@ -134,8 +134,18 @@ LOGOUT_REDIRECT_URL = "login"
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="percolate@localhost")
 
-# Celery: with REDIS_URL a real broker and workers; without it tasks run eagerly in process.
+# The cache carries short-lived shared state, such as an import's progress for the page that polls it: Redis
+# when there is one (shared by every web process), else memory (the embedded mode's single process).
 REDIS_URL = env("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "percolate"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Celery: with REDIS_URL a real broker and workers; without it tasks run eagerly in process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

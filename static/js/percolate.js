@@ -7,3 +7,27 @@ document.addEventListener("change", (event) => {
     box.checked = master.checked;
   });
 });
+
+// The import page: while the form is being processed, poll the server for the rows imported so far.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("[data-import-progress]");
+  if (!form) return;
+  const status = form.querySelector(".import-progress");
+  const bar = status.querySelector("progress");
+  const text = status.querySelector("span");
+  status.hidden = false;
+  const poll = async () => {
+    try {
+      const response = await fetch(form.dataset.importProgress, { credentials: "same-origin" });
+      const state = await response.json();
+      if (state.total > 0) {
+        bar.max = state.total;
+        bar.value = state.done;
+        text.textContent = `${state.done.toLocaleString()} of about ${state.total.toLocaleString()} rows read`;
+      }
+    } catch (error) {
+      // The page is being replaced by the import's report; nothing to show.
+    }
+  };
+  setInterval(poll, 700);
+});

@@ -1,4 +1,5 @@
-"""The rules page previews a change on current data with the real engine, and writes nothing."""
+"""Ops pages backed by the engine and the importer: the rule preview (real engine, nothing written) and the
+import page's progress."""
 
 from pathlib import Path
 
@@ -35,3 +36,17 @@ def test_preview_counts_what_the_changed_rule_would_flag_and_saves_nothing(clien
     rule.refresh_from_db()
     assert (rule.yellow, rule.red) == (0, 10)  # nothing saved
     assert not Flag.objects.exists()
+
+
+def test_the_import_page_reports_progress_for_its_upload(client, lead):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(lead)
+    page = client.get(reverse("import_upload")).content.decode()
+    upload_id = page.split('name="upload_id" value="')[1].split('"')[0]
+    progress_url = reverse("import_progress", args=[upload_id])
+    assert client.get(progress_url).json() == {"done": 0, "total": 0}  # nothing yet
+    upload = SimpleUploadedFile(REAL_FILE.name, REAL_FILE.read_bytes(), content_type="text/csv")
+    assert client.post(reverse("import_upload"), {"file": upload, "upload_id": upload_id}).status_code == 200
+    assert client.get(progress_url).json() == {"done": 1139, "total": 1139}
+    assert client.get(reverse("import_progress", args=["not-an-id"])).json() == {"done": 0, "total": 0}
