@@ -146,7 +146,7 @@ CACHES = {
 }
 
 # Celery: with REDIS_URL a real broker and workers; without it tasks run eagerly in process.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,59 +1,22 @@
-"""Demo flags on the real NYC data, for the browser tests and the screenshots. Flags are opened the way
-detection opens them (status ``detected``, year-over-year rule, real values) and every later status is
-reached through the services, as users reach it."""
+"""Demo flags on the real NYC data, for the browser tests and the screenshots: the real check opens them
+and every later status is reached through the services, as users reach it."""
 
 import datetime as dt
-from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
 from escalations import services
-from escalations.lifecycle import Severity
 from escalations.models import Flag
-from indicators.models import Direction, Indicator, Measurement, RuleKind, ThresholdRule
+from escalations.services.checks import check_run_start
+from indicators.models import CheckRunMode
 
-from ..factories import FlagFactory
-
-
-def _yoy_breaches(limit: int) -> list[tuple]:
-    """(indicator, period, value, baseline, change, worse_by) of the worst year-over-year slips."""
-    series: dict[int, list] = {}
-    for m in Measurement.objects.order_by("indicator_id", "period").only("indicator_id", "period", "value"):
-        series.setdefault(m.indicator_id, []).append(m)
-    indicators = Indicator.objects.in_bulk(list(series))
-    found = []
-    for pk, points in series.items():
-        indicator = indicators[pk]
-        if len(points) < 2 or indicator.desired_direction == Direction.NEUTRAL or not points[-2].value:
-            continue
-        value, baseline = points[-1].value, points[-2].value
-        change = (value - baseline) / abs(baseline)
-        worse = max(Decimal(0), -change if indicator.desired_direction == Direction.UP else change)
-        if Decimal("0.05") <= worse <= Decimal("0.6"):
-            found.append((indicator, points[-1].period, value, baseline, change, worse))
-    found.sort(key=lambda row: (row[0].agency.code not in ("DSNY", "DOT"), -row[5]))
-    return found[:limit]
+DEMO_AS_OF = dt.date(2022, 10, 31)  # the shipped data ends with the October 2022 PMMR values (the Makefile's)
 
 
-def build_flags(limit: int = 40) -> list[Flag]:
-    rule = ThresholdRule.objects.get(kind=RuleKind.YEAR_OVER_YEAR)
-    flags = []
-    for indicator, period, value, baseline, change, worse in _yoy_breaches(limit):
-        flags.append(
-            FlagFactory(
-                indicator=indicator,
-                rule=rule,
-                period=period,
-                value=value,
-                baseline=baseline,
-                change=change.quantize(Decimal("0.000001")),
-                worse_by=worse.quantize(Decimal("0.000001")),
-                severity=Severity.RED if worse >= Decimal("0.10") else Severity.YELLOW,
-                detected_at=timezone.now() - dt.timedelta(days=len(flags) % 9),
-            )
-        )
-    return flags
+def build_flags() -> list[Flag]:
+    """The flags the real nightly check raises on the shipped data (as of the demo's date, as `make run`)."""
+    check_run_start(mode=CheckRunMode.FULL, as_of=DEMO_AS_OF)
+    return list(Flag.objects.select_related("indicator__agency").order_by("pk"))
 
 
 def build_story() -> dict:

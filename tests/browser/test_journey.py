@@ -113,6 +113,7 @@ def test_flag_from_triage_to_completed_project(session, demo):
     with open(download.value.path(), newline="", encoding="utf-8") as exported:
         rows = [row for row in csv.DictReader(exported) if row["flag"] == str(flag.pk)]
     assert [row["verb"] for row in rows] == [
+        "flag.detected",
         "flag.reviewed",
         "flag.noted",
         "flag.escalated",
