@@ -10,7 +10,7 @@ from indicators.models import Agency
 from . import selectors
 from .errors import DomainError, InvalidInput
 from .lifecycle import TRANSITIONS, Action, DismissReason, Severity
-from .models import NoteKind, Project, ProjectStatus, Urgency
+from .models import FlagCategory, NoteKind, Project, ProjectStatus, Urgency
 
 
 def text(label: str, *, required: bool = True, rows: int = 3, help_text: str = "") -> forms.CharField:
@@ -250,6 +250,13 @@ SORTS = {
 
 
 class QueueFilterForm(forms.Form):
+    # Data-quality flags (reporting gaps, impossible values) are a queue of their own, out of the way of the
+    # performance triage unless asked for.
+    category = forms.ChoiceField(
+        required=False,
+        label="Queue",
+        choices=[("", "Performance"), (FlagCategory.DATA_QUALITY, "Data quality"), ("all", "Both")],
+    )
     status = forms.ChoiceField(required=False, choices=())
     severity = forms.ChoiceField(required=False, choices=[("", "Any"), *Severity.choices])
     portfolio = forms.ChoiceField(required=False, choices=())

@@ -9,7 +9,7 @@ from django_filters.fields import IsoDateTimeField
 
 from escalations.audit import Verb
 from escalations.lifecycle import OPEN_STATUSES, FlagStatus, Severity
-from escalations.models import Event, Flag
+from escalations.models import Event, Flag, FlagCategory
 from escalations.selectors import Rag
 from indicators.models import Indicator
 
@@ -72,6 +72,9 @@ class FlagFilter(filters.FilterSet):
     rule = IdFilter(field_name="rule_id")
     assignee = filters.CharFilter(method="filter_assignee", help_text="Username, or `me`.")
     critical = BooleanFilter(field_name="indicator__critical")
+    category = filters.ChoiceFilter(
+        choices=FlagCategory.choices, help_text="performance, or data_quality (reporting gaps, impossible values)."
+    )
     ordering = filters.OrderingFilter(
         fields=(("detected_at", "detected_at"), ("severity", "severity"), ("id", "id"), ("status", "status"))
     )

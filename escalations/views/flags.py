@@ -14,7 +14,7 @@ from ..access import available_actions
 from ..errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from ..forms import ACTION_FORMS, SORTS, BulkActionForm, QueueFilterForm, show_domain_error
 from ..lifecycle import OPEN_STATUSES, Action, FlagStatus
-from ..models import Flag
+from ..models import Flag, FlagCategory
 from ..services import ACTION_SERVICES
 from .common import paginate, safe_next
 
@@ -25,6 +25,9 @@ def _queue_flags(request, form: QueueFilterForm):
     flags = selectors.flags_visible_to(request.user)
     data = form.cleaned_data if form.is_valid() else {}
     flags = flags.filter(status=data["status"]) if data.get("status") else flags.filter(status__in=OPEN_STATUSES)
+    category = data.get("category") or FlagCategory.PERFORMANCE
+    if category != "all":
+        flags = flags.filter(category=category)
     if data.get("severity"):
         flags = flags.filter(severity=data["severity"])
     if data.get("agency"):

@@ -97,3 +97,23 @@ def test_ops_leads_start_a_check_from_the_check_run_page(client, lead, liaison):
     assert "The as-of date is not a date" in refused and CheckRun.objects.count() == 1
     client.force_login(liaison)
     assert client.post(reverse("check_run_start"), {}).status_code == 403
+
+
+def test_data_quality_flags_stay_out_of_the_performance_queue(client, liaison, agency):
+    from escalations.models import FlagCategory
+
+    from ..factories import FlagFactory, RuleFactory
+
+    performance = FlagFactory(indicator__agency=agency)
+    data_quality = FlagFactory(
+        indicator__agency=agency, rule=RuleFactory(kind="stale"), category=FlagCategory.DATA_QUALITY
+    )
+    client.force_login(liaison)
+
+    def listed(**query) -> set[int]:
+        page = client.get(reverse("flag_queue"), query).content.decode()
+        return {flag.pk for flag in (performance, data_quality) if f'id="select-{flag.pk}"' in page}
+
+    assert listed() == {performance.pk}
+    assert listed(category="data_quality") == {data_quality.pk}
+    assert listed(category="all") == {performance.pk, data_quality.pk}
