@@ -92,8 +92,12 @@ def briefing(request, code: str):
 
 
 class ReportForm(forms.Form):
-    portfolio = forms.ModelChoiceField(Portfolio.objects.all(), required=False, to_field_name="code")
-    agency = forms.ModelChoiceField(Agency.objects.all(), required=False, to_field_name="code")
+    portfolio = forms.ModelChoiceField(
+        Portfolio.objects.all(), required=False, to_field_name="code", empty_label="Any portfolio"
+    )
+    agency = forms.ModelChoiceField(
+        Agency.objects.all(), required=False, to_field_name="code", empty_label="Any agency"
+    )
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
 

@@ -38,16 +38,24 @@ def test_screenshots(session, demo):
             ("04-flag-page", f"/flags/{demo['reviewed'].pk}/", {"open": ".action-escalate"}),
             ("05-indicator-page", f"/indicators/{demo['reviewed'].indicator_id}/", {}),
         ]),
-        ("deputy", [("06-deputy-inbox", "/inbox/", {"open": ".action-convert"})]),
+        ("deputy", [
+            ("06-deputy-inbox", "/inbox/", {"open": ".action-convert"}),
+            ("14-briefing", "/briefings/OPS/", {}),
+            ("15-notifications", "/notifications/", {}),
+        ]),
         ("pm", [
             ("07-project-board", "/projects/", {}),
             ("08-project-page", f"/projects/{project.pk}/", {}),
         ]),
-        ("auditor", [("09-audit-log", "/audit/", {})]),
+        ("auditor", [
+            ("09-audit-log", "/audit/", {}),
+            ("16-what-operations-did", "/reports/operations/?portfolio=OPS&start=2026-01-01", {}),
+        ]),
         ("lead", [
             ("10-rules", "/ops/rules/", {}),
             ("11-rule-edit", f"/ops/rules/{ThresholdRule.objects.get(kind='year_over_year').pk}/edit/", {}),
             ("12-check-runs", "/ops/check-runs/", {}),
+            ("17-sla-policy", "/sla/", {}),
         ]),
     ]  # fmt: skip
     visitor = session()
@@ -59,7 +67,9 @@ def test_screenshots(session, demo):
             visitor.go(path)
             if "open" in options:
                 visitor.page.evaluate(f"document.querySelector('details{options['open']}').open = true")
-            visitor.page.screenshot(path=OUT / f"{name}.png", full_page=name not in ("01-dashboard",))
+            visitor.page.screenshot(
+                path=OUT / f"{name}.png", full_page=name not in ("01-dashboard", "16-what-operations-did")
+            )
         visitor.sign_out()
 
     # The import page's row-level report for a broken file.

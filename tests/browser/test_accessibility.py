@@ -28,6 +28,10 @@ def pages(demo) -> list[str]:
         f"/ops/rules/{ThresholdRule.objects.first().pk}/edit/",
         "/ops/check-runs/",
         "/ops/imports/",
+        "/sla/",
+        "/notifications/",
+        f"/briefings/{flag.indicator.agency.portfolio.code}/",
+        f"/reports/operations/?portfolio={flag.indicator.agency.portfolio.code}",
     ]
 
 
