@@ -6,6 +6,7 @@ schedules notifications after commit. A refused action raises a ``DomainError`` 
 """
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
@@ -25,6 +26,7 @@ from .events import event_record
 from .notify import notify_after_commit
 
 Change = Callable[[Flag], dict]
+logger = logging.getLogger(__name__)
 
 
 def _lock(flag_id: int) -> Flag:
@@ -68,6 +70,8 @@ def _transition(*, flag: Flag, actor, action: Action, change: Change | None = No
             data=data,
         )
         notify_after_commit(event)
+    # The structured log line of the action (the JSON formatter adds the request id and the user).
+    logger.info("%s flag #%s: %s", action.value, flag.pk, from_status, extra={"action": action.value, "flag": flag.pk})
     return flag
 
 

@@ -72,3 +72,38 @@ def test_recovery_is_judged_by_the_desired_direction(liaison, lead, agency):
 def test_out_of_scope_flags_are_not_in_anyones_report(liaison, other_agency, lead):
     services.flag_raise(indicator=IndicatorFactory(agency=other_agency), actor=lead, severity="red", summary="x")
     assert not flags_raised(user=liaison, **ALWAYS).exists()
+
+
+def test_history_from_detection_to_resolution_tells_each_step_in_order(
+    series, only_rule, run_check, liaison, lead, deputy, pm, agency
+):
+    """The oversight question, end to end: the nightly check flags a slip, the liaison escalates, the deputy
+    mayor makes it a project, the project completes, and a later value shows whether the indicator recovered."""
+    from escalations.models import Flag
+
+    only_rule("year_over_year", 5, 10)
+    indicator = series([100, 80], agency=agency, desired_direction="up")  # FY2016 100 → FY2017 80: red
+    run_check(dt.date(2017, 10, 31))
+    flag = Flag.objects.get(indicator=indicator)
+    flag = services.flag_review(flag=flag, actor=liaison)
+    services.flag_add_note(flag=flag, actor=liaison, kind="agency_intel", body="Staffing gap")
+    flag = services.flag_escalate(flag=flag, actor=liaison, summary="Red slip", recommendation="Project")
+    flag = services.flag_convert(flag=flag, actor=deputy, title="Recovery plan", owner=pm)
+    services.project_update(project=flag.project, actor=pm, status="active")
+    services.project_update(project=flag.project, actor=pm, status="completed", outcome="Back above 100")
+    MeasurementFactory(indicator=indicator, period=dt.date(2017, 7, 1), value=Decimal(104))
+
+    events = indicator_history(user=lead, indicator=indicator)
+    assert [(e.verb, e.actor_name) for e in events] == [
+        ("flag.detected", "nightly check"),
+        ("flag.reviewed", "liaison"),
+        ("flag.noted", "liaison"),
+        ("flag.escalated", "liaison"),
+        ("flag.converted", "deputy"),
+        ("project.updated", "pm"),
+        ("project.completed", "pm"),
+        ("flag.resolved", f"project #{flag.project_id} completed by pm"),
+    ]
+    [story] = operations_history(user=lead, flags=flags_raised(user=lead, **ALWAYS))
+    assert story.closed_how == "project “Recovery plan” (completed) — Back above 100"
+    assert (story.value_after, story.recovered) == (Decimal(104), True)
