@@ -14,7 +14,7 @@ INSERT INTO indicators_indicator (agency_id, external_id, parent_id, name, descr
 SELECT %(agency)s, 'BENCH-' || g, NULL, 'Synthetic indicator ' || g, '', '', '', '', 'number', 'monthly',
        CASE WHEN g %% 10 = 0 THEN 'neutral' WHEN g %% 2 = 0 THEN 'up' ELSE 'down' END,
        g %% 4 = 0,
-       CASE WHEN g %% 4 = 1 THEN round((50 + (g * 7919) %% 1000) * 1.02, 2) END,
+       CASE WHEN g %% 4 = 1 THEN round((50 + (g::bigint * 7919) %% 1000) * 1.02, 2) END,
        CASE WHEN g %% 4 = 1 THEN 'numeric' ELSE 'none' END,
        1, NULL, '', true, now()
 FROM generate_series(1, %(n)s) g
