@@ -95,12 +95,7 @@ def _row_builder(now):
             "indicator_id": breach.indicator_id,
             "rule_id": breach.rule_id,
             "category": flag_category(breach.kind),
-            "period": breach.period,
-            "value": breach.value,
-            "baseline": breach.baseline,
-            "change": breach.change,
-            "worse_by": breach.worse_by,
-            "severity": breach.severity,
+            **{name: getattr(breach, name) for name in _MEASURED},
             "previous_flag_id": previous_flag_id,
             "due_at": due[breach.severity],
         }
@@ -112,17 +107,12 @@ def _row_builder(now):
     return build
 
 
+# What a breach measured: copied onto the flag, and recorded in its event.
+_MEASURED = ("period", "value", "baseline", "change", "worse_by", "severity")
+
+
 def _detail(breach: Breach) -> dict:
-    return {
-        "rule": breach.rule_id,
-        "kind": breach.kind,
-        "period": breach.period,
-        "value": breach.value,
-        "baseline": breach.baseline,
-        "change": breach.change,
-        "worse_by": breach.worse_by,
-        "severity": breach.severity,
-    }
+    return {"rule": breach.rule_id, "kind": breach.kind, **{name: getattr(breach, name) for name in _MEASURED}}
 
 
 def flags_apply_evaluation(
