@@ -1,9 +1,13 @@
 """The naive baseline: a Python loop over indicators with the ORM — fetch the series, compute what each rule
-needs in Python, save flags one by one with their events. The benchmark times it on a sample."""
+needs in Python, save flags one by one with their events. It does the same work as the set-based check (the
+same rules picked, the same math, flags opened, updated and recovered, each change with its audit event in one
+transaction) one indicator and one flag at a time. The benchmark times it on a sample."""
 
 import datetime as dt
 from decimal import Decimal
 
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from escalations.audit import Verb
@@ -11,7 +15,7 @@ from escalations.lifecycle import OPEN_STATUSES
 from escalations.models import Flag
 from escalations.services.detection import SYSTEM_LABEL, flag_category
 from escalations.services.events import event_record
-from indicators.detection.classify import classify
+from indicators.detection.classify import NOT_EVALUATED, classify
 from indicators.detection.rules import STEP_MONTHS, active_rules
 from indicators.detection.types import Breach
 from indicators.models import Indicator, ThresholdRule
@@ -81,49 +85,63 @@ def _row(indicator: Indicator, series: list[tuple[dt.date, Decimal]], rules) -> 
     return row
 
 
-def _applies(rule: ThresholdRule, indicator: Indicator) -> bool:
-    return (
-        rule.scope == "all"
-        or (rule.scope == "critical" and indicator.critical)
-        or (rule.scope == "agency" and rule.agency_id == indicator.agency_id)
-        or (rule.scope == "indicator" and rule.indicator_id == indicator.pk)
+def _applicable(indicator: Indicator, rules) -> list:
+    """The most specific active rule of each kind for ``indicator``, asked of the database per indicator."""
+    scope = (
+        Q(scope="all") | Q(scope="agency", agency_id=indicator.agency_id) | Q(scope="indicator", indicator=indicator)
     )
+    if indicator.critical:
+        scope |= Q(scope="critical")
+    scoped = ThresholdRule.objects.filter(scope, active=True)
+    picked = {}
+    for model in sorted(scoped, key=lambda r: ({"indicator": 0, "agency": 1, "critical": 2}.get(r.scope, 3), r.pk)):
+        picked.setdefault(model.kind, rules[model.pk])
+    return list(picked.values())
 
 
-def _save(breach: Breach) -> None:
-    now = timezone.now()
-    flag = Flag.objects.filter(
-        indicator_id=breach.indicator_id, rule_id=breach.rule_id, status__in=OPEN_STATUSES
-    ).first()
-    fields = {
-        "period": breach.period,
-        "value": breach.value,
-        "baseline": breach.baseline,
-        "change": breach.change,
-        "worse_by": breach.worse_by,
-        "last_detected_at": now,
-    }
-    if flag is None:
-        flag = Flag.objects.create(
-            indicator_id=breach.indicator_id,
-            rule_id=breach.rule_id,
-            category=flag_category(breach.kind),
-            severity=breach.severity,
-            detected_at=now,
-            **fields,
-        )
-        event_record(verb=Verb.FLAG_DETECTED, actor_label=SYSTEM_LABEL, flag=flag, to_status=flag.status)
-    else:
-        for name, value in fields.items():
-            setattr(flag, name, value)
-        flag.detection_count += 1
-        flag.save()
+def _save(rule, indicator: Indicator, outcome, now) -> int:
+    """Apply one rule's outcome for one indicator to its open flag, in a transaction of its own with its event
+    (as every change to a flag must be). Returns 1 for a breach."""
+    flag = Flag.objects.filter(indicator_id=indicator.pk, rule_id=rule.id, status__in=OPEN_STATUSES).first()
+    if not isinstance(outcome, Breach):
+        if flag is not None and flag.recovered_at is None:
+            with transaction.atomic():
+                flag.recovered_at = now
+                flag.save()
+                event_record(verb=Verb.FLAG_RECOVERED, actor_label=SYSTEM_LABEL, flag=flag, data={"rule": rule.id})
+        return 0
+    fields = {name: getattr(outcome, name) for name in ("period", "value", "baseline", "change", "worse_by")}
+    with transaction.atomic():
+        if flag is None:
+            flag = Flag.objects.create(
+                indicator_id=indicator.pk,
+                rule_id=rule.id,
+                category=flag_category(outcome.kind),
+                severity=outcome.severity,
+                detected_at=now,
+                last_detected_at=now,
+                **fields,
+            )
+            event_record(verb=Verb.FLAG_DETECTED, actor_label=SYSTEM_LABEL, flag=flag, to_status=flag.status)
+        else:
+            changed = flag.value != outcome.value or (not flag.severity_pinned and flag.severity != outcome.severity)
+            for name, value in fields.items():
+                setattr(flag, name, value)
+            if not flag.severity_pinned:
+                flag.severity = outcome.severity
+            flag.last_detected_at, flag.recovered_at = now, None
+            flag.detection_count += 1
+            flag.save()
+            if changed:
+                event_record(verb=Verb.FLAG_REDETECTED, actor_label=SYSTEM_LABEL, flag=flag)
+    return 1
 
 
 def naive_check(*, sample: int, as_of: dt.date) -> int:
-    """Evaluate and save flags for the first ``sample`` active indicators, one at a time. Returns breaches."""
+    """Evaluate and save flags for the first ``sample`` active indicators, one at a time: per indicator, ask
+    for its rules and its series, evaluate each rule in Python, look up the open flag of each and save what
+    changed (opened, updated or recovered) with its event, each in its own transaction. Returns breaches."""
     rules = active_rules()
-    models = list(ThresholdRule.objects.filter(active=True))
     found = 0
     for indicator in Indicator.objects.filter(active=True).order_by("id")[:sample]:
         series = list(
@@ -131,14 +149,11 @@ def naive_check(*, sample: int, as_of: dt.date) -> int:
         )
         if not series:
             continue
-        row = _row(indicator, series, rules)
-        picked = {}
-        for model in sorted(models, key=lambda r: ({"indicator": 0, "agency": 1, "critical": 2}.get(r.scope, 3), r.pk)):
-            if _applies(model, indicator):
-                picked.setdefault(model.kind, rules[model.pk])
-        for rule in picked.values():
+        applicable = _applicable(indicator, rules)
+        row = _row(indicator, series, {rule.id: rule for rule in applicable})
+        now = timezone.now()
+        for rule in applicable:
             outcome = classify(rule, row, as_of)
-            if isinstance(outcome, Breach):
-                _save(outcome)
-                found += 1
+            if outcome is not NOT_EVALUATED:
+                found += _save(rule, indicator, outcome, now)
     return found

@@ -291,6 +291,9 @@ class CheckShard(models.Model):
     number = models.PositiveIntegerField()
     lo_id = models.BigIntegerField()
     hi_id = models.BigIntegerField()
+    # An incremental run whose date moved re-checks the date-dependent rules (stale) of every indicator: these
+    # shards do that for the pairs that did not change, the others evaluate the pairs that changed.
+    dated_only = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=CheckShardStatus.choices, default=CheckShardStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)

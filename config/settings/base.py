@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Detection runs: indicators per shard, a shard's time limit (seconds), attempts before a shard fails its run.
 PERCOLATE_CHECK_SHARD_SIZE = env.int("PERCOLATE_CHECK_SHARD_SIZE", default=5000)
+# Shards that only re-check the date-dependent rules (stale) read one index entry per indicator: larger ones.
+PERCOLATE_CHECK_DATED_SHARD_SIZE = env.int("PERCOLATE_CHECK_DATED_SHARD_SIZE", default=100_000)
 PERCOLATE_CHECK_SHARD_TIME_LIMIT = env.int(
     "PERCOLATE_CHECK_SHARD_TIME_LIMIT", default=min(1800, CELERY_VISIBILITY_TIMEOUT * 3 // 4)
 )

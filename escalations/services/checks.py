@@ -88,19 +88,22 @@ def check_run_start(
         if existing.status == CheckRunStatus.FAILED:
             _reopen(existing, dispatch=dispatch)
         return RunStart(existing, created=False)
-    since = None
-    only_changed = False
+    since, changed_only, date_moved = None, False, False
     if mode == CheckRunMode.INCREMENTAL:
         last = CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED).order_by("-started_at").first()
-        since = last.started_at if last else None
-        # Same date as last time and no rule edited: only indicators with new data can answer differently,
-        # so the shards cover just those (none at all on a night without data).
-        only_changed = (
-            last is not None
-            and last.as_of == as_of
-            and not ThresholdRule.objects.filter(updated_at__gte=since).exists()
-        )
+        # An earlier date than last time moves the latest period of any indicator: everything is re-checked.
+        if last is not None and last.as_of <= as_of:
+            since = last.started_at
+            # Without an edited rule, only the indicators with new data can answer differently: the shards
+            # cover just those (none at all on a night without data and with the same date).
+            changed_only = not ThresholdRule.objects.filter(updated_at__gte=since).exists()
+            # A later date changes the answer of the date-dependent rules (stale) without new data: their
+            # other pairs get shards of their own, over every indicator.
+            date_moved = last.as_of != as_of
     size = shard_size or settings.PERCOLATE_CHECK_SHARD_SIZE
+    plan = [(lo, hi, False) for lo, hi in _shard_bounds(size, since if changed_only else None)]
+    if date_moved:
+        plan += [(lo, hi, True) for lo, hi in _shard_bounds(settings.PERCOLATE_CHECK_DATED_SHARD_SIZE)]
     try:
         with transaction.atomic():
             run = CheckRun.objects.create(
@@ -113,8 +116,8 @@ def check_run_start(
                 changes_since=since,
             )
             shards = CheckShard.objects.bulk_create(
-                CheckShard(run=run, number=n, lo_id=lo, hi_id=hi)
-                for n, (lo, hi) in enumerate(_shard_bounds(size, since if only_changed else None), 1)
+                CheckShard(run=run, number=n, lo_id=lo, hi_id=hi, dated_only=dated_only)
+                for n, (lo, hi, dated_only) in enumerate(plan, 1)
             )
             run.shards_total = len(shards)
             if not shards:
@@ -196,7 +199,7 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
                 hi_id=shard.hi_id,
                 as_of=run.as_of,
                 changes_since=run.changes_since,
-                date_changed=_date_changed(run),
+                dated_only=shard.dated_only,
             )
             counts = flags_apply_evaluation(evaluation=evaluation, lo_id=shard.lo_id, hi_id=shard.hi_id, run_id=run.pk)
             _test_pause()
@@ -226,19 +229,6 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
         )
         raise
     return shard
-
-
-def _date_changed(run: CheckRun) -> bool:
-    """Whether the previous successful run (the one an incremental run continues from) checked another date:
-    if not, the date-dependent rules (stale) cannot have changed their answer without new data."""
-    if run.changes_since is None:
-        return True
-    previous = (
-        CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED, started_at=run.changes_since)
-        .values_list("as_of", flat=True)
-        .first()
-    )
-    return previous != run.as_of
 
 
 def _test_pause() -> None:

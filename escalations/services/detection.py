@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from indicators.detection import Breach, Evaluation
+from indicators.detection import Breach, Evaluation, sparse_ids
 from indicators.models import DATA_QUALITY_KINDS
 
 from .. import sla
@@ -134,6 +134,9 @@ def flags_apply_evaluation(
     breaches = {(b.indicator_id, b.rule_id): b for b in evaluation.breaches}  # one row per key per statement
     rule_ids = {rule_id for _indicator, rule_id in evaluation.evaluated}
     in_shard = Flag.objects.filter(indicator_id__gte=lo_id, indicator_id__lt=hi_id, rule_id__in=rule_ids)
+    evaluated_ids = sparse_ids({indicator_id for indicator_id, _rule in evaluation.evaluated}, lo_id, hi_id)
+    if evaluated_ids is not None:  # a few changed indicators of a wide range: only their flags
+        in_shard = in_shard.filter(indicator_id__in=evaluated_ids)
     # Lock the shard's open flags: a person's action on one of them waits for this transaction, and then
     # sees what detection wrote.
     open_flags = {

@@ -13,10 +13,10 @@ from .query import as_date, fetch, latest_sql, metric_columns, metrics_sql, pair
 from .rules import AS_OF_KINDS, Rule, active_rules, window_plan
 from .types import Breach, Evaluation
 
-__all__ = ["Breach", "Evaluation", "evaluate"]
+__all__ = ["Breach", "Evaluation", "evaluate", "sparse_ids"]
 
-# Above this many changed indicators in a shard, reading the whole range is cheaper than a long IN list.
-_ID_LIST_LIMIT = 2000
+# Up to this many ids go into an IN list (far below SQLite's 32,766 parameters).
+_ID_LIST_LIMIT = 10_000
 
 
 def evaluate(
@@ -25,31 +25,34 @@ def evaluate(
     hi_id: int,
     as_of: dt.date,
     changes_since: dt.datetime | None = None,
-    date_changed: bool = True,
+    dated_only: bool = False,
 ) -> Evaluation:
     """Evaluate the active rules for the active indicators with ``lo_id <= id < hi_id`` at their latest period
-    on or before ``as_of``. With ``changes_since``, only pairs whose data or rule changed since then, plus,
-    when ``date_changed`` (the previous run was for another date), the rules that depend on the date for
-    every indicator. Reads only; safe to repeat."""
+    on or before ``as_of``. With ``changes_since``, only the pairs whose data or rule changed since then; with
+    ``dated_only`` as well, only the other pairs of the rules that depend on the date of the check (stale),
+    whose answer moves with the date alone. Reads only; safe to repeat."""
     rules = active_rules()
     evaluation = Evaluation()
     if not rules:
         return evaluation
-    incremental = changes_since is not None
-    params: list = [lo_id, hi_id] + ([changes_since, changes_since] if incremental else [])
-    as_of_kinds = tuple(AS_OF_KINDS) if date_changed else ()
-    pairs = fetch(pairs_sql(incremental=incremental, as_of_kinds=as_of_kinds), params)
+    if dated_only:
+        # Only the date-dependent rules, which need nothing but the latest period: read with the pairs.
+        pairs = fetch(
+            *pairs_sql(lo_id, hi_id, since=changes_since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
+        )
+    else:
+        pairs = fetch(*pairs_sql(lo_id, hi_id, since=changes_since))
     if not pairs:
         return evaluation
     wanted: dict[int, list[Rule]] = {}
-    for indicator_id, rule_id, _kind in pairs:
+    for indicator_id, rule_id, *_rest in pairs:
         wanted.setdefault(indicator_id, []).append(rules[rule_id])
-    windowed = sorted({indicator_id for indicator_id, _rule, kind in pairs if kind not in AS_OF_KINDS})
+    windowed = sorted({indicator_id for indicator_id, _rule, kind, *_rest in pairs if kind not in AS_OF_KINDS})
 
     plan = window_plan(rules)
     seen: set[int] = set()
     if windowed:
-        ids = windowed if incremental and len(windowed) <= _ID_LIST_LIMIT else None
+        ids = sparse_ids(windowed, lo_id, hi_id)
         steps = {row[0] for row in fetch(steps_sql(), [lo_id, hi_id])}
         sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=ids, steps=steps)
         columns = metric_columns(plan)
@@ -71,7 +74,12 @@ def evaluate(
     # Indicators that only the date-dependent rules (stale) look at this time: their latest period suffices.
     rest = set(wanted) - seen
     if rest:
-        for indicator_id, step, latest in fetch(latest_sql(), [as_of, lo_id, hi_id]):
+        if dated_only:
+            latest_rows = ((indicator_id, step, latest) for indicator_id, _rule, _kind, step, latest in pairs)
+        else:
+            ids = sparse_ids(rest, lo_id, hi_id)
+            latest_rows = fetch(latest_sql(ids), [as_of, lo_id, hi_id, *(ids or [])])
+        for indicator_id, step, latest in latest_rows:
             if indicator_id not in rest or latest is None:
                 continue
             for rule in wanted[indicator_id]:
@@ -80,6 +88,12 @@ def evaluate(
                     _record(evaluation, rule, indicator_id, breach)
     evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
+
+
+def sparse_ids(ids, lo_id: int, hi_id: int) -> list[int] | None:
+    """``ids``, sorted, when they are few in the wide range ``lo_id <= id < hi_id`` (the changed indicators of an
+    incremental run): reading just them beats reading the range. ``None``: read the range."""
+    return sorted(ids) if len(ids) <= _ID_LIST_LIMIT and len(ids) * 2 < hi_id - lo_id else None
 
 
 def _record(evaluation: Evaluation, rule: Rule, indicator_id: int, outcome) -> None:

@@ -22,30 +22,60 @@ _STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in ST
 _SCOPE_RANK = "CASE r.scope WHEN 'indicator' THEN 0 WHEN 'agency' THEN 1 WHEN 'critical' THEN 2 ELSE 3 END"
 
 
-def pairs_sql(*, incremental: bool, as_of_kinds: tuple[str, ...]) -> str:
-    """(indicator, rule, kind) for the most specific active rule of each kind that applies to each active
-    indicator of the range. Incremental: only pairs whose indicator's data or whose rule changed since the
-    given moment, and every pair of a kind that depends on the date of the check.
-    Parameters: lo_id, hi_id[, since, since]."""
-    changed = ""
-    if incremental:
-        kinds = ", ".join(f"'{kind}'" for kind in as_of_kinds) or "''"
-        changed = f"AND (data_changed_at >= %s OR rule_updated_at >= %s OR kind IN ({kinds}))"
-    return f"""
-        SELECT indicator_id, rule_id, kind FROM (
+def pairs_sql(
+    lo_id: int,
+    hi_id: int,
+    *,
+    since: dt.datetime | None = None,
+    kinds: tuple[str, ...] = (),
+    unchanged: bool = False,
+    latest_on: dt.date | None = None,
+) -> tuple[str, list]:
+    """(SQL, parameters) of (indicator, rule, kind) for the most specific active rule of each kind that applies
+    to each active indicator of the range, optionally only of the given ``kinds``. With ``since``: only the
+    pairs whose indicator's data or whose rule changed since then; with ``unchanged`` as well, only the others.
+    With ``latest_on``, each row also carries the indicator's months per period and its latest period on or
+    before that date (as ``latest_sql``), for rules that need nothing else."""
+    # The most specific rule is picked per kind, so leaving other kinds out first changes no pick.
+    listed = ", ".join(f"'{kind}'" for kind in kinds)
+    of_kinds = f"AND r.kind IN ({listed})" if kinds else ""
+    latest = ""
+    params: list = []
+    if latest_on is not None:
+        latest = (
+            ", step, (SELECT MAX(m.period) FROM indicators_measurement m"
+            " WHERE m.indicator_id = applicable.indicator_id AND m.period <= %s)"
+        )
+        params.append(latest_on)
+    params += [lo_id, hi_id]
+    prefilter = changed = ""
+    if since is not None:
+        changed = "COALESCE(data_changed_at >= %s OR rule_updated_at >= %s, false)"
+        changed = f"AND {'NOT ' if unchanged else ''}{changed}"
+        if not unchanged:
+            # Without an edited rule, only indicators with new data qualify: skip the others before ranking.
+            prefilter = (
+                "AND (i.data_changed_at >= %s"
+                " OR EXISTS (SELECT 1 FROM indicators_thresholdrule e WHERE e.updated_at >= %s))"
+            )
+            params += [since, since]
+        params += [since, since]
+    sql = f"""
+        SELECT indicator_id, rule_id, kind {latest} FROM (
             SELECT i.id AS indicator_id, r.id AS rule_id, r.kind AS kind, i.data_changed_at AS data_changed_at,
-                   r.updated_at AS rule_updated_at,
+                   r.updated_at AS rule_updated_at, {_STEP_SQL} AS step,
                    ROW_NUMBER() OVER (PARTITION BY i.id, r.kind ORDER BY {_SCOPE_RANK}, r.id) AS pick
             FROM indicators_indicator i
-            JOIN indicators_thresholdrule r ON r.active AND (
+            JOIN indicators_thresholdrule r ON r.active {of_kinds} AND (
                 r.scope = 'all'
                 OR (r.scope = 'critical' AND i.critical)
                 OR (r.scope = 'agency' AND r.agency_id = i.agency_id)
                 OR (r.scope = 'indicator' AND r.indicator_id = i.id))
-            WHERE i.active AND i.id >= %s AND i.id < %s
+            WHERE i.active AND i.id >= %s AND i.id < %s {prefilter}
         ) applicable
         WHERE pick = 1 {changed}
         ORDER BY indicator_id, rule_id"""
+    return sql, params
 
 
 METRIC_COLUMNS_FIXED = (
@@ -180,15 +210,16 @@ def steps_sql() -> str:
     return f"SELECT DISTINCT {_STEP_SQL} FROM indicators_indicator i WHERE i.active AND i.id >= %s AND i.id < %s"
 
 
-def latest_sql() -> str:
-    """Latest period on or before the as-of date of every active indicator of a range, for the rules that
-    need nothing else (stale): one backward step on the (indicator, period) index per indicator.
-    Parameters: as_of, lo_id, hi_id."""
+def latest_sql(ids: list[int] | None = None) -> str:
+    """Latest period on or before the as-of date of every active indicator of a range (only ``ids``, when
+    given), for the rules that need nothing else (stale): one backward step on the (indicator, period) index
+    per indicator. Parameters: as_of, lo_id, hi_id (and the ids, when given)."""
+    id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
     return f"""
     SELECT i.id, {_STEP_SQL} AS step,
            (SELECT MAX(m.period) FROM indicators_measurement m WHERE m.indicator_id = i.id AND m.period <= %s)
     FROM indicators_indicator i
-    WHERE i.active AND i.id >= %s AND i.id < %s"""
+    WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}"""
 
 
 def fetch(sql: str, params: list) -> list[tuple]:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from ..models import Frequency, RuleKind, ThresholdRule
 
@@ -31,7 +32,8 @@ def _int_param(params: dict, name: str, default: int, minimum: int = 1) -> int:
 
 @dataclass(frozen=True)
 class Rule:
-    """The parts of a ``ThresholdRule`` the math needs, with parameters defaulted and validated."""
+    """The parts of a ``ThresholdRule`` the math needs, with parameters defaulted and validated (once: a run
+    asks for them for every indicator)."""
 
     id: int
     kind: str
@@ -40,24 +42,24 @@ class Rule:
     critical_factor: Decimal
     params: dict = field(hash=False, compare=False)
 
-    @property
+    @cached_property
     def n(self) -> int:
         return _int_param(self.params, "n", 3)
 
-    @property
+    @cached_property
     def window(self) -> int:
         return _int_param(self.params, "window", 24)
 
-    @property
+    @cached_property
     def min_points(self) -> int:
         # A sample standard deviation needs two points at least.
         return _int_param(self.params, "min_points", 8, minimum=2)
 
-    @property
+    @cached_property
     def grace_days(self) -> int:
         return _int_param(self.params, "grace_days", 30, minimum=0)
 
-    @property
+    @cached_property
     def drop_pct(self) -> Decimal:
         try:
             return Decimal(str(self.params.get("drop_pct", 50)))

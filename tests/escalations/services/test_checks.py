@@ -210,6 +210,52 @@ def test_date_dependent_rules_are_rechecked_when_the_date_moves(series, only_rul
     assert run_check(AS_OF + dt.timedelta(days=1), full=False).indicators_evaluated == 1
 
 
+def test_after_the_date_moved_an_incremental_run_ends_where_a_full_check_would(series, run_check, settings):
+    # The seeded default rules, stale among them. Annual series whose latest value is FY2018 (July 2017): the
+    # FY2019 value is due at the end of June 2019, so with 30 days' grace they are on time in mid-July 2019
+    # and overdue in mid-September.
+    settings.PERCOLATE_CHECK_DATED_SHARD_SIZE = 3
+    indicators = [series([100, 90 + i, 80 + 5 * i], desired_direction=Direction.UP) for i in range(6)]
+    first = run_check(dt.date(2019, 7, 15), shard_size=2)
+    assert not Flag.objects.filter(rule__kind=RuleKind.STALE).exists()
+    opened_before = first.flags_opened
+    # Two indicators get their FY2019 value (one better, one much worse), as the importer records it.
+    for indicator, value in [(indicators[1], 120), (indicators[4], 10)]:
+        Measurement.objects.create(indicator=indicator, period=dt.date(2018, 7, 1), value=Decimal(value))
+        type(indicator).objects.filter(pk=indicator.pk).update(data_changed_at=dt.datetime.now(dt.UTC))
+
+    as_of = dt.date(2019, 9, 15)
+    run = run_check(as_of, full=False, shard_size=2)
+
+    # Shards: one for the two changed indicators (all their rules), then the stale rule of the other four in
+    # shards of three indicators each (the changed ones among them are left out).
+    assert [(s.dated_only, s.indicators_evaluated) for s in run.shards.order_by("number")] == [
+        (False, 2),
+        (True, 2),
+        (True, 2),
+    ]
+    assert run.indicators_evaluated == 6
+    expected = evaluate(lo_id=0, hi_id=10**12, as_of=as_of).breaches
+    open_flags = Flag.objects.filter(recovered_at__isnull=True)
+    assert sorted(open_flags.values_list("indicator_id", "rule_id", "severity", "period", "value")) == sorted(
+        (b.indicator_id, b.rule_id, b.severity, b.period, b.value) for b in expected
+    )
+    assert {f.indicator for f in open_flags.filter(rule__kind=RuleKind.STALE)} == {indicators[i] for i in (0, 2, 3, 5)}
+    # Every flag opened by either run has exactly one "detected" event: the shards never overlapped.
+    detected = Event.objects.filter(verb="flag.detected")
+    assert detected.count() == len(set(detected.values_list("flag_id", flat=True))) == Flag.objects.count()
+    assert run.flags_opened == Flag.objects.count() - opened_before
+
+
+def test_an_incremental_run_for_an_earlier_date_rechecks_everything(series, only_rule, run_check):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    for _ in range(3):
+        series([100, 100, 80])
+    run_check(AS_OF)
+    earlier = run_check(dt.date(2017, 1, 31), full=False)  # before the FY2018 fall: FY2017 equals FY2016
+    assert (earlier.indicators_evaluated, earlier.flags_recovered) == (3, 3)
+
+
 # ---- failures, attempts, the sweeper -----------------------------------------------------------------------
 
 

@@ -1,0 +1,61 @@
+"""The benchmark's naive baseline must do the same work as the set-based check, or its figure means nothing:
+run both on the same series and compare the flags and the audit trail they leave."""
+
+import datetime as dt
+from decimal import Decimal
+
+from benchmarks.naive import naive_check
+from escalations.models import Event, Flag
+from indicators.models import CheckRun, Direction, Frequency, Measurement
+
+AS_OF = dt.date(2021, 12, 31)
+
+
+def _outcome() -> tuple[list, list]:
+    flags = sorted(
+        Flag.objects.values_list(
+            "indicator_id", "rule_id", "status", "severity", "period", "value", "baseline", "change", "recovered_at"
+        )
+    )
+    events = sorted(Event.objects.values_list("flag__indicator_id", "flag__rule_id", "verb"))
+    return [f[:-1] + (f[-1] is not None,) for f in flags], events
+
+
+def _reset() -> None:
+    Event.objects.all().delete()
+    Flag.objects.all().delete()
+    CheckRun.objects.all().delete()  # the ledger would take a second run for the same date as done
+
+
+def test_the_naive_loop_leaves_the_same_flags_and_events_as_the_set_based_check(series, run_check):
+    # Monthly series like the benchmark's (with the seeded default rules): falling, rising, flat, a level
+    # shift, a gap, a percentage above 100, and one that stopped reporting.
+    start = dt.date(2018, 1, 1)
+    monthly = {"frequency": Frequency.MONTHLY, "start": start}
+    series([100 + i for i in range(48)], desired_direction=Direction.UP, **monthly)
+    series([100 - i for i in range(48)], desired_direction=Direction.UP, critical=True, **monthly)
+    series([100] * 36 + [80] * 12, desired_direction=Direction.DOWN, target=Decimal(90), **monthly)
+    series([50 + (i % 12) for i in range(40)], desired_direction=Direction.NEUTRAL, **monthly)
+    series([10, None, 12, None, 14] * 8, desired_direction=Direction.UP, **monthly)
+    series([99, 101, 104] * 16, measurement_type="percentage", **monthly)
+    series([100 + (i % 3) for i in range(30)], **monthly)
+    indicators = 7
+
+    naive_check(sample=indicators, as_of=AS_OF)
+    naive = _outcome()
+    _reset()
+    run_check(AS_OF)
+    assert naive == _outcome()
+    assert len({flag[1] for flag in naive[0]}) >= 4  # the fixture breaches rules of several kinds
+
+    # A month later, after new data for one series: updates, recoveries and new flags agree too.
+    naive_check(sample=indicators, as_of=AS_OF)
+    for indicator_id in Flag.objects.values_list("indicator_id", flat=True)[:1]:
+        Measurement.objects.create(indicator_id=indicator_id, period=dt.date(2022, 1, 1), value=Decimal(1000))
+    later = dt.date(2022, 1, 31)
+    naive_check(sample=indicators, as_of=later)
+    naive = _outcome()
+    _reset()
+    run_check(AS_OF)
+    run_check(later)
+    assert naive == _outcome()
