@@ -9,7 +9,7 @@ from django.db import connection
 
 from .classify import NOT_EVALUATED, classify, stale_breach
 from .dialect import Dialect
-from .query import as_date, fetch, latest_sql, metric_columns, metrics_sql, pairs_sql, steps_sql
+from .query import as_date, fetch, latest_sql, metric_columns, metrics_sql, pairs_sql, steps_sql, stream
 from .rules import AS_OF_KINDS, Rule, active_rules, window_plan
 from .types import Breach, Evaluation
 
@@ -63,7 +63,7 @@ def evaluate(
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute("SET LOCAL work_mem = '64MB'")
-        for raw in fetch(sql, [lo_id, hi_id, *(ids or []), as_of]):
+        for raw in stream(sql, [lo_id, hi_id, *(ids or []), as_of]):
             row = dict(zip(columns, raw))
             row["period"] = as_date(row["period"])
             indicator_id = row["indicator_id"]

@@ -11,6 +11,7 @@ sqlite3 crashes when a Python window function meets a frame with no rows, which 
 PRECEDING" is at the start of every series."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 from django.db import connection
 
@@ -226,6 +227,16 @@ def fetch(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def stream(sql: str, params: list) -> Iterator[tuple]:
+    """The rows of ``sql`` as PostgreSQL produces them, in chunks: the caller works on one chunk while the
+    server computes the next (the window query and the classification use both cores). Elsewhere: ``fetch``."""
+    if connection.vendor != "postgresql":
+        yield from fetch(sql, params)
+        return
+    with connection.cursor() as cursor:
+        yield from cursor.cursor.stream(sql, params, size=1000)
 
 
 def as_date(raw) -> dt.date:
