@@ -181,7 +181,10 @@ def main() -> None:
            FROM indicators_measurement m WHERE m.period = %s AND m.indicator_id %% 100 = 7""",
         [months_after(START, m), months_after(START, m - 1)],
     )
-    execute("UPDATE indicators_indicator SET data_changed_at = now() WHERE id %% 100 = 7")
+    execute(
+        "UPDATE indicators_indicator SET data_changed_at = now(), reported_through = %s WHERE id %% 100 = 7",
+        [months_after(START, m)],
+    )
     next_as_of = months_after(START, m + 1) - dt.timedelta(days=1)
     new1pct_s, _ = command(["run_checks", "--as-of", next_as_of.isoformat()])
     note("new1pct_s", new1pct_s)

@@ -47,6 +47,12 @@ def build_series(*, n: int, m: int, start: dt.date) -> None:
         cursor.execute(INDICATOR_SQL, {"agency": agency.pk, "n": n})
         cursor.execute("SELECT setseed(0.42)")
         cursor.execute(MEASUREMENT_SQL, {"start": start, "m": m})
+        # As the importer records it.
+        cursor.execute(
+            "UPDATE indicators_indicator"
+            " SET reported_through = (%(start)s::date + make_interval(months => %(m)s - 1))::date",
+            {"start": start, "m": m},
+        )
         # What autovacuum does after a bulk load in production (it is off on the development machine): statistics,
         # and the visibility map that lets "latest period" probes read the index alone.
         cursor.execute("VACUUM ANALYZE indicators_indicator")

@@ -94,9 +94,13 @@ class Indicator(models.Model):
     )
     tolerance_rationale = models.TextField(blank=True)
     active = models.BooleanField(default=True)
-    # Set whenever a measurement is added or restated: the incremental check re-evaluates exactly the
-    # indicators whose data changed after its previous successful run.
+    # Set whenever a measurement is added or restated, or anything else the rules read changes (target,
+    # direction, criticality, tolerance): the incremental check re-evaluates exactly the indicators whose data
+    # changed after its previous successful run.
     data_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The latest period with a value, kept by the importer with ``data_changed_at``: the checks read it instead
+    # of looking it up in the measurements (they still do when it is later than the date of the check).
+    reported_through = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["agency__name", "name"]

@@ -36,18 +36,14 @@ def evaluate(
     if not rules:
         return evaluation
     if dated_only:
-        # Only the date-dependent rules, which need nothing but the latest period: read with the pairs.
-        pairs = fetch(
-            *pairs_sql(lo_id, hi_id, since=changes_since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
-        )
-    else:
-        pairs = fetch(*pairs_sql(lo_id, hi_id, since=changes_since))
+        return _evaluate_dated(rules, lo_id, hi_id, as_of, changes_since)
+    pairs = fetch(*pairs_sql(lo_id, hi_id, since=changes_since))
     if not pairs:
         return evaluation
     wanted: dict[int, list[Rule]] = {}
-    for indicator_id, rule_id, *_rest in pairs:
+    for indicator_id, rule_id, _kind in pairs:
         wanted.setdefault(indicator_id, []).append(rules[rule_id])
-    windowed = sorted({indicator_id for indicator_id, _rule, kind, *_rest in pairs if kind not in AS_OF_KINDS})
+    windowed = sorted({indicator_id for indicator_id, _rule, kind in pairs if kind not in AS_OF_KINDS})
 
     plan = window_plan(rules)
     seen: set[int] = set()
@@ -63,7 +59,7 @@ def evaluate(
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute("SET LOCAL work_mem = '64MB'")
-        for raw in stream(sql, [lo_id, hi_id, *(ids or []), as_of]):
+        for raw in stream(sql, [lo_id, hi_id, *(ids or []), as_of, as_of]):
             row = dict(zip(columns, raw))
             row["period"] = as_date(row["period"])
             indicator_id = row["indicator_id"]
@@ -74,18 +70,27 @@ def evaluate(
     # Indicators that only the date-dependent rules (stale) look at this time: their latest period suffices.
     rest = set(wanted) - seen
     if rest:
-        if dated_only:
-            latest_rows = ((indicator_id, step, latest) for indicator_id, _rule, _kind, step, latest in pairs)
-        else:
-            ids = sparse_ids(rest, lo_id, hi_id)
-            latest_rows = fetch(latest_sql(ids), [as_of, lo_id, hi_id, *(ids or [])])
-        for indicator_id, step, latest in latest_rows:
+        ids = sparse_ids(rest, lo_id, hi_id)
+        for indicator_id, step, latest in fetch(latest_sql(ids), [as_of, as_of, lo_id, hi_id, *(ids or [])]):
             if indicator_id not in rest or latest is None:
                 continue
             for rule in wanted[indicator_id]:
                 if rule.kind in AS_OF_KINDS:
                     breach = stale_breach(rule, indicator_id, step, as_date(latest), as_of)
                     _record(evaluation, rule, indicator_id, breach)
+    evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
+    return evaluation
+
+
+def _evaluate_dated(rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.date, since) -> Evaluation:
+    """The date-dependent rules (stale) alone, for the pairs that did not change since ``since``: they need
+    nothing but each indicator's latest period, read with the pairs."""
+    evaluation = Evaluation()
+    sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
+    for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):
+        if latest is not None:
+            rule = rules[rule_id]
+            _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
     evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
 

@@ -23,6 +23,17 @@ _STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in ST
 _SCOPE_RANK = "CASE r.scope WHEN 'indicator' THEN 0 WHEN 'agency' THEN 1 WHEN 'critical' THEN 2 ELSE 3 END"
 
 
+def _latest(indicator: str) -> str:
+    """SQL for the latest period on or before the as-of date (two parameters, both the as-of date) of the
+    indicator row ``indicator`` (with ``id`` and ``reported_through`` columns): its ``reported_through`` when that is on
+    or before the date, else one backward step on the (indicator, period) index (an earlier date, or values
+    written by something other than the importer)."""
+    return (
+        f"CASE WHEN {indicator}.reported_through <= %s THEN {indicator}.reported_through ELSE (SELECT MAX(m.period) "
+        f"FROM indicators_measurement m WHERE m.indicator_id = {indicator}.id AND m.period <= %s) END"
+    )
+
+
 def pairs_sql(
     lo_id: int,
     hi_id: int,
@@ -43,11 +54,8 @@ def pairs_sql(
     latest = ""
     params: list = []
     if latest_on is not None:
-        latest = (
-            ", step, (SELECT MAX(m.period) FROM indicators_measurement m"
-            " WHERE m.indicator_id = applicable.indicator_id AND m.period <= %s)"
-        )
-        params.append(latest_on)
+        latest = f", step, {_latest('applicable')}"
+        params += [latest_on, latest_on]
     params += [lo_id, hi_id]
     prefilter = changed = ""
     if since is not None:
@@ -64,7 +72,7 @@ def pairs_sql(
     sql = f"""
         SELECT indicator_id, rule_id, kind {latest} FROM (
             SELECT i.id AS indicator_id, r.id AS rule_id, r.kind AS kind, i.data_changed_at AS data_changed_at,
-                   r.updated_at AS rule_updated_at, {_STEP_SQL} AS step,
+                   r.updated_at AS rule_updated_at, {_STEP_SQL} AS step, i.id, i.reported_through,
                    ROW_NUMBER() OVER (PARTITION BY i.id, r.kind ORDER BY {_SCOPE_RANK}, r.id) AS pick
             FROM indicators_indicator i
             JOIN indicators_thresholdrule r ON r.active {of_kinds} AND (
@@ -111,7 +119,7 @@ def metric_columns(plan: WindowPlan) -> list[str]:
 
 def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, steps: set[int]) -> str:
     """One row per indicator at its latest period on or before the as-of date. Parameters: lo_id, hi_id
-    (and the ids, when given), as_of. ``steps``: the months per period of the frequencies in the range.
+    (and the ids, when given), as_of, as_of. ``steps``: the months per period of the frequencies in the range.
 
     Only the windows the active rules need are computed, and each distinct frame is a pass over the rows, so
     the frames are few: "a year earlier" gets one frame per frequency present, "the previous period" one
@@ -162,16 +170,13 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     return f"""
     WITH cand AS (
         SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
-               i.measurement_type
+               i.measurement_type, i.reported_through
         FROM indicators_indicator i
         WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
     ),
     latest AS MATERIALIZED (
-        -- One backward step on the (indicator, period) index per indicator. MATERIALIZED: inlined, PostgreSQL
-        -- would repeat that step for every row of the window below.
-        SELECT c.id AS indicator_id, c.step,
-               (SELECT MAX(m.period) FROM indicators_measurement m WHERE m.indicator_id = c.id AND m.period <= %s)
-                   AS period
+        -- MATERIALIZED: inlined, PostgreSQL would repeat any index step for every row of the window below.
+        SELECT c.id AS indicator_id, c.step, {_latest("c")} AS period
         FROM cand c
     ),
     b AS (
@@ -213,12 +218,11 @@ def steps_sql() -> str:
 
 def latest_sql(ids: list[int] | None = None) -> str:
     """Latest period on or before the as-of date of every active indicator of a range (only ``ids``, when
-    given), for the rules that need nothing else (stale): one backward step on the (indicator, period) index
-    per indicator. Parameters: as_of, lo_id, hi_id (and the ids, when given)."""
+    given), for the rules that need nothing else (stale). Parameters: as_of, as_of, lo_id, hi_id (and the ids,
+    when given)."""
     id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
     return f"""
-    SELECT i.id, {_STEP_SQL} AS step,
-           (SELECT MAX(m.period) FROM indicators_measurement m WHERE m.indicator_id = i.id AND m.period <= %s)
+    SELECT i.id, {_STEP_SQL} AS step, {_latest("i")}
     FROM indicators_indicator i
     WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}"""
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from ..models import Agency, Indicator, Portfolio, RuleKind, RuleScope, ThresholdRule
 from ..roles import Role, roles_of
@@ -112,6 +113,7 @@ def indicator_tune(*, indicator: Indicator, actor, **changes) -> Indicator:
         raise PermissionDenied("Only the agency's liaisons, ops leads and admins tune an indicator.")
     with transaction.atomic():
         indicator = Indicator.objects.select_for_update().get(pk=indicator.pk)
+        tolerance_before = indicator.tolerance
         _apply(indicator, changes, ("tolerance", "tolerance_rationale", "public_impact_weight"))
         indicator.tolerance_rationale = (indicator.tolerance_rationale or "").strip()
         if indicator.tolerance is not None and not indicator.tolerance_rationale:
@@ -120,5 +122,9 @@ def indicator_tune(*, indicator: Indicator, actor, **changes) -> Indicator:
             raise ValidationError({"tolerance": "Must not be negative."})
         if not 1 <= indicator.public_impact_weight <= 5:
             raise ValidationError({"public_impact_weight": "Must be from 1 to 5."})
-        indicator.save(update_fields=["tolerance", "tolerance_rationale", "public_impact_weight"])
+        fields = ["tolerance", "tolerance_rationale", "public_impact_weight"]
+        if indicator.tolerance != tolerance_before:  # the rules read it: the next incremental check re-evaluates
+            indicator.data_changed_at = timezone.now()
+            fields.append("data_changed_at")
+        indicator.save(update_fields=fields)
     return indicator

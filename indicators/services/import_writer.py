@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, OuterRef, Subquery
 from django.db.models.functions import Abs
 from django.utils import timezone
 
@@ -118,8 +118,9 @@ class ImportWriter:
         self._link_parents()
         # A changed target, direction or criticality changes what the rules conclude: re-evaluate those too.
         self.changed_ids |= self.updated_ids
+        latest = Measurement.objects.filter(indicator=OuterRef("pk")).order_by("-period").values("period")[:1]
         for ids in _chunks(sorted(self.changed_ids)):
-            Indicator.objects.filter(id__in=ids).update(data_changed_at=self.now)
+            Indicator.objects.filter(id__in=ids).update(data_changed_at=self.now, reported_through=Subquery(latest))
         return {
             "indicators_created": len(self.created_ids),
             "indicators_updated": len(self.updated_ids - self.created_ids),

@@ -17,7 +17,8 @@ from escalations.services.checks import CheckRunBusy, check_run_start, check_sha
 from escalations.tasks import check_shard, nightly_checks
 from indicators.detection import evaluate
 from indicators.models import CheckRun, CheckShard, Direction, Measurement, RuleKind, ThresholdRule
-from indicators.services import import_file
+from indicators.roles import Role
+from indicators.services import import_file, indicator_tune
 
 from ...conftest import require_service
 
@@ -245,6 +246,18 @@ def test_after_the_date_moved_an_incremental_run_ends_where_a_full_check_would(s
     detected = Event.objects.filter(verb="flag.detected")
     assert detected.count() == len(set(detected.values_list("flag_id", flat=True))) == Flag.objects.count()
     assert run.flags_opened == Flag.objects.count() - opened_before
+
+
+def test_a_tolerance_set_by_a_liaison_is_applied_by_the_next_incremental_run(series, only_rule, run_check, make_user):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    tuned, _other = series([100, 100, 93]), series([100, 100, 93])  # 7 % worse: yellow
+    run_check(AS_OF)
+    indicator_tune(
+        indicator=tuned, actor=make_user(Role.OPS_LEAD), tolerance=Decimal(8), tolerance_rationale="Seasonal staffing"
+    )
+    run = run_check(AS_OF, full=False)
+    assert (run.indicators_evaluated, run.flags_recovered) == (1, 1)
+    assert Flag.objects.get(indicator=tuned).recovered_at is not None
 
 
 def test_an_incremental_run_for_an_earlier_date_rechecks_everything(series, only_rule, run_check):
