@@ -73,4 +73,4 @@ class Command(BaseCommand):
                 self._progress(run, began)
             if run.status != CheckRunStatus.RUNNING:
                 return
-            time.sleep(0.5)
+            time.sleep(0.1)
