@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.db import connection
 
+from ..models import ThresholdRule
 from .classify import NOT_EVALUATED, classify, stale_breach
 from .dialect import Dialect
 from .query import as_date, fetch, latest_sql, metric_columns, metrics_sql, pairs_sql, steps_sql, stream
@@ -91,7 +92,11 @@ def _evaluate_dated(rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.da
         if latest is not None:
             rule = rules[rule_id]
             _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
-    evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
+    indicators = {indicator_id for indicator_id, _rule in evaluation.evaluated}
+    if since is not None and ThresholdRule.objects.filter(updated_at__gte=since).exists():
+        # An edited rule gives these indicators changed pairs too: the shard that evaluates those counts them.
+        indicators -= {indicator_id for indicator_id, _rule, _kind in fetch(*pairs_sql(lo_id, hi_id, since=since))}
+    evaluation.indicators = len(indicators)
     return evaluation
 
 

@@ -248,6 +248,19 @@ def test_after_the_date_moved_an_incremental_run_ends_where_a_full_check_would(s
     assert run.flags_opened == Flag.objects.count() - opened_before
 
 
+def test_a_rule_edited_on_a_day_the_date_moved_counts_each_indicator_once(series, run_check):
+    # The seeded defaults, stale among them: the edited rule's pairs and the stale pairs are different shards.
+    for i in range(4):
+        series([100, 90 + i, 80])
+    run_check(AS_OF)
+    rule = ThresholdRule.objects.get(kind=RuleKind.YEAR_OVER_YEAR, scope="all", active=True)
+    rule.yellow = Decimal(1)
+    rule.save()
+    run = run_check(AS_OF + dt.timedelta(days=1), full=False)
+    assert {s.dated_only for s in run.shards.all()} == {False, True}
+    assert run.indicators_evaluated == 4
+
+
 def test_a_tolerance_set_by_a_liaison_is_applied_by_the_next_incremental_run(series, only_rule, run_check, make_user):
     only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
     tuned, _other = series([100, 100, 93]), series([100, 100, 93])  # 7 % worse: yellow
