@@ -32,7 +32,18 @@ def _element(value) -> str:
 
 def _array_literal(values) -> str:
     # Written here as one string: psycopg's array dumper visits every element in Python, ten times slower.
-    return "{" + ",".join(_element(v) for v in values) + "}"
+    # Most columns repeat a few values (statuses, defaults, the same timestamp): each is written out once.
+    written: dict = {}
+    parts = []
+    for value in values:
+        try:
+            part = written[value]
+        except KeyError:
+            part = written[value] = _element(value)
+        except TypeError:  # unhashable (JSON)
+            part = _element(value)
+        parts.append(part)
+    return "{" + ",".join(parts) + "}"
 
 
 def insert_select(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence]) -> tuple[str, list]:
