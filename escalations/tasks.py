@@ -29,7 +29,7 @@ def notify_event(event_id: int) -> int:
 @shared_task(**IDEMPOTENT)
 def notify_events(event_ids: list[int]) -> int:
     """The notifications of many events (a detection shard's new red flags)."""
-    return sum(len(notifications.notifications_create(event_id=event_id)) for event_id in event_ids)
+    return len(notifications.notifications_create_many(event_ids=event_ids))
 
 
 @shared_task(**IDEMPOTENT)

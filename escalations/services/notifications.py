@@ -10,6 +10,7 @@ an e-mail goes out only from the worker whose UPDATE claimed ``emailed_at`` from
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
 from django.core.mail import send_mail
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
@@ -77,21 +78,43 @@ def _title(event: Event, reason: str) -> str:
 def notifications_create(*, event_id: int, reason: str = "event") -> list[Notification]:
     """Create the notifications of one event (safe to repeat: existing ones are kept, none added twice) and
     e-mail the recipients who want immediate e-mails. Returns the notifications of the event for ``reason``."""
-    event = Event.objects.select_related("flag__indicator__agency__portfolio", "project", "actor").get(pk=event_id)
-    title = _title(event, reason)
-    body = render_to_string("emails/notification.txt", {"event": event, "title": title, "reason": reason})
-    url = (
-        f"/flags/{event.flag_id}/" if event.flag_id else (f"/projects/{event.project_id}/" if event.project_id else "")
+    return notifications_create_many(event_ids=[event_id], reason=reason)
+
+
+def notifications_create_many(*, event_ids: list[int], reason: str = "event") -> list[Notification]:
+    """``notifications_create`` for many events at once (a detection shard's new red flags) in a few queries:
+    the events are read together, and events whose recipients the same query finds (the same agency's
+    liaisons, say) share one lookup. Returns the notifications of the events for ``reason``."""
+    events = Event.objects.select_related("flag__indicator__agency__portfolio", "project", "actor").filter(
+        pk__in=event_ids
     )
-    Notification.objects.bulk_create(
-        [
-            Notification(user=user, event=event, reason=reason, title=title, body=body, url=url)
-            for user in recipients_of(event, reason)
-        ],
-        ignore_conflicts=True,
-    )
+    audiences: dict[tuple, list] = {}
+    new = []
+    for event in events.order_by("pk"):
+        recipients = recipients_of(event, reason)
+        try:
+            sql, params = recipients.query.sql_with_params()
+        except EmptyResultSet:  # nobody to tell, known without a query
+            continue
+        key = (sql, tuple(params))
+        if key not in audiences:
+            audiences[key] = list(recipients)
+        users = audiences[key]
+        if not users:
+            continue
+        title = _title(event, reason)
+        body = render_to_string("emails/notification.txt", {"event": event, "title": title, "reason": reason})
+        url = (
+            f"/flags/{event.flag_id}/"
+            if event.flag_id
+            else (f"/projects/{event.project_id}/" if event.project_id else "")
+        )
+        new += [Notification(user=user, event=event, reason=reason, title=title, body=body, url=url) for user in users]
+    Notification.objects.bulk_create(new, ignore_conflicts=True)
     notifications = list(
-        Notification.objects.filter(event=event, reason=reason).select_related("user__notification_preference")
+        Notification.objects.filter(event_id__in=event_ids, reason=reason).select_related(
+            "user__notification_preference"
+        )
     )
     notifications_email([n for n in notifications if _email_mode(n.user) == EmailMode.IMMEDIATE])
     return notifications

@@ -6,7 +6,12 @@ from django.core import mail
 from escalations import services
 from escalations.lifecycle import FlagStatus
 from escalations.models import EmailMode, Event, Notification, NotificationPreference
-from escalations.services.notifications import digests_send, notifications_create, notifications_mark_read
+from escalations.services.notifications import (
+    digests_send,
+    notifications_create,
+    notifications_create_many,
+    notifications_mark_read,
+)
 from indicators.roles import Role
 
 from ..factories import IndicatorFactory
@@ -62,3 +67,29 @@ def test_mark_read(liaison, deputy, flag_in):
     notifications_create(event_id=Event.objects.get(flag=flag, verb="flag.escalated").pk)
     assert notifications_mark_read(user=deputy) == 1
     assert notifications_mark_read(user=deputy) == 0
+
+
+def test_a_step_nobody_needs_to_hear_of_notifies_nobody(liaison, flag_in):
+    flag = services.flag_review(flag=flag_in(FlagStatus.DETECTED), actor=liaison)
+    assert notifications_create(event_id=Event.objects.get(flag=flag, verb="flag.reviewed").pk) == []
+    assert not Notification.objects.exists()
+
+
+def test_a_shards_new_red_flags_notify_their_liaisons_in_a_fixed_number_of_queries(
+    make_user, agency, liaison, django_assert_max_num_queries
+):
+    other = make_user(Role.LIAISON, agencies=[agency], username="other")
+    actor = make_user(Role.OPS_LEAD)
+    flags = [
+        services.flag_raise(indicator=IndicatorFactory(agency=agency), actor=actor, severity="red", summary="s")
+        for _ in range(6)
+    ]
+    ids = list(Event.objects.filter(flag__in=flags).values_list("pk", flat=True))
+    # Reading the events, one look-up of the agency's liaisons, the insert, the read-back, and one claim per
+    # e-mail: the same for six flags as it would be for six hundred, but for the e-mails.
+    with django_assert_max_num_queries(4 + 12):
+        created = notifications_create_many(event_ids=ids)
+    assert sorted((n.user.username, n.event_id) for n in created) == sorted(
+        (user.username, pk) for user in (liaison, other) for pk in ids
+    )
+    assert len(mail.outbox) == 12
