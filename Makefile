@@ -22,14 +22,12 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/pyt
 	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@ $(VENV)/.runtime
 
-# The demo data ends with the FY2023 PMMR (4-month actuals to October 2022): the demo checks as of then, or
-# every indicator would be years overdue for its next value.
-DEMO_AS_OF ?= 2022-10-31
-
+# The demo data ends with the FY2023 PMMR: the embedded mode checks as of the date the data runs through
+# (PERCOLATE_BLANK_AS_OF=data), or every indicator would be years overdue for its next value.
 setup: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py run_checks --as-of $(DEMO_AS_OF)
+	$(BIN)/python manage.py run_checks
 
 run: setup
 	@echo "Percolate: http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"

@@ -4,7 +4,7 @@ events can never be changed or deleted."""
 
 from django.contrib import admin
 
-from .models import Closure, Escalation, Event, Flag, Milestone, Note, Notification, Project, SlaPolicy
+from .models import Closure, Escalation, Event, Flag, Milestone, Note, Notification, Project, Signal, SlaPolicy
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,22 +29,33 @@ class NoteInline(admin.TabularInline):
     has_delete_permission = ReadOnlyAdmin.has_delete_permission
 
 
+class SignalInline(admin.TabularInline):
+    model = Signal
+    fields = ("rule", "period", "value", "baseline", "measure", "unit", "severity", "preliminary", "cleared_at")
+    readonly_fields = fields
+    extra = 0
+
+    has_add_permission = ReadOnlyAdmin.has_add_permission
+    has_change_permission = ReadOnlyAdmin.has_change_permission
+    has_delete_permission = ReadOnlyAdmin.has_delete_permission
+
+
 @admin.register(Flag)
 class FlagAdmin(ReadOnlyAdmin):
-    list_display = ("id", "indicator", "rule", "severity", "status", "assignee", "detected_at", "project")
+    list_display = ("id", "indicator", "category", "severity", "status", "assignee", "detected_at", "project")
     list_filter = (
         "status",
         "severity",
         "origin",
         "category",
-        "rule",
+        "signals__rule",
         "indicator__agency__portfolio",
         "indicator__agency",
     )
     search_fields = ("id", "indicator__external_id", "indicator__name", "summary")
-    list_select_related = ("indicator", "rule", "assignee", "project")
+    list_select_related = ("indicator", "assignee", "project")
     date_hierarchy = "detected_at"
-    inlines = [NoteInline]
+    inlines = [SignalInline, NoteInline]
 
 
 @admin.register(Escalation)

@@ -13,10 +13,11 @@ GENESIS_HASH = "0" * 64
 
 class Verb(models.TextChoices):
     FLAG_CREATED = "flag.created", "Flag raised by a person"
-    FLAG_DETECTED = "flag.detected", "Flag detected"
-    FLAG_REDETECTED = "flag.redetected", "Flag re-detected"
-    FLAG_RECOVERED = "flag.recovered", "Breach cleared"
-    FLAG_REGRESSED = "flag.regressed", "Breach came back"
+    FLAG_DETECTED = "flag.detected", "Case opened by the check"
+    FLAG_REDETECTED = "flag.redetected", "Signals changed"
+    FLAG_RECOVERED = "flag.recovered", "Signals cleared"
+    FLAG_REGRESSED = "flag.regressed", "Re-raised after a decision"
+    FLAG_MERGED = "flag.merged", "Merged into one case"
     FLAG_OVERDUE = "flag.overdue", "Flag overdue"
     FLAG_REVIEWED = "flag.reviewed", "Review started"
     FLAG_ASSIGNED = "flag.assigned", "Assigned"

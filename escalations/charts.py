@@ -11,10 +11,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from indicators.models import Direction, Frequency, MeasurementType, RuleKind
-
-# Rule kinds whose yellow/red thresholds are percentages of the baseline, so they can be drawn as a band.
-PERCENT_RULES = frozenset({RuleKind.PERIOD_CHANGE, RuleKind.YEAR_OVER_YEAR, RuleKind.TARGET, RuleKind.TREND_AVERAGE})
+from indicators.models import Direction, Frequency, MeasurementType, MeasureUnit
 
 
 def period_label(period: dt.date | None, frequency: str = Frequency.ANNUAL) -> str:
@@ -61,26 +58,37 @@ class Band:
     below: bool
 
 
-def threshold_band(*, rule, indicator, baseline) -> Band | None:
-    """The band a percentage rule draws around ``baseline`` (critical factor and liaison tolerance applied,
-    as detection applies them). ``None`` when the rule is not a percentage rule or there is no baseline."""
-    if rule is None or baseline is None or rule.kind not in PERCENT_RULES:
+def signal_band(signal, indicator) -> Band | None:
+    """The band a percent signal draws around its baseline, from the thresholds detection applied to it
+    (``Signal.yellow``/``red``: critical factor and liaison tolerance already in), so the chart shows exactly
+    what the check flagged against. ``None`` for other units, a missing baseline or a neutral indicator."""
+    if signal is None or signal.unit != MeasureUnit.PERCENT or signal.baseline is None or signal.yellow is None:
         return None
     if indicator.desired_direction == Direction.NEUTRAL:
         return None
-    yellow, red = Decimal(rule.yellow), Decimal(rule.red)
-    if indicator.tolerance is not None:
-        yellow = Decimal(indicator.tolerance)
-    elif indicator.critical:
-        yellow, red = yellow * rule.critical_factor, red * rule.critical_factor
-    base = float(baseline)
+    base = float(signal.baseline)
     below = indicator.desired_direction == Direction.UP
     sign = -1 if below else 1
     return Band(
-        yellow=base + sign * abs(base) * float(yellow) / 100,
-        red=base + sign * abs(base) * float(red) / 100,
+        yellow=base + sign * abs(base) * float(signal.yellow) / 100,
+        red=base + sign * abs(base) * float(signal.red) / 100,
         below=below,
     )
+
+
+def case_chart(*, flag, measurements: list, since: dt.date | None = None) -> tuple[SafeString, Band | None]:
+    """The series chart of a case, marking its lead signal's period and band (the flag, inbox and briefing
+    pages draw the same one): (chart, band)."""
+    lead = flag.lead_signal
+    band = signal_band(lead, flag.indicator)
+    chart = series_chart(
+        indicator=flag.indicator,
+        measurements=measurements,
+        flagged_period=lead.period if lead else None,
+        band=band,
+        since=since,
+    )
+    return chart, band
 
 
 def _scale(lo: float, hi: float, top: float, bottom: float):

@@ -242,6 +242,7 @@ class BulkActionForm(forms.Form):
 
 
 SORTS = {
+    "priority": ("Priority", ["-priority", "detected_at"]),
     "severity": ("Severity, then oldest", ["severity", "detected_at"]),  # "red" < "yellow"
     "age": ("Oldest first", ["detected_at"]),
     "newest": ("Newest first", ["-detected_at"]),
@@ -275,6 +276,7 @@ class QueueFilterForm(forms.Form):
             ("manual", "Raised by a person"),
             *((str(r.pk), r.name) for r in rules),
         ]
+        self.fields["rule"].help_text = "Cases with an active signal of the rule."
         self.fields["status"].choices = [("", "Any open"), *statuses]
 
 

@@ -6,7 +6,7 @@ No workflow logic lives here: every change goes through ``escalations.services``
 from django.conf import settings
 from django.db import models
 
-from indicators.models import Agency, Indicator, Portfolio, ThresholdRule
+from indicators.models import Agency, Indicator, MeasureUnit, Portfolio, ThresholdRule
 
 from .lifecycle import OPEN_STATUSES, DismissReason, FlagStatus, Severity
 
@@ -67,32 +67,24 @@ class Milestone(models.Model):
 
 
 class Flag(models.Model):
+    """The case a person works: one per indicator and category while open. Each rule that breaches is a
+    ``Signal`` of the case; the case's severity is its worst active signal unless a person pinned it."""
+
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="flags")
-    rule = models.ForeignKey(ThresholdRule, null=True, blank=True, on_delete=models.PROTECT, related_name="flags")
     origin = models.CharField(max_length=16, choices=FlagOrigin.choices, default=FlagOrigin.AUTOMATED)
     category = models.CharField(max_length=16, choices=FlagCategory.choices, default=FlagCategory.PERFORMANCE)
     summary = models.TextField(blank=True)
-    period = models.DateField(null=True, blank=True)
-    value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
-    baseline = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
-    change = models.DecimalField(
-        max_digits=20,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        help_text="Relative change, (value − baseline) / |baseline|.",
-    )
-    worse_by = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     severity = models.CharField(max_length=8, choices=Severity.choices)
     severity_pinned = models.BooleanField(default=False, help_text="Set by a person; redetection leaves it alone.")
+    # How far the worst active signal lies beyond its yellow threshold, as a multiple of it (1 = at the
+    # threshold, capped at 10): one of the terms of the case's priority (see ``priority.py``).
+    beyond = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.DETECTED)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_flags"
     )
     detected_at = models.DateTimeField()
-    last_detected_at = models.DateTimeField()
-    detection_count = models.PositiveIntegerField(default=1)
-    recovered_at = models.DateTimeField(null=True, blank=True)
+    recovered_at = models.DateTimeField(null=True, blank=True, help_text="When every signal of the case cleared.")
     due_at = models.DateTimeField(null=True, blank=True)
     overdue_at = models.DateTimeField(null=True, blank=True)
     monitor_until = models.DateField(null=True, blank=True)
@@ -102,24 +94,21 @@ class Flag(models.Model):
     previous_flag = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="regressions"
     )
+    reraise_reason = models.TextField(blank=True, help_text="Why a closed case came back as this one, in words.")
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="flags")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-detected_at"]
         constraints = [
-            # At most one open flag per (indicator, rule): detection upserts against this index.
+            # One case per indicator and category: detection upserts against this index.
             models.UniqueConstraint(
-                fields=["indicator", "rule"],
+                fields=["indicator", "category"],
                 condition=models.Q(status__in=OPEN_STATUSES),
-                name="flag_one_open_per_indicator_rule",
+                name="flag_one_open_case_per_indicator_category",
             ),
             models.CheckConstraint(condition=models.Q(status__in=FlagStatus.values), name="flag_status_valid"),
             models.CheckConstraint(condition=models.Q(severity__in=Severity.values), name="flag_severity_valid"),
-            models.CheckConstraint(
-                condition=models.Q(origin=FlagOrigin.MANUAL) | models.Q(rule__isnull=False),
-                name="flag_automated_has_rule",
-            ),
         ]
         indexes = [
             # The triage queue: open flags by status, then severity and age.
@@ -129,11 +118,83 @@ class Flag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Flag #{self.pk} {self.indicator_id} ({self.status})"
+        return f"Case #{self.pk} {self.indicator_id} ({self.status})"
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def lead_signal(self) -> "Signal | None":
+        """The signal a list shows first: the worst active one (severity, then how far beyond its threshold),
+        else the latest cleared one. Reads ``signals`` (prefetched by the selectors)."""
+        signals = list(self.signals.all())
+        if not signals:
+            return None
+        return max(signals, key=Signal.rank)
+
+    @property
+    def active_signals(self) -> list["Signal"]:
+        return sorted((s for s in self.signals.all() if s.cleared_at is None), key=Signal.rank, reverse=True)
+
+
+class Signal(models.Model):
+    """One rule's breach within a case: what the check measured, in the rule kind's own unit. While the case
+    is worked the signal follows the data; once the case is closed (or monitored) it stays as the decision saw
+    it, which is what a later check compares with before re-raising anything."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="signals")
+    rule = models.ForeignKey(ThresholdRule, on_delete=models.PROTECT, related_name="signals")
+    period = models.DateField()
+    value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    baseline = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    change = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="(value − baseline) / |baseline|."
+    )
+    measure = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="How far beyond, in ``unit``."
+    )
+    unit = models.CharField(max_length=8, choices=MeasureUnit.choices, blank=True)
+    yellow = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="The yellow threshold that applied."
+    )
+    red = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="The red threshold that applied."
+    )
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    preliminary = models.BooleanField(default=False, help_text="The value is preliminary (e.g. a PMMR figure).")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["flag", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["flag", "rule"], name="signal_one_per_case_and_rule"),
+            models.CheckConstraint(condition=models.Q(severity__in=Severity.values), name="signal_severity_valid"),
+        ]
+        indexes = [models.Index(fields=["rule", "cleared_at"], name="signal_rule_active_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} on case #{self.flag_id} ({self.severity})"
+
+    @property
+    def kind(self) -> str:
+        return self.rule.kind
+
+    @staticmethod
+    def rank(signal: "Signal") -> tuple:
+        active = signal.cleared_at is None
+        return (active, active and signal.severity == Severity.RED, signal.measure_ratio, signal.period, signal.pk or 0)
+
+    @property
+    def measure_ratio(self) -> float:
+        """The measure as a multiple of its yellow threshold (0 when there is none)."""
+        if self.measure is None:
+            return 0.0
+        if not self.yellow:
+            return 10.0 if self.measure > 0 else 0.0
+        return min(10.0, float(self.measure / self.yellow))
 
 
 class NoteKind(models.TextChoices):

@@ -15,7 +15,7 @@ from indicators.models import Direction, Indicator, Measurement, Portfolio
 
 from .lifecycle import FlagStatus
 from .models import Escalation, Event, Flag, Note, NoteKind, Project
-from .selectors import escalations_awaiting_decision, flags_visible_to, series_by_indicator
+from .selectors import escalations_awaiting_decision, flags_visible_to, series_by_indicator, signals_prefetch
 
 
 # ---------------------------------------------------------------------------------------------- briefing
@@ -83,24 +83,30 @@ class FlagOutcome:
         return flag.get_status_display().lower()
 
     @property
+    def lead(self):
+        """The case's lead signal (``Flag.lead_signal``): the period, value and baseline the story is about."""
+        return self.flag.lead_signal
+
+    @property
     def recovered(self) -> bool | None:
         """Did the indicator get back to its baseline afterwards? ``None`` when there is no later value."""
-        if self.value_after is None or self.flag.baseline is None:
+        lead = self.lead
+        if self.value_after is None or lead is None or lead.baseline is None:
             return None
         direction = self.flag.indicator.desired_direction
         if direction == Direction.UP:
-            return self.value_after >= self.flag.baseline
+            return self.value_after >= lead.baseline
         if direction == Direction.DOWN:
-            return self.value_after <= self.flag.baseline
-        return self.value_after == self.flag.baseline
+            return self.value_after <= lead.baseline
+        return self.value_after == lead.baseline
 
 
 def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
     """The story of each flag in ``flags`` (already scoped by the caller), oldest first, with every event of
     the flag and of its project, in four queries."""
     flags = list(
-        flags.select_related("indicator__agency", "rule", "project", "assignee")
-        .prefetch_related("escalations")
+        flags.select_related("indicator__agency", "project", "assignee")
+        .prefetch_related("escalations", signals_prefetch())
         .order_by("detected_at", "pk")
     )
     outcomes = {flag.pk: FlagOutcome(flag) for flag in flags}
@@ -115,7 +121,7 @@ def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
             outcomes[flag_id].events.append(event)
     series = series_by_indicator({flag.indicator_id for flag in flags})
     for outcome in outcomes.values():
-        flagged = outcome.flag.period
+        flagged = outcome.lead.period if outcome.lead else None
         later = [m for m in series.get(outcome.flag.indicator_id, []) if flagged and m.period > flagged]
         if later:
             outcome.period_after, outcome.value_after = later[-1].period, later[-1].value

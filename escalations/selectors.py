@@ -4,8 +4,9 @@ or opens what their scope does not reach (an object outside it simply does not e
 Each selector joins what its callers display, so a page or API list costs a fixed number of queries."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from indicators.detection import rules_applying
 from indicators.models import Agency, Indicator, Measurement, Portfolio, ThresholdRule
 from indicators.roles import Role, roles_of
 
@@ -16,12 +17,20 @@ from .models import (
     Escalation,
     Event,
     Flag,
+    FlagCategory,
     Note,
     Notification,
     NotificationPreference,
     Project,
     ProjectStatus,
+    Signal,
 )
+from .priority import priority_annotation
+
+
+def signals_prefetch(prefix: str = "") -> Prefetch:
+    """A case's signals with their rules, worst first is the pages' job (``Flag.lead_signal``)."""
+    return Prefetch(f"{prefix}signals", queryset=Signal.objects.select_related("rule").order_by("id"))
 
 
 def _agency_filter(user, prefix: str) -> Q | None:
@@ -35,9 +44,19 @@ def _agency_filter(user, prefix: str) -> Q | None:
 
 
 def flags_visible_to(user) -> QuerySet[Flag]:
-    flags = Flag.objects.select_related("indicator__agency__portfolio", "rule", "assignee", "project")
+    """The cases the user may see, with their signals and their ``priority`` (see ``priority.py``)."""
+    flags = (
+        Flag.objects.select_related("indicator__agency__portfolio", "assignee", "project")
+        .prefetch_related(signals_prefetch())
+        .annotate(priority=priority_annotation())
+    )
     condition = _agency_filter(user, "indicator__")
     return flags if condition is None else flags.filter(condition)
+
+
+def flags_with_active_signal_of(flags: QuerySet[Flag], rule_id) -> QuerySet[Flag]:
+    """The cases with an active (not cleared) signal of the rule."""
+    return flags.filter(pk__in=Signal.objects.filter(rule_id=rule_id, cleared_at__isnull=True).values("flag_id"))
 
 
 def flag_get(user, pk) -> Flag:
@@ -47,8 +66,10 @@ def flag_get(user, pk) -> Flag:
 
 def escalations_awaiting_decision(user) -> QuerySet[Escalation]:
     """Escalations of the user's portfolio(s) that wait for a deputy mayor's decision."""
-    escalations = Escalation.objects.filter(decision="", flag__status=FlagStatus.ESCALATED).select_related(
-        "flag__indicator__agency__portfolio", "flag__rule", "escalated_by", "portfolio"
+    escalations = (
+        Escalation.objects.filter(decision="", flag__status=FlagStatus.ESCALATED)
+        .select_related("flag__indicator__agency__portfolio", "escalated_by", "portfolio")
+        .prefetch_related(signals_prefetch("flag__"))
     )
     scope = scope_of(user)
     if scope.sees_all:
@@ -78,27 +99,18 @@ def events_visible_to(user) -> QuerySet[Event]:
     )
 
 
-class Rag:
-    """An indicator's colour on the dashboards: red or yellow when it has an open performance flag of that
-    severity (the worst wins), green otherwise. Data-quality flags do not colour a dashboard."""
-
-    RED, YELLOW, GREEN = "red", "yellow", "green"
-    LABELS = {RED: "Red", YELLOW: "Yellow", GREEN: "Green"}
-
-
 def indicators_with_status() -> QuerySet[Indicator]:
-    """Every indicator (everyone signed in reads the dashboards) annotated with ``rag``, ``latest_value``
-    and ``latest_period``, in one query."""
-    open_flags = Flag.objects.filter(indicator=OuterRef("pk"), status__in=OPEN_STATUSES, category="performance")
+    """Every indicator (everyone signed in reads the dashboards) with its latest value and period and its
+    latest performance case (``case_id``, ``case_status``, ``case_dismiss_reason``), in one query. The colour
+    itself is ``Indicator.rag``: what the latest check measured, whatever the case's status."""
     latest = Measurement.objects.filter(indicator=OuterRef("pk")).order_by("-period")
+    case = Flag.objects.filter(indicator=OuterRef("pk"), category=FlagCategory.PERFORMANCE).order_by("-id")
     return Indicator.objects.select_related("agency__portfolio").annotate(
-        rag=Case(
-            When(Exists(open_flags.filter(severity=Severity.RED)), then=Value(Rag.RED)),
-            When(Exists(open_flags), then=Value(Rag.YELLOW)),
-            default=Value(Rag.GREEN),
-        ),
         latest_value=Subquery(latest.values("value")[:1]),
         latest_period=Subquery(latest.values("period")[:1]),
+        case_id=Subquery(case.values("id")[:1]),
+        case_status=Subquery(case.values("status")[:1]),
+        case_dismiss_reason=Subquery(case.values("dismiss_reason")[:1]),
     )
 
 
@@ -115,6 +127,12 @@ def agencies_all() -> QuerySet[Agency]:
 
 def rules_all() -> QuerySet[ThresholdRule]:
     return ThresholdRule.objects.order_by("name")
+
+
+def rules_applying_to(indicator) -> list[ThresholdRule]:
+    """The active rules the check applies to ``indicator`` (scopes and replacing rules resolved by the
+    check's own query)."""
+    return list(ThresholdRule.objects.filter(pk__in=rules_applying(indicator.pk)).order_by("kind", "name"))
 
 
 def work_waiting(user) -> dict[str, int]:
@@ -167,7 +185,7 @@ def indicator_measurements(indicator) -> list[Measurement]:
 
 
 def flags_of_indicator(user, indicator) -> QuerySet[Flag]:
-    return flags_visible_to(user).filter(indicator=indicator).order_by("-detected_at")
+    return flags_visible_to(user).filter(indicator=indicator).order_by("-detected_at", "-id")
 
 
 def events_of_flag(flag) -> QuerySet[Event]:

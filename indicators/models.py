@@ -65,6 +65,15 @@ class TargetKind(models.TextChoices):
     NONE = "none", "None"
 
 
+class Rag(models.TextChoices):
+    """An indicator's colour: what the latest check measured (its worst breaching performance rule), whatever
+    anybody decided about it. Blank until a check has looked at the indicator."""
+
+    RED = "red", "Red"
+    YELLOW = "yellow", "Yellow"
+    GREEN = "green", "Green"
+
+
 class Indicator(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="indicators")
     external_id = models.CharField(
@@ -101,6 +110,10 @@ class Indicator(models.Model):
     # The latest period with a value, kept by the importer with ``data_changed_at``: the checks read it instead
     # of looking it up in the measurements (they still do when it is later than the date of the check).
     reported_through = models.DateField(null=True, blank=True)
+    # Written by every check that evaluates the indicator's performance rules (not by people: dismissing a
+    # case does not make an indicator green).
+    rag = models.CharField("RAG status", max_length=8, choices=Rag.choices, blank=True, default="")
+    rag_since = models.DateTimeField(null=True, blank=True, help_text="When a check last changed the colour.")
 
     class Meta:
         ordering = ["agency__name", "name"]
@@ -176,6 +189,23 @@ class RuleKind(models.TextChoices):
 DATA_QUALITY_KINDS = frozenset({RuleKind.STALE, RuleKind.IMPOSSIBLE_VALUE, RuleKind.SAWTOOTH})
 
 
+class MeasureUnit(models.TextChoices):
+    """The unit of a breach's measure: how far beyond its baseline, in the rule kind's own terms."""
+
+    PERCENT = "percent", "%"
+    SIGMA = "sigma", "σ"
+    PERIODS = "periods", "periods"
+    DAYS = "days", "days"
+
+
+class Preliminary(models.TextChoices):
+    """What a rule does with a preliminary latest value (the PMMR's 4-month figures, projected years)."""
+
+    INCLUDE = "include", "Evaluate it like a final value"
+    CAP = "cap", "Evaluate it, but at most yellow"
+    SKIP = "skip", "Do not evaluate it"
+
+
 class RuleScope(models.TextChoices):
     ALL = "all", "All indicators"
     AGENCY = "agency", "One agency"
@@ -196,6 +226,18 @@ class ThresholdRule(models.Model):
     scope = models.CharField(max_length=16, choices=RuleScope.choices, default=RuleScope.ALL)
     agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
     indicator = models.ForeignKey(Indicator, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
+    replaces_broader = models.BooleanField(
+        default=False,
+        help_text="Where this rule applies, the broader rules of its kind do not (an agency's or an indicator's "
+        "own version of a city-wide rule). Without it, every active rule applies.",
+    )
+    preliminary = models.CharField(
+        "preliminary values",
+        max_length=8,
+        choices=Preliminary.choices,
+        default=Preliminary.INCLUDE,
+        help_text="What the rule does when the latest value is preliminary (a PMMR 4-month figure, a projection).",
+    )
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -204,6 +246,13 @@ class ThresholdRule(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=RuleKind.values), name="rule_kind_valid"),
             models.CheckConstraint(condition=models.Q(scope__in=RuleScope.values), name="rule_scope_valid"),
+            models.CheckConstraint(
+                condition=models.Q(preliminary__in=Preliminary.values), name="rule_preliminary_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(replaces_broader=False) | ~models.Q(scope=RuleScope.ALL),
+                name="rule_replaces_only_when_scoped",
+            ),
             models.CheckConstraint(
                 condition=(
                     models.Q(scope=RuleScope.AGENCY, agency__isnull=False, indicator__isnull=True)
@@ -238,8 +287,9 @@ class CheckRunTrigger(models.TextChoices):
 
 
 class CheckRun(models.Model):
-    """One check for a date (``as_of``) and mode. The (as_of, mode) pair is unique: it is the ledger that
-    makes a second delivery of the nightly job, or a second start of the same check, a no-op."""
+    """One check for a date (``as_of``) and mode. For the nightly schedule the (as_of, mode) pair is unique:
+    it is the ledger that makes a second delivery of the nightly job a no-op. A run started by a person always
+    runs (a rule edited this morning must count this morning)."""
 
     mode = models.CharField(max_length=16, choices=CheckRunMode.choices, default=CheckRunMode.INCREMENTAL)
     as_of = models.DateField()
@@ -264,7 +314,11 @@ class CheckRun(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["as_of", "mode"], name="checkrun_one_per_as_of_mode"),
+            models.UniqueConstraint(
+                fields=["as_of", "mode"],
+                condition=models.Q(trigger="nightly"),
+                name="checkrun_one_nightly_per_as_of_mode",
+            ),
             # Two runs never overlap: at most one row may be running at a time (the database refuses the second).
             models.UniqueConstraint(
                 fields=["status"], condition=models.Q(status="running"), name="checkrun_one_running"

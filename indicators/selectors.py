@@ -1,9 +1,16 @@
 """Reads of the operations pages (rules, check runs, imports). Nothing here depends on who is asking: the
 pages check the role, and these tables hold no agency-scoped data."""
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass
 
-from .models import CheckRun, ImportBatch, ThresholdRule
+from django.conf import settings
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from .detection.classify import add_months
+from .detection.rules import STEP_MONTHS
+from .models import CheckRun, ImportBatch, Indicator, ThresholdRule
 
 
 def rules_all() -> QuerySet[ThresholdRule]:
@@ -16,3 +23,30 @@ def check_runs_recent(limit: int = 100) -> list[CheckRun]:
 
 def import_batches_recent(limit: int = 20) -> list[ImportBatch]:
     return list(ImportBatch.objects.select_related("imported_by")[:limit])
+
+
+@dataclass(frozen=True)
+class DefaultAsOf:
+    """The date a check started without one is for, and why (the run-now form says it)."""
+
+    date: dt.date
+    why: str
+
+
+def check_default_as_of() -> DefaultAsOf:
+    """Today; with ``PERCOLATE_BLANK_AS_OF = "data"`` (the embedded demo), the end of the latest period with a
+    value among the active indicators, but never later than today. One query (a row per frequency)."""
+    today = timezone.localdate()
+    if settings.PERCOLATE_BLANK_AS_OF != "data":
+        return DefaultAsOf(today, "today")
+    ends = [
+        add_months(row["latest"], STEP_MONTHS.get(row["frequency"], 12)) - dt.timedelta(days=1)
+        for row in Indicator.objects.filter(active=True, reported_through__isnull=False)
+        .order_by()
+        .values("frequency")
+        .annotate(latest=Max("reported_through"))
+    ]
+    if not ends:
+        return DefaultAsOf(today, "today (there is no data yet)")
+    end = min(max(ends), today)
+    return DefaultAsOf(end, "the date the data runs through (the end of the latest period with a value)")

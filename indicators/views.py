@@ -69,7 +69,12 @@ def checkrun_list(request):
     _require(request.user, READ_ROLES)
     runs = selectors.check_runs_recent()
     running = any(run.status in (CheckRunStatus.PENDING, CheckRunStatus.RUNNING) for run in runs)
-    context = {"runs": runs, "running": running, "can_start": _can_edit(request.user)}
+    context = {
+        "runs": runs,
+        "running": running,
+        "can_start": _can_edit(request.user),
+        "default_as_of": selectors.check_default_as_of(),
+    }
     return render(request, "indicators/checkrun_list.html", context)
 
 

@@ -9,8 +9,17 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from escalations.lifecycle import Severity
-from escalations.models import Flag, FlagOrigin
-from indicators.models import Agency, Direction, Indicator, Measurement, Portfolio, RuleKind, ThresholdRule
+from escalations.models import Flag, FlagOrigin, Signal
+from indicators.models import (
+    Agency,
+    Direction,
+    Indicator,
+    Measurement,
+    MeasureUnit,
+    Portfolio,
+    RuleKind,
+    ThresholdRule,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -70,19 +79,37 @@ class RuleFactory(factory.django.DjangoModelFactory):
 
 
 class FlagFactory(factory.django.DjangoModelFactory):
-    """A flag as detection opens it: status ``detected``."""
+    """A case as detection opens it: status ``detected``, with one signal of a year-over-year rule (10 % worse,
+    the case's severity). ``signal__…`` sets the signal's fields (``signal__rule``, ``signal__period``, …);
+    ``signal=False`` makes a case without one."""
 
     class Meta:
         model = Flag
+        skip_postgeneration_save = True
 
     indicator = factory.SubFactory(IndicatorFactory)
-    rule = factory.SubFactory(RuleFactory)
     origin = FlagOrigin.AUTOMATED
     severity = Severity.YELLOW
-    period = dt.date(2022, 7, 1)
-    value = Decimal("90")
-    baseline = Decimal("100")
-    change = Decimal("-0.1")
-    worse_by = Decimal("0.1")
     detected_at = factory.LazyFunction(timezone.now)
-    last_detected_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def signal(flag, create, extracted, **fields):
+        if not create or extracted is False:
+            return
+        values = {
+            "period": dt.date(2022, 7, 1),
+            "value": Decimal("90"),
+            "baseline": Decimal("100"),
+            "change": Decimal("-0.1"),
+            "measure": Decimal("10"),
+            "unit": MeasureUnit.PERCENT,
+            "yellow": Decimal("5"),
+            "red": Decimal("10"),
+            "severity": flag.severity,
+            "first_seen_at": flag.detected_at,
+            "last_seen_at": flag.detected_at,
+            **fields,
+        }
+        if "rule" not in values:
+            values["rule"] = RuleFactory()
+        Signal.objects.create(flag=flag, **values)

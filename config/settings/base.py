@@ -185,6 +185,11 @@ PERCOLATE_CHECK_MAX_ATTEMPTS = env.int("PERCOLATE_CHECK_MAX_ATTEMPTS", default=5
 PERCOLATE_CHECK_STUCK_AFTER = env.int("PERCOLATE_CHECK_STUCK_AFTER", default=PERCOLATE_CHECK_SHARD_TIME_LIMIT + 60)
 # Seconds a shard waits before committing: only the test settings set it (to kill a worker mid-shard).
 PERCOLATE_CHECK_TEST_PAUSE_SECONDS = 0
+# The date of a check started without one: "today", or "data" — the end of the latest period with data (the
+# embedded demo, whose data ends in 2022: checked as of today, every indicator would be years overdue).
+PERCOLATE_BLANK_AS_OF = env.str("PERCOLATE_BLANK_AS_OF", default="today")
+if PERCOLATE_BLANK_AS_OF not in ("today", "data"):
+    raise ImproperlyConfigured('PERCOLATE_BLANK_AS_OF must be "today" or "data"')
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

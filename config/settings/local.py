@@ -8,5 +8,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 PERCOLATE_DEMO_ALLOWED = True
+# The demo data ends in 2022: a check without a date is for the day the data runs through, not for today.
+PERCOLATE_BLANK_AS_OF = env.str("PERCOLATE_BLANK_AS_OF", default="data")
 
 LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="text")  # noqa: F405

@@ -10,8 +10,8 @@ from django_filters.fields import IsoDateTimeField
 from escalations.audit import Verb
 from escalations.lifecycle import OPEN_STATUSES, FlagStatus, Severity
 from escalations.models import Event, Flag, FlagCategory
-from escalations.selectors import Rag
-from indicators.models import Indicator
+from escalations.selectors import flags_with_active_signal_of
+from indicators.models import Indicator, Rag
 
 MAX_ID = 2**63 - 1
 
@@ -69,14 +69,21 @@ class FlagFilter(filters.FilterSet):
     agency = filters.CharFilter(field_name="indicator__agency__code", help_text="Agency code.")
     portfolio = filters.CharFilter(field_name="indicator__agency__portfolio__code", help_text="Portfolio code.")
     indicator = IdFilter(field_name="indicator_id")
-    rule = IdFilter(field_name="rule_id")
+    rule = IdFilter(method="filter_rule", help_text="Cases with an active signal of this rule.")
     assignee = filters.CharFilter(method="filter_assignee", help_text="Username, or `me`.")
     critical = BooleanFilter(field_name="indicator__critical")
     category = filters.ChoiceFilter(
         choices=FlagCategory.choices, help_text="performance, or data_quality (reporting gaps, impossible values)."
     )
     ordering = filters.OrderingFilter(
-        fields=(("detected_at", "detected_at"), ("severity", "severity"), ("id", "id"), ("status", "status"))
+        fields=(
+            ("priority", "priority"),
+            ("detected_at", "detected_at"),
+            ("severity", "severity"),
+            ("id", "id"),
+            ("status", "status"),
+        ),
+        help_text="e.g. `-priority` (the triage queue's order), `detected_at`, `-id`.",
     )
 
     class Meta:
@@ -85,6 +92,9 @@ class FlagFilter(filters.FilterSet):
 
     def filter_open(self, queryset, name, value):
         return queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
+
+    def filter_rule(self, queryset, name, value):
+        return flags_with_active_signal_of(queryset, value)
 
     def filter_assignee(self, queryset, name, value):
         if value == "me":
@@ -114,7 +124,7 @@ class IndicatorFilter(filters.FilterSet):
     portfolio = filters.CharFilter(field_name="agency__portfolio__code", help_text="Portfolio code.")
     critical = BooleanFilter()
     active = BooleanFilter()
-    rag = filters.ChoiceFilter(choices=[(Rag.RED, "Red"), (Rag.YELLOW, "Yellow"), (Rag.GREEN, "Green")])
+    rag = filters.ChoiceFilter(choices=Rag.choices, help_text="What the latest check measured.")
     q = filters.CharFilter(method="filter_q", help_text="Words in the name, or the external id.")
 
     class Meta:

@@ -1,7 +1,7 @@
-"""Check runs: the run ledger, its shards, and executing a shard (detection + flag upsert, one transaction).
+"""Check runs: the run ledger, its shards, and executing a shard (detection + case upsert, one transaction).
 
-A run is one row per (as_of, mode): starting the same check again, or the nightly job delivered twice, finds
-the row and does nothing more. A second run while one is running is refused by the database
+The nightly job's run is one row per (as_of, mode): the job delivered twice finds the row and does nothing
+more. A person's "run now" always runs. A second run while one is running is refused by the database
 (``checkrun_one_running``), so runs never overlap. A run is split into shards over indicator id ranges that
 any number of workers execute in parallel; each shard commits its flags, its events and "I am done" together,
 and the shard that completes the count finishes the run."""
@@ -76,32 +76,37 @@ def check_run_start(
     shard_size: int | None = None,
     dispatch: bool = True,
 ) -> RunStart:
-    """Open the ledger row for (as_of, mode) as ``running`` and plan its shards; with ``dispatch``, enqueue
-    one Celery task per shard after commit (eager in the embedded mode: they run before this returns).
+    """Open a run for (as_of, mode) as ``running`` and plan its shards; with ``dispatch``, enqueue one Celery
+    task per shard after commit (eager in the embedded mode: they run before this returns).
 
-    Returns the existing run with ``created=False`` when the ledger already holds (as_of, mode); a failed
-    one is reopened (its unfinished shards get fresh attempts) and re-dispatched. Raises ``CheckRunBusy`` when
-    another run is running. Incremental runs re-evaluate what changed since the start of the previous
-    successful run (everything when there is none). Safe to repeat."""
-    existing = CheckRun.objects.filter(as_of=as_of, mode=mode).first()
-    if existing is not None:
-        if existing.status == CheckRunStatus.FAILED:
-            _reopen(existing, dispatch=dispatch)
-        return RunStart(existing, created=False)
-    since, changed_only, date_moved = None, False, False
+    The nightly schedule (``trigger=nightly``) is de-duplicated by the ledger: when it already holds a
+    nightly run for (as_of, mode), that run is returned with ``created=False`` (a failed one is reopened, its
+    unfinished shards get fresh attempts, and re-dispatched). A run started by a person always runs, with the
+    rule edits and data of the day. Raises ``CheckRunBusy`` when another run is running.
+
+    Incremental runs re-evaluate the indicators whose data changed since the start of the previous successful
+    run; everything when there is none, when a rule was edited since (rules may apply to any indicator and
+    each indicator's colour needs all of its rules) or when the date is earlier than last time."""
+    if trigger == CheckRunTrigger.NIGHTLY:
+        existing = CheckRun.objects.filter(as_of=as_of, mode=mode, trigger=trigger).first()
+        if existing is not None:
+            if existing.status == CheckRunStatus.FAILED:
+                _reopen(existing, dispatch=dispatch)
+            return RunStart(existing, created=False)
+    since, date_moved = None, False
     if mode == CheckRunMode.INCREMENTAL:
         last = CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED).order_by("-started_at").first()
+        rules_edited = last is not None and ThresholdRule.objects.filter(updated_at__gte=last.started_at).exists()
         # An earlier date than last time moves the latest period of any indicator: everything is re-checked.
-        if last is not None and last.as_of <= as_of:
+        if last is not None and last.as_of <= as_of and not rules_edited:
+            # Only the indicators with new data can answer differently: the shards cover just those (none at
+            # all on a night without data and with the same date).
             since = last.started_at
-            # Without an edited rule, only the indicators with new data can answer differently: the shards
-            # cover just those (none at all on a night without data and with the same date).
-            changed_only = not ThresholdRule.objects.filter(updated_at__gte=since).exists()
             # A later date changes the answer of the date-dependent rules (stale) without new data: their
             # other pairs get shards of their own, over every indicator.
             date_moved = last.as_of != as_of
     size = shard_size or settings.PERCOLATE_CHECK_SHARD_SIZE
-    plan = [(lo, hi, False) for lo, hi in _shard_bounds(size, since if changed_only else None)]
+    plan = [(lo, hi, False) for lo, hi in _shard_bounds(size, since)]
     if date_moved:
         plan += [(lo, hi, True) for lo, hi in _shard_bounds(settings.PERCOLATE_CHECK_DATED_SHARD_SIZE)]
     try:
@@ -126,8 +131,9 @@ def check_run_start(
             if dispatch:
                 _enqueue_after_commit(shard.pk for shard in shards)
     except IntegrityError:
-        existing = CheckRun.objects.filter(as_of=as_of, mode=mode).first()
-        if existing is not None:  # the same check started at the same moment elsewhere: that one runs
+        existing = CheckRun.objects.filter(as_of=as_of, mode=mode, trigger=trigger).first()
+        if trigger == CheckRunTrigger.NIGHTLY and existing is not None:
+            # The nightly job delivered twice at the same moment: the other delivery runs it.
             return RunStart(existing, created=False)
         running = CheckRun.objects.filter(status=CheckRunStatus.RUNNING).first()
         raise CheckRunBusy(f"another check is running: {running}") from None

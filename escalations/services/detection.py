@@ -1,36 +1,50 @@
-"""Turning the detection engine's breaches into flags.
+"""Turning the detection engine's breaches into cases and their signals.
 
-One open flag per (indicator, rule): a breach without one opens a flag (``flag.detected``, or
-``flag.regressed`` linked to the closed flag it follows); a breach with one updates it (value, baseline,
-change, severity unless a person pinned it, last_detected_at, count; ``flag.redetected`` only when the value
-or the severity changed); an evaluated pair with an open flag and no breach records ``flag.recovered`` once
-and leaves the flag open for a person. A monitored flag whose breach worsens to red resumes review.
+One open case per (indicator, category); each breaching rule is a signal of it.
 
-The writes are set-based too: one ``INSERT … ON CONFLICT (indicator_id, rule_id) WHERE <open> DO UPDATE``
-per chunk of breaches (rows as arrays on PostgreSQL, see ``bulk``), one ``UPDATE`` for the recoveries, and one
-multi-row insert of the events."""
+- A breach of an indicator without an open case opens one (``flag.detected``), unless the latest closed case
+  of that indicator and category already decided on the same thing: then nothing is written. When it is news
+  (``signals.reraise_reason``: a later period, a restated value, a material worsening) the new case is
+  linked to the closed one and says why (``flag.regressed``).
+- A worked case (every open status but monitoring) follows the data: its signals are upserted, a signal whose
+  rule no longer breaches is cleared, the case's severity follows its worst active signal unless a person
+  pinned it; one ``flag.redetected`` (something new or changed) or ``flag.recovered`` (signals cleared only;
+  all cleared is recorded on the case, which stays open for a person) per case that changed.
+- A monitored case keeps its signals as the monitoring decision saw them; when a breach is news it resumes
+  review (``flag.resumed`` with the reason) and then follows the data; cleared signals are recorded.
+- Every indicator whose rules were all evaluated gets its colour (``indicator_rag_record``): what the check
+  measured, whatever the triage status.
 
-from dataclasses import dataclass
+The writes are set-based: one ``INSERT … ON CONFLICT (indicator_id, category) WHERE <open> DO UPDATE`` for
+the cases and one ``INSERT … ON CONFLICT (flag_id, rule_id) DO UPDATE`` for the signals per chunk (rows as
+arrays on PostgreSQL, see ``bulk``), one ``UPDATE`` for cleared signals, one multi-row insert of the events.
+A re-run on unchanged data writes no event."""
+
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from indicators.detection import Breach, Evaluation, sparse_ids
-from indicators.models import DATA_QUALITY_KINDS
+from indicators.models import DATA_QUALITY_KINDS, Indicator
+from indicators.services.status import indicator_rag_record
 
 from .. import sla
 from ..audit import Verb
 from ..lifecycle import CLOSED_STATUSES, OPEN_STATUSES, FlagStatus, Severity
-from ..models import Event, Flag, FlagCategory, FlagOrigin
+from ..models import Event, Flag, FlagCategory, FlagOrigin, Signal
+from ..priority import beyond_threshold
+from ..signals import SEVERITY_RANK, reraise_reason
 from .bulk import execute, insert_select
 from .events import event_record_many
 
 SYSTEM_LABEL = "nightly check"
-_CHUNK = 500  # rows per upsert statement: ~25 parameters a row stays far below SQLite's 32,766
+_CHUNK = 500  # rows per upsert statement on SQLite: ~20 parameters a row stays far below its 32,766
+_SEEN = ("id", "rule_id", "period", "value", "baseline", "measure", "unit", "severity", "yellow", "red", "cleared_at")
 
 
 def flag_category(kind: str) -> str:
-    """The queue a rule kind's flags go to: the one place the category is derived from the kind."""
+    """The queue a rule kind's signals go to: the one place the category is derived from the kind."""
     return FlagCategory.DATA_QUALITY if kind in DATA_QUALITY_KINDS else FlagCategory.PERFORMANCE
 
 
@@ -42,175 +56,422 @@ class DetectionCounts:
     resumed: int = 0
 
 
-def _upsert(rows: list[list]) -> str:
-    """The upsert for ``rows`` (one value per ``_COLUMNS`` entry): (SQL, parameters)."""
-    q = connection.ops.quote_name
-    table = q(Flag._meta.db_table)
-    insert, params = insert_select(Flag, _COLUMNS, rows)
-    # Literal statuses, written exactly as the partial index's predicate, so that both PostgreSQL and SQLite
-    # infer the index ``flag_one_open_per_indicator_rule`` as the conflict target.
-    open_list = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
-    refreshed = ["period", "value", "baseline", "change", "worse_by", "last_detected_at", "updated_at"]
-    updates = [f"{q(c)} = excluded.{q(c)}" for c in refreshed] + [
-        f"{q('severity')} = CASE WHEN {table}.{q('severity_pinned')} THEN {table}.{q('severity')} "
-        f"ELSE excluded.{q('severity')} END",
-        f"{q('detection_count')} = {table}.{q('detection_count')} + 1",
-        f"{q('recovered_at')} = NULL",
-    ]
-    # SQLite reads "INSERT … SELECT … ON" as a join unless the SELECT has a WHERE; PostgreSQL needs none.
-    where = "" if connection.vendor == "postgresql" or "SELECT" not in insert else " WHERE true"
-    sql = (
-        f"{insert}{where} ON CONFLICT ({q('indicator_id')}, {q('rule_id')}) WHERE {q('status')} IN ({open_list}) "
-        f"DO UPDATE SET {', '.join(updates)} RETURNING {q('id')}, {q('indicator_id')}, {q('rule_id')}"
-    )
-    return sql, params
+@dataclass
+class _Case:
+    """One (indicator, category) of the shard: its open case (if any) and what this check found."""
 
-
-# Every concrete column is written, with its model default when detection does not set it, so that a field
-# added to ``Flag`` later needs no change here.
-_COLUMNS = [f.attname for f in Flag._meta.concrete_fields if not f.primary_key]
-
-
-def _row_builder(now):
-    """build(breach, previous_flag_id) → the row's values, in ``_COLUMNS`` order."""
-    fields = [Flag._meta.get_field(name) for name in _COLUMNS]
-    constant = {
-        "origin": FlagOrigin.AUTOMATED,
-        "status": FlagStatus.DETECTED,
-        "severity_pinned": False,
-        "detected_at": now,
-        "last_detected_at": now,
-        "updated_at": now,
-        "detection_count": 1,
-    }
-    defaults = [constant.get(f.attname, f.get_default()) for f in fields]
-    # The review deadline of a new flag depends only on its severity (and on when it was detected).
-    due = {severity: sla.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now) for severity in Severity}
-    per_row = {"indicator_id", "rule_id", "category", "period", "value", "baseline", "change", "worse_by"}
-    per_row |= {"severity", "previous_flag_id", "due_at"}
-    slots = [(i, f.attname) for i, f in enumerate(fields) if f.attname in per_row]
-
-    def build(breach: Breach, previous_flag_id: int | None) -> list:
-        values = {
-            "indicator_id": breach.indicator_id,
-            "rule_id": breach.rule_id,
-            "category": flag_category(breach.kind),
-            **{name: getattr(breach, name) for name in _MEASURED},
-            "previous_flag_id": previous_flag_id,
-            "due_at": due[breach.severity],
-        }
-        row = list(defaults)
-        for i, name in slots:
-            row[i] = values[name]
-        return row
-
-    return build
-
-
-# What a breach measured: copied onto the flag, and recorded in its event.
-_MEASURED = ("period", "value", "baseline", "change", "worse_by", "severity")
+    indicator_id: int
+    category: str
+    breaches: list[Breach] = field(default_factory=list)
+    evaluated: set[int] = field(default_factory=set)  # rule ids evaluated for it
+    open: dict | None = None
+    signals: dict[int, dict] = field(default_factory=dict)  # rule id → the open case's signal
 
 
 def _detail(breach: Breach) -> dict:
-    return {"rule": breach.rule_id, "kind": breach.kind, **{name: getattr(breach, name) for name in _MEASURED}}
+    return {
+        "rule": breach.rule_id,
+        "kind": breach.kind,
+        "period": breach.period,
+        "value": breach.value,
+        "baseline": breach.baseline,
+        "measure": breach.measure,
+        "unit": breach.unit,
+        "severity": breach.severity,
+        "preliminary": breach.preliminary,
+    }
+
+
+def _changed(breach: Breach, signal: dict | None) -> bool:
+    if signal is None or signal["cleared_at"] is not None:
+        return True
+    return any(getattr(breach, name) != signal[name] for name in ("period", "value", "baseline", "measure", "severity"))
+
+
+def _worst(severities) -> str | None:
+    return max(severities, key=SEVERITY_RANK.__getitem__, default=None)
 
 
 def flags_apply_evaluation(
     *, evaluation: Evaluation, lo_id: int, hi_id: int, run_id: int | None = None
 ) -> DetectionCounts:
-    """Apply one shard's evaluation (indicators ``lo_id <= id < hi_id``) to the flags. Must run inside the
-    caller's transaction, which it extends with row locks on the shard's open flags and the audit-chain lock.
+    """Apply one shard's evaluation (indicators ``lo_id <= id < hi_id``) to the cases. Must run inside the
+    caller's transaction, which it extends with row locks on the shard's open cases and the audit-chain lock.
 
-    Statuses: opens flags as ``detected``; never changes an open flag's status, except monitoring →
-    in_review (``flag_resume``, event ``flag.resumed``) when the breach worsens to red. Events: one per
-    flag opened (``flag.detected`` / ``flag.regressed``), changed (``flag.redetected``) or recovered
-    (``flag.recovered``), actor system "nightly check". After commit, the liaisons of the agencies of new red
-    flags are notified.
-    Safe to repeat: a second application of the same evaluation writes no event and changes no status."""
-    from .flags import flag_resume
-
+    Statuses: opens cases as ``detected``; never changes an open case's status, except monitoring →
+    in_review (``flag_resume``, event ``flag.resumed``) when a breach is news (see ``signals``). Events: one
+    per case opened (``flag.detected`` / ``flag.regressed``), changed (``flag.redetected``) or with cleared
+    signals only (``flag.recovered``), actor system "nightly check". After commit, the liaisons of the
+    agencies of new red cases are notified. Safe to repeat: a second application of the same evaluation
+    writes no event and changes no status."""
     counts = DetectionCounts()
     now = timezone.now()
-    breaches = {(b.indicator_id, b.rule_id): b for b in evaluation.breaches}  # one row per key per statement
-    rule_ids = {rule_id for _indicator, rule_id in evaluation.evaluated}
-    in_shard = Flag.objects.filter(indicator_id__gte=lo_id, indicator_id__lt=hi_id, rule_id__in=rule_ids)
-    evaluated_ids = sparse_ids({indicator_id for indicator_id, _rule in evaluation.evaluated}, lo_id, hi_id)
-    if evaluated_ids is not None:  # a few changed indicators of a wide range: only their flags
-        in_shard = in_shard.filter(indicator_id__in=evaluated_ids)
-    # Lock the shard's open flags: a person's action on one of them waits for this transaction, and then
+    indicator_rag_record(
+        checked=evaluation.checked,
+        breaches=[(b.indicator_id, b.severity) for b in evaluation.breaches if b.kind not in DATA_QUALITY_KINDS],
+        now=now,
+    )
+    cases = _cases(evaluation)
+    if not cases:
+        return counts
+    shard = Flag.objects.filter(indicator_id__gte=lo_id, indicator_id__lt=hi_id)
+    ids = sparse_ids({key[0] for key in cases}, lo_id, hi_id)
+    if ids is not None:  # a few changed indicators of a wide range: only their cases
+        shard = shard.filter(indicator_id__in=ids)
+    # Lock the shard's open cases: a person's action on one of them waits for this transaction, and then
     # sees what detection wrote.
-    open_flags = {
-        (f["indicator_id"], f["rule_id"]): f
-        for f in in_shard.filter(status__in=OPEN_STATUSES)
-        .select_for_update()
-        .values("id", "indicator_id", "rule_id", "value", "severity", "severity_pinned", "status", "recovered_at")
-    }
-    new_keys = [key for key in breaches if key not in open_flags]
-    previous = {}
-    if new_keys:
-        for row in in_shard.filter(status__in=CLOSED_STATUSES).values("indicator_id", "rule_id", "id"):
-            key = (row["indicator_id"], row["rule_id"])
-            previous[key] = max(previous.get(key, 0), row["id"])
+    fields = ("id", "indicator_id", "category", "status", "severity", "severity_pinned", "recovered_at")
+    for row in shard.filter(status__in=OPEN_STATUSES).select_for_update().values(*fields):
+        case = cases.get((row["indicator_id"], row["category"]))
+        if case is not None:
+            case.open = row
+    by_flag = {case.open["id"]: case for case in cases.values() if case.open}
+    for signal in _signals_of(by_flag):
+        by_flag[signal["flag_id"]].signals[signal["rule_id"]] = signal
 
-    build = _row_builder(now)
-    keys = list(breaches)
-    flag_ids: dict[tuple[int, int], int] = {}
-    chunk_size = _CHUNK if connection.vendor != "postgresql" else 10_000  # arrays: few parameters per chunk
-    for start in range(0, len(keys), chunk_size):
-        chunk = keys[start : start + chunk_size]
-        returned = execute(*_upsert([build(breaches[key], previous.get(key)) for key in chunk]))
-        flag_ids.update({(ind, rule): flag_id for flag_id, ind, rule in returned})
+    # Cases to open: every breaching (indicator, category) without an open case, unless its latest closed case
+    # decided on the same thing.
+    to_open = [case for case in cases.values() if case.open is None and case.breaches]
+    decided = _decided(shard, to_open)
+    indicators = _indicators({case.indicator_id for case in to_open if (case.indicator_id, case.category) in decided})
+    indicators |= _indicators(
+        {case.indicator_id for case in by_flag.values() if case.open["status"] == FlagStatus.MONITORING}
+    )
 
-    events: list[Event] = []
-    to_resume: list[int] = []
-    for key, breach in breaches.items():
-        old = open_flags.get(key)
-        flag_id = flag_ids[key]
-        if old is None:
-            verb = Verb.FLAG_REGRESSED if key in previous else Verb.FLAG_DETECTED
-            data = _detail(breach) | ({"previous_flag": previous[key]} if key in previous else {})
-            events.append(_event(verb, flag_id, breach.indicator_id, "", FlagStatus.DETECTED, data, run_id))
-            counts.opened += 1
-            continue
-        # A pinned severity stays as the person set it (the upsert's CASE does the same in the database).
-        severity = old["severity"] if old["severity_pinned"] else breach.severity
-        severity_changed = severity != old["severity"]
-        if breach.value != old["value"] or severity_changed:
-            data = _detail(breach) | {"severity": severity, "old_value": old["value"], "old_severity": old["severity"]}
-            events.append(_event(Verb.FLAG_REDETECTED, flag_id, breach.indicator_id, "", "", data, run_id))
-            counts.updated += 1
-        if (
-            old["status"] == FlagStatus.MONITORING
-            and breach.severity == Severity.RED
-            and old["severity"] != Severity.RED
-        ):
-            to_resume.append(flag_id)
-
-    recovered = [
-        flag
-        for key, flag in open_flags.items()
-        if key in evaluation.evaluated and key not in breaches and flag["recovered_at"] is None
-    ]
-    if recovered:
-        ids = [f["id"] for f in recovered]
-        for start in range(0, len(ids), _CHUNK * 10):  # IN lists within SQLite's parameter limit
-            Flag.objects.filter(id__in=ids[start : start + _CHUNK * 10]).update(recovered_at=now, updated_at=now)
-        for flag in recovered:
-            data = {"rule": flag["rule_id"], "last_value": flag["value"]}
-            events.append(_event(Verb.FLAG_RECOVERED, flag["id"], flag["indicator_id"], "", "", data, run_id))
-        counts.recovered = len(recovered)
-
-    event_record_many(events)
-    _notify_new_red_flags(events)
-    for flag_id in to_resume:
-        flag_resume(flag=Flag(pk=flag_id), actor=None, system=SYSTEM_LABEL, reason="the breach worsened to red")
-        counts.resumed += 1
+    plan = _Plan(now=now, run_id=run_id)
+    for case in cases.values():
+        if case.open is None:
+            if case.breaches:
+                plan.open_case(case, decided.get((case.indicator_id, case.category)), indicators)
+        elif case.open["status"] == FlagStatus.MONITORING:
+            plan.monitored_case(case, indicators[case.indicator_id])
+        else:
+            plan.worked_case(case)
+    plan.write()
+    counts.opened = len(plan.new_cases)
+    counts.updated = sum(1 for e in plan.events if e.verb == Verb.FLAG_REDETECTED) + len(plan.to_resume)
+    counts.recovered = sum(1 for e in plan.events if e.verb == Verb.FLAG_RECOVERED)
+    counts.resumed = len(plan.to_resume)
     return counts
 
 
-def _notify_new_red_flags(events: list[Event]) -> None:
-    """A new red flag is news for the agency's liaisons: queue its notifications for after commit (one task
-    for the shard, not one per flag)."""
+def _cases(evaluation: Evaluation) -> dict[tuple[int, str], _Case]:
+    cases: dict[tuple[int, str], _Case] = {}
+
+    def case_of(indicator_id: int, kind: str) -> _Case:
+        key = (indicator_id, flag_category(kind))
+        if key not in cases:
+            cases[key] = _Case(*key)
+        return cases[key]
+
+    for indicator_id, rule_id in evaluation.evaluated:
+        case_of(indicator_id, evaluation.kinds[rule_id]).evaluated.add(rule_id)
+    for breach in {(b.indicator_id, b.rule_id): b for b in evaluation.breaches}.values():
+        case_of(breach.indicator_id, breach.kind).breaches.append(breach)
+    return cases
+
+
+def _in_chunks(ids: list[int], size: int = _CHUNK * 10):
+    # IN lists within SQLite's parameter limit
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _signals_of(flag_ids) -> list[dict]:
+    ids = sorted(flag_ids)
+    return [
+        row
+        for chunk in _in_chunks(ids)
+        for row in Signal.objects.filter(flag_id__in=chunk).values("flag_id", *_SEEN).order_by()
+    ]
+
+
+def _decided(shard, to_open: list[_Case]) -> dict[tuple[int, str], dict]:
+    """The latest closed case of each (indicator, category) about to be opened, with its signals as the
+    decision saw them (``signals``)."""
+    if not to_open:
+        return {}
+    wanted = {(case.indicator_id, case.category) for case in to_open}
+    latest: dict[tuple[int, str], dict] = {}
+    closed = shard.filter(status__in=CLOSED_STATUSES, indicator_id__in={key[0] for key in wanted})
+    if len(wanted) > _CHUNK * 10:  # too many for an IN list: read the shard's closed cases
+        closed = shard.filter(status__in=CLOSED_STATUSES)
+    for row in closed.values("id", "indicator_id", "category", "severity").order_by("id"):
+        key = (row["indicator_id"], row["category"])
+        if key in wanted:
+            latest[key] = row | {"signals": {}}
+    by_id = {row["id"]: row for row in latest.values()}
+    for signal in _signals_of(by_id):
+        by_id[signal["flag_id"]]["signals"][signal["rule_id"]] = signal
+    return latest
+
+
+def _indicators(ids: set[int]) -> dict[int, Indicator]:
+    """The indicators whose words a re-raise needs (frequency, measurement type)."""
+    found: dict[int, Indicator] = {}
+    for chunk in _in_chunks(sorted(ids)):
+        found.update(Indicator.objects.only("id", "frequency", "measurement_type").in_bulk(chunk))
+    return found
+
+
+class _Plan:
+    """What the shard writes, gathered case by case and then written set-based (``write``)."""
+
+    def __init__(self, *, now, run_id: int | None) -> None:
+        self.now, self.run_id = now, run_id
+        self.case_rows: list[dict] = []  # the cases' upsert rows (new and changed ones)
+        self.signal_rows: list[tuple[dict, Breach]] = []  # (case row, breach) to upsert as signals
+        self.cleared: list[int] = []  # signal ids
+        self.events: list[Event] = []
+        self.pending_events: list[tuple[dict, str, str, dict]] = []  # (case row, verb, to_status, data)
+        self.new_cases: list[dict] = []
+        self.to_resume: list[tuple[dict, str, dict]] = []  # (case row, reason, detail)
+        # The review deadline of a new case depends only on its severity (and on when it was detected).
+        self.due = {s: sla.due_at_for(status=FlagStatus.DETECTED, severity=s, since=now) for s in Severity}
+
+    # --- deciding, case by case ------------------------------------------------------------------------
+
+    def open_case(self, case: _Case, previous: dict | None, indicators: dict[int, Indicator]) -> None:
+        reason = ""
+        if previous is not None:
+            reasons = [
+                r
+                for b in case.breaches
+                if (r := reraise_reason(b, previous["signals"], previous["severity"], indicators[case.indicator_id]))
+            ]
+            if not reasons:
+                return  # the decision sticks: the same thing, seen again
+            reason = "; ".join(dict.fromkeys(reasons))
+        severity = _worst(b.severity for b in case.breaches)
+        row = {
+            "indicator_id": case.indicator_id,
+            "category": case.category,
+            "severity": severity,
+            "beyond": _beyond(case.breaches),
+            "recovered_at": None,
+            "previous_flag_id": previous["id"] if previous else None,
+            "reraise_reason": reason,
+            "due_at": self.due[severity],
+        }
+        self.case_rows.append(row)
+        self.new_cases.append(row)
+        self.signal_rows += [(row, b) for b in case.breaches]
+        data = {"signals": [_detail(b) for b in case.breaches], "severity": severity}
+        if previous is not None:
+            data |= {"previous_flag": previous["id"], "reason": reason}
+        verb = Verb.FLAG_REGRESSED if previous is not None else Verb.FLAG_DETECTED
+        self.pending_events.append((row, verb, FlagStatus.DETECTED, data))
+
+    def monitored_case(self, case: _Case, indicator: Indicator) -> None:
+        active = {rule: s for rule, s in case.signals.items() if s["cleared_at"] is None}
+        reasons = [r for b in case.breaches if (r := reraise_reason(b, case.signals, case.open["severity"], indicator))]
+        if reasons:
+            reason = "; ".join(dict.fromkeys(reasons))
+            row, detail = self._follow(case)
+            self.to_resume.append((row, reason, detail))
+            return
+        # The monitoring decision stands: only cleared signals are news (good news), recorded on the case.
+        cleared = [s for rule, s in active.items() if rule in case.evaluated and rule not in _rules(case.breaches)]
+        if cleared:
+            self._clear_only(case, cleared, active)
+
+    def worked_case(self, case: _Case) -> None:
+        breaching = _rules(case.breaches)
+        active = {rule: s for rule, s in case.signals.items() if s["cleared_at"] is None}
+        changed = [b for b in case.breaches if _changed(b, case.signals.get(b.rule_id))]
+        cleared = [s for rule, s in active.items() if rule in case.evaluated and rule not in breaching]
+        if changed:
+            row, detail = self._follow(case)
+            self.pending_events.append((row, Verb.FLAG_REDETECTED, "", detail))
+            return
+        if cleared:
+            self._clear_only(case, cleared, active)
+        # Breaches seen again unchanged: their signals' "last seen" moves, nothing else (and no event).
+        self.signal_rows += [({"id": case.open["id"]}, b) for b in case.breaches]
+
+    def _follow(self, case: _Case) -> tuple[dict, dict]:
+        """The case takes what the check measured: its breaches become its signals, the others of the
+        evaluated rules clear. Returns its upsert row and the event detail."""
+        breaching = _rules(case.breaches)
+        active = {rule: s for rule, s in case.signals.items() if s["cleared_at"] is None}
+        cleared = [s for rule, s in active.items() if rule in case.evaluated and rule not in breaching]
+        remaining = [s for rule, s in active.items() if rule not in case.evaluated and rule not in breaching]
+        row = self._case_row(case, case.breaches, remaining)
+        self.signal_rows += [(row, b) for b in case.breaches]
+        self.cleared += [s["id"] for s in cleared]
+        changed = [b for b in case.breaches if _changed(b, case.signals.get(b.rule_id))]
+        detail = {
+            "signals": [_detail(b) for b in changed],
+            "cleared": [s["rule_id"] for s in cleared],
+            "severity": row["severity"],
+            "old_severity": case.open["severity"],
+        }
+        return row, detail
+
+    def _clear_only(self, case: _Case, cleared: list[dict], active: dict[int, dict]) -> None:
+        remaining = [s for s in active.values() if s not in cleared]
+        row = self._case_row(case, [], remaining)
+        self.cleared += [s["id"] for s in cleared]
+        detail = {
+            "cleared": [s["rule_id"] for s in cleared],
+            "all_clear": not remaining,
+            "severity": row["severity"],
+            "old_severity": case.open["severity"],
+        }
+        self.pending_events.append((row, Verb.FLAG_RECOVERED, "", detail))
+
+    def _case_row(self, case: _Case, breaches: list[Breach], remaining: list[dict]) -> dict:
+        """The open case's new severity, distance beyond its thresholds and recovery, from the signals it
+        keeps: this check's breaches and the active signals of rules it did not evaluate."""
+        open_case = case.open
+        worst = _worst([b.severity for b in breaches] + [s["severity"] for s in remaining])
+        severity = open_case["severity"] if open_case["severity_pinned"] or worst is None else worst
+        all_clear = not breaches and not remaining
+        row = {
+            "id": open_case["id"],
+            "indicator_id": case.indicator_id,
+            "category": case.category,
+            "severity": severity,
+            "beyond": _beyond(breaches, remaining),
+            "recovered_at": (open_case["recovered_at"] or self.now) if all_clear else None,
+            "previous_flag_id": None,
+            "reraise_reason": "",
+            "due_at": None,
+        }
+        self.case_rows.append(row)
+        return row
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    def write(self) -> None:
+        from .flags import flag_resume
+
+        ids = _upsert_cases(self.case_rows, self.now)
+        for row in self.case_rows:
+            row["id"] = ids[(row["indicator_id"], row["category"])]
+        _upsert_signals(self.signal_rows, self.now)
+        for chunk in _in_chunks(self.cleared):
+            Signal.objects.filter(id__in=chunk).update(cleared_at=self.now)
+        for row, verb, to_status, data in self.pending_events:
+            if self.run_id is not None:
+                data["check_run"] = self.run_id
+            self.events.append(
+                Event(
+                    verb=verb,
+                    actor_label=SYSTEM_LABEL,
+                    flag_id=row["id"],
+                    indicator_id=row["indicator_id"],
+                    from_status="",
+                    to_status=to_status,
+                    data=data,
+                )
+            )
+        event_record_many(self.events)
+        _notify_new_red_cases(self.events)
+        for row, reason, detail in self.to_resume:
+            flag_resume(flag=Flag(pk=row["id"]), actor=None, system=SYSTEM_LABEL, reason=reason, detail=detail)
+
+
+def _rules(breaches: list[Breach]) -> set[int]:
+    return {b.rule_id for b in breaches}
+
+
+def _beyond(breaches: list[Breach], signals: list[dict] = ()):
+    ratios = [beyond_threshold(b.measure, b.yellow) for b in breaches]
+    ratios += [beyond_threshold(s["measure"], s["yellow"]) for s in signals]
+    return max((r for r in ratios if r is not None), default=None)
+
+
+# --- the two upserts -------------------------------------------------------------------------------------
+
+_CASE_COLUMNS = [f.attname for f in Flag._meta.concrete_fields if not f.primary_key]
+_SIGNAL_COLUMNS = [f.attname for f in Signal._meta.concrete_fields if not f.primary_key]
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _upsert(model, columns, rows, conflict: str, updates: list[str], returning: str) -> str:
+    insert, params = insert_select(model, columns, rows)
+    # SQLite reads "INSERT … SELECT … ON" as a join unless the SELECT has a WHERE; PostgreSQL needs none.
+    where = "" if connection.vendor == "postgresql" or "SELECT" not in insert else " WHERE true"
+    sql = f"{insert}{where} ON CONFLICT {conflict} DO UPDATE SET {', '.join(updates)} RETURNING {returning}"
+    return sql, params
+
+
+def _chunks(rows: list):
+    size = _CHUNK if connection.vendor != "postgresql" else 10_000  # arrays: few parameters per chunk
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _upsert_cases(rows: list[dict], now) -> dict[tuple[int, str], int]:
+    """Insert the new cases and update the changed open ones in one statement per chunk; returns the ids by
+    (indicator, category)."""
+    fields = [Flag._meta.get_field(name) for name in _CASE_COLUMNS]
+    constant = {
+        "origin": FlagOrigin.AUTOMATED,
+        "status": FlagStatus.DETECTED,
+        "severity_pinned": False,
+        "detected_at": now,
+        "updated_at": now,
+    }
+    defaults = {f.attname: constant.get(f.attname, f.get_default()) for f in fields}
+    table = _q(Flag._meta.db_table)
+    # Literal statuses, written exactly as the partial index's predicate, so that both PostgreSQL and SQLite
+    # infer the index ``flag_one_open_case_per_indicator_category`` as the conflict target.
+    open_list = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+    conflict = f"({_q('indicator_id')}, {_q('category')}) WHERE {_q('status')} IN ({open_list})"
+    updates = [f"{_q(c)} = excluded.{_q(c)}" for c in ("beyond", "recovered_at", "updated_at")] + [
+        # A pinned severity stays as the person set it.
+        f"{_q('severity')} = CASE WHEN {table}.{_q('severity_pinned')} THEN {table}.{_q('severity')} "
+        f"ELSE excluded.{_q('severity')} END",
+    ]
+    ids = {}
+    for chunk in _chunks(rows):
+        values = [[{**defaults, **row}.get(name) for name in _CASE_COLUMNS] for row in chunk]
+        returned = execute(
+            *_upsert(
+                Flag, _CASE_COLUMNS, values, conflict, updates, f"{_q('id')}, {_q('indicator_id')}, {_q('category')}"
+            )
+        )
+        ids.update({(indicator_id, category): pk for pk, indicator_id, category in returned})
+    return ids
+
+
+def _upsert_signals(rows: list[tuple[dict, Breach]], now) -> None:
+    conflict = f"({_q('flag_id')}, {_q('rule_id')})"
+    refreshed = ("period", "value", "baseline", "change", "measure", "unit", "yellow", "red", "severity")
+    refreshed += ("preliminary", "last_seen_at", "cleared_at")
+    updates = [f"{_q(c)} = excluded.{_q(c)}" for c in refreshed]
+    for chunk in _chunks(rows):
+        values = []
+        for case, b in chunk:
+            row = {
+                "flag_id": case["id"],
+                "rule_id": b.rule_id,
+                "period": b.period,
+                "value": b.value,
+                "baseline": b.baseline,
+                "change": b.change,
+                "measure": b.measure,
+                "unit": b.unit,
+                "yellow": b.yellow,
+                "red": b.red,
+                "severity": b.severity,
+                "preliminary": b.preliminary,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "cleared_at": None,
+            }
+            values.append([row[name] for name in _SIGNAL_COLUMNS])
+        execute(*_upsert(Signal, _SIGNAL_COLUMNS, values, conflict, updates, _q("id")))
+
+
+def _notify_new_red_cases(events: list[Event]) -> None:
+    """A new red case is news for the agency's liaisons: queue its notifications for after commit (one task
+    for the shard, not one per case)."""
     hashes = [
         e.hash for e in events if e.verb in (Verb.FLAG_DETECTED, Verb.FLAG_REGRESSED) and e.data["severity"] == "red"
     ]
@@ -223,17 +484,3 @@ def _notify_new_red_flags(events: list[Event]) -> None:
             for pk in Event.objects.filter(hash__in=hashes[start : start + 500]).values_list("pk", flat=True)
         ]
         transaction.on_commit(lambda: notify_events.delay(ids))
-
-
-def _event(verb, flag_id, indicator_id, from_status, to_status, data, run_id) -> Event:
-    if run_id is not None:
-        data["check_run"] = run_id
-    return Event(
-        verb=verb,
-        actor_label=SYSTEM_LABEL,
-        flag_id=flag_id,
-        indicator_id=indicator_id,
-        from_status=from_status,
-        to_status=to_status,
-        data=data,
-    )

@@ -21,7 +21,7 @@ from ..access import acting_roles, available_actions, scope_of
 from ..audit import Verb
 from ..errors import ActionForbidden, InvalidInput, TransitionNotAllowed
 from ..lifecycle import OPEN_STATUSES, TRANSITIONS, Action, DismissReason, FlagStatus, Severity
-from ..models import Decision, Escalation, Flag, FlagOrigin, Note, NoteKind, Project, Urgency
+from ..models import Decision, Escalation, Flag, FlagCategory, FlagOrigin, Note, NoteKind, Project, Urgency
 from .events import event_record
 from .notify import notify_after_commit
 
@@ -94,9 +94,25 @@ def _text(value) -> str:
     return (value or "").strip() if isinstance(value, str) or value is None else str(value)
 
 
+def _no_other_open_case(indicator_id: int, category: str, but: int | None = None) -> None:
+    """Refuse when the indicator already has an open case of the category: there is one case to work."""
+    other = (
+        Flag.objects.filter(indicator_id=indicator_id, category=category, status__in=OPEN_STATUSES)
+        .exclude(pk=but)
+        .values_list("pk", "status")
+        .first()
+    )
+    if other is not None:
+        raise TransitionNotAllowed(
+            f"Case #{other[0]} is open for this indicator; work that one instead (add a note, set its severity).",
+            status=other[1],
+        )
+
+
 def flag_raise(*, indicator: Indicator, actor, severity: str, summary: str) -> Flag:
-    """Raise a flag by hand (no rule): status ``detected``, origin ``manual``. Writes ``flag.created``.
-    Liaisons of the indicator's agency and ops leads may. Not idempotent: each call raises a new flag."""
+    """Raise a case by hand (no rule): status ``detected``, origin ``manual``, severity pinned. Writes
+    ``flag.created``. Liaisons of the indicator's agency and ops leads may; refused (409) while the indicator
+    has an open performance case. Not idempotent: each call raises a new case."""
     summary = _text(summary)
     _required(summary=summary, severity=severity)
     if severity not in Severity.values:
@@ -104,6 +120,7 @@ def flag_raise(*, indicator: Indicator, actor, severity: str, summary: str) -> F
     scope = scope_of(actor)
     if not any(scope.covers(role, indicator.agency) for role in (Role.LIAISON, Role.OPS_LEAD)):
         raise ActionForbidden("You may raise flags only on indicators of your agencies.")
+    _no_other_open_case(indicator.pk, FlagCategory.PERFORMANCE)
     now = timezone.now()
     with transaction.atomic():
         flag = Flag.objects.create(
@@ -113,7 +130,6 @@ def flag_raise(*, indicator: Indicator, actor, severity: str, summary: str) -> F
             severity_pinned=True,
             summary=summary,
             detected_at=now,
-            last_detected_at=now,
             due_at=sla.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now),
         )
         event = event_record(
@@ -195,14 +211,16 @@ def flag_monitor(*, flag: Flag, actor, until: dt.date, reason: str) -> Flag:
     return _transition(flag=flag, actor=actor, action=Action.MONITOR, change=change)
 
 
-def flag_resume(*, flag: Flag, actor=None, system: str = "", reason: str = "") -> Flag:
+def flag_resume(*, flag: Flag, actor=None, system: str = "", reason: str = "", detail: dict | None = None) -> Flag:
     """monitoring → in_review, by a person or by Percolate (``actor=None`` with a ``system`` label, when
-    ``monitor_until`` passes or the breach worsens). Writes ``flag.resumed``."""
+    ``monitor_until`` passes or a check finds news: ``reason`` in words, ``detail`` the signals it measured).
+    Writes ``flag.resumed``."""
 
     def change(flag: Flag) -> dict:
         until = flag.monitor_until
         flag.monitor_until = None
-        return {"monitor_until": until, "reason": _text(reason)} if reason else {"monitor_until": until}
+        data = {"monitor_until": until, "reason": _text(reason)} if reason else {"monitor_until": until}
+        return data | (detail or {})
 
     return _transition(flag=flag, actor=actor, action=Action.RESUME, change=change, system=system)
 
@@ -352,24 +370,13 @@ def flag_resolve(*, flag: Flag, actor, resolution: str, system: str = "") -> Fla
 
 
 def flag_reopen(*, flag: Flag, actor, reason: str) -> Flag:
-    """dismissed or resolved → in_review. Refused while a newer flag for the same indicator and rule is
+    """dismissed or resolved → in_review. Refused while another case of the same indicator and category is
     open (there can be only one). Writes ``flag.reopened``."""
     reason = _text(reason)
     _required(reason=reason)
 
     def change(flag: Flag) -> dict:
-        if flag.rule_id is not None:
-            newer = (
-                Flag.objects.filter(indicator_id=flag.indicator_id, rule_id=flag.rule_id, status__in=OPEN_STATUSES)
-                .exclude(pk=flag.pk)
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if newer is not None:
-                raise TransitionNotAllowed(
-                    f"Flag #{newer} is open for the same indicator and rule; work that one instead.",
-                    status=flag.status,
-                )
+        _no_other_open_case(flag.indicator_id, flag.category, but=flag.pk)
         old = {"dismiss_reason": flag.dismiss_reason, "resolution": flag.resolution}
         flag.dismiss_reason = ""
         flag.resolution = ""

@@ -7,7 +7,9 @@ from django.utils.safestring import mark_safe
 
 from .. import charts
 from ..audit import verb_label
-from ..lifecycle import FlagStatus
+from ..lifecycle import DismissReason, FlagStatus
+from ..priority import priority_terms
+from ..signals import breach_sentence, event_signal_sentences, measure_text
 
 register = template.Library()
 
@@ -24,21 +26,37 @@ ICONS = {
     "green": '<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 16 16" width="14" height="14">'
     '<circle cx="8" cy="8" r="7" fill="currentColor"/>'
     '<polyline points="4.5,8.5 7,11 11.5,5.5" fill="none" stroke="#fff" stroke-width="2"/></svg>',
+    "": '<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 16 16" width="14" height="14">'
+    '<circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" stroke-width="2"/></svg>',
 }
-LABELS = {"red": "Red", "yellow": "Yellow", "green": "Green"}
+LABELS = {"red": "Red", "yellow": "Yellow", "green": "Green", "": "Not checked"}
 
 
 @register.simple_tag
 def rag_badge(rag: str, prefix: str = ""):
-    """The RAG status as colour, icon and text ("Red")."""
-    rag = rag if rag in LABELS else "green"
+    """The RAG status as colour, icon and text ("Red"); blank: no check has looked at the indicator yet."""
+    rag = rag if rag in LABELS else ""
     return format_html(
         '<span class="rag rag-{}">{}{}{}</span>',
-        rag,
+        rag or "unchecked",
         mark_safe(ICONS[rag]),
         f"{prefix} " if prefix else "",
         LABELS[rag],
     )
+
+
+@register.simple_tag
+def triage_status(indicator):
+    """What people decided about an indicator's latest performance case, to print beside its colour:
+    "dismissed: explained by the agency", "in review", or nothing when it never had one."""
+    status = getattr(indicator, "case_status", None)
+    if not status:
+        return ""
+    text = FlagStatus(status).label.lower()
+    reason = getattr(indicator, "case_dismiss_reason", "")
+    if status == FlagStatus.DISMISSED and reason in DismissReason.values:
+        text += f": {DismissReason(reason).label.lower()}"
+    return format_html('<span class="triage">· case {}</span>', text)
 
 
 @register.simple_tag
@@ -62,11 +80,33 @@ def pct(fraction):
 
 
 @register.filter
-def worse(fraction) -> str:
-    """How much worse than the baseline, unsigned: "12.3% worse"."""
-    if fraction is None:
-        return "—"
-    return charts.format_percent(fraction).lstrip("+−") + " worse"
+def measure(signal) -> str:
+    """A signal's measure in its unit: "12.1 %", "3.2 σ", "5 periods", "45 days"."""
+    return measure_text(signal.measure, signal.unit) or "—"
+
+
+@register.filter
+def threshold(value, signal) -> str:
+    """A threshold of ``signal`` in its unit."""
+    return measure_text(value, signal.unit) or "—"
+
+
+@register.filter
+def sentence(signal, indicator) -> str:
+    """A signal as a sentence about its period: "FY2024 is 12.1 % worse than a year earlier"."""
+    return breach_sentence(signal, indicator)
+
+
+@register.filter
+def why_priority(flag) -> str:
+    """The terms of a case's priority, largest first: "red 30 · critical indicator 20 · …"."""
+    return " · ".join(f"{reason} {points}" for reason, points in priority_terms(flag))
+
+
+@register.filter
+def signal_lines(event) -> list[str]:
+    """The signals an event recorded (detection, re-raise, resumption), as sentences with their severity."""
+    return event_signal_sentences(event.data, event.indicator) if event.indicator_id else []
 
 
 @register.filter
@@ -96,6 +136,7 @@ DETAIL_KEYS = (
     "until",
     "title",
     "severity",
+    "old_severity",
     "changes",
 )
 

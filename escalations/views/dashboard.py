@@ -5,10 +5,13 @@ from dataclasses import dataclass, field
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from indicators.models import Rag
+
 from .. import selectors
 from ..forms import DashboardFilterForm
 from ..lifecycle import Severity
-from ..selectors import Rag
+
+NOT_CHECKED = ""
 
 
 @dataclass
@@ -17,7 +20,7 @@ class Group:
 
     name: str
     code: str = ""
-    counts: dict = field(default_factory=lambda: {Rag.RED: 0, Rag.YELLOW: 0, Rag.GREEN: 0})
+    counts: dict = field(default_factory=lambda: {Rag.RED: 0, Rag.YELLOW: 0, Rag.GREEN: 0, NOT_CHECKED: 0})
     flags: dict = field(default_factory=lambda: {Severity.RED: 0, Severity.YELLOW: 0})
     children: list = field(default_factory=list)
 
@@ -26,7 +29,18 @@ class Group:
 
     @property
     def worst(self) -> str:
-        return Rag.RED if self.counts[Rag.RED] else Rag.YELLOW if self.counts[Rag.YELLOW] else Rag.GREEN
+        for rag in (Rag.RED, Rag.YELLOW, Rag.GREEN):
+            if self.counts[rag]:
+                return rag
+        return NOT_CHECKED
+
+    @property
+    def unchecked(self) -> int:
+        return self.counts[NOT_CHECKED]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
 
 def _group(indicators, series, flag_counts) -> list[Group]:

@@ -14,7 +14,8 @@ from ..access import available_actions
 from ..errors import ActionForbidden, DomainError, InvalidInput, TransitionNotAllowed
 from ..forms import ACTION_FORMS, SORTS, BulkActionForm, QueueFilterForm, show_domain_error
 from ..lifecycle import OPEN_STATUSES, Action, FlagStatus
-from ..models import Flag, FlagCategory
+from ..models import Flag, FlagCategory, FlagOrigin
+from ..priority import PRIORITY_FORMULA, priority_terms
 from ..services import ACTION_SERVICES
 from .common import paginate, safe_next
 
@@ -35,16 +36,16 @@ def _queue_flags(request, form: QueueFilterForm):
     if data.get("portfolio"):
         flags = flags.filter(indicator__agency__portfolio__code=data["portfolio"])
     if data.get("rule") == "manual":
-        flags = flags.filter(rule__isnull=True)
+        flags = flags.filter(origin=FlagOrigin.MANUAL)
     elif data.get("rule"):
-        flags = flags.filter(rule_id=data["rule"])
+        flags = selectors.flags_with_active_signal_of(flags, data["rule"])
     if data.get("assignee") == "me":
         flags = flags.filter(assignee=request.user)
     elif data.get("assignee") == "none":
         flags = flags.filter(assignee__isnull=True)
     if data.get("critical"):
         flags = flags.filter(indicator__critical=True)
-    return flags.order_by(*SORTS[data.get("sort") or "severity"][1], "pk")
+    return flags.order_by(*SORTS[data.get("sort") or "priority"][1], "pk")
 
 
 @login_required
@@ -62,7 +63,13 @@ def flag_queue(request):
     return render(
         request,
         "escalations/flag_queue.html",
-        {"form": form, "page": page, "bulk": bulk, "query": request.GET.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "bulk": bulk,
+            "query": request.GET.urlencode(),
+            "priority_formula": PRIORITY_FORMULA,
+        },
     )
 
 
@@ -119,7 +126,7 @@ def flag_page_context(request, flag: Flag, bound=None) -> dict:
     """Everything the flag page shows; ``bound`` is a submitted form to show again with its errors."""
     indicator = flag.indicator
     measurements = selectors.indicator_measurements(indicator)
-    band = charts.threshold_band(rule=flag.rule, indicator=indicator, baseline=flag.baseline)
+    chart, band = charts.case_chart(flag=flag, measurements=measurements)
     actions = available_actions(request.user, flag)
     forms = []
     for name in actions:
@@ -136,10 +143,9 @@ def flag_page_context(request, flag: Flag, bound=None) -> dict:
         "flag": flag,
         "indicator": indicator,
         "measurements": measurements,
-        "chart": charts.series_chart(
-            indicator=indicator, measurements=measurements, flagged_period=flag.period, band=band
-        ),
+        "chart": chart,
         "band": band,
+        "priority_terms": priority_terms(flag),
         "notes": selectors.notes_of_flag(flag),
         "events": selectors.events_of_flag(flag),
         "escalations": selectors.escalations_of_flag(flag),

@@ -15,12 +15,14 @@ from django.views.decorators.http import require_POST
 
 from indicators.models import Agency, CheckRunMode, Portfolio
 from indicators.roles import Role
+from indicators.selectors import check_default_as_of
 
 from .. import charts, reports, selectors
 from ..errors import DomainError
 from ..models import EmailMode, SlaPolicy
 from ..services import notifications, sla_policy_update
 from ..services.checks import CheckRunBusy, check_run_start
+from ..signals import signal_summary
 from .common import has_role, paginate
 
 
@@ -74,10 +76,7 @@ def briefing(request, code: str):
     items = []
     for item in briefing.awaiting:
         flag = item.escalation.flag
-        band = charts.threshold_band(rule=flag.rule, indicator=flag.indicator, baseline=flag.baseline)
-        chart = charts.series_chart(
-            indicator=flag.indicator, measurements=item.series, flagged_period=flag.period, band=band
-        )
+        chart, band = charts.case_chart(flag=flag, measurements=item.series)
         items.append(
             {
                 "escalation": item.escalation,
@@ -112,7 +111,7 @@ class ReportForm(forms.Form):
 
 
 CSV_HEADER = [
-    "flag", "indicator_id", "indicator", "agency", "rule", "severity", "detected_at", "status", "closed_how",
+    "case", "indicator_id", "indicator", "agency", "signals", "severity", "detected_at", "status", "closed_how",
     "actions", "last_action_by", "last_action_at", "baseline", "value", "value_after", "recovered",
 ]  # fmt: skip
 
@@ -144,14 +143,14 @@ def _report_csv(stories) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(CSV_HEADER)
     for story in stories:
-        flag, last = story.flag, (story.events[-1] if story.events else None)
+        flag, last, lead = story.flag, (story.events[-1] if story.events else None), story.lead
         writer.writerow(
             [
                 flag.pk,
                 flag.indicator.external_id,
                 flag.indicator.name,
                 flag.indicator.agency.code,
-                flag.rule.name if flag.rule else "manual",
+                "; ".join(signal_summary(s) for s in flag.signals.all()) or "raised by a person",
                 flag.severity,
                 flag.detected_at.isoformat(),
                 flag.status,
@@ -159,8 +158,8 @@ def _report_csv(stories) -> HttpResponse:
                 len(story.events),
                 last.actor_name if last else "",
                 last.occurred_at.isoformat() if last else "",
-                flag.baseline,
-                flag.value,
+                lead.baseline if lead else "",
+                lead.value if lead else "",
                 story.value_after,
                 {True: "yes", False: "no", None: ""}[story.recovered],
             ]  # fmt: skip
@@ -199,18 +198,21 @@ def check_run_start_view(request):
     if not has_role(request.user, Role.OPS_LEAD, Role.ADMIN):
         raise PermissionDenied("Only ops leads and administrators start checks.")
     try:
-        as_of = dt.date.fromisoformat(request.POST.get("as_of") or timezone.localdate().isoformat())
+        as_of = dt.date.fromisoformat(request.POST["as_of"]) if request.POST.get("as_of") else None
     except ValueError:
         messages.error(request, "The as-of date is not a date (YYYY-MM-DD).")
         return redirect("checkrun_list")
+    as_of = as_of or check_default_as_of().date
     mode = CheckRunMode.FULL if request.POST.get("full") else CheckRunMode.INCREMENTAL
     try:
-        started = check_run_start(mode=mode, as_of=as_of, requested_by=request.user)
+        run = check_run_start(mode=mode, as_of=as_of, requested_by=request.user).run
     except CheckRunBusy as busy:
         messages.error(request, str(busy))
     else:
-        verb = "started" if started.created else "already exists for that date and mode:"
         messages.success(
-            request, f"Check run #{started.run.pk} {verb} ({started.run.get_mode_display().lower()}, as of {as_of})."
+            request,
+            f"Check run #{run.pk} ({run.get_mode_display().lower()}, as of {as_of}): {run.get_status_display().lower()}"
+            f", {run.indicators_evaluated} indicators evaluated, {run.flags_opened} cases opened, "
+            f"{run.flags_updated} updated, {run.flags_recovered} with cleared signals.",
         )
     return redirect("checkrun_list")

@@ -26,17 +26,14 @@ def inbox(request):
     for escalation in escalations:
         flag = escalation.flag
         allowed = available_actions(request.user, flag)
-        measurements = series.get(flag.indicator_id, [])
-        band = charts.threshold_band(rule=flag.rule, indicator=flag.indicator, baseline=flag.baseline)
+        chart, band = charts.case_chart(flag=flag, measurements=series.get(flag.indicator_id, []))
         briefings.append(
             {
                 "escalation": escalation,
                 "flag": flag,
                 "indicator": flag.indicator,
                 "band": band,
-                "chart": charts.series_chart(
-                    indicator=flag.indicator, measurements=measurements, flagged_period=flag.period, band=band
-                ),
+                "chart": chart,
                 # Several briefings on one page: element ids carry the flag so that none repeats.
                 "forms": [
                     ACTION_FORMS[action](flag=flag, user=request.user, auto_id=f"id_flag{flag.pk}_%s", shared=shared)

@@ -36,8 +36,9 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
     indicator = _indicator_or_404(pk)
     measurements = selectors.indicator_measurements(indicator)
     flags = list(selectors.flags_of_indicator(request.user, indicator))
-    # The chart marks the period of the newest open flag the user may see.
-    flagged_period = next((flag.period for flag in flags if flag.is_open), None)
+    # The chart marks the lead signal of the newest open case the user may see.
+    lead = next((flag.lead_signal for flag in flags if flag.is_open and flag.lead_signal), None)
+    flagged_period = lead.period if lead else None
     return render(
         request,
         "escalations/indicator_detail.html",
@@ -47,6 +48,7 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
             "chart": charts.series_chart(indicator=indicator, measurements=measurements, flagged_period=flagged_period),
             "flagged_period": flagged_period,
             "flags": flags,
+            "rules": selectors.rules_applying_to(indicator),
             "events": selectors.events_of_indicator(request.user, indicator),
             "raise_form": raise_form or (RaiseFlagForm() if _may_raise(request.user, indicator) else None),
         },
@@ -66,6 +68,6 @@ def indicator_raise_flag(request, pk: int):
         except DomainError as error:
             show_domain_error(form, error)
         else:
-            messages.success(request, f"Flag #{flag.pk} raised.")
+            messages.success(request, f"Case #{flag.pk} raised.")
             return redirect("flag_detail", flag.pk)
     return indicator_detail(request, pk, raise_form=form, status=400)

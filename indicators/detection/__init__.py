@@ -7,14 +7,13 @@ import datetime as dt
 
 from django.db import connection
 
-from ..models import ThresholdRule
 from .classify import NOT_EVALUATED, classify, stale_breach
 from .dialect import Dialect
 from .query import as_date, fetch, latest_sql, metric_columns, metrics_sql, pairs_sql, steps_sql, stream
 from .rules import AS_OF_KINDS, Rule, active_rules, window_plan
 from .types import Breach, Evaluation
 
-__all__ = ["Breach", "Evaluation", "evaluate", "sparse_ids"]
+__all__ = ["Breach", "Evaluation", "evaluate", "indicators_per_rule", "rules_applying", "sparse_ids"]
 
 # Up to this many ids go into an IN list (far below SQLite's 32,766 parameters).
 _ID_LIST_LIMIT = 10_000
@@ -33,7 +32,7 @@ def evaluate(
     ``dated_only`` as well, only the other pairs of the rules that depend on the date of the check (stale),
     whose answer moves with the date alone. Reads only; safe to repeat."""
     rules = active_rules()
-    evaluation = Evaluation()
+    evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
     if not rules:
         return evaluation
     if dated_only:
@@ -44,6 +43,8 @@ def evaluate(
     wanted: dict[int, list[Rule]] = {}
     for indicator_id, rule_id, _kind in pairs:
         wanted.setdefault(indicator_id, []).append(rules[rule_id])
+    # Every rule of these indicators is evaluated here: their colour is this check's answer.
+    evaluation.checked = set(wanted)
     windowed = sorted({indicator_id for indicator_id, _rule, kind in pairs if kind not in AS_OF_KINDS})
 
     plan = window_plan(rules)
@@ -84,19 +85,16 @@ def evaluate(
 
 
 def _evaluate_dated(rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.date, since) -> Evaluation:
-    """The date-dependent rules (stale) alone, for the pairs that did not change since ``since``: they need
-    nothing but each indicator's latest period, read with the pairs."""
-    evaluation = Evaluation()
+    """The date-dependent rules (stale) alone, for the indicators whose data did not change since ``since``
+    (the others are evaluated whole by their own shard): they need nothing but each indicator's latest period,
+    read with the pairs."""
+    evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
     sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
     for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):
         if latest is not None:
             rule = rules[rule_id]
             _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
-    indicators = {indicator_id for indicator_id, _rule in evaluation.evaluated}
-    if since is not None and ThresholdRule.objects.filter(updated_at__gte=since).exists():
-        # An edited rule gives these indicators changed pairs too: the shard that evaluates those counts them.
-        indicators -= {indicator_id for indicator_id, _rule, _kind in fetch(*pairs_sql(lo_id, hi_id, since=since))}
-    evaluation.indicators = len(indicators)
+    evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
 
 
@@ -112,3 +110,15 @@ def _record(evaluation: Evaluation, rule: Rule, indicator_id: int, outcome) -> N
     evaluation.evaluated.add((indicator_id, rule.id))
     if outcome is not None:
         evaluation.breaches.append(outcome)
+
+
+def rules_applying(indicator_id: int) -> list[int]:
+    """The ids of the active rules that apply to one indicator (scopes and replacing rules resolved exactly as
+    the check resolves them)."""
+    return [rule_id for _indicator, rule_id, _kind in fetch(*pairs_sql(indicator_id, indicator_id + 1))]
+
+
+def indicators_per_rule() -> dict[int, int]:
+    """How many active indicators each active rule applies to, counted in the database."""
+    sql, params = pairs_sql(0, 2**62)
+    return dict(fetch(f"SELECT rule_id, COUNT(*) FROM ({sql}) pairs GROUP BY rule_id", params))

@@ -3,15 +3,18 @@ into a breach, "evaluated, no breach" (``None``), or "cannot be evaluated" (``NO
 
 Everything is ``Decimal`` with comparisons multiplied out (``w ≥ t`` as ``worse·100 ≥ t·|b|``), so nothing is
 divided before it is compared: a value equal to an average is not worse, and a threshold of 0 flags every
-strictly worse value. ``worse_by`` is in the rule's unit: a fraction for the change rules, σ for control
-limits, periods for ``sustained`` and ``sawtooth``, days for ``stale``."""
+strictly worse value. A breach's ``measure`` is in the rule kind's own unit: percent for the change rules,
+σ for control limits, periods for ``sustained`` and ``sawtooth``, days for ``stale``.
+
+A preliminary latest value (a PMMR 4-month figure, a projected year) is evaluated, evaluated at most yellow,
+or not evaluated, as the rule says (``ThresholdRule.preliminary``)."""
 
 import calendar
 import datetime as dt
 from decimal import Decimal, localcontext
 from functools import lru_cache
 
-from ..models import Direction, MeasurementType, RuleKind, TargetKind
+from ..models import Direction, MeasurementType, MeasureUnit, Preliminary, RuleKind, TargetKind
 from .dialect import to_decimal
 from .rules import Rule
 from .types import Breach
@@ -19,7 +22,7 @@ from .types import Breach
 RED, YELLOW = "red", "yellow"
 HUNDRED = Decimal(100)
 SIX = Decimal("0.000001")
-# Flag.change and Flag.worse_by are DECIMAL(20, 6): a change from a near-zero baseline can exceed them.
+# Signal.change and Signal.measure are DECIMAL(20, 6): a change from a near-zero baseline can exceed them.
 LIMIT = Decimal("99999999999999")
 NOT_EVALUATED = object()
 
@@ -63,7 +66,7 @@ def change_breach(rule: Rule, row: dict, numerator, denominator=1):
             return None
         if numerator == 0:
             # b = 0: a strictly worse value is worse than every threshold; the relative change is undefined.
-            severity, change, worse_by = RED, None, None
+            severity, change, measure = RED, None, None
         else:
             scale = abs(numerator)
             if worse * HUNDRED >= red * scale:
@@ -72,9 +75,17 @@ def change_breach(rule: Rule, row: dict, numerator, denominator=1):
                 severity = YELLOW
             else:
                 return None
-            change, worse_by = difference / scale, worse / scale
-    return Breach.of(
-        rule, row, severity, baseline=_stored(baseline), change=_stored(change), worse_by=_stored(worse_by)
+            change, measure = difference / scale, worse * HUNDRED / scale
+    return _breach(
+        rule,
+        row,
+        severity,
+        baseline=_stored(baseline),
+        change=_stored(change),
+        measure=_stored(measure),
+        unit=MeasureUnit.PERCENT,
+        yellow=yellow,
+        red=red,
     )
 
 
@@ -111,20 +122,39 @@ def _control(rule: Rule, row: dict):
             return None
         mean = total / n
         sigma = (spread / (n * (n - 1))).sqrt() if spread > 0 else Decimal(0)
-        z = abs(deviation / n) / sigma if sigma else None
+        z = abs(deviation / n) / sigma if sigma else None  # a flat history: any move is beyond it
         # The expected value: the trailing mean for annual series; for sub-annual ones, last year's value plus
         # the mean year-over-year change.
         expected = mean if row["step"] == 12 else to_decimal(row["yoy_value"]) + mean
         value = to_decimal(row["value"])
         change = (value - expected) / abs(expected) if expected else None
-    return Breach.of(rule, row, severity, baseline=_stored(expected), change=_stored(change), worse_by=_stored(z))
+    return _breach(
+        rule,
+        row,
+        severity,
+        baseline=_stored(expected),
+        change=_stored(change),
+        measure=_stored(z),
+        unit=MeasureUnit.SIGMA,
+        yellow=rule.yellow * factor,
+        red=rule.red * factor,
+    )
 
 
 def _count_breach(rule: Rule, row: dict, count: int, baseline) -> Breach | None:
     if count <= 0 or count < rule.yellow:
         return None
     severity = RED if count >= rule.red else YELLOW
-    return Breach.of(rule, row, severity, baseline=to_decimal(baseline), worse_by=Decimal(count))
+    return _breach(
+        rule,
+        row,
+        severity,
+        baseline=to_decimal(baseline),
+        measure=Decimal(count),
+        unit=MeasureUnit.PERIODS,
+        yellow=rule.yellow,
+        red=rule.red,
+    )
 
 
 def _sustained(rule: Rule, row: dict):
@@ -152,10 +182,26 @@ def _impossible(rule: Rule, row: dict):
     value = to_decimal(row["value"])
     kind = row["measurement_type"]
     if kind == MeasurementType.PERCENTAGE and value > HUNDRED:
-        return Breach.of(rule, row, RED, baseline=HUNDRED)
+        return _breach(rule, row, RED, baseline=HUNDRED)
     if kind in (MeasurementType.NUMBER, MeasurementType.PERCENTAGE, MeasurementType.TIMESPAN) and value < 0:
-        return Breach.of(rule, row, RED, baseline=Decimal(0))
+        return _breach(rule, row, RED, baseline=Decimal(0))
     return None
+
+
+def _breach(rule: Rule, row: dict, severity: str, **measured) -> Breach:
+    preliminary = bool(row.get("preliminary"))
+    if preliminary and rule.preliminary == Preliminary.CAP:
+        severity = YELLOW
+    return Breach(
+        indicator_id=row["indicator_id"],
+        rule_id=rule.id,
+        kind=rule.kind,
+        period=row["period"],
+        value=to_decimal(row["value"]),
+        severity=severity,
+        preliminary=preliminary,
+        **{"baseline": None, "change": None, "measure": None, "unit": "", "yellow": None, "red": None, **measured},
+    )
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -186,13 +232,18 @@ def stale_breach(rule: Rule, indicator_id: int, step: int, latest: dt.date, as_o
         value=None,
         baseline=None,
         change=None,
-        worse_by=Decimal(overdue),
+        measure=Decimal(overdue),
+        unit=MeasureUnit.DAYS,
+        yellow=rule.yellow,
+        red=rule.red,
         severity=severity,
     )
 
 
 def classify(rule: Rule, row: dict, as_of: dt.date):
     kind = rule.kind
+    if row.get("preliminary") and rule.preliminary == Preliminary.SKIP and kind != RuleKind.STALE:
+        return NOT_EVALUATED
     if kind == RuleKind.PERIOD_CHANGE:
         return change_breach(rule, row, row["prev_value"])
     if kind == RuleKind.YEAR_OVER_YEAR:

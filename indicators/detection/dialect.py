@@ -22,6 +22,9 @@ def to_decimal(raw) -> Decimal | None:
         # of at most 15 significant digits it is that decimal. Differences of such values (a year-over-year
         # change computed by SQLite) are rounded back onto the six-place grid they belong to.
         return Decimal(repr(raw)).quantize(SCALE)
+    if isinstance(raw, int):
+        # SQLite stores a whole decimal as an integer: the six places PostgreSQL's numeric keeps.
+        return Decimal(raw).quantize(SCALE)
     return Decimal(raw)
 
 
@@ -95,7 +98,7 @@ class Dialect:
             # indicator's window as one range of the (indicator, period) index instead of hashing the whole
             # measurement table whenever it expects many rows.
             return (
-                f"{latest} CROSS JOIN LATERAL (SELECT m.period, m.value FROM indicators_measurement m "
+                f"{latest} CROSS JOIN LATERAL (SELECT m.period, m.value, m.preliminary FROM indicators_measurement m "
                 f"WHERE m.indicator_id = l.indicator_id AND m.period <= l.period AND m.period >= {lower} "
                 f"OFFSET 0) m"
             )

@@ -43,12 +43,15 @@ def pairs_sql(
     unchanged: bool = False,
     latest_on: dt.date | None = None,
 ) -> tuple[str, list]:
-    """(SQL, parameters) of (indicator, rule, kind) for the most specific active rule of each kind that applies
-    to each active indicator of the range, optionally only of the given ``kinds``. With ``since``: only the
-    pairs whose indicator's data or whose rule changed since then; with ``unchanged`` as well, only the others.
-    With ``latest_on``, each row also carries the indicator's months per period and its latest period on or
-    before that date (as ``latest_sql``), for rules that need nothing else."""
-    # The most specific rule is picked per kind, so leaving other kinds out first changes no pick.
+    """(SQL, parameters) of (indicator, rule, kind) for every active rule that applies to each active
+    indicator of the range, optionally only of the given ``kinds``: the one definition of "which rules apply".
+
+    Every rule whose scope covers the indicator applies (a 3-year and a 5-year average side by side), except
+    that a rule marked ``replaces_broader`` shuts out the rules of its kind with a broader scope there (scopes
+    from narrow to broad: indicator, agency, critical, all). With ``since``: only the indicators whose data
+    changed since then; with ``unchanged`` as well, only the others. With ``latest_on``, each row also carries
+    the indicator's months per period and its latest period on or before that date (as ``latest_sql``), for
+    rules that need nothing else."""
     listed = ", ".join(f"'{kind}'" for kind in kinds)
     of_kinds = f"AND r.kind IN ({listed})" if kinds else ""
     latest = ""
@@ -59,21 +62,17 @@ def pairs_sql(
     params += [lo_id, hi_id]
     prefilter = changed = ""
     if since is not None:
-        changed = "COALESCE(data_changed_at >= %s OR rule_updated_at >= %s, false)"
-        changed = f"AND {'NOT ' if unchanged else ''}{changed}"
-        if not unchanged:
-            # Without an edited rule, only indicators with new data qualify: skip the others before ranking.
-            prefilter = (
-                "AND (i.data_changed_at >= %s"
-                " OR EXISTS (SELECT 1 FROM indicators_thresholdrule e WHERE e.updated_at >= %s))"
-            )
-            params += [since, since]
-        params += [since, since]
+        if unchanged:
+            changed = "AND NOT COALESCE(data_changed_at >= %s, false)"
+        else:
+            prefilter = "AND i.data_changed_at >= %s"
+        params.append(since)
     sql = f"""
         SELECT indicator_id, rule_id, kind {latest} FROM (
             SELECT i.id AS indicator_id, r.id AS rule_id, r.kind AS kind, i.data_changed_at AS data_changed_at,
-                   r.updated_at AS rule_updated_at, {_STEP_SQL} AS step, i.id, i.reported_through,
-                   ROW_NUMBER() OVER (PARTITION BY i.id, r.kind ORDER BY {_SCOPE_RANK}, r.id) AS pick
+                   {_STEP_SQL} AS step, i.id, i.reported_through, {_SCOPE_RANK} AS scope_rank,
+                   MIN(CASE WHEN r.replaces_broader THEN {_SCOPE_RANK} END)
+                       OVER (PARTITION BY i.id, r.kind) AS replaced_beyond
             FROM indicators_indicator i
             JOIN indicators_thresholdrule r ON r.active {of_kinds} AND (
                 r.scope = 'all'
@@ -82,7 +81,7 @@ def pairs_sql(
                 OR (r.scope = 'indicator' AND r.indicator_id = i.id))
             WHERE i.active AND i.id >= %s AND i.id < %s {prefilter}
         ) applicable
-        WHERE pick = 1 {changed}
+        WHERE (replaced_beyond IS NULL OR scope_rank <= replaced_beyond) {changed}
         ORDER BY indicator_id, rule_id"""
     return sql, params
 
@@ -105,6 +104,7 @@ METRIC_COLUMNS_FIXED = (
     "target_kind",
     "tolerance",
     "measurement_type",
+    "preliminary",
 )
 
 
@@ -181,12 +181,12 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     ),
     b AS (
         -- Only the trailing window the rules need, read as an index range per indicator.
-        SELECT l.indicator_id, m.period, m.value, l.step, l.period AS latest,
+        SELECT l.indicator_id, m.period, m.value, m.preliminary, l.step, l.period AS latest,
                {d.month_index("m.period")} / l.step AS k, {d.month_index("l.period")} / l.step AS lk
         FROM {d.window_rows("latest l", lookback.replace("c.step", "l.step"))}
     ),
     w AS (
-        SELECT b.indicator_id, b.period, b.latest, b.value, b.step, b.k, b.lk,
+        SELECT b.indicator_id, b.period, b.latest, b.value, b.preliminary, b.step, b.k, b.lk,
                ROW_NUMBER() OVER ({by_k}) AS rn,
                LAG(b.value) OVER ({by_k}) AS lag_value
                {yoy_frames}
@@ -203,7 +203,8 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     SELECT s.indicator_id, s.period, s.value, s.lag_value, s.prev_value, s.yoy_value, s.point,
            s.rn - s.last_not_down AS down_streak, s.rn - s.last_not_up AS up_streak,
            s.rn - 1 - s.last_drop_before AS rise_run,
-           c.step, c.desired_direction, c.critical, c.target, c.target_kind, c.tolerance, c.measurement_type
+           c.step, c.desired_direction, c.critical, c.target, c.target_kind, c.tolerance, c.measurement_type,
+           s.preliminary
            {extra_select}
     FROM s JOIN cand c ON c.id = s.indicator_id
     WHERE s.period = s.latest

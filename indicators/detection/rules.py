@@ -1,10 +1,11 @@
 """Which rules apply, with which parameters, and how far back the query must read for them."""
 
+import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from ..models import Frequency, RuleKind, ThresholdRule
+from ..models import Frequency, Preliminary, RuleKind, ThresholdRule
 
 # Months per period of each frequency. Four-month periods are the PMMR's (July–October, …).
 STEP_MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.FOUR_MONTH: 4, Frequency.ANNUAL: 12}
@@ -15,19 +16,39 @@ AS_OF_KINDS = frozenset({RuleKind.STALE})
 # Kinds that read only the latest value (or none): no window needed.
 LATEST_ONLY_KINDS = frozenset({RuleKind.STALE, RuleKind.TARGET, RuleKind.IMPOSSIBLE_VALUE})
 
-DEFAULT_PARAMS = {
-    RuleKind.TREND_AVERAGE: {"n": 3},
-    RuleKind.CONTROL_LIMIT: {"window": 24, "min_points": 8},
-    RuleKind.STALE: {"grace_days": 30},
-    RuleKind.SAWTOOTH: {"drop_pct": 50},
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter a rule kind reads: a whole number with a default and a smallest allowed value."""
+
+    default: int
+    minimum: int
+    maximum: int = 100_000
+    help: str = ""
+
+
+# The parameters each rule kind reads: the one list the engine defaults from and the services validate
+# against (anything else is refused, so a typo does not silently leave the engine on its defaults).
+RULE_PARAMS: dict[str, dict[str, Param]] = {
+    RuleKind.TREND_AVERAGE: {"n": Param(3, 1, help="periods averaged before the latest one")},
+    RuleKind.CONTROL_LIMIT: {
+        "window": Param(24, 2, help="points in the trailing window the mean and σ come from"),
+        "min_points": Param(8, 2, help="fewest points in the window for the rule to apply"),
+    },
+    RuleKind.STALE: {"grace_days": Param(30, 0, help="days after a period is due before it counts as missing")},
+    RuleKind.SAWTOOTH: {"drop_pct": Param(50, 1, 100, help="the drop, in percent, that ends a rise")},
 }
 
 
-def _int_param(params: dict, name: str, default: int, minimum: int = 1) -> int:
-    try:
-        return max(minimum, int(params.get(name, default)))
-    except (TypeError, ValueError):
-        return default
+def params_of(kind: str, params: dict | None) -> dict[str, int]:
+    """A rule's parameters with the kind's defaults filled in (stored values are validated on save)."""
+    spec = RULE_PARAMS.get(kind, {})
+    values = {name: p.default for name, p in spec.items()}
+    for name, value in (params or {}).items():
+        if name in spec:
+            with contextlib.suppress(TypeError, ValueError):
+                values[name] = max(spec[name].minimum, int(value))
+    return values
 
 
 @dataclass(frozen=True)
@@ -40,45 +61,44 @@ class Rule:
     yellow: Decimal
     red: Decimal
     critical_factor: Decimal
-    params: dict = field(hash=False, compare=False)
+    preliminary: str = Preliminary.INCLUDE
+    params: dict = field(default_factory=dict, hash=False, compare=False)
 
     @cached_property
     def n(self) -> int:
-        return _int_param(self.params, "n", 3)
+        return self.params.get("n", 3)
 
     @cached_property
     def window(self) -> int:
-        return _int_param(self.params, "window", 24)
+        return self.params.get("window", 24)
 
     @cached_property
     def min_points(self) -> int:
-        # A sample standard deviation needs two points at least.
-        return _int_param(self.params, "min_points", 8, minimum=2)
+        return self.params.get("min_points", 8)
 
     @cached_property
     def grace_days(self) -> int:
-        return _int_param(self.params, "grace_days", 30, minimum=0)
+        return self.params.get("grace_days", 30)
 
     @cached_property
     def drop_pct(self) -> Decimal:
-        try:
-            return Decimal(str(self.params.get("drop_pct", 50)))
-        except ArithmeticError:
-            return Decimal(50)
+        return Decimal(self.params.get("drop_pct", 50))
+
+
+def rule_of(r: ThresholdRule) -> Rule:
+    return Rule(
+        id=r.id,
+        kind=r.kind,
+        yellow=r.yellow,
+        red=r.red,
+        critical_factor=r.critical_factor,
+        preliminary=r.preliminary,
+        params=params_of(r.kind, r.params),
+    )
 
 
 def active_rules() -> dict[int, Rule]:
-    return {
-        r.id: Rule(
-            id=r.id,
-            kind=r.kind,
-            yellow=r.yellow,
-            red=r.red,
-            critical_factor=r.critical_factor,
-            params={**DEFAULT_PARAMS.get(r.kind, {}), **(r.params or {})},
-        )
-        for r in ThresholdRule.objects.filter(active=True)
-    }
+    return {r.id: rule_of(r) for r in ThresholdRule.objects.filter(active=True)}
 
 
 @dataclass(frozen=True)

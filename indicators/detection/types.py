@@ -7,7 +7,9 @@ from decimal import Decimal
 
 @dataclass(frozen=True, slots=True)
 class Breach:
-    """One rule breached by one indicator at one period."""
+    """One rule breached by one indicator at one period. ``measure`` is how far beyond, in ``unit`` (percent
+    for the change rules, σ for control limits, periods for sustained declines and saw-tooth resets, days for
+    reporting gaps); ``yellow`` and ``red`` are the thresholds that applied, in the same unit."""
 
     indicator_id: int
     rule_id: int
@@ -16,32 +18,22 @@ class Breach:
     value: Decimal | None
     baseline: Decimal | None
     change: Decimal | None
-    worse_by: Decimal | None
+    measure: Decimal | None
+    unit: str
+    yellow: Decimal | None
+    red: Decimal | None
     severity: str
-
-    @classmethod
-    def of(cls, rule, row: dict, severity: str, *, baseline=None, change=None, worse_by=None) -> "Breach":
-        from .dialect import to_decimal
-        from .query import as_date
-
-        return cls(
-            indicator_id=row["indicator_id"],
-            rule_id=rule.id,
-            kind=rule.kind,
-            period=as_date(row["period"]),
-            value=to_decimal(row["value"]),
-            baseline=baseline,
-            change=change,
-            worse_by=worse_by,
-            severity=severity,
-        )
+    preliminary: bool = False
 
 
 @dataclass
 class Evaluation:
-    """The outcome for one id range: the breaches, and every (indicator, rule) pair that could be evaluated
-    (a pair evaluated without a breach is how an open flag learns that its breach cleared)."""
+    """The outcome for one id range: the breaches, every (indicator, rule) pair that could be evaluated (a
+    pair evaluated without a breach is how an open case learns that a signal cleared), the kind of each rule,
+    and the indicators whose performance rules were all evaluated (their colour is the check's answer)."""
 
     breaches: list[Breach] = field(default_factory=list)
     evaluated: set[tuple[int, int]] = field(default_factory=set)
+    kinds: dict[int, str] = field(default_factory=dict)
+    checked: set[int] = field(default_factory=set)
     indicators: int = 0

@@ -10,17 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Agency, Indicator, Portfolio, RuleKind, RuleScope, ThresholdRule
+from ..detection.rules import RULE_PARAMS
+from ..models import Agency, Indicator, Portfolio, RuleScope, ThresholdRule
 from ..roles import Role, roles_of
-
-# The parameters each rule kind reads (all non-negative integers); anything else is refused, so a typo does
-# not silently leave the detection engine on its defaults.
-RULE_PARAMS: dict[str, dict[str, int]] = {
-    RuleKind.TREND_AVERAGE: {"n": 1},
-    RuleKind.CONTROL_LIMIT: {"window": 2, "min_points": 2},
-    RuleKind.STALE: {"grace_days": 0},
-}
-MAX_PARAM = 100_000
 
 
 def _require_role(actor, *roles: str) -> None:
@@ -79,16 +71,34 @@ def _validate_rule(rule: ThresholdRule) -> None:
     else:
         known = RULE_PARAMS.get(rule.kind, {})
         for name, value in params.items():
-            if name not in known:
+            spec = known.get(name)
+            if spec is None:
                 allowed = ", ".join(known) or "none"
                 problems["params"] = f"Unknown parameter {name!r} for a {rule.kind} rule (allowed: {allowed})."
-            elif isinstance(value, bool) or not isinstance(value, int) or not known[name] <= value <= MAX_PARAM:
-                problems["params"] = f"{name} must be a whole number from {known[name]} to {MAX_PARAM}."
+            elif isinstance(value, bool) or not isinstance(value, int) or not spec.minimum <= value <= spec.maximum:
+                problems["params"] = f"{name} must be a whole number from {spec.minimum} to {spec.maximum}."
+    if rule.replaces_broader and rule.scope == RuleScope.ALL:
+        problems["replaces_broader"] = (
+            "Only a rule scoped to critical indicators, an agency or an indicator replaces broader ones."
+        )
     if problems:
         raise ValidationError(problems)
 
 
-RULE_FIELDS = ("name", "kind", "yellow", "red", "params", "critical_factor", "scope", "agency", "indicator", "active")
+RULE_FIELDS = (
+    "name",
+    "kind",
+    "yellow",
+    "red",
+    "params",
+    "critical_factor",
+    "scope",
+    "agency",
+    "indicator",
+    "replaces_broader",
+    "preliminary",
+    "active",
+)
 
 
 def rule_save(*, actor, rule: ThresholdRule | None = None, **changes) -> ThresholdRule:

@@ -6,9 +6,11 @@ from rest_framework import serializers
 from escalations.access import available_actions
 from escalations.audit import verb_label
 from escalations.lifecycle import Action, DismissReason, Severity
-from escalations.models import Event, Flag, Note, NoteKind, Project, Urgency
+from escalations.models import Event, Flag, Note, NoteKind, Project, Signal, Urgency
+from escalations.priority import PRIORITY_FORMULA, priority_terms
 from escalations.selectors import projects_visible_to
-from indicators.models import Indicator, ThresholdRule
+from escalations.signals import breach_sentence
+from indicators.models import Indicator, MeasureUnit, ThresholdRule
 
 from .common import AgencyCodeField, UsernameField
 
@@ -27,11 +29,59 @@ class RuleRefSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind"]
 
 
+class SignalSerializer(serializers.ModelSerializer):
+    """One rule's breach within the case, with its measure in the rule kind's own unit (percent, σ, periods,
+    days) and the thresholds that applied, in the same unit."""
+
+    rule = RuleRefSerializer(read_only=True)
+    unit = serializers.ChoiceField(choices=MeasureUnit.choices, allow_blank=True, read_only=True)
+    active = serializers.SerializerMethodField(help_text="Not cleared: the rule still breaches.")
+    description = serializers.SerializerMethodField(help_text="The signal in words.")
+
+    class Meta:
+        model = Signal
+        fields = [
+            "rule",
+            "period",
+            "value",
+            "baseline",
+            "change",
+            "measure",
+            "unit",
+            "yellow",
+            "red",
+            "severity",
+            "preliminary",
+            "active",
+            "description",
+            "first_seen_at",
+            "last_seen_at",
+            "cleared_at",
+        ]
+        read_only_fields = fields
+
+    def get_active(self, signal: Signal) -> bool:
+        return signal.cleared_at is None
+
+    def get_description(self, signal: Signal) -> str:
+        return breach_sentence(signal, signal.flag.indicator)
+
+
+class PriorityTermSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    points = serializers.IntegerField()
+
+
 class FlagSerializer(serializers.ModelSerializer):
-    """A flag, with the actions the requesting user may take on it now."""
+    """A case: one per indicator and category while open, with its signals (one per breaching rule), its
+    priority and why, and the actions the requesting user may take on it now."""
 
     indicator = IndicatorRefSerializer(read_only=True)
-    rule = RuleRefSerializer(read_only=True, allow_null=True)
+    signals = SignalSerializer(many=True, read_only=True)
+    priority = serializers.IntegerField(
+        read_only=True, help_text=f"How urgent the case is; the triage queue's order. {PRIORITY_FORMULA}"
+    )
+    priority_terms = serializers.SerializerMethodField(help_text="The terms of the priority, largest first.")
     portfolio = serializers.SerializerMethodField(help_text="The code of the agency's portfolio.")
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     available_actions = serializers.SerializerMethodField()
@@ -43,22 +93,17 @@ class FlagSerializer(serializers.ModelSerializer):
             "id",
             "indicator",
             "portfolio",
-            "rule",
             "origin",
             "category",
             "summary",
-            "period",
-            "value",
-            "baseline",
-            "change",
-            "worse_by",
             "severity",
             "severity_pinned",
+            "priority",
+            "priority_terms",
+            "signals",
             "status",
             "assignee",
             "detected_at",
-            "last_detected_at",
-            "detection_count",
             "recovered_at",
             "due_at",
             "overdue_at",
@@ -67,6 +112,7 @@ class FlagSerializer(serializers.ModelSerializer):
             "resolution",
             "closed_at",
             "previous_flag",
+            "reraise_reason",
             "project",
             "available_actions",
         ]
@@ -80,6 +126,10 @@ class FlagSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Action.choices)))
     def get_available_actions(self, flag: Flag) -> list[str]:
         return available_actions(self.context["request"].user, flag)
+
+    @extend_schema_field(PriorityTermSerializer(many=True))
+    def get_priority_terms(self, flag: Flag) -> list[dict]:
+        return [{"reason": reason, "points": points} for reason, points in priority_terms(flag)]
 
 
 class FlagRaiseSerializer(serializers.Serializer):

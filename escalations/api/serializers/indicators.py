@@ -3,6 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from indicators.detection.rules import RULE_PARAMS
 from indicators.models import (
     Agency,
     CheckRun,
@@ -10,6 +11,7 @@ from indicators.models import (
     Indicator,
     Measurement,
     Portfolio,
+    Rag,
     RuleKind,
     RuleScope,
     ThresholdRule,
@@ -17,6 +19,11 @@ from indicators.models import (
 from indicators.roles import Role, roles_of
 
 from .common import AgencyCodeField, CodeField
+
+PARAMS_HELP = "; ".join(
+    f"{kind} {{{', '.join(f'{name}: {p.help} (default {p.default})' for name, p in params.items())}}}"
+    for kind, params in RULE_PARAMS.items()
+)
 
 
 class MeSerializer(serializers.Serializer):
@@ -55,14 +62,20 @@ class AgencySerializer(serializers.ModelSerializer):
 
 
 class IndicatorSerializer(serializers.ModelSerializer):
-    """An indicator with its latest value and RAG status (red/yellow: an open performance flag of that
-    severity; green otherwise)."""
+    """An indicator with its latest value, its RAG status — what the latest check measured (red/yellow: its
+    worst breaching performance rule; green: none breaches; blank: not checked yet), whatever was decided
+    about its case — and, beside it, its latest performance case and that case's triage status."""
 
     agency = serializers.CharField(source="agency.code", read_only=True)
     portfolio = serializers.CharField(source="agency.portfolio.code", read_only=True, allow_null=True, default=None)
-    rag = serializers.ChoiceField(choices=["red", "yellow", "green"], read_only=True)
+    rag = serializers.ChoiceField(choices=Rag.choices, allow_blank=True, read_only=True)
     latest_value = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True, allow_null=True)
     latest_period = serializers.DateField(read_only=True, allow_null=True)
+    case = serializers.IntegerField(
+        source="case_id", read_only=True, allow_null=True, help_text="The latest performance case (open or not)."
+    )
+    case_status = serializers.CharField(read_only=True, allow_null=True, help_text="Its triage status.")
+    case_dismiss_reason = serializers.CharField(read_only=True, allow_null=True, help_text="Why it was dismissed.")
 
     class Meta:
         model = Indicator
@@ -89,6 +102,10 @@ class IndicatorSerializer(serializers.ModelSerializer):
             "latest_value",
             "latest_period",
             "rag",
+            "rag_since",
+            "case",
+            "case_status",
+            "case_dismiss_reason",
         ]
         read_only_fields = [
             name for name in fields if name not in ("tolerance", "tolerance_rationale", "public_impact_weight")
@@ -124,9 +141,7 @@ class RuleSerializer(serializers.ModelSerializer):
     yellow = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
     red = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
     critical_factor = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=0, required=False)
-    params = serializers.DictField(
-        required=False, help_text="trend_average {n}; control_limit {window, min_points}; stale {grace_days}."
-    )
+    params = serializers.DictField(required=False, help_text=PARAMS_HELP)
 
     class Meta:
         model = ThresholdRule
@@ -141,6 +156,8 @@ class RuleSerializer(serializers.ModelSerializer):
             "scope",
             "agency",
             "indicator",
+            "replaces_broader",
+            "preliminary",
             "active",
             "updated_at",
         ]
@@ -149,6 +166,8 @@ class RuleSerializer(serializers.ModelSerializer):
 
 
 class CheckRunSerializer(serializers.ModelSerializer):
+    """A check run. ``flags_opened``/``flags_updated``/``flags_recovered`` count cases."""
+
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     progress = serializers.FloatField(read_only=True, help_text="Share of the work done, 0 to 1.")
 
@@ -159,6 +178,7 @@ class CheckRunSerializer(serializers.ModelSerializer):
             "mode",
             "as_of",
             "status",
+            "trigger",
             "requested_by",
             "started_at",
             "finished_at",
@@ -242,4 +262,7 @@ class ImportRejectedSerializer(serializers.Serializer):
 
 class CheckRunInput(serializers.Serializer):
     full = serializers.BooleanField(default=False, help_text="Re-evaluate every indicator, not only what changed.")
-    as_of = serializers.DateField(required=False, help_text="The day the check is for; today when left out.")
+    as_of = serializers.DateField(
+        required=False,
+        help_text="The day the check is for. Left out: today (in the embedded demo, the date the data runs through).",
+    )

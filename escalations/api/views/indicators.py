@@ -2,7 +2,6 @@
 and ``imports/``."""
 
 from django.db.models import Q
-from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -16,6 +15,7 @@ from escalations.models import Escalation
 from escalations.selectors import events_visible_to, flags_visible_to, indicators_with_status, projects_visible_to
 from escalations.services.checks import CheckRunBusy, check_run_start
 from indicators.models import CheckRun, CheckRunMode, ImportBatch, ThresholdRule
+from indicators.selectors import check_default_as_of
 from indicators.services import import_file, indicator_tune, rule_save
 
 from ..csv import CsvExportMixin, CSVRenderer
@@ -135,18 +135,14 @@ class RuleViewSet(
     create=extend_schema(
         summary="Start a check run (ops lead, admin)",
         description=(
-            "Incremental by default, `full` re-evaluates every indicator; `as_of` defaults to today. 201: a new "
-            "run; 200: the run for that date and mode exists already (one per date and mode); 409: another "
-            "run is still running. In the embedded mode the run has finished when the answer comes; otherwise "
-            "follow its progress on `check-runs/{id}/`."
+            "Incremental by default (the indicators whose data changed since the last successful run; every "
+            "indicator when a rule was edited since), `full` re-evaluates every indicator. Always runs, with "
+            "today's rule edits and data: 201 with the new run. `as_of` defaults to today (in the embedded demo, "
+            "to the date the data runs through). 409: another run is still running. In the embedded mode the "
+            "run has finished when the answer comes; otherwise follow its progress on `check-runs/{id}/`."
         ),
         request=CheckRunInput,
-        responses={
-            201: CheckRunSerializer,
-            200: CheckRunSerializer,
-            400: ValidationErrorSerializer,
-            409: ErrorSerializer,
-        },
+        responses={201: CheckRunSerializer, 400: ValidationErrorSerializer, 409: ErrorSerializer},
     ),
 )
 class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -161,14 +157,13 @@ class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = CheckRunInput(data=request.data)
         data.is_valid(raise_exception=True)
         mode = CheckRunMode.FULL if data.validated_data["full"] else CheckRunMode.INCREMENTAL
-        as_of = data.validated_data.get("as_of") or timezone.localdate()
+        as_of = data.validated_data.get("as_of") or check_default_as_of().date
         try:
-            started = check_run_start(mode=mode, as_of=as_of, requested_by=request.user)
+            run = check_run_start(mode=mode, as_of=as_of, requested_by=request.user).run
         except CheckRunBusy as busy:
             return Response({"detail": str(busy)}, status=status.HTTP_409_CONFLICT)
-        started.run.refresh_from_db()
-        code = status.HTTP_201_CREATED if started.created else status.HTTP_200_OK
-        return Response(CheckRunSerializer(started.run).data, status=code)
+        run.refresh_from_db()
+        return Response(CheckRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(

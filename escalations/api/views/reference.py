@@ -9,8 +9,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from escalations.selectors import Rag, indicators_with_status
-from indicators.models import Agency, Portfolio
+from escalations.selectors import indicators_with_status
+from indicators.models import Agency, Portfolio, Rag
 from indicators.services import agency_save, portfolio_save
 
 from ..pagination import Pagination
@@ -77,6 +77,7 @@ class RagCounts(serializers.Serializer):
     red = serializers.IntegerField()
     yellow = serializers.IntegerField()
     green = serializers.IntegerField()
+    not_checked = serializers.IntegerField(help_text="Indicators no check has looked at yet.")
 
 
 class AgencyRagCounts(RagCounts):
@@ -96,7 +97,8 @@ class DashboardSerializer(serializers.Serializer):
 
 
 class DashboardView(APIView):
-    """RAG counts of the active indicators, per portfolio and, within it, per agency."""
+    """RAG counts of the active indicators (what the latest check measured), per portfolio and, within it, per
+    agency."""
 
     @extend_schema(summary="RAG counts per portfolio and agency", responses={200: DashboardSerializer})
     def get(self, request):
@@ -105,7 +107,7 @@ class DashboardView(APIView):
             .filter(active=True)
             .values_list("agency__code", "agency__name", "agency__portfolio__code", "agency__portfolio__name", "rag")
         )
-        zero = {Rag.RED: 0, Rag.YELLOW: 0, Rag.GREEN: 0}
+        zero = {Rag.RED: 0, Rag.YELLOW: 0, Rag.GREEN: 0, "not_checked": 0}
         portfolios: dict = {}
         agencies: dict = defaultdict(dict)
         totals = dict(zero)
@@ -117,7 +119,7 @@ class DashboardView(APIView):
                 agency_code, {"code": agency_code, "name": agency_name, **zero}
             )
             for counts in (totals, portfolio, agency):
-                counts[rag] += 1
+                counts[rag or "not_checked"] += 1
         result = []
         for code in sorted(portfolios, key=lambda code: (code is None, code or "")):
             portfolio = portfolios[code]

@@ -4,10 +4,10 @@ import datetime as dt
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from escalations.services.checks import CheckRunBusy, check_run_start, check_shard_execute
 from indicators.models import CheckRun, CheckRunMode, CheckRunStatus, CheckShardStatus
+from indicators.selectors import check_default_as_of
 
 
 class Command(BaseCommand):
@@ -21,7 +21,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--full", action="store_true", help="re-evaluate every indicator")
-        parser.add_argument("--as-of", type=dt.date.fromisoformat, help="date of the check (default: today)")
+        parser.add_argument(
+            "--as-of",
+            type=dt.date.fromisoformat,
+            help="date of the check (default: today; in the embedded demo, the date the data runs through)",
+        )
         parser.add_argument("--shard-size", type=int, help="indicators per shard")
         parser.add_argument(
             "--workers",
@@ -31,32 +35,40 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         mode = CheckRunMode.FULL if options["full"] else CheckRunMode.INCREMENTAL
-        as_of = options["as_of"] or timezone.localdate()
+        default = check_default_as_of()
+        as_of = options["as_of"] or default.date
+        if not options["as_of"]:
+            self.stdout.write(f"as of {as_of}: {default.why}")
+        began = time.monotonic()
+        if not options["workers"]:
+            # A run left unfinished here (a crashed command) is finished first: runs never overlap.
+            for unfinished in CheckRun.objects.filter(status=CheckRunStatus.RUNNING):
+                self.stdout.write(f"finishing run #{unfinished.pk} ({unfinished.mode} as of {unfinished.as_of}) first")
+                self._execute(unfinished, began)
         try:
-            start = check_run_start(
+            run = check_run_start(
                 mode=mode, as_of=as_of, shard_size=options["shard_size"], dispatch=options["workers"]
-            )
+            ).run
         except CheckRunBusy as busy:
             raise CommandError(str(busy)) from None
-        run = start.run
-        if not start.created:
-            self.stdout.write(f"run #{run.pk} ({run.mode} as of {run.as_of}) already exists: {run.status}")
         self.stdout.write(f"run #{run.pk}: {run.mode} check as of {run.as_of}, {run.shards_total} shard(s)")
-        began = time.monotonic()
         if options["workers"]:
             self._wait(run, began)
-        elif run.status == CheckRunStatus.RUNNING:
-            # A run left unfinished (a crashed command) is picked up where it stopped.
-            for shard in run.shards.exclude(status=CheckShardStatus.DONE).order_by("number"):
-                check_shard_execute(shard_id=shard.pk)
-                self._progress(CheckRun.objects.get(pk=run.pk), began)
+        else:
+            self._execute(run, began)
         run.refresh_from_db()
         self.stdout.write(
-            f"{run.status}: {run.indicators_evaluated} indicators evaluated, {run.flags_opened} flags opened, "
-            f"{run.flags_updated} updated, {run.flags_recovered} recovered ({time.monotonic() - began:.1f} s)"
+            f"{run.status}: {run.indicators_evaluated} indicators evaluated, {run.flags_opened} cases opened, "
+            f"{run.flags_updated} updated, {run.flags_recovered} with cleared signals "
+            f"({time.monotonic() - began:.1f} s)"
         )
         if run.status == CheckRunStatus.FAILED:
             raise CommandError(run.error or "the run failed")
+
+    def _execute(self, run: CheckRun, began: float) -> None:
+        for shard in run.shards.exclude(status=CheckShardStatus.DONE).order_by("number"):
+            check_shard_execute(shard_id=shard.pk)
+            self._progress(CheckRun.objects.get(pk=run.pk), began)
 
     def _progress(self, run: CheckRun, began: float) -> None:
         self.stdout.write(
