@@ -1,7 +1,8 @@
 """The naive baseline: a Python loop over indicators with the ORM — fetch the series, compute what each rule
-needs in Python, save flags one by one with their events. It does the same work as the set-based check (the
-same rules picked, the same math, flags opened, updated and recovered, each change with its audit event in one
-transaction) one indicator and one flag at a time. The benchmark times it on a sample."""
+needs in Python, save cases and signals one by one with their events. It does the same work as the set-based
+check (the same rules, the same math, cases opened, followed, cleared or left as decided, each change with its
+audit event in one transaction, the indicator's colour) one indicator and one case at a time. The benchmark
+times it on a sample."""
 
 import datetime as dt
 from decimal import Decimal
@@ -10,15 +11,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from escalations import sla
 from escalations.audit import Verb
-from escalations.lifecycle import OPEN_STATUSES
-from escalations.models import Flag
-from escalations.services.detection import SYSTEM_LABEL, flag_category
+from escalations.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, FlagStatus
+from escalations.models import Flag, FlagCategory, Signal
+from escalations.priority import beyond_threshold
+from escalations.services.detection import SYSTEM_LABEL, _changed, flag_category
 from escalations.services.events import event_record
+from escalations.services.flags import flag_resume
+from escalations.signals import SEVERITY_RANK, reraise_reason
 from indicators.detection.classify import NOT_EVALUATED, classify
 from indicators.detection.rules import STEP_MONTHS, active_rules
 from indicators.detection.types import Breach
-from indicators.models import Indicator, ThresholdRule
+from indicators.models import Indicator, Rag, ThresholdRule
 
 
 def _month(day: dt.date) -> int:
@@ -86,74 +91,166 @@ def _row(indicator: Indicator, series: list[tuple[dt.date, Decimal]], rules) -> 
 
 
 def _applicable(indicator: Indicator, rules) -> list:
-    """The most specific active rule of each kind for ``indicator``, asked of the database per indicator."""
+    """The active rules that apply to ``indicator``, asked of the database per indicator: every rule whose scope
+    covers it, but where a rule marked ``replaces_broader`` applies, none of its kind with a broader scope."""
     scope = (
         Q(scope="all") | Q(scope="agency", agency_id=indicator.agency_id) | Q(scope="indicator", indicator=indicator)
     )
     if indicator.critical:
         scope |= Q(scope="critical")
-    scoped = ThresholdRule.objects.filter(scope, active=True)
-    picked = {}
-    for model in sorted(scoped, key=lambda r: ({"indicator": 0, "agency": 1, "critical": 2}.get(r.scope, 3), r.pk)):
-        picked.setdefault(model.kind, rules[model.pk])
-    return list(picked.values())
+    scoped = list(ThresholdRule.objects.filter(scope, active=True).order_by("pk"))
+    rank = {"indicator": 0, "agency": 1, "critical": 2, "all": 3}
+    narrowest = {}
+    for model in scoped:
+        if model.replaces_broader:
+            narrowest[model.kind] = min(narrowest.get(model.kind, 3), rank[model.scope])
+    return [rules[m.pk] for m in scoped if rank[m.scope] <= narrowest.get(m.kind, 3)]
 
 
-def _save(rule, indicator: Indicator, outcome, now) -> int:
-    """Apply one rule's outcome for one indicator to its open flag, in a transaction of its own with its event
-    (as every change to a flag must be). Returns 1 for a breach."""
-    flag = Flag.objects.filter(indicator_id=indicator.pk, rule_id=rule.id, status__in=OPEN_STATUSES).first()
-    if not isinstance(outcome, Breach):
-        if flag is not None and flag.recovered_at is None:
-            with transaction.atomic():
-                flag.recovered_at = now
-                flag.save()
-                event_record(verb=Verb.FLAG_RECOVERED, actor_label=SYSTEM_LABEL, flag=flag, data={"rule": rule.id})
-        return 0
-    fields = {name: getattr(outcome, name) for name in ("period", "value", "baseline", "change", "worse_by")}
+def _seen(signal: Signal) -> dict:
+    return {name: getattr(signal, name) for name in ("rule_id", "period", "value", "baseline", "measure", "unit")} | {
+        "severity": signal.severity,
+        "yellow": signal.yellow,
+        "red": signal.red,
+        "cleared_at": signal.cleared_at,
+    }
+
+
+def _write_signal(case: Flag, breach: Breach, now) -> None:
+    fields = {name: getattr(breach, name) for name in ("period", "value", "baseline", "change", "measure", "unit")}
+    fields |= {"yellow": breach.yellow, "red": breach.red, "severity": breach.severity}
+    fields |= {"preliminary": breach.preliminary, "last_seen_at": now, "cleared_at": None}
+    Signal.objects.update_or_create(
+        flag=case, rule_id=breach.rule_id, defaults=fields, create_defaults={**fields, "first_seen_at": now}
+    )
+
+
+def _detail(breach: Breach) -> dict:
+    return {name: getattr(breach, name) for name in ("rule_id", "kind", "period", "value", "measure", "severity")}
+
+
+def _save_case(indicator: Indicator, category: str, outcomes: dict, now) -> int:
+    """Apply one indicator's outcomes for one category (rule id → breach or ``None``) to its case, in a
+    transaction of its own with its event, as ``flags_apply_evaluation`` decides: open (unless the last closed
+    case decided on the same thing), follow the data, clear, or resume a monitored case. Returns breaches."""
+    breaches = [b for b in outcomes.values() if isinstance(b, Breach)]
     with transaction.atomic():
-        if flag is None:
-            flag = Flag.objects.create(
-                indicator_id=indicator.pk,
-                rule_id=rule.id,
-                category=flag_category(outcome.kind),
-                severity=outcome.severity,
-                detected_at=now,
-                last_detected_at=now,
-                **fields,
+        case = Flag.objects.filter(indicator_id=indicator.pk, category=category, status__in=OPEN_STATUSES).first()
+        if case is None:
+            if not breaches:
+                return 0
+            previous = (
+                Flag.objects.filter(indicator_id=indicator.pk, category=category, status__in=CLOSED_STATUSES)
+                .order_by("-id")
+                .first()
             )
-            event_record(verb=Verb.FLAG_DETECTED, actor_label=SYSTEM_LABEL, flag=flag, to_status=flag.status)
+            reason = ""
+            if previous is not None:
+                seen = {s.rule_id: _seen(s) for s in previous.signals.all()}
+                reasons = [r for b in breaches if (r := reraise_reason(b, seen, previous.severity, indicator))]
+                if not reasons:
+                    return len(breaches)
+                reason = "; ".join(dict.fromkeys(reasons))
+            severity = max((b.severity for b in breaches), key=SEVERITY_RANK.__getitem__)
+            case = Flag.objects.create(
+                indicator_id=indicator.pk,
+                category=category,
+                severity=severity,
+                beyond=max(
+                    (r for b in breaches if (r := beyond_threshold(b.measure, b.yellow)) is not None), default=None
+                ),
+                detected_at=now,
+                previous_flag=previous,
+                reraise_reason=reason,
+                due_at=sla.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now),
+            )
+            for breach in breaches:
+                _write_signal(case, breach, now)
+            verb = Verb.FLAG_REGRESSED if previous is not None else Verb.FLAG_DETECTED
+            event_record(
+                verb=verb,
+                actor_label=SYSTEM_LABEL,
+                flag=case,
+                to_status=case.status,
+                data={"signals": [_detail(b) for b in breaches], "reason": reason},
+            )
+            return len(breaches)
+        signals = {s.rule_id: s for s in case.signals.all()}
+        if case.status == FlagStatus.MONITORING:
+            seen = {rule: _seen(s) for rule, s in signals.items()}
+            reasons = [r for b in breaches if (r := reraise_reason(b, seen, case.severity, indicator))]
+            if reasons:
+                _follow(case, signals, outcomes, breaches, now)
+                flag_resume(flag=case, system=SYSTEM_LABEL, reason="; ".join(dict.fromkeys(reasons)))
+            elif cleared := _cleared(signals, outcomes):
+                _finish(case, signals, [], cleared, now, Verb.FLAG_RECOVERED)
+            return len(breaches)
+        changed = [b for b in breaches if b.rule_id not in signals or _changed(b, _seen(signals[b.rule_id]))]
+        if changed:
+            _follow(case, signals, outcomes, breaches, now, verb=Verb.FLAG_REDETECTED)
+        elif cleared := _cleared(signals, outcomes):
+            for breach in breaches:
+                _write_signal(case, breach, now)
+            _finish(case, signals, breaches, cleared, now, Verb.FLAG_RECOVERED)
         else:
-            changed = flag.value != outcome.value or (not flag.severity_pinned and flag.severity != outcome.severity)
-            for name, value in fields.items():
-                setattr(flag, name, value)
-            if not flag.severity_pinned:
-                flag.severity = outcome.severity
-            flag.last_detected_at, flag.recovered_at = now, None
-            flag.detection_count += 1
-            flag.save()
-            if changed:
-                event_record(verb=Verb.FLAG_REDETECTED, actor_label=SYSTEM_LABEL, flag=flag)
-    return 1
+            for breach in breaches:
+                _write_signal(case, breach, now)
+    return len(breaches)
+
+
+def _cleared(signals: dict, outcomes: dict) -> list:
+    return [s for rule, s in signals.items() if s.cleared_at is None and rule in outcomes and outcomes[rule] is None]
+
+
+def _follow(case, signals, outcomes, breaches, now, verb=None) -> None:
+    for breach in breaches:
+        _write_signal(case, breach, now)
+    _finish(case, signals, breaches, _cleared(signals, outcomes), now, verb)
+
+
+def _finish(case, signals, breaches, cleared, now, verb) -> None:
+    """Clear signals, then the case's severity, distance beyond and recovery from what stays active."""
+    for signal in cleared:
+        signal.cleared_at = now
+        signal.save()
+    active = [s for s in Signal.objects.filter(flag=case, cleared_at__isnull=True)]
+    if not case.severity_pinned and active:
+        case.severity = max((s.severity for s in active), key=SEVERITY_RANK.__getitem__)
+    case.beyond = max((r for s in active if (r := beyond_threshold(s.measure, s.yellow)) is not None), default=None)
+    case.recovered_at = (case.recovered_at or now) if not active else None
+    case.save()
+    if verb is not None:
+        event_record(verb=verb, actor_label=SYSTEM_LABEL, flag=case, data={"cleared": [s.rule_id for s in cleared]})
 
 
 def naive_check(*, sample: int, as_of: dt.date) -> int:
-    """Evaluate and save flags for the first ``sample`` active indicators, one at a time: per indicator, ask
-    for its rules and its series, evaluate each rule in Python, look up the open flag of each and save what
-    changed (opened, updated or recovered) with its event, each in its own transaction. Returns breaches."""
+    """Evaluate and save cases for the first ``sample`` active indicators, one at a time: per indicator, ask
+    for its rules and its series, evaluate each rule in Python, look up the open case of each category and
+    save what changed (opened, updated, cleared, resumed) with its event, each case in its own transaction,
+    and the indicator's colour. Returns breaches."""
     rules = active_rules()
     found = 0
     for indicator in Indicator.objects.filter(active=True).order_by("id")[:sample]:
         series = list(
-            indicator.measurements.filter(period__lte=as_of).order_by("period").values_list("period", "value")
+            indicator.measurements.filter(period__lte=as_of)
+            .order_by("period")
+            .values_list("period", "value", "preliminary")
         )
         if not series:
             continue
         applicable = _applicable(indicator, rules)
-        row = _row(indicator, series, {rule.id: rule for rule in applicable})
+        row = _row(indicator, [(p, v) for p, v, _ in series], {rule.id: rule for rule in applicable})
+        row["preliminary"] = series[-1][2]
         now = timezone.now()
+        by_category: dict[str, dict] = {}
         for rule in applicable:
             outcome = classify(rule, row, as_of)
             if outcome is not NOT_EVALUATED:
-                found += _save(rule, indicator, outcome, now)
+                by_category.setdefault(flag_category(rule.kind), {})[rule.id] = outcome
+        for category, outcomes in by_category.items():
+            found += _save_case(indicator, category, outcomes, now)
+        performance = [b for b in by_category.get(FlagCategory.PERFORMANCE, {}).values() if isinstance(b, Breach)]
+        rag = max((b.severity for b in performance), key=SEVERITY_RANK.__getitem__, default=Rag.GREEN)
+        if applicable and indicator.rag != rag:
+            Indicator.objects.filter(pk=indicator.pk).update(rag=rag, rag_since=now)
     return found

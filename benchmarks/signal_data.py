@@ -33,7 +33,7 @@ which is why fiscal-year series are quieter than their months; both include the 
 numbers. Annual indicators draw annual noise from the same bands (φ 0–0.4); their 4-month values are 1.4× noisier
 (a third of the year) and correlated with the year's.
 
-Low counts. About 5 % of indicators (fatalities, collapses…) average 0.5–5 a month as Poisson counts: many zero
+Low counts. About 5 % of monthly indicators (fatalities, collapses…) average 0.5–5 a month as Poisson counts: many zero
 months, so rules must survive zero baselines. Their noise (CV ≥ 45 %) makes any injected change indistinguishable
 from chance, so they are always clean.
 
@@ -69,14 +69,13 @@ July–October 2026; ``X-M``: October 2026) holds a month on or after ``start`` 
 worse; else ``excluded`` (the deterioration has not reached that series' latest period: neither a hit nor a false
 alarm). A ``target`` injection's companions carry no target and are labelled by their level the same way. The
 month rule makes a fiscal-year ``X`` dirty when only some of its months are worse (a shift, drift or sustained
-decline reaching into spring 2026): its FY2026 value then moved by less than the magnitude, and for 18 of the 107
+decline reaching into spring 2026): its FY2026 value then moved by less than the magnitude, and for 16 of the 108
 dirty ``X`` of monthly indicators in the default set by less than 2.5× its noise.
 
 Restatements. ``restatements`` re-sends the last 1–3 months (annual: FY2026) of 4 % of the indicators, clean and
 dirty alike, changed by ±0.5–3 % but by no more than the series' monthly (annual) noise, as agencies correct
-figures;
-a monthly restatement inside July–October 2026 also restates the 4-month value. A restated clean FY2026 value
-still meets its target. Low-count series are not restated (±3 % of 2 is 2).
+figures; a monthly restatement inside July–October 2026 also restates the 4-month value. A restated clean FY2026
+value still beats its target by 3–15 %. Low-count series are not restated (±3 % of 2 is 2).
 """
 
 import csv
@@ -165,7 +164,7 @@ MEASUREMENT_TYPES = {"count": "Number", "low_count": "Number", "percent": "Perce
                      "currency_total": "Currency", "currency_unit": "Currency"}  # fmt: skip
 # Share of indicators of each type, and of each direction for it (neutral about 10 % overall).
 TYPES = (("count", 0.36), ("percent", 0.30), ("time", 0.14), ("currency_unit", 0.09), ("currency_total", 0.06),
-         ("low_count", 0.05))  # fmt: skip
+         ("low_count", 0.065))  # fmt: skip
 UP_SHARE = {"count": 0.5, "percent": 0.7, "time": 0.15, "currency_total": 0.6, "currency_unit": 0.2, "low_count": 0}
 SEASONAL_AMPLITUDE = {"count": 0.35, "low_count": 0.35, "currency_total": 0.20, "time": 0.15, "currency_unit": 0.08,
                       "percent": 0.06}  # fmt: skip
@@ -222,7 +221,7 @@ class _Indicator:
     target: float | None = None
     target_text: str = "*"
     kind: str = ""
-    start: int | None = None  # first month affected
+    start: int | None = None  # first month (annual: fiscal year) affected
     magnitude: float = 0.0
     worse: dict[int, float] = field(default_factory=dict)  # month (annual: fiscal year) → worsening w
     values: dict[int, float] = field(default_factory=dict)  # published (rounded) values
@@ -263,14 +262,6 @@ def _fmt(value: float, decimals: int) -> str:
 
 def _round(value: float, decimals: int) -> float:
     return float(_fmt(value, decimals))
-
-
-def _nice(value: float, up: bool) -> float:
-    """``value`` rounded to 3 significant figures, down (``up``) or up, so a target's margin only grows."""
-    if value <= 0:
-        return 0.0
-    step = 10 ** (math.floor(math.log10(value)) - 2)
-    return (math.floor(value / step) if up else math.ceil(value / step)) * step
 
 
 def _loguniform(rng: random.Random, low: float, high: float) -> float:
@@ -394,8 +385,6 @@ def _make(rng: random.Random, number: int, monthly: bool, names: set[str]) -> _I
         first_fy=first_fy,
         four_month=monthly or number % 2 == 0,
     )
-    if whole and kind in ("percent", "time", "currency_unit") and indicator.base >= 20:
-        indicator.decimals = 0
     if kind == "percent":
         # Keep the clean level (with seasonality, trend over the history and 2.5 σ of noise) and a 30 % worsening
         # of a down-direction percentage under 100.
@@ -403,6 +392,8 @@ def _make(rng: random.Random, number: int, monthly: bool, names: set[str]) -> _I
         trend = max(growth**-years, 1.0)
         room = max(indicator.season) * trend * math.exp(2.5 * sigma) * (1.3 if direction == "down" else 1)
         indicator.base = min(indicator.base, 99.5 / room)
+    if whole and kind in ("percent", "time", "currency_unit") and indicator.base >= 20:
+        indicator.decimals = 0
     return indicator
 
 

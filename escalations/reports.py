@@ -15,7 +15,7 @@ from indicators.models import Direction, Indicator, Measurement, Portfolio
 
 from .lifecycle import FlagStatus
 from .models import Escalation, Event, Flag, Note, NoteKind, Project
-from .selectors import escalations_awaiting_decision, flags_visible_to, series_by_indicator, signals_prefetch
+from .selectors import escalations_awaiting_decision, flags_visible_to, series_by_indicator
 
 
 # ---------------------------------------------------------------------------------------------- briefing
@@ -106,7 +106,7 @@ def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
     the flag and of its project, in four queries."""
     flags = list(
         flags.select_related("indicator__agency", "project", "assignee")
-        .prefetch_related("escalations", signals_prefetch())
+        .prefetch_related("escalations")
         .order_by("detected_at", "pk")
     )
     outcomes = {flag.pk: FlagOutcome(flag) for flag in flags}

@@ -189,7 +189,7 @@ def flags_of_indicator(user, indicator) -> QuerySet[Flag]:
 
 
 def events_of_flag(flag) -> QuerySet[Event]:
-    return Event.objects.filter(flag=flag).select_related("actor").order_by("id")
+    return Event.objects.filter(flag=flag).select_related("actor", "indicator").order_by("id")
 
 
 def events_of_indicator(user, indicator) -> QuerySet[Event]:

@@ -44,10 +44,13 @@ def measure_text(measure, unit: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}".strip()
 
 
-def signal_sentence(*, kind: str, measure, unit: str, period: str, still: bool = False) -> str:
-    """One signal as a sentence about its period: "FY2024 is 12.1 % worse than a year earlier"."""
+def signal_sentence(*, kind: str, measure, unit: str, period: str, still: bool = False, red=None) -> str:
+    """One signal as a sentence about its period: "FY2024 is 12.1 % worse than a year earlier". ``red``: the
+    red threshold, for the counting kinds, whose count stops there ("at least 5 periods")."""
     is_ = "is still" if still else "is"
     amount = measure_text(measure, unit)
+    if unit == MeasureUnit.PERIODS and red is not None and measure is not None and measure >= red:
+        amount = f"at least {amount}"
     if kind in _REFERENCE:
         if measure is None:  # a zero baseline: any worse value breaches
             return f"{period} {is_} worse than {_REFERENCE[kind]}, which was 0"
@@ -73,6 +76,7 @@ def breach_sentence(breach, indicator, still: bool = False) -> str:
         unit=breach.unit,
         period=period_label(breach.period, indicator.frequency),
         still=still,
+        red=breach.red,
     )
 
 

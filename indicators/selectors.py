@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .detection.classify import add_months
 from .detection.rules import STEP_MONTHS
-from .models import CheckRun, ImportBatch, Indicator, ThresholdRule
+from .models import CheckRun, ImportBatch, Indicator, Measurement, ThresholdRule
 
 
 def rules_all() -> QuerySet[ThresholdRule]:
@@ -35,16 +35,26 @@ class DefaultAsOf:
 
 def check_default_as_of() -> DefaultAsOf:
     """Today; with ``PERCOLATE_BLANK_AS_OF = "data"`` (the embedded demo), the end of the latest period with a
-    value among the active indicators, but never later than today. One query (a row per frequency)."""
+    value among the active indicators, but never later than today. Two queries of a row per frequency: the
+    importer keeps each indicator's latest period (``reported_through``); values written otherwise are read."""
     today = timezone.localdate()
     if settings.PERCOLATE_BLANK_AS_OF != "data":
         return DefaultAsOf(today, "today")
-    ends = [
-        add_months(row["latest"], STEP_MONTHS.get(row["frequency"], 12)) - dt.timedelta(days=1)
-        for row in Indicator.objects.filter(active=True, reported_through__isnull=False)
+    kept = (
+        Indicator.objects.filter(active=True, reported_through__isnull=False)
         .order_by()
-        .values("frequency")
+        .values_list("frequency")
         .annotate(latest=Max("reported_through"))
+    )
+    unkept = (
+        Measurement.objects.filter(indicator__active=True, indicator__reported_through__isnull=True)
+        .order_by()
+        .values_list("indicator__frequency")
+        .annotate(latest=Max("period"))
+    )
+    ends = [
+        add_months(latest, STEP_MONTHS.get(frequency, 12)) - dt.timedelta(days=1)
+        for frequency, latest in [*kept, *unkept]
     ]
     if not ends:
         return DefaultAsOf(today, "today (there is no data yet)")

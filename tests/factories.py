@@ -90,6 +90,7 @@ class FlagFactory(factory.django.DjangoModelFactory):
     indicator = factory.SubFactory(IndicatorFactory)
     origin = FlagOrigin.AUTOMATED
     severity = Severity.YELLOW
+    beyond = Decimal("2")  # the default signal: 10 % worse against a yellow threshold of 5 %
     detected_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation
@@ -110,6 +111,7 @@ class FlagFactory(factory.django.DjangoModelFactory):
             "last_seen_at": flag.detected_at,
             **fields,
         }
+        rule_fields = {key[len("rule__") :]: values.pop(key) for key in list(values) if key.startswith("rule__")}
         if "rule" not in values:
-            values["rule"] = RuleFactory()
+            values["rule"] = RuleFactory(**rule_fields)
         Signal.objects.create(flag=flag, **values)

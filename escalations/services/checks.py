@@ -95,7 +95,11 @@ def check_run_start(
             return RunStart(existing, created=False)
     since, date_moved = None, False
     if mode == CheckRunMode.INCREMENTAL:
-        last = CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED).order_by("-started_at").first()
+        last = (
+            CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED, started_at__isnull=False)
+            .order_by("-started_at")
+            .first()
+        )
         rules_edited = last is not None and ThresholdRule.objects.filter(updated_at__gte=last.started_at).exists()
         # An earlier date than last time moves the latest period of any indicator: everything is re-checked.
         if last is not None and last.as_of <= as_of and not rules_edited:

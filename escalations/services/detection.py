@@ -77,6 +77,7 @@ def _detail(breach: Breach) -> dict:
         "baseline": breach.baseline,
         "measure": breach.measure,
         "unit": breach.unit,
+        "red": breach.red,
         "severity": breach.severity,
         "preliminary": breach.preliminary,
     }

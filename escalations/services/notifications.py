@@ -85,7 +85,7 @@ def notifications_create_many(*, event_ids: list[int], reason: str = "event") ->
     """``notifications_create`` for many events at once (a detection shard's new red flags) in a few queries:
     the events are read together, and events whose recipients the same query finds (the same agency's
     liaisons, say) share one lookup. Returns the notifications of the events for ``reason``."""
-    events = Event.objects.select_related("flag__indicator__agency__portfolio", "project", "actor").filter(
+    events = Event.objects.select_related("flag__indicator__agency__portfolio", "indicator", "project", "actor").filter(
         pk__in=event_ids
     )
     audiences: dict[tuple, list] = {}

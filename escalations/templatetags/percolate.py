@@ -106,7 +106,10 @@ def why_priority(flag) -> str:
 @register.filter
 def signal_lines(event) -> list[str]:
     """The signals an event recorded (detection, re-raise, resumption), as sentences with their severity."""
-    return event_signal_sentences(event.data, event.indicator) if event.indicator_id else []
+    data = event.data if isinstance(event.data, dict) else {}
+    if not (data.get("signals") or data.get("cleared")) or not event.indicator_id:
+        return []
+    return event_signal_sentences(data, event.indicator)
 
 
 @register.filter

@@ -16,6 +16,7 @@ from .. import charts, selectors
 from ..access import scope_of
 from ..errors import DomainError
 from ..forms import RaiseFlagForm, show_domain_error
+from ..models import FlagCategory
 from ..services import flag_raise
 
 
@@ -36,6 +37,7 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
     indicator = _indicator_or_404(pk)
     measurements = selectors.indicator_measurements(indicator)
     flags = list(selectors.flags_of_indicator(request.user, indicator))
+    open_case = next((f for f in flags if f.is_open and f.category == FlagCategory.PERFORMANCE), None)
     # The chart marks the lead signal of the newest open case the user may see.
     lead = next((flag.lead_signal for flag in flags if flag.is_open and flag.lead_signal), None)
     flagged_period = lead.period if lead else None
@@ -50,7 +52,10 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
             "flags": flags,
             "rules": selectors.rules_applying_to(indicator),
             "events": selectors.events_of_indicator(request.user, indicator),
-            "raise_form": raise_form or (RaiseFlagForm() if _may_raise(request.user, indicator) else None),
+            "open_case": open_case,
+            # One case per indicator: a person raises one only when none is open.
+            "raise_form": raise_form
+            or (RaiseFlagForm() if open_case is None and _may_raise(request.user, indicator) else None),
         },
         status=status,
     )

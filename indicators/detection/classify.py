@@ -145,12 +145,14 @@ def _count_breach(rule: Rule, row: dict, count: int, baseline) -> Breach | None:
     if count <= 0 or count < rule.yellow:
         return None
     severity = RED if count >= rule.red else YELLOW
+    # The query reads as far back as the rules need, not to the start of the series: a count at or past the red
+    # threshold is "at least red" (the same whatever else is configured).
     return _breach(
         rule,
         row,
         severity,
         baseline=to_decimal(baseline),
-        measure=Decimal(count),
+        measure=Decimal(min(count, max(rule.red, rule.yellow))),
         unit=MeasureUnit.PERIODS,
         yellow=rule.yellow,
         red=rule.red,

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from escalations import services
 from escalations.lifecycle import FlagStatus
 from escalations.models import Flag
 from indicators.models import ImportBatch, Indicator, ThresholdRule
@@ -59,26 +60,31 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
 
 @pytest.mark.django_db
 def test_dashboard_counts_rag_per_portfolio_and_agency(client_for, liaison, agency, other_agency):
-    red = IndicatorFactory(agency=agency)
-    FlagFactory(indicator=red, severity="red")
-    yellow = IndicatorFactory(agency=agency)
-    FlagFactory(indicator=yellow, severity="yellow")
-    IndicatorFactory(agency=agency)
-    IndicatorFactory(agency=other_agency)
+    # The colours as the check wrote them; a case and its status do not enter into it.
+    IndicatorFactory(agency=agency, rag="red")
+    yellow = IndicatorFactory(agency=agency, rag="yellow")
+    services.flag_dismiss(flag=FlagFactory(indicator=yellow), actor=liaison, reason_code="other", note="Known")
+    IndicatorFactory(agency=agency, rag="green")
+    IndicatorFactory(agency=other_agency, rag="green")
+    IndicatorFactory(agency=other_agency)  # not checked yet
     board = client_for(liaison).get(f"{API}dashboard/").json()
-    assert board["totals"] == {"red": 1, "yellow": 1, "green": 2}
+    assert board["totals"] == {"red": 1, "yellow": 1, "green": 2, "not_checked": 1}
     mine = next(p for p in board["portfolios"] if p["code"] == agency.portfolio.code)
     assert (mine["red"], mine["yellow"], mine["green"]) == (1, 1, 1)
-    assert mine["agencies"] == [{"code": agency.code, "name": agency.name, "red": 1, "yellow": 1, "green": 1}]
+    assert mine["agencies"] == [
+        {"code": agency.code, "name": agency.name, "red": 1, "yellow": 1, "green": 1, "not_checked": 0}
+    ]
 
 
 @pytest.mark.django_db
 class TestIndicators:
     def test_latest_value_rag_and_filters(self, client_for, liaison, agency, other_agency):
-        indicator = IndicatorFactory(agency=agency, critical=True, name="Missed collections")
+        indicator = IndicatorFactory(agency=agency, critical=True, name="Missed collections", rag="red")
         MeasurementFactory(indicator=indicator, period=dt.date(2021, 7, 1), value=Decimal("5"))
         MeasurementFactory(indicator=indicator, period=dt.date(2022, 7, 1), value=Decimal("7"))
-        FlagFactory(indicator=indicator, severity="red")
+        case = services.flag_dismiss(
+            flag=FlagFactory(indicator=indicator, severity="red"), actor=liaison, reason_code="other", note="Known"
+        )
         IndicatorFactory(agency=other_agency)
         api = client_for(liaison)
         for params in ({"agency": agency.code}, {"critical": "true"}, {"rag": "red"}, {"q": "missed"}):
@@ -86,6 +92,7 @@ class TestIndicators:
             assert [row["id"] for row in rows] == [indicator.pk], params
         row = rows[0]
         assert (row["external_id"], row["rag"], row["latest_period"]) == (indicator.external_id, "red", "2022-07-01")
+        assert (row["case"], row["case_status"], row["case_dismiss_reason"]) == (case.pk, "dismissed", "other")
         assert Decimal(row["latest_value"]) == 7
         export = api.get(f"{API}indicators/", {"rag": "red", "format": "csv"})
         assert b"".join(export.streaming_content).decode().splitlines()[1].startswith(f"{indicator.pk},")

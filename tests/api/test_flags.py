@@ -35,7 +35,19 @@ class TestList:
         assert row["indicator"]["agency"] == agency.code
         assert row["portfolio"] == agency.portfolio.code
         assert row["indicator"]["external_id"] == mine.indicator.external_id
-        assert row["rule"] == {"id": mine.rule.pk, "name": mine.rule.name, "kind": mine.rule.kind}
+        signal = mine.signals.get()
+        assert [s["rule"] for s in row["signals"]] == [
+            {"id": signal.rule.pk, "name": signal.rule.name, "kind": signal.rule.kind}
+        ]
+        assert (row["signals"][0]["measure"], row["signals"][0]["unit"], row["signals"][0]["active"]) == (
+            "10.000000",
+            "percent",
+            True,
+        )
+        assert row["signals"][0]["description"] == "FY2023 is 10.0 % worse than a year earlier"
+        terms = {term["reason"]: term["points"] for term in row["priority_terms"]}
+        assert row["priority"] == sum(terms.values()) == 15 + 20 + 5 + 3  # yellow, critical, weight 1, 2× threshold
+        assert terms["critical indicator"] == 20
 
     def test_status_open_severity_assignee(self, lead_api, lead, liaison, agency):
         detected = FlagFactory(indicator__agency=agency, severity="red")
@@ -54,7 +66,7 @@ class TestList:
         assert ids(assignee="liaison") == {reviewed.pk}
         assert ids(assignee="me") == set()
         assert ids(indicator=reviewed.indicator_id) == {reviewed.pk}
-        assert ids(rule=detected.rule_id) == {detected.pk}
+        assert ids(rule=detected.signals.get().rule_id) == {detected.pk}
 
     def test_pagination_reports_count_and_next(self, lead_api, agency):
         FlagFactory.create_batch(5, indicator__agency=agency)
@@ -100,12 +112,12 @@ class TestList:
         user = make_user(Role.LIAISON, agencies=agencies)
         rules = RuleFactory.create_batch(3)
         for n in range(page_size):
-            flag = FlagFactory(indicator__agency=agencies[n % 3], rule=rules[n % 3])
+            flag = FlagFactory(indicator__agency=agencies[n % 3], signal__rule=rules[n % 3])
             if n % 2:
                 services.flag_review(flag=flag, actor=user)
         api = client_for(user)
-        # token, count, page, roles, agencies, portfolios: the same six queries whatever the page size.
-        with django_assert_max_num_queries(6):
+        # token, count, page, signals, roles, agencies, portfolios: the same queries whatever the page size.
+        with django_assert_max_num_queries(7):
             response = api.get(f"{API}flags/", {"open": "true", "page_size": page_size})
         assert len(response.json()["results"]) == page_size
 

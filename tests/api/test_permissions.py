@@ -67,7 +67,10 @@ class World:
         worker = self.users[LIAISON] if scope == "in" else self._outside_liaison()
         deputy = self.users[DEPUTY] if scope == "in" else self._outside_deputy()
         by_role = {LIAISON: worker, LEAD: self.users[LEAD], DEPUTY: deputy}
-        flag = FlagFactory(indicator=self.indicators[scope], rule=RuleFactory())
+        # A case per indicator and category: each flag gets an indicator of its own in the scope's agency.
+        indicator = IndicatorFactory(agency=agency)
+        MeasurementFactory(indicator=indicator)
+        flag = FlagFactory(indicator=indicator)
         for action, role in PATHS[status]:
             flag = services.ACTION_SERVICES[action](flag=flag, actor=by_role[role], **SERVICE_INPUT[action])
         assert flag.indicator.agency == agency and flag.status == status

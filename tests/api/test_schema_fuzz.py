@@ -43,7 +43,9 @@ def fuzz_user(request, make_user, agency):
         flag = FlagFactory(indicator=indicator)
         services.flag_review(flag=flag, actor=lead)
         services.flag_convert(flag=flag, actor=lead, title=f"Project for {target.code}")
-        FlagFactory(indicator=indicator, rule=RuleFactory())
+        other = IndicatorFactory(agency=target)
+        MeasurementFactory(indicator=other)
+        FlagFactory(indicator=other, signal__rule=RuleFactory())
     CheckRun.objects.create(as_of=dt.date(2026, 1, 1))
     return user
 

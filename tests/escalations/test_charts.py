@@ -4,7 +4,10 @@ import datetime as dt
 from decimal import Decimal
 from types import SimpleNamespace
 
+import pytest
+
 from escalations import charts
+from escalations.models import Flag
 from indicators.models import Direction, RuleKind
 
 
@@ -22,8 +25,8 @@ def indicator(**fields):
     return SimpleNamespace(**{**defaults, **fields})
 
 
-def rule(kind=RuleKind.YEAR_OVER_YEAR, yellow="5", red="10"):
-    return SimpleNamespace(kind=kind, yellow=Decimal(yellow), red=Decimal(red), critical_factor=Decimal("0.5"))
+def signal(baseline="100", yellow="5", red="10", unit="percent"):
+    return SimpleNamespace(baseline=Decimal(baseline), yellow=Decimal(yellow), red=Decimal(red), unit=unit)
 
 
 def test_periods_read_as_fiscal_years():
@@ -40,24 +43,33 @@ def test_values_read_as_the_mmr_prints_them():
     assert charts.format_percent(Decimal("-0.123")) == "−12.3%"
 
 
-def test_band_lies_on_the_worse_side_and_tightens_for_critical_indicators():
-    band = charts.threshold_band(rule=rule(), indicator=indicator(), baseline=Decimal("100"))
+def test_band_lies_on_the_worse_side_of_the_signals_baseline():
+    band = charts.signal_band(signal(), indicator())
     assert (band.yellow, band.red, band.below) == (95, 90, True)
-    down = charts.threshold_band(rule=rule(), indicator=indicator(desired_direction="down"), baseline=100)
+    down = charts.signal_band(signal(), indicator(desired_direction="down"))
     assert (down.yellow, down.red, down.below) == (105, 110, False)
-    critical = charts.threshold_band(rule=rule(), indicator=indicator(critical=True), baseline=100)
-    assert (critical.yellow, critical.red) == (97.5, 95)
-    tolerance = charts.threshold_band(rule=rule(), indicator=indicator(tolerance=Decimal("2")), baseline=100)
-    assert tolerance.yellow == 98
-    assert charts.threshold_band(rule=rule(kind=RuleKind.SUSTAINED), indicator=indicator(), baseline=100) is None
-    assert charts.threshold_band(rule=None, indicator=indicator(), baseline=100) is None
+    assert charts.signal_band(signal(unit="periods"), indicator()) is None
+    assert charts.signal_band(None, indicator()) is None
+
+
+@pytest.mark.django_db
+def test_the_band_is_where_detection_flagged_a_critical_indicator_with_a_tolerance(series, only_rule, run_check):
+    # Critical (factor 0.5) with a liaison tolerance of 8 %: the tolerance replaces yellow (no factor on it), red
+    # is 20 × 0.5 = 10 %. The chart draws exactly the limits the check flagged against.
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 20, critical_factor=Decimal("0.5"))
+    indicator_ = series([100, 91], critical=True, tolerance=Decimal(8))  # 9 % worse
+    run_check(dt.date(2030, 1, 1))
+    flag = Flag.objects.get(indicator=indicator_)
+    band = charts.signal_band(flag.lead_signal, indicator_)
+    assert (band.yellow, band.red) == (92, 90)  # yellow at the 8 % tolerance, red at 20 % × 0.5
+    assert flag.severity == "yellow" and band.red < 91 <= band.yellow
 
 
 def test_series_chart_marks_target_band_and_flagged_period_and_escapes_text():
     points = [
         SimpleNamespace(period=dt.date(y, 7, 1), value=Decimal(v)) for y, v in ((2020, 95), (2021, 96), (2022, 80))
     ]
-    band = charts.threshold_band(rule=rule(), indicator=indicator(), baseline=Decimal("96"))
+    band = charts.signal_band(signal(baseline="96"), indicator())
     svg = charts.series_chart(
         indicator=indicator(target=Decimal("90")), measurements=points, flagged_period=dt.date(2022, 7, 1), band=band
     )

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from escalations import services
 from escalations.lifecycle import FlagStatus
-from escalations.models import EmailMode, Event, NotificationPreference, SlaPolicy
+from escalations.models import EmailMode, Event, NotificationPreference, Signal, SlaPolicy
 from escalations.services.notifications import notifications_create
 
 from ..factories import MeasurementFactory
@@ -63,10 +63,13 @@ def test_the_operations_report_tells_each_flag_and_exports_csv(client, lead, lia
     client.force_login(lead)
     query = {"portfolio": agency.portfolio.code}
     page = client.get(reverse("operations_report"), query).content.decode()
-    assert "2 flags" in page and "project “Fix it”" in page and "dismissed: Data error" in page
+    assert "2 cases" in page and "project “Fix it”" in page and "dismissed: Data error" in page
     response = client.get(reverse("operations_report"), {**query, "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert {int(row["flag"]) for row in rows} >= {converted.pk}
+    assert {int(row["case"]) for row in rows} >= {converted.pk}
+    assert {row["signals"] for row in rows} == {f"{converted.signals.get().rule.name}: 10.0 % (yellow)"} | {
+        f"{s.rule.name}: 10.0 % (yellow)" for s in Signal.objects.exclude(flag=converted)
+    }
     assert {row["status"] for row in rows} == {"project", "dismissed"}
 
 
@@ -92,9 +95,12 @@ def test_ops_leads_start_a_check_from_the_check_run_page(client, lead, liaison):
     response = client.post(reverse("check_run_start"), {"as_of": "2022-10-31", "full": "on"}, follow=True)
     run = CheckRun.objects.get()
     assert (run.mode, str(run.as_of), run.status) == ("full", "2022-10-31", "succeeded")
-    assert f"Check run #{run.pk} started" in response.content.decode()
+    assert f"Check run #{run.pk} (full, as of 2022-10-31): succeeded, 0 indicators evaluated" in response.text
     refused = client.post(reverse("check_run_start"), {"as_of": "31/10/2022"}, follow=True).content.decode()
     assert "The as-of date is not a date" in refused and CheckRun.objects.count() == 1
+    # "Run now" always runs, the same date and mode included (a rule edited this morning counts now).
+    client.post(reverse("check_run_start"), {"as_of": "2022-10-31", "full": "on"})
+    assert CheckRun.objects.count() == 2
     client.force_login(liaison)
     assert client.post(reverse("check_run_start"), {}).status_code == 403
 
@@ -106,7 +112,7 @@ def test_data_quality_flags_stay_out_of_the_performance_queue(client, liaison, a
 
     performance = FlagFactory(indicator__agency=agency)
     data_quality = FlagFactory(
-        indicator__agency=agency, rule=RuleFactory(kind="stale"), category=FlagCategory.DATA_QUALITY
+        indicator__agency=agency, signal__rule=RuleFactory(kind="stale"), category=FlagCategory.DATA_QUALITY
     )
     client.force_login(liaison)
 

@@ -19,9 +19,10 @@ from ..factories import FlagFactory
 
 DATA = Path(settings.BASE_DIR) / "indicators" / "data" / "nyc-pmmr-fy2023-indicators.csv"
 # Session, user, roles, the header's work count, the scope where the page needs it, then the page's own reads
-# (filter choices, indicators, series, flag counts / the page of flags and its count). None grows with the data.
+# (filter choices, indicators, series, case counts / the page of cases, its signals and its count). None grows
+# with the data.
 DASHBOARD_MAX_QUERIES = 10  # the header counts unread notifications: one query
-QUEUE_MAX_QUERIES = 13
+QUEUE_MAX_QUERIES = 14  # the page of cases brings their signals: one query
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +34,9 @@ def real_data():
 
 
 def open_flags(n: int, codes=("DSNY", "DOT", "NYPD")) -> None:
-    indicators = list(Indicator.objects.filter(agency__code__in=codes).order_by("pk")[:n])
+    indicators = list(Indicator.objects.filter(agency__code__in=codes).exclude(flags__isnull=False).order_by("pk")[:n])
     for indicator in indicators:
-        FlagFactory(indicator=indicator, rule__name=f"rule for {indicator.pk}")
+        FlagFactory(indicator=indicator, signal__rule__name=f"rule for {indicator.pk}")
 
 
 def count_queries(client, url, **params) -> int:

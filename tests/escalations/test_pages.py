@@ -23,7 +23,12 @@ def flag(agency):
     for year, value in ((2020, 95), (2021, 96), (2022, 90)):
         MeasurementFactory(indicator=indicator, period=f"{year}-07-01", value=value)
     return FlagFactory(
-        indicator=indicator, period="2022-07-01", value=90, baseline=96, change="-0.0625", worse_by="0.0625"
+        indicator=indicator,
+        signal__period="2022-07-01",
+        signal__value=90,
+        signal__baseline=96,
+        signal__change="-0.0625",
+        signal__measure="6.25",
     )
 
 
@@ -75,15 +80,23 @@ def test_every_page_renders_for_an_ops_lead(client, lead, flag, pm):
         assert response.status_code == 200, url
 
 
-def test_dashboard_shows_rag_as_colour_icon_and_text(client, liaison, flag):
-    response = signed_in(client, liaison).get(reverse("dashboard"), {"red": "", "agency": flag.indicator.agency.code})
-    text = response.text
-    assert "Potholes repaired within 15 days" in text
-    assert 'class="rag rag-yellow"' in text and ">Yellow</span>" in text
-    assert '<svg class="sparkline"' in text
-    assert "90 <small>FY2023</small>" in text
+def _dashboard_row(text: str, name: str) -> str:
+    return next(row for row in text.split("<tr>") if name in row)
+
+
+def test_dashboard_shows_rag_as_colour_icon_and_text_with_the_triage_status_beside_it(client, liaison, flag):
+    type(flag.indicator).objects.filter(pk=flag.indicator_id).update(rag="yellow")  # as the check wrote it
+    dashboard = signed_in(client, liaison).get(reverse("dashboard"), {"agency": flag.indicator.agency.code}).text
+    row = _dashboard_row(dashboard, "Potholes repaired within 15 days")
+    assert 'class="rag rag-yellow"' in row and ">Yellow</span>" in row and "case detected" in row
+    assert '<svg class="sparkline"' in row
+    assert "90 <small>FY2023</small>" in row
     red_only = signed_in(client, liaison).get(reverse("dashboard"), {"red": "on"}).text
     assert "Potholes repaired within 15 days" not in red_only
+    # Dismissing the case changes what people decided, not what the check measured.
+    services.flag_dismiss(flag=flag, actor=liaison, reason_code="explained_by_agency", note="Asphalt plant closed")
+    row = _dashboard_row(client.get(reverse("dashboard")).text, "Potholes repaired within 15 days")
+    assert ">Yellow</span>" in row and "case dismissed: explained by the agency" in row
 
 
 def test_queue_is_scoped_to_the_liaisons_agencies(client, liaison, flag):
@@ -116,7 +129,8 @@ def test_flag_page_shows_chart_numbers_and_only_allowed_actions(client, liaison,
     assert '<svg class="series-chart"' in text
     assert 'class="flagged"' in text  # the flagged period is marked
     assert 'class="band-yellow"' in text  # the threshold band of the year-over-year rule
-    assert "6.2% worse" in text
+    assert "FY2023 is 6.2 % worse than a year earlier" in text  # the signal in its unit
+    assert "Priority <strong>" in text
     assert "Start review" in text and "Dismiss" in text
     assert "Escalate" not in text  # not from "detected"
     assert "Delegate to agency" not in text  # a deputy mayor's action
@@ -264,10 +278,15 @@ def test_header_counts_the_work_waiting(client, liaison, deputy, flag):
     assert ">Inbox</a>" in text
 
 
-def test_a_liaison_raises_a_flag_by_hand(client, liaison, flag):
+def test_a_liaison_raises_a_case_by_hand_when_none_is_open(client, liaison, flag):
     url = reverse("indicator_raise_flag", args=[flag.indicator_id])
     client = signed_in(client, liaison)
-    assert "Raise a flag by hand" in client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
+    page = client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
+    assert "Raise a case by hand" not in page and f"Case #{flag.pk} is open for this indicator" in page
+    refused = client.post(url, {"severity": "red", "summary": "Matters more than its size says"})
+    assert refused.status_code == 400 and f"Case #{flag.pk} is open" in refused.text
+    services.flag_dismiss(flag=flag, actor=liaison, reason_code="other", note="Done")
+    assert "Raise a case by hand" in client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
     assert client.post(url, {"severity": "red", "summary": ""}).status_code == 400
     response = client.post(url, {"severity": "red", "summary": "Matters more than its size says"}, follow=True)
     raised = Flag.objects.get(origin="manual")
@@ -277,7 +296,7 @@ def test_a_liaison_raises_a_flag_by_hand(client, liaison, flag):
 
 def test_others_may_not_raise_flags(client, auditor, flag):
     client = signed_in(client, auditor)
-    assert "Raise a flag by hand" not in client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
+    assert "Raise a case by hand" not in client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
     response = client.post(
         reverse("indicator_raise_flag", args=[flag.indicator_id]), {"severity": "red", "summary": "x"}
     )

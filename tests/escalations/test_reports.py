@@ -63,7 +63,9 @@ def test_recovery_is_judged_by_the_desired_direction(liaison, lead, agency):
     indicator = IndicatorFactory(agency=agency, desired_direction="down")
     from ..factories import FlagFactory
 
-    flag = FlagFactory(indicator=indicator, period=dt.date(2021, 7, 1), value=Decimal(12), baseline=Decimal(10))
+    flag = FlagFactory(
+        indicator=indicator, signal__period=dt.date(2021, 7, 1), signal__value=Decimal(12), signal__baseline=Decimal(10)
+    )
     MeasurementFactory(indicator=indicator, period=dt.date(2022, 7, 1), value=Decimal(9))
     [story] = operations_history(user=lead, flags=flags_raised(user=lead, **ALWAYS))
     assert story.flag == flag and story.value_after == Decimal(9) and story.recovered is True

@@ -129,10 +129,10 @@ def test_convert_refuses_a_project_owner_who_is_not_a_project_manager(deputy, li
     assert Flag.objects.get(pk=flag.pk).status == FlagStatus.ESCALATED
 
 
-def test_reopen_is_refused_while_a_newer_flag_is_open(liaison, flag_in):
+def test_reopen_is_refused_while_a_newer_case_of_the_indicator_is_open(liaison, flag_in):
     old = flag_in(FlagStatus.DISMISSED)
-    FlagFactory(indicator=old.indicator, rule=old.rule)
-    with pytest.raises(TransitionNotAllowed):
+    newer = FlagFactory(indicator=old.indicator)
+    with pytest.raises(TransitionNotAllowed, match=f"Case #{newer.pk} is open"):
         services.flag_reopen(flag=old, actor=liaison, reason="again")
 
 
@@ -140,10 +140,20 @@ def test_manual_flag(liaison, agency, other_agency):
     flag = services.flag_raise(
         indicator=IndicatorFactory(agency=agency), actor=liaison, severity="red", summary="Small slip, big impact"
     )
-    assert (flag.origin, flag.rule, flag.status, flag.severity_pinned) == (FlagOrigin.MANUAL, None, "detected", True)
+    assert (flag.origin, flag.signals.count(), flag.status, flag.severity_pinned) == (
+        FlagOrigin.MANUAL,
+        0,
+        "detected",
+        True,
+    )
     assert Event.objects.get(flag=flag).verb == "flag.created"
     with pytest.raises(ActionForbidden):
         services.flag_raise(indicator=IndicatorFactory(agency=other_agency), actor=liaison, severity="red", summary="x")
+    # One case per indicator: a second one is refused while this one is open, and writes nothing.
+    events = Event.objects.count()
+    with pytest.raises(TransitionNotAllowed, match=f"Case #{flag.pk} is open"):
+        services.flag_raise(indicator=flag.indicator, actor=liaison, severity="yellow", summary="again")
+    assert Event.objects.count() == events
 
 
 def test_notes_record_an_event_and_are_kept(liaison, deputy, flag_in):
@@ -153,9 +163,10 @@ def test_notes_record_an_event_and_are_kept(liaison, deputy, flag_in):
     assert Event.objects.filter(flag=flag, verb="flag.noted").count() == 1
 
 
-def test_open_flag_uniqueness_is_enforced_by_the_database(agency):
+def test_one_open_case_per_indicator_and_category_is_enforced_by_the_database(agency):
     from django.db import IntegrityError, transaction
 
     flag = FlagFactory(indicator__agency=agency)
     with pytest.raises(IntegrityError), transaction.atomic():
-        FlagFactory(indicator=flag.indicator, rule=flag.rule)
+        FlagFactory(indicator=flag.indicator)
+    FlagFactory(indicator=flag.indicator, category="data_quality")  # the other category is another case

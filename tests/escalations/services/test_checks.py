@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from escalations.models import Event, Flag
+from escalations.models import Event, Flag, Signal
 from escalations.services.checks import CheckRunBusy, check_run_start, check_shard_execute, check_shards_sweep
 from escalations.tasks import check_shard, nightly_checks
 from indicators.detection import evaluate
@@ -27,12 +27,14 @@ AS_OF = dt.date(2022, 10, 31)
 
 
 def _snapshot() -> list[tuple]:
-    """Everything detection writes on a flag, except the detection time and count."""
-    return sorted(
-        Flag.objects.values_list(
-            "indicator_id", "rule_id", "status", "severity", "period", "value", "baseline", "change", "previous_flag_id"
-        )
+    """Everything detection writes on cases and signals, except when a signal was last seen."""
+    cases = Flag.objects.values_list(
+        "indicator_id", "category", "status", "severity", "beyond", "recovered_at", "previous_flag_id"
     )
+    signals = Signal.objects.values_list(
+        "flag_id", "rule_id", "severity", "period", "value", "baseline", "change", "measure", "cleared_at"
+    )
+    return sorted(cases) + sorted(signals)
 
 
 # ---- the shipped NYC file, expected sets computed with plain Python over the CSV ----------------------------
@@ -72,7 +74,7 @@ def test_real_file_target_at_zero_flags_exactly_the_indicators_worse_than_target
     }
     assert len(expected) > 100
     assert _flagged_external_ids() == expected
-    assert set(Flag.objects.values_list("period", flat=True)) == {dt.date(2022, 7, 1)}
+    assert set(Signal.objects.values_list("period", flat=True)) == {dt.date(2022, 7, 1)}
 
 
 def test_real_file_year_over_year_at_zero_flags_exactly_the_indicators_worse_than_fy2022(nyc, only_rule, run_check):
@@ -92,7 +94,7 @@ def test_real_file_year_over_year_at_zero_flags_exactly_the_indicators_worse_tha
 def test_default_rules_on_the_real_file_flag_performance_and_data_quality_apart(nyc, run_check):
     run = run_check(AS_OF)
     assert run.status == "succeeded" and run.indicators_evaluated == 1139
-    kinds = set(Flag.objects.values_list("rule__kind", "category"))
+    kinds = set(Signal.objects.values_list("rule__kind", "flag__category"))
     assert ("year_over_year", "performance") in kinds and ("target", "performance") in kinds
     assert ("impossible_value", "data_quality") in kinds  # "Annual pruning goal completed (%)": 108 …
     assert all(category == "data_quality" for kind, category in kinds if kind in ("stale", "impossible_value"))
@@ -104,11 +106,11 @@ def test_default_rules_on_the_real_file_flag_performance_and_data_quality_apart(
 def test_running_the_same_check_twice_writes_nothing_the_second_time(nyc, run_check):
     run_check(AS_OF)
     flags = list(Flag.objects.order_by("id").values())
+    snapshot = _snapshot()
     events = Event.objects.count()
-    runs = CheckRun.objects.count()
-    run_check(AS_OF)
-    assert list(Flag.objects.order_by("id").values()) == flags
-    assert (Event.objects.count(), CheckRun.objects.count()) == (events, runs)
+    run = run_check(AS_OF)  # a person's "run now" always runs…
+    assert list(Flag.objects.order_by("id").values()) == flags  # …and on the same data changes no case
+    assert (_snapshot(), Event.objects.count(), run.indicators_evaluated) == (snapshot, events, 1139)
     # The next day's check re-evaluates everything and finds nothing new to record.
     before = _snapshot()
     run = run_check(AS_OF + dt.timedelta(days=1))
@@ -116,10 +118,20 @@ def test_running_the_same_check_twice_writes_nothing_the_second_time(nyc, run_ch
     assert (run.flags_opened, run.flags_updated, run.flags_recovered) == (0, 0, 0)
 
 
-def test_the_ledger_returns_the_existing_run(db):
-    first = check_run_start(mode="full", as_of=AS_OF, dispatch=False)
-    second = check_run_start(mode="full", as_of=AS_OF, dispatch=False)
+def test_the_ledger_returns_the_existing_nightly_run(db):
+    first = check_run_start(mode="full", as_of=AS_OF, trigger="nightly", dispatch=False)
+    second = check_run_start(mode="full", as_of=AS_OF, trigger="nightly", dispatch=False)
     assert first.created and not second.created and second.run.pk == first.run.pk
+
+
+def test_a_run_started_by_a_person_always_runs_with_the_rule_edits_of_the_day(series, only_rule, run_check):
+    rule = only_rule(RuleKind.YEAR_OVER_YEAR, 10, 20)
+    series([100, 94])
+    assert run_check(AS_OF, full=False).flags_opened == 0
+    rule.yellow = Decimal(5)
+    rule.save()
+    again = run_check(AS_OF, full=False)  # the same date and mode, minutes later
+    assert (again.indicators_evaluated, again.flags_opened, CheckRun.objects.count()) == (1, 1, 2)
 
 
 def test_two_runs_never_overlap(series, db):
@@ -164,7 +176,7 @@ def test_two_runs_started_at_once_produce_the_same_flags_as_one(series, only_rul
     # The same flags one run opens: exactly the breaches of the data, once each, one event each. (Compared
     # with the engine's own answer rather than a second run: audit events cannot be deleted to start over.)
     expected = {(b.indicator_id, b.rule_id, b.severity) for b in evaluate(lo_id=0, hi_id=10**12, as_of=AS_OF).breaches}
-    assert set(Flag.objects.values_list("indicator_id", "rule_id", "severity")) == expected
+    assert set(Signal.objects.values_list("flag__indicator_id", "rule_id", "severity")) == expected
     assert Flag.objects.count() == Event.objects.count() == len(expected) == 22
 
 
@@ -198,7 +210,6 @@ def test_same_date_without_new_data_plans_no_shards(series, only_rule, run_check
     changed = indicators[4]
     Measurement.objects.create(indicator=changed, period=dt.date(2017, 7, 1), value=Decimal(50))
     type(changed).objects.filter(pk=changed.pk).update(data_changed_at=dt.datetime.now(dt.UTC))
-    CheckRun.objects.filter(pk=quiet.pk).delete()  # the ledger holds one incremental run per date
     run = run_check(AS_OF, full=False, shard_size=2)
     assert (run.shards_total, run.indicators_evaluated, run.flags_opened) == (1, 1, 1)
 
@@ -218,7 +229,7 @@ def test_after_the_date_moved_an_incremental_run_ends_where_a_full_check_would(s
     settings.PERCOLATE_CHECK_DATED_SHARD_SIZE = 3
     indicators = [series([100, 90 + i, 80 + 5 * i], desired_direction=Direction.UP) for i in range(6)]
     first = run_check(dt.date(2019, 7, 15), shard_size=2)
-    assert not Flag.objects.filter(rule__kind=RuleKind.STALE).exists()
+    assert not Signal.objects.filter(rule__kind=RuleKind.STALE).exists()
     opened_before = first.flags_opened
     # Two indicators get their FY2019 value (one better, one much worse), as the importer records it.
     for indicator, value in [(indicators[1], 120), (indicators[4], 10)]:
@@ -237,27 +248,29 @@ def test_after_the_date_moved_an_incremental_run_ends_where_a_full_check_would(s
     ]
     assert run.indicators_evaluated == 6
     expected = evaluate(lo_id=0, hi_id=10**12, as_of=as_of).breaches
-    open_flags = Flag.objects.filter(recovered_at__isnull=True)
-    assert sorted(open_flags.values_list("indicator_id", "rule_id", "severity", "period", "value")) == sorted(
+    active = Signal.objects.filter(cleared_at__isnull=True)
+    assert sorted(active.values_list("flag__indicator_id", "rule_id", "severity", "period", "value")) == sorted(
         (b.indicator_id, b.rule_id, b.severity, b.period, b.value) for b in expected
     )
-    assert {f.indicator for f in open_flags.filter(rule__kind=RuleKind.STALE)} == {indicators[i] for i in (0, 2, 3, 5)}
+    stale = active.filter(rule__kind=RuleKind.STALE).values_list("flag__indicator_id", flat=True)
+    assert set(stale) == {indicators[i].pk for i in (0, 2, 3, 5)}
     # Every flag opened by either run has exactly one "detected" event: the shards never overlapped.
     detected = Event.objects.filter(verb="flag.detected")
     assert detected.count() == len(set(detected.values_list("flag_id", flat=True))) == Flag.objects.count()
     assert run.flags_opened == Flag.objects.count() - opened_before
 
 
-def test_a_rule_edited_on_a_day_the_date_moved_counts_each_indicator_once(series, run_check):
-    # The seeded defaults, stale among them: the edited rule's pairs and the stale pairs are different shards.
+def test_a_rule_edited_since_the_last_run_rechecks_every_indicator_once(series, run_check):
+    # An edited rule may apply to any indicator, and an indicator's colour needs all of its rules: every
+    # indicator is evaluated whole, the stale rule with the others (no shards of its own).
     for i in range(4):
         series([100, 90 + i, 80])
     run_check(AS_OF)
-    rule = ThresholdRule.objects.get(kind=RuleKind.YEAR_OVER_YEAR, scope="all", active=True)
+    rule = ThresholdRule.objects.filter(kind=RuleKind.YEAR_OVER_YEAR, scope="all", active=True).first()
     rule.yellow = Decimal(1)
     rule.save()
     run = run_check(AS_OF + dt.timedelta(days=1), full=False)
-    assert {s.dated_only for s in run.shards.all()} == {False, True}
+    assert {s.dated_only for s in run.shards.all()} == {False}
     assert run.indicators_evaluated == 4
 
 
@@ -289,7 +302,7 @@ def test_a_shard_that_keeps_failing_fails_its_run_and_can_be_rerun(series, only_
     settings.PERCOLATE_CHECK_MAX_ATTEMPTS = 2
     only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
     series([100, 50])
-    run = check_run_start(mode="full", as_of=AS_OF, dispatch=False).run
+    run = check_run_start(mode="full", as_of=AS_OF, trigger="nightly", dispatch=False).run
     shard = run.shards.get()
 
     def broken(**kwargs):
@@ -303,7 +316,7 @@ def test_a_shard_that_keeps_failing_fails_its_run_and_can_be_rerun(series, only_
     run.refresh_from_db()
     assert run.status == "failed" and "gave up" in run.error and not Flag.objects.exists()
     monkeypatch.undo()
-    again = check_run_start(mode="full", as_of=AS_OF, dispatch=False)
+    again = check_run_start(mode="full", as_of=AS_OF, trigger="nightly", dispatch=False)  # delivered again
     assert not again.created and again.run.status == "running"
     check_shard_execute(shard_id=shard.pk)
     run.refresh_from_db()
@@ -330,9 +343,18 @@ def test_run_checks_command_prints_progress_and_counts(series, only_rule, capsys
     call_command("run_checks", "--full", "--as-of", "2022-10-31", "--shard-size", "1")
     out = capsys.readouterr().out
     assert "2/2 shards (100%)" in out
-    assert "succeeded: 2 indicators evaluated, 1 flags opened, 0 updated, 0 recovered" in out
-    call_command("run_checks", "--full", "--as-of", "2022-10-31")
-    assert "already exists: succeeded" in capsys.readouterr().out
+    assert "succeeded: 2 indicators evaluated, 1 cases opened, 0 updated, 0 with cleared signals" in out
+    call_command("run_checks", "--full", "--as-of", "2022-10-31")  # "run now" runs again: nothing new
+    assert "succeeded: 2 indicators evaluated, 0 cases opened, 0 updated" in capsys.readouterr().out
+
+
+def test_run_checks_without_a_date_uses_the_configured_default(series, only_rule, capsys, settings):
+    settings.PERCOLATE_BLANK_AS_OF = "data"
+    only_rule(RuleKind.STALE, 0, 30)
+    series([100, 50], start=dt.date(2020, 7, 1))  # FY2021 and FY2022: the data runs through 2022-06-30
+    call_command("run_checks")
+    assert "as of 2022-06-30: the date the data runs through" in capsys.readouterr().out
+    assert CheckRun.objects.get().as_of == dt.date(2022, 6, 30) and not Flag.objects.exists()  # no gap as of then
 
 
 def test_nightly_job_runs_eagerly_and_a_second_delivery_changes_nothing(

@@ -170,9 +170,7 @@ def test_a_dismissed_case_is_not_reraised_by_a_full_rerun_on_the_same_data(serie
     assert (run.flags_opened, run.flags_updated) == (0, 0)
 
 
-def test_a_later_period_still_breaching_reraises_a_linked_case_that_says_why(
-    series, yoy, run_check, liaison, agency
-):
+def test_a_later_period_still_breaching_reraises_a_linked_case_that_says_why(series, yoy, run_check, liaison, agency):
     indicator = series([100, 94], agency=agency)
     run_check(DAY1)
     old = services.flag_dismiss(flag=Flag.objects.get(), actor=liaison, reason_code="other", note="One-off")
@@ -260,7 +258,11 @@ def test_a_monitored_case_keeps_monitoring_for_the_same_thing_and_resumes_for_ne
     run_check(DAY3)
     flag.refresh_from_db()
     resumed = Event.objects.filter(flag=flag).order_by("-id").first()
-    assert (flag.status, resumed.verb, resumed.actor_label) == (FlagStatus.IN_REVIEW, Verb.FLAG_RESUMED, "nightly check")
+    assert (flag.status, resumed.verb, resumed.actor_label) == (
+        FlagStatus.IN_REVIEW,
+        Verb.FLAG_RESUMED,
+        "nightly check",
+    )
     assert resumed.data["reason"] == "FY2018 is still 6.4 % worse than a year earlier"
     assert flag.signals.get().value == 88  # worked again: it follows the data
 

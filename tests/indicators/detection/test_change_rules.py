@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from indicators.detection import evaluate, rules_applying
 from indicators.models import Direction, Frequency, RuleKind, TargetKind
 
 from ...factories import AgencyFactory, RuleFactory
@@ -41,17 +42,27 @@ def test_year_over_year(series, only_rule, detect, direction, before, after, exp
     assert (breaches[indicator.pk].severity if indicator.pk in breaches else None) == expected
 
 
-def test_change_and_worse_by_are_recorded(series, only_rule, detect):
+def test_change_and_measure_in_percent_are_recorded(series, only_rule, detect):
     only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
     indicator = series([80, 76], desired_direction=UP)
     breach = detect()[0][indicator.pk]
-    assert (breach.value, breach.baseline, breach.change, breach.worse_by) == (
+    assert (breach.value, breach.baseline, breach.change, breach.measure, breach.unit) == (
         Decimal("76"),
         Decimal("80"),
         Decimal("-0.05"),
-        Decimal("0.05"),
+        Decimal("5"),
+        "percent",
     )
-    assert breach.period == dt.date(2016, 7, 1)
+    assert (breach.yellow, breach.red, breach.period) == (5, 10, dt.date(2016, 7, 1))
+
+
+def test_the_thresholds_that_applied_are_recorded_with_critical_factor_and_tolerance(series, only_rule, detect):
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10, critical_factor=Decimal("0.5"))
+    critical = series([100, 96], critical=True)
+    tolerant = series([100, 88], tolerance=Decimal(8))
+    breaches = detect()[0]
+    assert (breaches[critical.pk].yellow, breaches[critical.pk].red) == (Decimal("2.5"), Decimal(5))
+    assert (breaches[tolerant.pk].yellow, breaches[tolerant.pk].red) == (Decimal(8), Decimal(10))
 
 
 @pytest.mark.parametrize(
@@ -155,18 +166,41 @@ def test_trend_average_one_millionth_below_the_mean_is_worse(series, only_rule, 
     assert detect()[0][indicator.pk].severity == "yellow"
 
 
-def test_the_most_specific_rule_of_a_kind_wins(series, only_rule, detect):
+def _breaches_of(detect) -> dict[int, dict[int, str]]:
+    evaluation = evaluate(lo_id=0, hi_id=10**12, as_of=dt.date(2100, 1, 1))
+    found: dict[int, dict[int, str]] = {}
+    for breach in evaluation.breaches:
+        found.setdefault(breach.indicator_id, {})[breach.rule_id] = breach.severity
+    return found
+
+
+def test_every_active_rule_of_a_kind_applies(series, only_rule, detect):
+    three = only_rule(RuleKind.TREND_AVERAGE, 5, 10, params={"n": 3})
+    five = RuleFactory(kind=RuleKind.TREND_AVERAGE, yellow=5, red=10, params={"n": 5})
+    # The 3-year average is 100 (6 % worse: yellow); the 5-year one 112 (16 % worse: red).
+    indicator = series([130, 130, 100, 100, 100, 94])
+    assert _breaches_of(detect)[indicator.pk] == {three.pk: "yellow", five.pk: "red"}
+
+
+def test_a_scoped_rule_replaces_the_broader_ones_of_its_kind_only_when_marked(series, only_rule, detect):
     general = only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
     agency = AgencyFactory()
     lenient = RuleFactory(kind=RuleKind.YEAR_OVER_YEAR, yellow=50, red=60, scope="agency", agency=agency)
     in_agency = series([100, 94], agency=agency)
     elsewhere = series([100, 94])
-    critical = series([100, 97], critical=True)
-    strict = RuleFactory(kind=RuleKind.YEAR_OVER_YEAR, yellow=1, red=2, scope="critical", critical_factor=1)
+    assert _breaches_of(detect)[in_agency.pk] == {general.pk: "yellow"}  # both apply; only the general breaches
+    lenient.replaces_broader = True
+    lenient.save()
     breaches, evaluated = detect()
-    assert (in_agency.pk, lenient.pk) in evaluated and in_agency.pk not in breaches
+    assert (in_agency.pk, lenient.pk) in evaluated and (in_agency.pk, general.pk) not in evaluated
+    assert in_agency.pk not in breaches
     assert breaches[elsewhere.pk].rule_id == general.pk
-    assert (breaches[critical.pk].rule_id, breaches[critical.pk].severity) == (strict.pk, "red")
+    critical = series([100, 97], critical=True)
+    strict = RuleFactory(
+        kind=RuleKind.YEAR_OVER_YEAR, yellow=1, red=2, scope="critical", critical_factor=1, replaces_broader=True
+    )
+    assert _breaches_of(detect)[critical.pk] == {strict.pk: "red"}
+    assert [r for r in rules_applying(critical.pk)] == [strict.pk]
 
 
 def test_inactive_indicators_and_rules_are_not_evaluated(series, only_rule, detect):

@@ -120,7 +120,8 @@ def test_stale_monthly(series, only_rule, detect):
     indicator = series([1, 2, 3], frequency=Frequency.MONTHLY, start=dt.date(2023, 1, 1))  # latest March 2023
     # April is due at the end of April; May 30 is the 30th day of grace, May 31 the first day late.
     assert indicator.pk not in detect(as_of=dt.date(2023, 5, 30))[0]
-    assert detect(as_of=dt.date(2023, 5, 31))[0][indicator.pk].worse_by == 1
+    breach = detect(as_of=dt.date(2023, 5, 31))[0][indicator.pk]
+    assert (breach.measure, breach.unit) == (1, "days")
 
 
 @pytest.mark.parametrize(
