@@ -64,13 +64,12 @@ very noisy ones) get none. Sustained declines go only where each step beats 1.5�
 trend improvement of those months, so the consecutive declines show; that is quiet or moderate series with
 little seasonality, so results for that kind say nothing about noisy or strongly seasonal series.
 
-Labels. Per series: ``clean`` (indicator not injected); ``dirty`` when its latest period (``X``: FY2026; ``X-4M``:
-July–October 2026; ``X-M``: October 2026) holds a month on or after ``start`` that is at least half the magnitude
-worse; else ``excluded`` (the deterioration has not reached that series' latest period: neither a hit nor a false
-alarm). A ``target`` injection's companions carry no target and are labelled by their level the same way. The
-month rule makes a fiscal-year ``X`` dirty when only some of its months are worse (a shift, drift or sustained
-decline reaching into spring 2026): its FY2026 value then moved by less than the magnitude, and for 16 of the 108
-dirty ``X`` of monthly indicators in the default set by less than 2.5× its noise.
+Labels. Per series: ``clean`` (indicator not injected); ``dirty`` when the value of its latest period (``X``:
+FY2026; ``X-4M``: July–October 2026; ``X-M``: October 2026) is worse than it would have been by at least half the
+magnitude and by at least 2.5× that series' own noise — a fiscal year with one or two bad months at its end has
+not visibly deteriorated as a year; else ``excluded`` (the deterioration has not reached that series' latest
+value: neither a hit nor a false alarm). A ``target`` injection's companions carry no target and are labelled by
+their level the same way.
 
 Restatements. ``restatements`` re-sends the last 1–3 months (annual: FY2026) of 4 % of the indicators, clean and
 dirty alike, changed by ±0.5–3 % but by no more than the series' monthly (annual) noise, as agencies correct
@@ -620,6 +619,16 @@ def _materialise(ind: _Indicator) -> None:
 
 
 # -- labels ---------------------------------------------------------------------------------------------------------
+def _worsening(ind: _Indicator, months) -> float:
+    """How much worse the value a series publishes for ``months`` is than it would have been: the deteriorated
+    aggregate (sum or mean, as published) against the clean one."""
+    if not ind.monthly:
+        return ind.worse.get(months[0], 0.0)
+    clean = [ind.clean[m] for m in months]
+    worse = [ind.clean[m] * (1 - ind.sign * ind.worse.get(m, 0.0)) for m in months]
+    return abs(sum(worse) / sum(clean) - 1) if sum(clean) else 0.0
+
+
 def _labels(ind: _Indicator) -> list[Label]:
     if ind.monthly:
         series = (
@@ -635,8 +644,10 @@ def _labels(ind: _Indicator) -> list[Label]:
         if not ind.kind:
             status, start = "clean", None
         else:
-            hit = any(k >= ind.start and ind.worse.get(k, 0.0) >= ind.magnitude / 2 for k in latest)
-            status = "dirty" if hit else "excluded"
+            # Dirty when the series' own latest value shows the deterioration: worse by at least half the
+            # magnitude and by at least 2.5× its own noise (a fiscal year with one bad month is not a bad year).
+            shown = _worsening(ind, list(latest))
+            status = "dirty" if shown >= max(ind.magnitude / 2, 2.5 * ind.noise[suffix]) else "excluded"
             start = _date(ind.start) if ind.monthly else dt.date(ind.start - 1, 7, 1)
         labels.append(
             Label(

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from escalations.audit import audit_chain_verify
-from escalations.models import Event, Flag
+from escalations.models import Event, Flag, Signal
 from indicators.detection import evaluate
 from indicators.models import CheckRun, CheckShard, Direction, RuleKind
 
@@ -96,6 +96,6 @@ def test_redis_restarted_mid_run_the_run_completes_without_missing_or_duplicate_
 
     run = wait_for(finished, timeout=120, what="the run to finish after the restart")
     assert (run.status, run.shards_done, run.shards_total) == ("succeeded", 5, 5)
-    assert set(Flag.objects.values_list("indicator_id", "rule_id", "severity")) == expected
+    assert set(Signal.objects.values_list("flag__indicator_id", "rule_id", "severity")) == expected
     assert Flag.objects.count() == len(expected) and Event.objects.count() == len(expected)
     assert audit_chain_verify() is None

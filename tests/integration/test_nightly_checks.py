@@ -7,7 +7,7 @@ import time
 import pytest
 
 from escalations.audit import audit_chain_verify
-from escalations.models import Event, Flag
+from escalations.models import Event, Flag, Signal
 from indicators.detection import evaluate
 from indicators.models import CheckRun, CheckShard, Direction, RuleKind
 
@@ -34,7 +34,7 @@ def data(series, only_rule):
 
 
 def _flags() -> set[tuple]:
-    return set(Flag.objects.values_list("indicator_id", "rule_id", "severity"))
+    return set(Signal.objects.values_list("flag__indicator_id", "rule_id", "severity"))
 
 
 def _run_finished() -> CheckRun | None:
