@@ -8,10 +8,12 @@ the same rules open on the real FY2023 data.
     .venv/bin/python benchmarks/bench_signal.py --rules first      # the first version's defaults, to compare
     DATABASE_URL=postgres://…/percolate_bench_signal .venv/bin/python benchmarks/bench_signal.py
 
-A series counts as **caught** when, after the check, it has an open performance case with an active signal for
-a period that includes a deteriorated month; a **clean** series is **flagged** when it has any open performance
-case, and red when that case is red. ``red_precision`` is the share of series with a red case that really
-deteriorated. On the real data: the open performance cases, and the critical indicators at least 10 % worse than
+The unit is a series of the file (an indicator, as NYC publishes it); Percolate imports a monthly one as three
+series (its months, its fiscal years, its 4-month values). A deteriorated series counts as **caught** when one of
+its Percolate series whose latest value shows the deterioration has an open performance case with an active
+signal for a deteriorated period; a **clean** series is **flagged** when any of its Percolate series has an open
+performance case, and red when one is red. ``red_precision`` is the share of series with a red case that really
+deteriorated. The figures per Percolate series are printed too. On the real data: the open performance cases, and the critical indicators at least 10 % worse than
 their numeric target that are not red (the target: none).
 
 Targets (the trust issue): recall ≥ 0.90, clean_flagged ≤ 0.08, clean_red ≤ 0.02, cases_on_real_data ≤ 250,
@@ -153,6 +155,11 @@ def caught(case, start) -> bool:
     return any(add_months(period, step) > start for period, step in case[1])
 
 
+def generated_series(label) -> str:
+    """The series of the file a Percolate series comes from: ``B1001-M`` and ``B1001-4M`` are ``B1001``'s."""
+    return label.series.split("-")[0]
+
+
 def measure_benchmark() -> dict:
     signal_set = generate(seed=ARGS.seed, monthly=ARGS.monthly, annual=ARGS.annual)
     began = time.monotonic()
@@ -163,45 +170,60 @@ def measure_benchmark() -> dict:
     seconds = time.monotonic() - began
     cases = open_performance_cases()
 
-    by_kind: dict[str, Counter] = defaultdict(Counter)
+    # Per Percolate series (a monthly series of the file is imported as three: months, fiscal years, 4 months).
     by_frequency: dict[str, Counter] = defaultdict(Counter)
     by_noise: dict[str, Counter] = defaultdict(Counter)
-    red_cases = Counter()
+    # Per series of the file: caught when a deteriorated series of it has a case for a deteriorated period;
+    # a clean one flagged when any of its series has an open case.
+    files: dict[str, dict] = defaultdict(lambda: {"labels": [], "hit": False, "flagged": False, "red": False})
     for series, label in signal_set.labels.items():
         case = cases.get(series)
+        entry = files[generated_series(label)]
+        entry["labels"].append(label)
+        entry["flagged"] |= case is not None
+        entry["red"] |= case is not None and case[0] == "red"
         if label.status == "excluded":
             continue
         freq = by_frequency[label.frequency]
-        if case is not None and case[0] == "red":
-            red_cases[label.status] += 1
         if label.status == "dirty":
             hit = caught(case, label.start)
-            for counter in (by_kind[label.kind], by_kind["all"]):
-                counter["series"] += 1
-                counter["caught"] += hit
+            entry["hit"] |= hit
             freq["dirty"] += 1
             freq["caught"] += hit
         else:
-            band = noise_band(label.noise)
             freq["clean"] += 1
             freq["flagged"] += case is not None
             freq["red"] += case is not None and case[0] == "red"
-            by_noise[band]["clean"] += 1
-            by_noise[band]["flagged"] += case is not None
-    clean = sum(f["clean"] for f in by_frequency.values())
-    flagged = sum(f["flagged"] for f in by_frequency.values())
-    red = sum(f["red"] for f in by_frequency.values())
-    all_dirty = by_kind["all"]
+            band = by_noise[noise_band(label.noise)]
+            band["clean"] += 1
+            band["flagged"] += case is not None
+    by_kind: dict[str, Counter] = defaultdict(Counter)
+    totals = Counter()
+    for entry in files.values():
+        statuses = {label.status for label in entry["labels"]}
+        if statuses == {"clean"}:
+            totals["clean"] += 1
+            totals["flagged"] += entry["flagged"]
+            totals["red"] += entry["red"]
+            totals["red_clean"] += entry["red"]
+        elif "dirty" in statuses:
+            kind = entry["labels"][0].kind
+            frequency = "monthly" if any(label.frequency == "monthly" for label in entry["labels"]) else "annual"
+            for counter in (by_kind[kind], by_kind["all"], by_kind[f"{frequency} series"]):
+                counter["series"] += 1
+                counter["caught"] += entry["hit"]
+            totals["red_dirty"] += entry["red"]
     return {
-        "series": sum(1 for label in signal_set.labels.values() if label.status != "excluded"),
-        "recall": all_dirty["caught"] / all_dirty["series"],
-        "clean_flagged": flagged / clean,
-        "clean_red": red / clean,
-        "red_precision": red_cases["dirty"] / max(1, red_cases["dirty"] + red_cases["clean"]),
+        "series": by_kind["all"]["series"] + totals["clean"],
+        "recall": by_kind["all"]["caught"] / by_kind["all"]["series"],
+        "clean_flagged": totals["flagged"] / totals["clean"],
+        "clean_red": totals["red"] / totals["clean"],
+        "red_precision": totals["red_dirty"] / max(1, totals["red_dirty"] + totals["red_clean"]),
         "by_kind": by_kind,
         "by_frequency": by_frequency,
         "by_noise": by_noise,
         "seconds": seconds,
+        "percolate_series": sum(1 for label in signal_set.labels.values() if label.status != "excluded"),
         "runs": (first, second),
     }
 
@@ -268,12 +290,16 @@ def main() -> None:
     for rule in rules:
         print(f"  {rule.name:<44} {rule.kind:<16} yellow {rule.yellow:g} red {rule.red:g} {rule.params or ''}")
     bench = measure_benchmark()
-    print(f"\nlabelled benchmark (seed {ARGS.seed}): {bench['series']} series judged, {bench['seconds']:.1f} s")
-    print(f"\n{'deterioration':<14}{'series':>8}{'caught':>8}{'recall':>8}")
-    for kind in ("shift", "drift", "sustained", "target", "all"):
+    print(
+        f"\nlabelled benchmark (seed {ARGS.seed}): {bench['series']} series of the file judged "
+        f"({bench['percolate_series']} Percolate series), import and two checks {bench['seconds']:.1f} s"
+    )
+    print(f"\n{'deterioration':<17}{'series':>7}{'caught':>8}{'recall':>8}")
+    for kind in ("shift", "drift", "sustained", "target", "monthly series", "annual series", "all"):
         c = bench["by_kind"][kind]
-        print(f"{kind:<14}{c['series']:>8}{c['caught']:>8}{c['caught'] / max(1, c['series']):>8.2f}")
-    print(f"\n{'frequency':<14}{'clean':>8}{'flagged':>9}{'red':>6}{'dirty':>8}{'caught':>8}{'recall':>8}")
+        print(f"{kind:<17}{c['series']:>7}{c['caught']:>8}{c['caught'] / max(1, c['series']):>8.2f}")
+    print("\nper Percolate series (each monthly series of the file is three: months, fiscal years, 4 months)")
+    print(f"{'frequency':<14}{'clean':>8}{'flagged':>9}{'red':>6}{'dirty':>8}{'caught':>8}{'recall':>8}")
     for frequency, c in sorted(bench["by_frequency"].items()):
         print(
             f"{frequency:<14}{c['clean']:>8}{c['flagged'] / max(1, c['clean']):>9.3f}{c['red'] / max(1, c['clean']):>6.3f}"

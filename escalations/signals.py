@@ -57,6 +57,9 @@ def signal_sentence(*, kind: str, measure, unit: str, period: str, still: bool =
         return f"{period} {is_} {amount} worse than {_REFERENCE[kind]}"
     if kind == RuleKind.CONTROL_LIMIT:
         return f"{period} {is_} {amount} beyond its usual range" if amount else f"{period} {is_} off a flat history"
+    if kind == RuleKind.UNUSUAL_CHANGE:
+        worse = f"{amount} worse" if amount else "worse, from a zero,"
+        return f"{period} {is_} {worse} than the same period before, more than the indicator usually moves"
     if kind == RuleKind.SUSTAINED:
         return f"{period} {'still ' if still else ''}ends {amount} of decline in a row"
     if kind == RuleKind.STALE:

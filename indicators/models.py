@@ -179,6 +179,7 @@ class RuleKind(models.TextChoices):
     TREND_AVERAGE = "trend_average", "Worse than trend average"
     CONTROL_LIMIT = "control_limit", "Beyond control limits"
     SUSTAINED = "sustained", "Sustained decline"
+    UNUSUAL_CHANGE = "unusual_change", "Unusual change"
     STALE = "stale", "Stale (reporting gap)"
     IMPOSSIBLE_VALUE = "impossible_value", "Impossible value"
     SAWTOOTH = "sawtooth", "Saw-tooth (cumulative reset)"
@@ -214,8 +215,9 @@ class RuleScope(models.TextChoices):
 
 
 class ThresholdRule(models.Model):
-    """What counts as a problem. ``yellow``/``red`` are percentages for the change rules, multiples of σ
-    for control limits, period counts for ``sustained`` and days past due for ``stale``."""
+    """What counts as a problem. ``yellow``/``red`` are percentages for the change rules (period change, year
+    over year, target, trend average, unusual change), multiples of σ for control limits, period counts for
+    ``sustained`` and days past due for ``stale``."""
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=RuleKind.choices)

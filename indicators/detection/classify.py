@@ -141,6 +141,57 @@ def _control(rule: Rule, row: dict):
     )
 
 
+def _unusual(rule: Rule, row: dict):
+    """Worse than the same period ``years`` earlier by at least the percentage thresholds (as the other change
+    rules: critical factor and tolerance apply) **and** by more than ``sigma_…`` standard deviations of the
+    series' own changes over the same span in the ``window`` periods before. For a monthly series the change
+    is that of its latest ``recent_months`` months together (a bad month is noise, three are a pattern)."""
+    direction = row["desired_direction"]
+    key = rule.unusual_key
+    recent = max(1, rule.recent_months // row["step"])
+    if direction == Direction.NEUTRAL:  # no desired direction: nothing is worse
+        return NOT_EVALUATED
+    if (row[f"{key}_rn"] or 0) < recent or (row[f"{key}_n"] or 0) < rule.min_points:
+        return NOT_EVALUATED
+    total, base = to_decimal(row[f"{key}_rs"]), to_decimal(row[f"{key}_rb"])
+    n, s, q = Decimal(row[f"{key}_n"]), to_decimal(row[f"{key}_s"]), to_decimal(row[f"{key}_q"])
+    yellow, red = change_thresholds(rule, row)
+    with localcontext() as ctx:
+        ctx.prec = 80
+        worse = -total if direction == Direction.UP else total  # the recent changes summed, worse-signed
+        if worse <= 0:
+            return None
+        scale = abs(base)
+        spread = n * q - s * s  # n(n−1)·variance of the earlier changes
+
+        def breaches(percent: Decimal, sigmas: Decimal) -> bool:
+            # worse/|base| ≥ percent/100, and the mean recent change ≥ sigmas · σ / √recent, squared and
+            # multiplied out (σ² = spread / (n(n−1))): worse² · n(n−1) ≥ sigmas² · recent · spread.
+            material = worse * HUNDRED >= percent * scale if scale else True
+            return material and worse * worse * n * (n - 1) >= sigmas * sigmas * recent * spread
+
+        if breaches(red, rule.sigma_red):
+            severity = RED
+        elif breaches(yellow, rule.sigma_yellow):
+            severity = YELLOW
+        else:
+            return None
+        measure = worse * HUNDRED / scale if scale else None
+        change = total / scale if scale else None
+        baseline = base / recent
+    return _breach(
+        rule,
+        row,
+        severity,
+        baseline=_stored(baseline),
+        change=_stored(change),
+        measure=_stored(measure),
+        unit=MeasureUnit.PERCENT,
+        yellow=yellow,
+        red=red,
+    )
+
+
 def _count_breach(rule: Rule, row: dict, count: int, baseline) -> Breach | None:
     if count <= 0 or count < rule.yellow:
         return None
@@ -262,6 +313,8 @@ def classify(rule: Rule, row: dict, as_of: dt.date):
         return change_breach(rule, row, total - to_decimal(row["value"]), count)
     if kind == RuleKind.CONTROL_LIMIT:
         return _control(rule, row)
+    if kind == RuleKind.UNUSUAL_CHANGE:
+        return _unusual(rule, row)
     if kind == RuleKind.SUSTAINED:
         return _sustained(rule, row)
     if kind == RuleKind.SAWTOOTH:

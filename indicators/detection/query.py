@@ -114,6 +114,9 @@ def metric_columns(plan: WindowPlan) -> list[str]:
         columns += [f"ta{n}_s", f"ta{n}_c"]
     for w in plan.control_windows:
         columns += [f"cl{w}_n", f"cl{w}_s", f"cl{w}_q"]
+    for years, recent, window in plan.unusual:
+        key = f"u{years}_{recent}_{window}"
+        columns += [f"{key}_{name}" for name in ("rn", "rs", "rb", "n", "s", "q")]
     return columns
 
 
@@ -129,15 +132,27 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     by_k = "PARTITION BY b.indicator_id ORDER BY b.k"
     id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
     lookback = "CASE c.step " + " ".join(f"WHEN {s} THEN {m}" for s, m in plan.lookback_months.items()) + " END"
-    # "The same period a year earlier" is k − periods-per-year, needed on every row when the control limits
-    # use year-over-year changes. A frame offset must be a constant: one frame per frequency present, and a
-    # CASE picks the indicator's.
-    yearly = sorted(steps) if kinds & {RuleKind.YEAR_OVER_YEAR, RuleKind.CONTROL_LIMIT} else []
-    yoy_frames = "".join(
-        f", FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN {12 // s} PRECEDING AND {12 // s} PRECEDING) AS yoy{s}"
-        for s in yearly
+    # "The same period N years earlier" is k − N × periods-per-year, needed on every row when the control limits
+    # use year-over-year changes, and by the unusual-change rules for their N. A frame offset must be a
+    # constant: one frame per (N, frequency present), and a CASE picks the indicator's.
+    present = sorted(steps)
+    lag_frames = "".join(
+        f", FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN {12 * y // s} PRECEDING AND {12 * y // s} PRECEDING)"
+        f" AS lag{y}_{s}"
+        for y in plan.lag_years
+        for s in present
     )
-    yoy = ("CASE w.step " + " ".join(f"WHEN {s} THEN w.yoy{s}" for s in yearly) + " END") if yearly else "NULL"
+
+    def lagged(years: int) -> str:
+        return "CASE w.step " + " ".join(f"WHEN {s} THEN w.lag{years}_{s}" for s in present) + " END"
+
+    yoy = lagged(1) if 1 in plan.lag_years and present else "NULL"
+    lag_columns = "".join(f", {lagged(y)} AS lagv{y}, w.value - {lagged(y)} AS d{y}" for y in plan.lag_years if present)
+
+    def per_step(periods) -> str:
+        """A number of periods that depends on the indicator's months per period, as SQL."""
+        return "CASE w.step " + " ".join(f"WHEN {s} THEN {periods(s)}" for s in STEP_MONTHS.values()) + " END"
+
     # Everything else is needed at the latest period only: aggregates over the whole partition (one pass per
     # indicator, no moving frame), each picking its rows by their distance from the latest period (lk).
     part = "OVER (PARTITION BY w.indicator_id)"
@@ -165,6 +180,22 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
             f"{d.xsum(recent)} {part} AS cl{n}_s",
             f"{d.xsumsq(recent)} {part} AS cl{n}_q",
         ]
+    for years, months, window in plan.unusual:
+        # The changes on N years earlier of the latest `months` (at least one period), and of the `window`
+        # periods that end where those comparisons begin (N years before the latest).
+        key = f"u{years}_{months}_{window}"
+        latest = per_step(lambda s, months=months: max(1, months // s))
+        lag = per_step(lambda s, years=years: 12 * years // s)
+        recent, recent_base = (f"CASE WHEN w.k > w.lk - {latest} THEN w.{c}{years} END" for c in ("d", "lagv"))
+        earlier = f"CASE WHEN w.k <= w.lk - {lag} AND w.k > w.lk - {lag} - {window} THEN w.d{years} END"
+        aggregates += [
+            f"COUNT({recent}) {part} AS {key}_rn",
+            f"{d.xsum(recent)} {part} AS {key}_rs",
+            f"{d.xsum(recent_base)} {part} AS {key}_rb",
+            f"COUNT({earlier}) {part} AS {key}_n",
+            f"{d.xsum(earlier)} {part} AS {key}_s",
+            f"{d.xsumsq(earlier)} {part} AS {key}_q",
+        ]
     extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
     extra_select = "".join(f", s.{c}" for c in extra)
     return f"""
@@ -189,11 +220,12 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
         SELECT b.indicator_id, b.period, b.latest, b.value, b.preliminary, b.step, b.k, b.lk,
                ROW_NUMBER() OVER ({by_k}) AS rn,
                LAG(b.value) OVER ({by_k}) AS lag_value
-               {yoy_frames}
+               {lag_frames}
         FROM b
     ),
     p AS (
         SELECT w.*, {yoy} AS yoy_value, CASE WHEN w.step = 12 THEN w.value ELSE w.value - {yoy} END AS point
+               {lag_columns}
         FROM w
     ),
     s AS (

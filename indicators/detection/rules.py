@@ -19,12 +19,14 @@ LATEST_ONLY_KINDS = frozenset({RuleKind.STALE, RuleKind.TARGET, RuleKind.IMPOSSI
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter a rule kind reads: a whole number with a default and a smallest allowed value."""
+    """One parameter a rule kind reads: a whole number (or, ``decimal``, any number) with a default and the
+    smallest and largest allowed values."""
 
-    default: int
+    default: int | Decimal
     minimum: int
     maximum: int = 100_000
     help: str = ""
+    decimal: bool = False
 
 
 # The parameters each rule kind reads: the one list the engine defaults from and the services validate
@@ -34,6 +36,16 @@ RULE_PARAMS: dict[str, dict[str, Param]] = {
     RuleKind.CONTROL_LIMIT: {
         "window": Param(24, 2, help="points in the trailing window the mean and σ come from"),
         "min_points": Param(8, 2, help="fewest points in the window for the rule to apply"),
+    },
+    RuleKind.UNUSUAL_CHANGE: {
+        "years": Param(1, 1, 5, help="compare with the same period this many years earlier"),
+        "recent_months": Param(
+            3, 1, 12, help="months of the latest values averaged (monthly series: 3 months; yearly ones: the latest)"
+        ),
+        "window": Param(36, 2, 240, help="earlier changes over the same span that say how much the series moves"),
+        "min_points": Param(3, 2, 240, help="fewest earlier changes for the rule to apply"),
+        "sigma_yellow": Param(Decimal(2), 0, 20, help="yellow also needs this many σ of those changes", decimal=True),
+        "sigma_red": Param(Decimal(3), 0, 20, help="red also needs this many σ of those changes", decimal=True),
     },
     RuleKind.STALE: {"grace_days": Param(30, 0, help="days after a period is due before it counts as missing")},
     RuleKind.SAWTOOTH: {"drop_pct": Param(50, 1, 100, help="the drop, in percent, that ends a rise")},
@@ -46,8 +58,9 @@ def params_of(kind: str, params: dict | None) -> dict[str, int]:
     values = {name: p.default for name, p in spec.items()}
     for name, value in (params or {}).items():
         if name in spec:
-            with contextlib.suppress(TypeError, ValueError):
-                values[name] = max(spec[name].minimum, int(value))
+            with contextlib.suppress(TypeError, ValueError, ArithmeticError):
+                number = Decimal(str(value)) if spec[name].decimal else int(value)
+                values[name] = max(spec[name].minimum, number)
     return values
 
 
@@ -75,6 +88,27 @@ class Rule:
     @cached_property
     def min_points(self) -> int:
         return self.params.get("min_points", 8)
+
+    @cached_property
+    def years(self) -> int:
+        return self.params.get("years", 1)
+
+    @cached_property
+    def recent_months(self) -> int:
+        return self.params.get("recent_months", 3)
+
+    @cached_property
+    def sigma_yellow(self) -> Decimal:
+        return Decimal(self.params.get("sigma_yellow", 2))
+
+    @cached_property
+    def sigma_red(self) -> Decimal:
+        return Decimal(self.params.get("sigma_red", 3))
+
+    @cached_property
+    def unusual_key(self) -> str:
+        """The column prefix of this rule's aggregates in the window query (one set per distinct parameters)."""
+        return f"u{self.years}_{self.recent_months}_{self.window}"
 
     @cached_property
     def grace_days(self) -> int:
@@ -108,7 +142,14 @@ class WindowPlan:
     kinds: frozenset[str]
     trend_ns: tuple[int, ...]
     control_windows: tuple[int, ...]
+    unusual: tuple[tuple[int, int, int], ...]  # (years, recent_months, window) of the unusual-change rules
     lookback_months: dict[int, int]  # step in months → months before the latest period
+
+    @property
+    def lag_years(self) -> tuple[int, ...]:
+        """The "same period N years earlier" values the rules compare with (1: year over year)."""
+        years = {1} if self.kinds & {RuleKind.YEAR_OVER_YEAR, RuleKind.CONTROL_LIMIT} else set()
+        return tuple(sorted(years | {y for y, _r, _w in self.unusual}))
 
 
 def window_plan(rules: dict[int, Rule]) -> WindowPlan:
@@ -117,6 +158,9 @@ def window_plan(rules: dict[int, Rule]) -> WindowPlan:
     windows = tuple(sorted({r.window for r in rules.values() if r.kind == RuleKind.CONTROL_LIMIT}))
     sustained = max([int(r.red) for r in rules.values() if r.kind == RuleKind.SUSTAINED] or [0])
     sawtooth = max([int(r.red) for r in rules.values() if r.kind == RuleKind.SAWTOOTH] or [0])
+    unusual = tuple(
+        sorted({(r.years, r.recent_months, r.window) for r in rules.values() if r.kind == RuleKind.UNUSUAL_CHANGE})
+    )
     lookback = {}
     for step in sorted(set(STEP_MONTHS.values())):
         needs = [step]
@@ -126,5 +170,14 @@ def window_plan(rules: dict[int, Rule]) -> WindowPlan:
         # Control points of a sub-annual series are year-over-year changes: a year more of history.
         needs += [w * step + (12 if step < 12 else 0) for w in windows]
         needs += [sustained * step, (sawtooth + 1) * step]
+        # An unusual change: the value `years` earlier, and the window of earlier changes that ends where the
+        # latest comparison begins (another `years` back).
+        needs += [24 * years + window * step for years, _recent, window in unusual]
         lookback[step] = max(needs)
-    return WindowPlan(kinds=frozenset(kinds), trend_ns=trend_ns, control_windows=windows, lookback_months=lookback)
+    return WindowPlan(
+        kinds=frozenset(kinds),
+        trend_ns=trend_ns,
+        control_windows=windows,
+        unusual=unusual,
+        lookback_months=lookback,
+    )

@@ -75,8 +75,10 @@ def _validate_rule(rule: ThresholdRule) -> None:
             if spec is None:
                 allowed = ", ".join(known) or "none"
                 problems["params"] = f"Unknown parameter {name!r} for a {rule.kind} rule (allowed: {allowed})."
-            elif isinstance(value, bool) or not isinstance(value, int) or not spec.minimum <= value <= spec.maximum:
-                problems["params"] = f"{name} must be a whole number from {spec.minimum} to {spec.maximum}."
+            elif isinstance(value, bool) or not isinstance(value, int | float if spec.decimal else int):
+                problems["params"] = f"{name} must be a {'number' if spec.decimal else 'whole number'}."
+            elif not spec.minimum <= value <= spec.maximum:
+                problems["params"] = f"{name} must be from {spec.minimum} to {spec.maximum}."
     if rule.replaces_broader and rule.scope == RuleScope.ALL:
         problems["replaces_broader"] = (
             "Only a rule scoped to critical indicators, an agency or an indicator replaces broader ones."
