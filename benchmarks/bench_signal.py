@@ -13,8 +13,8 @@ series (its months, its fiscal years, its 4-month values). A deteriorated series
 its Percolate series whose latest value shows the deterioration has an open performance case with an active
 signal for a deteriorated period; a **clean** series is **flagged** when any of its Percolate series has an open
 performance case, and red when one is red. ``red_precision`` is the share of series with a red case that really
-deteriorated. The figures per Percolate series are printed too. On the real data: the open performance cases, and the critical indicators at least 10 % worse than
-their numeric target that are not red (the target: none).
+deteriorated. The figures per Percolate series are printed too. On the real data: the open performance cases,
+and the critical indicators at least 10 % worse than their numeric target that are not red (the target: none).
 
 Targets (the trust issue): recall ≥ 0.90, clean_flagged ≤ 0.08, clean_red ≤ 0.02, cases_on_real_data ≤ 250,
 critical_target_misses_not_red = 0. Prints tables and, last, one ``RESULT`` line. On PostgreSQL it empties the
@@ -253,10 +253,10 @@ def measure_real_data() -> dict:
     run = check()
     cases = Flag.objects.filter(status__in=OPEN_STATUSES, category=FlagCategory.PERFORMANCE)
     latest = {}
-    for indicator_id, period, value in Measurement.objects.order_by("indicator_id", "period").values_list(
-        "indicator_id", "period", "value"
+    for indicator_id, value in Measurement.objects.order_by("indicator_id", "period").values_list(
+        "indicator_id", "value"
     ):
-        latest[indicator_id] = value
+        latest[indicator_id] = value  # the last one, in period order
     misses = []
     critical = Indicator.objects.filter(critical=True, active=True, target_kind=TargetKind.NUMERIC)
     for indicator in critical:
@@ -301,9 +301,10 @@ def main() -> None:
     print("\nper Percolate series (each monthly series of the file is three: months, fiscal years, 4 months)")
     print(f"{'frequency':<14}{'clean':>8}{'flagged':>9}{'red':>6}{'dirty':>8}{'caught':>8}{'recall':>8}")
     for frequency, c in sorted(bench["by_frequency"].items()):
+        clean, dirty = max(1, c["clean"]), max(1, c["dirty"])
         print(
-            f"{frequency:<14}{c['clean']:>8}{c['flagged'] / max(1, c['clean']):>9.3f}{c['red'] / max(1, c['clean']):>6.3f}"
-            f"{c['dirty']:>8}{c['caught']:>8}{c['caught'] / max(1, c['dirty']):>8.2f}"
+            f"{frequency:<14}{c['clean']:>8}{c['flagged'] / clean:>9.3f}{c['red'] / clean:>6.3f}"
+            f"{c['dirty']:>8}{c['caught']:>8}{c['caught'] / dirty:>8.2f}"
         )
     print(f"\n{'noise (clean)':<14}{'series':>8}{'flagged':>9}")
     for band in ("quiet", "moderate", "noisy", "very noisy", "low counts"):

@@ -82,6 +82,15 @@ def _row(indicator: Indicator, series: list[tuple[dt.date, Decimal]], rules) -> 
         if rule.kind == "trend_average":
             window = [by_k[j] for j in range(k - rule.n, k + 1) if j in by_k]
             row[f"ta{rule.n}_s"], row[f"ta{rule.n}_c"] = sum(window), len(window)
+        if rule.kind == "unusual_change":
+            lag, latest = 12 * rule.years // step, max(1, rule.recent_months // step)
+            changes = {j: by_k[j] - by_k[j - lag] for j in by_k if j - lag in by_k}
+            recent = [j for j in changes if j > k - latest]
+            earlier = [changes[j] for j in changes if k - lag - rule.window < j <= k - lag]
+            key = rule.unusual_key
+            row[f"{key}_rn"], row[f"{key}_rs"] = len(recent), sum(changes[j] for j in recent)
+            row[f"{key}_rb"] = sum(by_k[j - lag] for j in recent)
+            row[f"{key}_n"], row[f"{key}_s"], row[f"{key}_q"] = len(earlier), sum(earlier), sum(x * x for x in earlier)
         if rule.kind == "control_limit":
             pts = [point(p, v) for p, v in series if k - rule.window <= _month(p) // step <= k]
             pts = [x for x in pts if x is not None]

@@ -140,10 +140,52 @@ class TestRules:
         assert (rule.agency, rule.params) == (agency, {"n": 3})
         assert api.patch(f"{API}rules/{rule.pk}/", {"active": False}, format="json").json()["active"] is False
 
+    def test_every_seeded_rule_can_be_saved_as_it_is_and_switched_off(self, client_for, lead):
+        api = client_for(lead)
+        seeded = api.get(f"{API}rules/", {"page_size": 100}).json()["results"]
+        assert len(seeded) == ThresholdRule.objects.count() == 10  # every seeded rule, the saw-tooth one included
+        editable = ["name", "kind", "yellow", "red", "params", "critical_factor", "scope", "agency", "indicator"]
+        editable += ["replaces_broader", "preliminary", "active"]
+        for rule in seeded:
+            own = {name: rule[name] for name in editable}
+            response = api.patch(f"{API}rules/{rule['id']}/", own, format="json")
+            assert response.status_code == 200, (rule["name"], response.content)
+            assert {name: response.json()[name] for name in editable} == own
+            off = api.patch(f"{API}rules/{rule['id']}/", {"active": False}, format="json")
+            assert off.status_code == 200 and off.json()["active"] is False, rule["name"]
+        assert not ThresholdRule.objects.filter(active=True).exists()
+
+    def test_a_scoped_rule_can_replace_the_broader_ones_and_skip_preliminary_values(self, client_for, lead, agency):
+        response = client_for(lead).post(
+            f"{API}rules/",
+            {
+                "name": "DSNY's own year-over-year",
+                "kind": "unusual_change",
+                "yellow": "8",
+                "red": "15",
+                "params": {"years": 1, "sigma_yellow": 2.5},
+                "scope": "agency",
+                "agency": agency.code,
+                "replaces_broader": True,
+                "preliminary": "skip",
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        assert (response.json()["replaces_broader"], response.json()["preliminary"]) == (True, "skip")
+        refused = client_for(lead).post(
+            f"{API}rules/",
+            {"name": "x", "kind": "target", "yellow": "1", "red": "2", "replaces_broader": True},
+            format="json",
+        )
+        assert refused.status_code == 400 and "replaces_broader" in refused.json()["fields"]
+
     @pytest.mark.parametrize(
         ("payload", "field"),
         [
             ({"scope": "agency"}, "agency"),
+            ({"kind": "unusual_change", "params": {"sigma_red": 99}}, "params"),
+            ({"kind": "unusual_change", "params": {"years": 1.5}}, "params"),
             ({"scope": "all", "indicator": None, "yellow": "9", "red": "1"}, "red"),
             ({"params": {"window": 5}}, "params"),
             ({"kind": "control_limit", "params": {"window": "many"}}, "params"),

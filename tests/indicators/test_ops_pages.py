@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_preview_counts_what_the_changed_rule_would_flag_and_saves_nothing(client, lead):
     import_file(file_name=REAL_FILE.name, content=REAL_FILE.read_bytes())
     ThresholdRule.objects.exclude(kind="target").update(active=False)
+    ThresholdRule.objects.filter(kind="target").update(yellow=0, red=10)
     rule = ThresholdRule.objects.get(kind="target")
     client.force_login(lead)
     form = {"name": rule.name, "yellow": "0", "red": "0", "params": "{}", "critical_factor": "0.5", "active": "on"}

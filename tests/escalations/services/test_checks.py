@@ -95,7 +95,7 @@ def test_default_rules_on_the_real_file_flag_performance_and_data_quality_apart(
     run = run_check(AS_OF)
     assert run.status == "succeeded" and run.indicators_evaluated == 1139
     kinds = set(Signal.objects.values_list("rule__kind", "flag__category"))
-    assert ("year_over_year", "performance") in kinds and ("target", "performance") in kinds
+    assert ("unusual_change", "performance") in kinds and ("target", "performance") in kinds
     assert ("impossible_value", "data_quality") in kinds  # "Annual pruning goal completed (%)": 108 …
     assert all(category == "data_quality" for kind, category in kinds if kind in ("stale", "impossible_value"))
 
@@ -266,7 +266,7 @@ def test_a_rule_edited_since_the_last_run_rechecks_every_indicator_once(series, 
     for i in range(4):
         series([100, 90 + i, 80])
     run_check(AS_OF)
-    rule = ThresholdRule.objects.filter(kind=RuleKind.YEAR_OVER_YEAR, scope="all", active=True).first()
+    rule = ThresholdRule.objects.filter(kind=RuleKind.UNUSUAL_CHANGE, scope="all", active=True).first()
     rule.yellow = Decimal(1)
     rule.save()
     run = run_check(AS_OF + dt.timedelta(days=1), full=False)
@@ -383,8 +383,22 @@ def test_task_settings_survive_lost_workers():
     assert (nightly.hour, nightly.minute) == ({2}, {0}) and settings.CELERY_TIMEZONE == "America/New_York"
 
 
-def test_the_design_defaults_and_the_data_quality_rules_are_seeded(db):
-    seeded = {rule.kind: rule for rule in ThresholdRule.objects.all()}
-    assert set(seeded) == set(RuleKind.values) - {RuleKind.TREND_AVERAGE}  # the design seeds no trend rule
-    assert not seeded[RuleKind.PERIOD_CHANGE].active
-    assert seeded[RuleKind.IMPOSSIBLE_VALUE].active and seeded[RuleKind.SAWTOOTH].active
+def test_the_calibrated_defaults_and_the_data_quality_rules_are_seeded(db):
+    # The defaults measured on benchmarks/bench_signal.py (figures in benchmarks/README.md).
+    active = ThresholdRule.objects.filter(active=True)
+    assert sorted(active.values_list("kind", flat=True)) == sorted(
+        ["unusual_change", "unusual_change", "target", "stale", "impossible_value", "sawtooth"]
+    )
+    unusual = {rule.params["years"]: rule for rule in active.filter(kind=RuleKind.UNUSUAL_CHANGE)}
+    assert (unusual[1].yellow, unusual[1].red, unusual[2].yellow, unusual[2].red) == (5, 10, 10, 20)
+    assert {rule.preliminary for rule in unusual.values()} == {"cap"}
+    target = active.get(kind=RuleKind.TARGET)
+    # A critical indicator 10 % worse than its target is red (20 % × the critical factor 0.5).
+    assert (target.yellow, target.red, target.critical_factor, target.preliminary) == (
+        10,
+        20,
+        Decimal("0.5"),
+        "include",
+    )
+    seeded_off = set(ThresholdRule.objects.filter(active=False).values_list("kind", flat=True))
+    assert seeded_off == {"period_change", "year_over_year", "control_limit", "sustained"}
