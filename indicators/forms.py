@@ -3,20 +3,29 @@
 from django import forms
 from django.conf import settings
 
+from .detection.rules import RULE_PARAMS
 from .models import ThresholdRule
 
 
 class RuleForm(forms.ModelForm):
     class Meta:
         model = ThresholdRule
-        fields = ["name", "yellow", "red", "params", "critical_factor", "active"]
+        fields = ["name", "yellow", "red", "params", "critical_factor", "replaces_broader", "preliminary", "active"]
         widgets = {"params": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
-            "yellow": "Percent for change rules, σ multiples for control limits, periods for sustained, "
-            "days for stale.",
-            "params": 'JSON, e.g. {"n": 3} for trend average, {"window": 24, "min_points": 8} for control limits.',
+            "yellow": "Percent for the change rules (unusual change included), σ multiples for control limits, "
+            "periods for sustained, days for stale.",
             "critical_factor": "Thresholds are multiplied by this for critical indicators.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        spec = RULE_PARAMS.get(self.instance.kind, {})
+        self.fields["params"].help_text = (
+            "JSON: " + "; ".join(f"{name}: {p.help} (default {p.default})" for name, p in spec.items())
+            if spec
+            else "This kind takes no parameters: {}."
+        )
 
     def clean(self):
         data = super().clean()

@@ -17,6 +17,10 @@ def rules_all() -> QuerySet[ThresholdRule]:
     return ThresholdRule.objects.select_related("agency", "indicator").order_by("-active", "kind", "name")
 
 
+def indicator_by_external_id(external_id: str) -> Indicator | None:
+    return Indicator.objects.filter(external_id=external_id).first()
+
+
 def check_runs_recent(limit: int = 100) -> list[CheckRun]:
     return list(CheckRun.objects.select_related("requested_by")[:limit])
 

@@ -12,6 +12,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import importers, selectors
+from .detection import indicators_per_rule, rules_applying
 from .detection.preview import rule_preview
 from .forms import ImportForm, RuleForm
 from .models import CheckRunStatus, ThresholdRule
@@ -33,9 +34,24 @@ def _can_edit(user) -> bool:
 
 @login_required
 def rule_list(request):
+    """The rules with how many indicators each applies to; ``?indicator=`` (an MMR ID) marks the ones that apply
+    to that indicator, as the check resolves scopes and replacing rules."""
     _require(request.user, READ_ROLES)
-    rules = selectors.rules_all()
-    return render(request, "indicators/rule_list.html", {"rules": rules, "can_edit": _can_edit(request.user)})
+    rules = list(selectors.rules_all())
+    applies = indicators_per_rule()
+    for rule in rules:
+        rule.applies_to = applies.get(rule.pk, 0)
+    wanted = request.GET.get("indicator", "").strip()[:64]
+    indicator = selectors.indicator_by_external_id(wanted) if wanted else None
+    applying = set(rules_applying(indicator.pk)) if indicator else set()
+    context = {
+        "rules": rules,
+        "can_edit": _can_edit(request.user),
+        "indicator": indicator,
+        "indicator_query": wanted,
+        "applying": applying,
+    }
+    return render(request, "indicators/rule_list.html", context)
 
 
 @login_required

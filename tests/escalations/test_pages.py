@@ -262,11 +262,12 @@ def test_rule_edit_validates_and_saves(client, lead, liaison):
     assert signed_in(client, liaison).get(url).status_code == 403
     client = signed_in(client, lead)
     data = {"name": rule.name, "yellow": "7", "red": "3", "params": "{}", "critical_factor": "0.5", "active": "on"}
+    data["preliminary"] = "cap"
     response = client.post(url, data)
     assert response.status_code == 200 and "Must not be below the yellow threshold." in response.text
     client.post(url, {**data, "red": "12"})
     rule.refresh_from_db()
-    assert (rule.yellow, rule.red) == (7, 12)
+    assert (rule.yellow, rule.red, rule.preliminary, rule.active) == (7, 12, "cap", True)
 
 
 def test_header_counts_the_work_waiting(client, liaison, deputy, flag):

@@ -22,7 +22,15 @@ def test_preview_counts_what_the_changed_rule_would_flag_and_saves_nothing(clien
     ThresholdRule.objects.filter(kind="target").update(yellow=0, red=10)
     rule = ThresholdRule.objects.get(kind="target")
     client.force_login(lead)
-    form = {"name": rule.name, "yellow": "0", "red": "0", "params": "{}", "critical_factor": "0.5", "active": "on"}
+    form = {
+        "name": rule.name,
+        "yellow": "0",
+        "red": "0",
+        "params": "{}",
+        "critical_factor": "0.5",
+        "preliminary": "include",
+        "active": "on",
+    }
     page = client.post(reverse("rule_edit", args=[rule.pk]), {**form, "preview": "1"}).content.decode()
     assert "Preview on the data as of" in page
 
@@ -51,3 +59,34 @@ def test_the_import_page_reports_progress_for_its_upload(client, lead):
     assert client.post(reverse("import_upload"), {"file": upload, "upload_id": upload_id}).status_code == 200
     assert client.get(progress_url).json() == {"done": 1139, "total": 1139}
     assert client.get(reverse("import_progress", args=["not-an-id"])).json() == {"done": 0, "total": 0}
+
+
+def test_the_rules_page_and_the_indicator_page_show_which_rules_apply(client, lead):
+    from indicators.models import Indicator, RuleKind
+
+    from ..factories import AgencyFactory, IndicatorFactory, RuleFactory
+
+    agency = AgencyFactory(code="TST")
+    covered, elsewhere = IndicatorFactory(agency=agency, external_id="940"), IndicatorFactory(external_id="941")
+    own = RuleFactory(
+        name="An agency rule of its own",
+        kind=RuleKind.UNUSUAL_CHANGE,
+        scope="agency",
+        agency=agency,
+        replaces_broader=True,
+    )
+    client.force_login(lead)
+    page = client.get(reverse("rule_list"), {"indicator": "940"}).content.decode()
+    applying = [rule for rule in ThresholdRule.objects.filter(active=True) if f"<td>{rule.name}</td>" in page]
+    rows = {rule.pk: page.split(f"<td>{rule.name}</td>")[1].split("</tr>")[0] for rule in applying}
+    marked = {pk for pk, row in rows.items() if "Applies</strong>" in row}
+    city_wide = ThresholdRule.objects.filter(active=True, kind=RuleKind.UNUSUAL_CHANGE, scope="all")
+    assert own.pk in marked and not marked & set(city_wide.values_list("pk", flat=True))  # replaced for DSNY
+    assert 'data-applies-to="1"' in rows[own.pk]
+    everywhere = Indicator.objects.count() - 1  # all indicators but the one whose agency has its own rule
+    assert f'data-applies-to="{everywhere}"' in rows[city_wide.first().pk]
+    detail = client.get(reverse("indicator_detail", args=[covered.pk])).content.decode()
+    listed = detail.split('data-testid="rules-applying"')[1].split("</ul>")[0]
+    assert own.name in listed and city_wide.first().name not in listed
+    assert city_wide.first().name in client.get(reverse("indicator_detail", args=[elsewhere.pk])).content.decode()
+    assert "No indicator has the MMR ID" in client.get(reverse("rule_list"), {"indicator": "nope"}).content.decode()
