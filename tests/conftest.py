@@ -43,7 +43,7 @@ REFERENCE_DATA = [
     ("indicators.migrations.0002_reference_data", "load"),
     ("indicators.migrations.0003_default_rules", "seed"),
     ("indicators.migrations.0005_data_quality_rules", "seed"),
-    ("indicators.migrations.0008_unusual_change_rules", "seed"),
+    ("indicators.migrations.0009_calibrated_default_rules", "seed"),
 ]
 
 

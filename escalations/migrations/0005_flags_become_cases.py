@@ -162,4 +162,5 @@ def forward(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("escalations", "0004_signals")]
 
-    operations = [migrations.RunPython(forward)]
+    # Not undone: going back leaves the cases as they are (step 3 restores the columns, empty).
+    operations = [migrations.RunPython(forward, migrations.RunPython.noop)]
