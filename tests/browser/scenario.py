@@ -4,19 +4,30 @@ and every later status is reached through the services, as users reach it."""
 import datetime as dt
 
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 
 from escalations import services
 from escalations.models import Flag
+from escalations.priority import priority_of
 from escalations.services.checks import check_run_start
 from indicators.models import CheckRunMode
+from indicators.selectors import check_default_as_of
 
-DEMO_AS_OF = dt.date(2022, 10, 31)  # the shipped data ends with the October 2022 PMMR values (the Makefile's)
+
+def demo_as_of() -> dt.date:
+    """The date `make run` checks the shipped data as of: the date the data runs through."""
+    with override_settings(PERCOLATE_BLANK_AS_OF="data"):
+        return check_default_as_of().date
 
 
 def build_flags() -> list[Flag]:
-    """The flags the real nightly check raises on the shipped data (as of the demo's date, as `make run`)."""
-    check_run_start(mode=CheckRunMode.FULL, as_of=DEMO_AS_OF)
-    return list(Flag.objects.select_related("indicator__agency").order_by("pk"))
+    """The cases the real check opens on the shipped data (as of the demo's date, as `make run`), highest
+    priority first."""
+    check_run_start(mode=CheckRunMode.FULL, as_of=demo_as_of())
+    return sorted(
+        Flag.objects.select_related("indicator__agency").prefetch_related("signals"),
+        key=lambda flag: (-priority_of(flag), flag.pk),
+    )
 
 
 def build_story() -> dict:

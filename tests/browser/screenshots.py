@@ -53,7 +53,7 @@ def test_screenshots(session, demo):
         ]),
         ("lead", [
             ("10-rules", "/ops/rules/", {}),
-            ("11-rule-edit", f"/ops/rules/{ThresholdRule.objects.get(kind='year_over_year').pk}/edit/", {}),
+            ("11-rule-edit", f"/ops/rules/{ThresholdRule.objects.filter(kind='unusual_change').first().pk}/edit/", {}),
             ("12-check-runs", "/ops/check-runs/", {}),
             ("17-sla-policy", "/sla/", {}),
         ]),

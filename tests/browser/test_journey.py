@@ -91,7 +91,7 @@ def test_flag_from_triage_to_completed_project(session, demo):
     page.click("button:has-text('Complete project')")
     page.wait_for_selector("text=Project is now completed.")
     assert "Completed" in page.inner_text("[data-testid=project-status]")
-    assert f"Flag #{flag.pk}" in page.inner_text("#flags-heading + ul")
+    assert f"Case #{flag.pk}" in page.inner_text("#flags-heading + ul")
     assert "Resolved" in page.inner_text("#flags-heading + ul")
     assert Flag.objects.get(pk=flag.pk).status == "resolved"
 

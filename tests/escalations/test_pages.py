@@ -272,7 +272,7 @@ def test_rule_edit_validates_and_saves(client, lead, liaison):
 
 def test_header_counts_the_work_waiting(client, liaison, deputy, flag):
     services.flag_review(flag=flag, actor=liaison)
-    assert "1 open flag assigned to you" in signed_in(client, liaison).get(reverse("dashboard")).text
+    assert "1 open case assigned to you" in signed_in(client, liaison).get(reverse("dashboard")).text
     services.flag_escalate(flag=flag, actor=liaison, summary="s", recommendation="r")
     text = signed_in(client, deputy).get(reverse("dashboard")).text
     assert "1 decision waiting" in text
