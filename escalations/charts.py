@@ -91,6 +91,11 @@ def case_chart(*, flag, measurements: list, since: dt.date | None = None) -> tup
     return chart, band
 
 
+def _preliminary(measurement) -> str:
+    """" (preliminary)" for a preliminary value (a PMMR 4-month figure, a projection): the charts draw it hollow."""
+    return " (preliminary)" if getattr(measurement, "preliminary", False) else ""
+
+
 def _scale(lo: float, hi: float, top: float, bottom: float):
     if hi == lo:
         lo, hi = lo - 1, hi + 1
@@ -157,7 +162,10 @@ def series_chart(
         f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet">',
         f'<title id="chart-title-{indicator.pk}">{escape(title)}</title>',
     ]
-    desc = [f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}" for m in measurements]
+    desc = [
+        f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}{_preliminary(m)}"
+        for m in measurements
+    ]
     if target is not None:
         desc.append(f"target {format_value(target, kind)}")
     if flagged_period is not None:
@@ -204,7 +212,7 @@ def series_chart(
     label_every = max(1, n // 8)
     for i, m in enumerate(measurements):
         cx, cy = x(i), y(values[i])
-        label = f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}"
+        label = f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}{_preliminary(m)}"
         if flagged_period is not None and m.period == flagged_period:
             parts.append(
                 f'<line class="flagged-rule" x1="{cx:.1f}" y1="{top}" x2="{cx:.1f}" y2="{bottom}"/>'
@@ -212,8 +220,9 @@ def series_chart(
                 f"<title>Flagged — {escape(label)}</title></circle>"
                 f'<text class="flagged-label" x="{cx - 6:.1f}" y="{cy - 12:.1f}" text-anchor="end">flagged</text>'
             )
+        point = "point preliminary" if _preliminary(m) else "point"
         parts.append(
-            f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5"><title>{escape(label)}</title></circle>'
+            f'<circle class="{point}" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5"><title>{escape(label)}</title></circle>'
         )
         if i % label_every == 0 or i == n - 1:
             parts.append(

@@ -100,7 +100,8 @@ def events_visible_to(user) -> QuerySet[Event]:
 
 
 def indicators_with_status() -> QuerySet[Indicator]:
-    """Every indicator (everyone signed in reads the dashboards) with its latest value and period and its
+    """Every indicator (everyone signed in reads the dashboards) with its latest value, period and whether that
+    value is preliminary (``latest_preliminary``), and its
     latest performance case (``case_id``, ``case_status``, ``case_dismiss_reason``), in one query. The colour
     itself is ``Indicator.rag``: what the latest check measured, whatever the case's status."""
     latest = Measurement.objects.filter(indicator=OuterRef("pk")).order_by("-period")
@@ -108,6 +109,7 @@ def indicators_with_status() -> QuerySet[Indicator]:
     return Indicator.objects.select_related("agency__portfolio").annotate(
         latest_value=Subquery(latest.values("value")[:1]),
         latest_period=Subquery(latest.values("period")[:1]),
+        latest_preliminary=Subquery(latest.values("preliminary")[:1]),
         case_id=Subquery(case.values("id")[:1]),
         case_status=Subquery(case.values("status")[:1]),
         case_dismiss_reason=Subquery(case.values("dismiss_reason")[:1]),
@@ -150,7 +152,9 @@ def work_waiting(user) -> dict[str, int]:
 def series_by_indicator(indicator_ids=None) -> dict[int, list[Measurement]]:
     """Each indicator's measurements in period order, in one query (``None``: every indicator; a queryset of
     ids stays a subquery, so a filtered dashboard does not send a thousand parameters)."""
-    measurements = Measurement.objects.only("indicator_id", "period", "value").order_by("indicator_id", "period")
+    measurements = Measurement.objects.only("indicator_id", "period", "value", "preliminary").order_by(
+        "indicator_id", "period"
+    )
     if indicator_ids is not None:
         measurements = measurements.filter(indicator_id__in=indicator_ids)
     series: dict[int, list[Measurement]] = {}

@@ -84,3 +84,13 @@ def test_series_chart_marks_target_band_and_flagged_period_and_escapes_text():
 def test_sparkline_needs_two_points():
     assert "no trend" in charts.sparkline([Decimal(1)], label="x")
     assert "<polyline" in charts.sparkline([1, 2, None, 3], label="x")
+
+
+def test_preliminary_values_are_drawn_hollow_and_said_so():
+    points = [
+        SimpleNamespace(period=dt.date(2021, 7, 1), value=Decimal(95), preliminary=False),
+        SimpleNamespace(period=dt.date(2022, 7, 1), value=Decimal(90), preliminary=True),
+    ]
+    svg = charts.series_chart(indicator=indicator(), measurements=points)
+    assert svg.count('class="point preliminary"') == 1 and svg.count('class="point"') == 1
+    assert "FY2023: 90 (preliminary)" in svg

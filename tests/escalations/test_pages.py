@@ -373,3 +373,12 @@ def test_bulk_actions_offered_follow_the_transition_table(client, liaison, lead,
     auditor_page = signed_in(client, auditor).get(reverse("flag_queue")).text
     assert "Potholes repaired within 15 days" in auditor_page
     assert 'name="ids"' not in auditor_page and "Apply to selected" not in auditor_page
+
+
+def test_a_preliminary_latest_value_is_marked_on_the_dashboard_and_the_indicator_page(client, liaison, flag):
+    Measurement.objects.filter(indicator=flag.indicator, period="2022-07-01").update(preliminary=True)
+    client = signed_in(client, liaison)
+    dashboard = client.get(reverse("dashboard"), {"agency": flag.indicator.agency.code}).text
+    assert "90 <small>FY2023, preliminary</small>" in dashboard
+    page = client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
+    assert "(FY2023, preliminary)" in page and 'class="point preliminary"' in page
