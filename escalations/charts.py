@@ -92,7 +92,7 @@ def case_chart(*, flag, measurements: list, since: dt.date | None = None) -> tup
 
 
 def _preliminary(measurement) -> str:
-    """" (preliminary)" for a preliminary value (a PMMR 4-month figure, a projection): the charts draw it hollow."""
+    """ " (preliminary)" for a preliminary value (a PMMR 4-month figure, a projection): the charts draw it hollow."""
     return " (preliminary)" if getattr(measurement, "preliminary", False) else ""
 
 

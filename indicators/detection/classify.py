@@ -76,17 +76,7 @@ def change_breach(rule: Rule, row: dict, numerator, denominator=1):
             else:
                 return None
             change, measure = difference / scale, worse * HUNDRED / scale
-    return _breach(
-        rule,
-        row,
-        severity,
-        baseline=_stored(baseline),
-        change=_stored(change),
-        measure=_stored(measure),
-        unit=MeasureUnit.PERCENT,
-        yellow=yellow,
-        red=red,
-    )
+    return _percent_breach(rule, row, severity, baseline, change, measure, yellow, red)
 
 
 def _control(rule: Rule, row: dict):
@@ -179,17 +169,7 @@ def _unusual(rule: Rule, row: dict):
         measure = worse * HUNDRED / scale if scale else None
         change = total / scale if scale else None
         baseline = base / recent
-    return _breach(
-        rule,
-        row,
-        severity,
-        baseline=_stored(baseline),
-        change=_stored(change),
-        measure=_stored(measure),
-        unit=MeasureUnit.PERCENT,
-        yellow=yellow,
-        red=red,
-    )
+    return _percent_breach(rule, row, severity, baseline, change, measure, yellow, red)
 
 
 def _count_breach(rule: Rule, row: dict, count: int, baseline) -> Breach | None:
@@ -239,6 +219,21 @@ def _impossible(rule: Rule, row: dict):
     if kind in (MeasurementType.NUMBER, MeasurementType.PERCENTAGE, MeasurementType.TIMESPAN) and value < 0:
         return _breach(rule, row, RED, baseline=Decimal(0))
     return None
+
+
+def _percent_breach(rule: Rule, row: dict, severity: str, baseline, change, measure, yellow, red) -> Breach:
+    """A breach of a change rule: its measure in percent, the values stored as the columns keep them."""
+    return _breach(
+        rule,
+        row,
+        severity,
+        baseline=_stored(baseline),
+        change=_stored(change),
+        measure=_stored(measure),
+        unit=MeasureUnit.PERCENT,
+        yellow=yellow,
+        red=red,
+    )
 
 
 def _breach(rule: Rule, row: dict, severity: str, **measured) -> Breach:

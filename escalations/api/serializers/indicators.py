@@ -17,6 +17,7 @@ from indicators.models import (
     ThresholdRule,
 )
 from indicators.roles import Role, roles_of
+from indicators.services.configuration import RULE_FIELDS
 
 from .common import AgencyCodeField, CodeField
 
@@ -145,22 +146,7 @@ class RuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ThresholdRule
-        fields = [
-            "id",
-            "name",
-            "kind",
-            "yellow",
-            "red",
-            "params",
-            "critical_factor",
-            "scope",
-            "agency",
-            "indicator",
-            "replaces_broader",
-            "preliminary",
-            "active",
-            "updated_at",
-        ]
+        fields = ["id", *RULE_FIELDS, "updated_at"]
         read_only_fields = ["id", "updated_at"]
         extra_kwargs = {"name": {"max_length": 200}}
 
