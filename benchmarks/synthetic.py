@@ -5,18 +5,19 @@ import datetime as dt
 
 from django.db import connection
 
+from indicators.detection.rules import params_of
 from indicators.models import Agency, RuleKind, ThresholdRule
 
 INDICATOR_SQL = """
 INSERT INTO indicators_indicator (agency_id, external_id, parent_id, name, description, service, goal, unit,
     measurement_type, frequency, desired_direction, critical, target, target_kind, public_impact_weight, tolerance,
-    tolerance_rationale, active, data_changed_at)
+    tolerance_rationale, active, data_changed_at, rag)
 SELECT %(agency)s, 'BENCH-' || g, NULL, 'Synthetic indicator ' || g, '', '', '', '', 'number', 'monthly',
        CASE WHEN g %% 10 = 0 THEN 'neutral' WHEN g %% 2 = 0 THEN 'up' ELSE 'down' END,
        g %% 4 = 0,
        CASE WHEN g %% 4 = 1 THEN round((50 + (g::bigint * 7919) %% 1000) * 1.02, 2) END,
        CASE WHEN g %% 4 = 1 THEN 'numeric' ELSE 'none' END,
-       1, NULL, '', true, now()
+       1, NULL, '', true, now(), ''
 FROM generate_series(1, %(n)s) g
 """
 
@@ -59,96 +60,175 @@ def build_series(*, n: int, m: int, start: dt.date) -> None:
         cursor.execute("VACUUM ANALYZE indicators_measurement")
 
 
+# The active rules the floor computes: the seeded defaults (migration 0008).
+FLOOR_KINDS = {RuleKind.TARGET: 1, RuleKind.SAWTOOTH: 1, RuleKind.IMPOSSIBLE_VALUE: 1, RuleKind.STALE: 1}
+UNUSUAL_RULES = 2  # unusual change on a year and on two years earlier
+
+
 def floor_params(as_of: dt.date) -> dict:
-    """The default rules' numbers, as the floor statement needs them."""
-    rules = {r.kind: r for r in ThresholdRule.objects.filter(active=True, scope="all")}
+    """The active rules' ids and numbers (thresholds, critical factors, parameters with the kinds' defaults
+    filled in), as the floor statement needs them. The floor is written for the seeded default rules: it
+    refuses any other set rather than compare against rules it does not compute."""
+    rules = list(ThresholdRule.objects.filter(active=True).order_by("id"))
+    by_kind: dict[str, list[ThresholdRule]] = {}
+    for rule in rules:
+        by_kind.setdefault(rule.kind, []).append(rule)
+    expected = FLOOR_KINDS | {RuleKind.UNUSUAL_CHANGE: UNUSUAL_RULES}
+    found = {kind: len(kind_rules) for kind, kind_rules in by_kind.items()}
+    if found != expected or any(rule.scope != "all" for rule in rules):
+        raise RuntimeError(f"the floor computes the seeded default rules {expected} (scope all); active: {found}")
+
+    def numbers(prefix: str, rule: ThresholdRule) -> dict:
+        return {
+            f"{prefix}_id": rule.id,
+            f"{prefix}_y": rule.yellow,
+            f"{prefix}_r": rule.red,
+            f"{prefix}_cf": rule.critical_factor,
+        }
+
     params = {"as_of": as_of}
-    for kind, prefix in [
-        (RuleKind.YEAR_OVER_YEAR, "yoy"),
-        (RuleKind.TARGET, "tgt"),
-        (RuleKind.CONTROL_LIMIT, "cl"),
-        (RuleKind.SUSTAINED, "sus"),
-        (RuleKind.SAWTOOTH, "saw"),
-        (RuleKind.STALE, "stale"),
-    ]:
-        rule = rules[kind]
-        params |= {f"{prefix}_y": rule.yellow, f"{prefix}_r": rule.red, f"{prefix}_cf": rule.critical_factor}
-    params["cl_min"] = int(rules[RuleKind.CONTROL_LIMIT].params.get("min_points", 8))
-    params["saw_drop"] = rules[RuleKind.SAWTOOTH].params.get("drop_pct", 50)
-    params["grace"] = int(rules[RuleKind.STALE].params.get("grace_days", 30))
+    (target,), (sawtooth,), (impossible,), (stale,) = (
+        by_kind[k] for k in (RuleKind.TARGET, RuleKind.SAWTOOTH, RuleKind.IMPOSSIBLE_VALUE, RuleKind.STALE)
+    )
+    params |= numbers("tgt", target) | numbers("saw", sawtooth) | numbers("stale", stale)
+    params["imp_id"] = impossible.id
+    params["saw_drop"] = params_of(sawtooth.kind, sawtooth.params)["drop_pct"]
+    params["grace"] = params_of(stale.kind, stale.params)["grace_days"]
+    # Months read back from each series' latest period, as the engine reads them (rules.window_plan): the
+    # saw-tooth's red run, and for an unusual change the value `years` earlier of the earliest change of its
+    # window, which itself ends `years` before the latest period.
+    lookback = int(sawtooth.red) + 1
+    unusual = sorted(by_kind[RuleKind.UNUSUAL_CHANGE], key=lambda r: (params_of(r.kind, r.params)["years"], r.id))
+    for prefix, rule in zip(("ua", "ub"), unusual, strict=True):
+        p = params_of(rule.kind, rule.params)
+        params |= numbers(prefix, rule) | {
+            f"{prefix}_lag": 12 * p["years"],  # months (= rows: monthly, gap-free)
+            f"{prefix}_recent": max(1, p["recent_months"] // 1),  # periods of a monthly series
+            f"{prefix}_window": p["window"],
+            f"{prefix}_min": p["min_points"],
+            f"{prefix}_sy": p["sigma_yellow"],
+            f"{prefix}_sr": p["sigma_red"],
+        }
+        lookback = max(lookback, 24 * p["years"] + p["window"])
+    params["lookback"] = lookback
     return params
 
 
-_WORSE = "CASE l.dir WHEN 'up' THEN -({d}) WHEN 'down' THEN ({d}) ELSE abs({d}) END"
+def _worse(difference: str) -> str:
+    """How much worse ``difference`` (value − baseline) is in the indicator's desired direction."""
+    return f"CASE l.dir WHEN 'up' THEN -({difference}) WHEN 'down' THEN ({difference}) ELSE abs({difference}) END"
 
 
-def _change(kind: str, base: str, prefix: str, where: str = "TRUE") -> str:
-    worse = _WORSE.format(d=f"l.value - {base}")
-    f = f"CASE WHEN l.critical THEN %({prefix}_cf)s ELSE 1 END"
+def _factor(prefix: str) -> str:
+    return f"CASE WHEN l.critical THEN %({prefix}_cf)s ELSE 1 END"
+
+
+def _unusual(prefix: str) -> str:
+    """One unusual-change rule (classify._unusual): the recent changes summed and worse-signed (``worse``), their
+    baselines summed (``scale``), the earlier changes' n, Σ, Σ² — percent and σ conditions multiplied out."""
+    p = prefix
+
+    def level(colour: str, percent: str, sigmas: str) -> str:
+        return (
+            f"WHEN (u.scale = 0 OR u.worse * 100 >= %({p}_{percent})s * u.f * u.scale)"
+            f" AND u.worse * u.worse * u.n * (u.n - 1)"
+            f" >= %({p}_{sigmas})s * %({p}_{sigmas})s * %({p}_recent)s * (u.n * u.q - u.s * u.s) THEN '{colour}'"
+        )
+
     return f"""
-    SELECT indicator_id, '{kind}' AS kind, CASE
-        WHEN {base} = 0 THEN 'red'
-        WHEN {worse} * 100 >= %({prefix}_r)s * {f} * abs({base}) THEN 'red'
-        WHEN {worse} * 100 >= %({prefix}_y)s * {f} * abs({base}) THEN 'yellow' END AS severity
-    FROM l WHERE {base} IS NOT NULL AND {where} AND {worse} > 0"""
+    SELECT u.indicator_id, %({p}_id)s::bigint AS rule_id,
+           CASE {level("red", "r", "sr")} {level("yellow", "y", "sy")} END AS severity
+    FROM (SELECT l.indicator_id, CASE l.dir WHEN 'up' THEN -l.{p}_rs ELSE l.{p}_rs END AS worse,
+                 abs(l.{p}_rb) AS scale, l.{p}_n AS n, l.{p}_s AS s, l.{p}_q AS q, {_factor(p)} AS f
+          FROM l
+          WHERE l.dir <> 'neutral' AND l.{p}_rn >= %({p}_recent)s AND l.{p}_n >= %({p}_min)s) u
+    WHERE u.worse > 0"""
 
 
-# Monthly series only (the benchmark's): 36 months of history besides the latest serve every default rule.
+def _unusual_sums(prefix: str) -> str:
+    """The aggregates one unusual-change rule needs (query.metrics_sql), from the rows by distance: the latest
+    ``recent`` changes against ``lag`` months earlier, and the ``window`` changes ending ``lag`` before."""
+    p, lag = prefix, f"lag_{prefix}"
+    recent = f"FILTER (WHERE w.dist < %({p}_recent)s)"
+    earlier = f"FILTER (WHERE w.dist >= %({p}_lag)s AND w.dist < %({p}_lag)s + %({p}_window)s)"
+    change = f"(w.value - w.{lag})"
+    return f"""
+           COUNT(w.{lag}) {recent} AS {p}_rn, SUM({change}) {recent} AS {p}_rs, SUM(w.{lag}) {recent} AS {p}_rb,
+           COUNT(w.{lag}) {earlier} AS {p}_n, SUM({change}) {earlier} AS {p}_s,
+           SUM({change} * {change}) {earlier} AS {p}_q"""
+
+
+# The benchmark's series only: monthly and gap-free (so "N months earlier" is "N rows earlier" and the latest
+# period on or before the as-of date is the earlier of the importer's reported_through and the as-of month), no
+# liaison tolerance, no preliminary values, the seeded default rules (floor_params). Four steps, one statement:
+#   latest      each active indicator's latest period and its attributes;
+#   w           one sort, one window pass over the rows the rules read (as far back as the engine reads), newest
+#               first: each row's distance in months from the latest period (its row number), the previous
+#               value and the values 12·years months earlier of both unusual-change rules (LEAD);
+#   a           one group per indicator (GROUP BY over the window's sorted output, no per-row subquery): the
+#               latest value and its predecessor, the saw-tooth's run of rises before the latest period (the
+#               nearest earlier fall, or the first row read), and each unusual-change rule's sums picked by
+#               distance (FILTER);
+#   breaches    each rule's classification, comparisons multiplied out in exact numeric as classify.py does,
+#               one (indicator_id, rule_id, severity) row per breach.
 FLOOR_SQL = f"""
 CREATE UNLOGGED TABLE bench_floor AS
-WITH w AS (
-    SELECT m.indicator_id, m.period, m.value,
-           EXTRACT(YEAR FROM m.period)::integer * 12 + EXTRACT(MONTH FROM m.period)::integer AS k,
-           ROW_NUMBER() OVER p AS rn, COUNT(*) OVER (PARTITION BY m.indicator_id) AS cnt,
-           LAG(m.value) OVER p AS lag_value,
-           FIRST_VALUE(m.value) OVER (p RANGE BETWEEN 12 PRECEDING AND 12 PRECEDING) AS yoy_value
-    FROM indicators_measurement m
-    WHERE m.period <= %(as_of)s AND m.period >= (date_trunc('month', %(as_of)s::date) - interval '36 months')::date
-    WINDOW p AS (PARTITION BY m.indicator_id
-                 ORDER BY EXTRACT(YEAR FROM m.period)::integer * 12 + EXTRACT(MONTH FROM m.period)::integer)
-), x AS (
-    SELECT w.*, w.value - w.yoy_value AS point,
-           MAX(CASE WHEN lag_value IS NULL OR NOT value < lag_value THEN rn END) OVER i AS last_not_down,
-           MAX(CASE WHEN lag_value IS NULL OR NOT value > lag_value THEN rn END) OVER i AS last_not_up,
-           MAX(CASE WHEN rn < cnt AND (lag_value IS NULL OR value < lag_value) THEN rn END) OVER i AS last_drop
-    FROM w WINDOW i AS (PARTITION BY indicator_id)
-), s AS (
-    SELECT x.*, COUNT(point) OVER q AS cn, AVG(point) OVER q AS mean, STDDEV_SAMP(point) OVER q AS sd
-    FROM x WINDOW q AS (PARTITION BY indicator_id ORDER BY k RANGE BETWEEN 24 PRECEDING AND 1 PRECEDING)
+WITH latest AS (
+    SELECT i.id, i.desired_direction AS dir, i.critical, i.target, i.target_kind, i.measurement_type,
+           LEAST(i.reported_through, date_trunc('month', %(as_of)s::date)::date) AS latest
+    FROM indicators_indicator i
+    WHERE i.active AND i.reported_through IS NOT NULL
+), w AS (
+    -- Newest first: row d (from 0) is d months before the latest period, LEAD(…, N) is N months earlier.
+    SELECT m.indicator_id, m.value,
+           ROW_NUMBER() OVER s - 1 AS dist,
+           LEAD(m.value) OVER s AS prev,
+           LEAD(m.value, %(ua_lag)s) OVER s AS lag_ua,
+           LEAD(m.value, %(ub_lag)s) OVER s AS lag_ub
+    FROM latest l
+    JOIN indicators_measurement m ON m.indicator_id = l.id AND m.period <= l.latest
+         AND m.period >= (l.latest - make_interval(months => %(lookback)s))::date
+    WINDOW s AS (PARTITION BY m.indicator_id ORDER BY m.period DESC)
+), a AS (
+    SELECT w.indicator_id,
+           MAX(w.value) FILTER (WHERE w.dist = 0) AS value,
+           MAX(w.prev) FILTER (WHERE w.dist = 0) AS prev,
+           MIN(w.dist) FILTER (WHERE w.dist > 0 AND (w.prev IS NULL OR w.value < w.prev)) - 1 AS rise_run,
+           {_unusual_sums("ua")},
+           {_unusual_sums("ub")}
+    FROM w
+    GROUP BY w.indicator_id
 ), l AS (
-    SELECT s.*, i.desired_direction AS dir, i.critical, i.target, i.target_kind, i.measurement_type
-    FROM s JOIN indicators_indicator i ON i.id = s.indicator_id
-    WHERE s.rn = s.cnt AND i.active
+    SELECT a.*, latest.dir, latest.critical, latest.target, latest.target_kind, latest.measurement_type,
+           latest.latest
+    FROM a JOIN latest ON latest.id = a.indicator_id
 ), breaches AS (
-{_change("year_over_year", "l.yoy_value", "yoy")}
-UNION ALL {_change("target", "l.target", "tgt", "l.target_kind = 'numeric'")}
+    SELECT t.indicator_id, %(tgt_id)s::bigint AS rule_id, CASE
+        WHEN t.target = 0 THEN 'red'
+        WHEN t.worse * 100 >= %(tgt_r)s * t.f * abs(t.target) THEN 'red'
+        WHEN t.worse * 100 >= %(tgt_y)s * t.f * abs(t.target) THEN 'yellow' END AS severity
+    FROM (SELECT l.indicator_id, l.target, {_worse("l.value - l.target")} AS worse, {_factor("tgt")} AS f
+          FROM l WHERE l.target_kind = 'numeric' AND l.target IS NOT NULL) t
+    WHERE t.worse > 0
+UNION ALL {_unusual("ua")}
+UNION ALL {_unusual("ub")}
 UNION ALL
-    SELECT indicator_id, 'control_limit', CASE
-        WHEN abs(l.point - l.mean) >= %(cl_r)s * CASE WHEN l.critical THEN %(cl_cf)s ELSE 1 END * l.sd THEN 'red'
-        WHEN abs(l.point - l.mean) >= %(cl_y)s * CASE WHEN l.critical THEN %(cl_cf)s ELSE 1 END * l.sd THEN 'yellow' END
-    FROM l WHERE l.point IS NOT NULL AND l.cn >= %(cl_min)s AND {_WORSE.format(d="l.point - l.mean")} > 0
+    SELECT l.indicator_id, %(saw_id)s::bigint, CASE WHEN l.rise_run >= %(saw_r)s THEN 'red' ELSE 'yellow' END
+    FROM l
+    WHERE l.value < l.prev AND (l.prev - l.value) * 100 >= %(saw_drop)s * abs(l.prev)
+          AND l.rise_run > 0 AND l.rise_run >= %(saw_y)s
 UNION ALL
-    SELECT indicator_id, 'sustained',
-           CASE WHEN streak >= %(sus_r)s THEN 'red' WHEN streak >= %(sus_y)s THEN 'yellow' END
-    FROM (SELECT l.indicator_id, CASE l.dir
-                     WHEN 'up' THEN l.cnt - l.last_not_down
-                     WHEN 'down' THEN l.cnt - l.last_not_up
-                     ELSE greatest(l.cnt - l.last_not_down, l.cnt - l.last_not_up) END AS streak
-          FROM l) t
-    WHERE streak > 0
-UNION ALL
-    SELECT indicator_id, 'sawtooth', CASE WHEN l.cnt - 1 - l.last_drop >= %(saw_r)s THEN 'red' ELSE 'yellow' END
-    FROM l WHERE l.value < l.lag_value AND (l.lag_value - l.value) * 100 >= %(saw_drop)s * abs(l.lag_value)
-         AND l.cnt - 1 - l.last_drop >= greatest(%(saw_y)s, 1)
-UNION ALL
-    SELECT indicator_id, 'impossible_value', 'red' FROM l
+    SELECT l.indicator_id, %(imp_id)s::bigint, 'red'
+    FROM l
     WHERE l.value < 0 AND l.measurement_type IN ('number', 'percentage', 'timespan')
        OR l.value > 100 AND l.measurement_type = 'percentage'
 UNION ALL
-    SELECT indicator_id, 'stale', CASE WHEN overdue >= %(stale_r)s THEN 'red' ELSE 'yellow' END
-    FROM (SELECT indicator_id, %(as_of)s::date - ((l.period + interval '2 months')::date - 1) - %(grace)s AS overdue
+    -- The month after the latest is due at its end; every day past the grace days counts.
+    SELECT t.indicator_id, %(stale_id)s::bigint, CASE WHEN t.overdue >= %(stale_r)s THEN 'red' ELSE 'yellow' END
+    FROM (SELECT l.indicator_id,
+                 %(as_of)s::date - ((l.latest + interval '2 months')::date - 1) - %(grace)s AS overdue
           FROM l) t
-    WHERE overdue > 0 AND overdue >= %(stale_y)s
+    WHERE t.overdue > 0 AND t.overdue >= %(stale_y)s
 )
 SELECT * FROM breaches WHERE severity IS NOT NULL
 """

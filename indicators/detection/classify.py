@@ -133,9 +133,12 @@ def _control(rule: Rule, row: dict):
 
 def _unusual(rule: Rule, row: dict):
     """Worse than the same period ``years`` earlier by at least the percentage thresholds (as the other change
-    rules: critical factor and tolerance apply) **and** by more than ``sigma_…`` standard deviations of the
+    rules: critical factor and tolerance apply) **and** by at least ``sigma_…`` standard deviations of the
     series' own changes over the same span in the ``window`` periods before. For a monthly series the change
-    is that of its latest ``recent_months`` months together (a bad month is noise, three are a pattern)."""
+    is that of its latest ``recent_months`` months together (a bad month is noise, three are a pattern).
+
+    The change is measured from zero, not from the mean of the earlier changes (as the control limits do): a
+    series that worsens steadily is not excused for being steady; the σ only says how much it usually moves."""
     direction = row["desired_direction"]
     key = rule.unusual_key
     recent = max(1, rule.recent_months // row["step"])
