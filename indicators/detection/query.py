@@ -108,6 +108,10 @@ METRIC_COLUMNS_FIXED = (
 )
 
 
+# The values of the latest row itself (the latest period is the last row of each indicator's window).
+_AT_LATEST = ("value", "lag_value", "yoy_value", "point")
+
+
 def metric_columns(plan: WindowPlan) -> list[str]:
     columns = list(METRIC_COLUMNS_FIXED)
     for n in plan.trend_ns:
@@ -153,9 +157,10 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
         """A number of periods that depends on the indicator's months per period, as SQL."""
         return "CASE w.step " + " ".join(f"WHEN {s} THEN {periods(s)}" for s in STEP_MONTHS.values()) + " END"
 
-    # Everything else is needed at the latest period only: aggregates over the whole partition (one pass per
-    # indicator, no moving frame), each picking its rows by their distance from the latest period (lk).
-    part = "OVER (PARTITION BY w.indicator_id)"
+    # Everything else is needed at the latest period only: one aggregate row per indicator (GROUP BY, not a
+    # window over every row: the rows arrive sorted by indicator, and PostgreSQL aggregates them as they come),
+    # each aggregate picking its rows by their distance from the latest period (lk).
+    part = ""
     aggregates = [f"MAX(CASE WHEN w.k = w.lk - 1 THEN w.value END) {part} AS prev_value"]
     if kinds & {RuleKind.SUSTAINED, RuleKind.SAWTOOTH}:
         # rn of the last row whose change was not a fall (rise), or that has no previous row: every row after
@@ -229,8 +234,12 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
         FROM w
     ),
     s AS (
-        SELECT w.*, {", ".join(aggregates)}
+        SELECT w.indicator_id, MAX(w.latest) AS period, MAX(w.rn) AS rn,
+               {", ".join(f"MAX(CASE WHEN w.k = w.lk THEN w.{c} END) AS {c}" for c in _AT_LATEST)},
+               MAX(CASE WHEN w.k = w.lk AND w.preliminary THEN 1 ELSE 0 END) AS preliminary,
+               {", ".join(aggregates)}
         FROM p w
+        GROUP BY w.indicator_id
     )
     SELECT s.indicator_id, s.period, s.value, s.lag_value, s.prev_value, s.yoy_value, s.point,
            s.rn - s.last_not_down AS down_streak, s.rn - s.last_not_up AS up_streak,
@@ -239,7 +248,6 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
            s.preliminary
            {extra_select}
     FROM s JOIN cand c ON c.id = s.indicator_id
-    WHERE s.period = s.latest
     ORDER BY s.indicator_id"""
 
 
