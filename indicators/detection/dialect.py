@@ -107,8 +107,16 @@ class Dialect:
             f"AND m.period <= l.period AND m.period >= {lower}"
         )
 
-    def xsum(self, expression: str) -> str:
-        return f"SUM({expression})" if self.postgres else f"percolate_xsum({expression})"
+    @property
+    def xsum_name(self) -> str:
+        """The exact sum aggregate: ``SUM`` of ``numeric`` on PostgreSQL, the decimal one on SQLite."""
+        return "SUM" if self.postgres else "percolate_xsum"
 
-    def xsumsq(self, expression: str) -> str:
-        return f"SUM(({expression}) * ({expression}))" if self.postgres else f"percolate_xsumsq({expression})"
+    @property
+    def xsumsq_name(self) -> str:
+        """The exact sum of squares: ``SUM`` of the squares on PostgreSQL (pass ``squared(x)``), the decimal
+        one on SQLite (which squares itself)."""
+        return "SUM" if self.postgres else "percolate_xsumsq"
+
+    def squared(self, expression: str) -> str:
+        return f"({expression}) * ({expression})" if self.postgres else expression

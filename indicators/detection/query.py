@@ -128,18 +128,19 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     """One row per indicator at its latest period on or before the as-of date. Parameters: lo_id, hi_id
     (and the ids, when given), as_of, as_of. ``steps``: the months per period of the frequencies in the range.
 
-    Only the windows the active rules need are computed, and each distinct frame is a pass over the rows, so
-    the frames are few: "a year earlier" gets one frame per frequency present, "the previous period" one
-    only when a period-change rule is active."""
+    A pass over each indicator's trailing window for its row numbers and previous values, one for each "N
+    years earlier" the rules compare with, then one aggregate row per indicator. Only what the active rules
+    need is computed."""
     d = dialect
     kinds = plan.kinds
-    by_k = "PARTITION BY b.indicator_id ORDER BY b.k"
     id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
     lookback = "CASE c.step " + " ".join(f"WHEN {s} THEN {m}" for s, m in plan.lookback_months.items()) + " END"
+    present = sorted(steps)
     # "The same period N years earlier" is k − N × periods-per-year, needed on every row when the control limits
     # use year-over-year changes, and by the unusual-change rules for their N. A frame offset must be a
-    # constant: one frame per (N, frequency present), and a CASE picks the indicator's.
-    present = sorted(steps)
+    # constant: one frame per (N, frequency present), and a CASE picks the indicator's. (Found by period number,
+    # not N rows back: a window may miss a period.)
+    by_k = "PARTITION BY b.indicator_id ORDER BY b.k"
     lag_frames = "".join(
         f", FIRST_VALUE(b.value) OVER ({by_k} RANGE BETWEEN {12 * y // s} PRECEDING AND {12 * y // s} PRECEDING)"
         f" AS lag{y}_{s}"
@@ -157,33 +158,38 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
         """A number of periods that depends on the indicator's months per period, as SQL."""
         return "CASE w.step " + " ".join(f"WHEN {s} THEN {periods(s)}" for s in STEP_MONTHS.values()) + " END"
 
+    def of(function: str, expression: str, where: str) -> str:
+        # FILTER (both databases): only the rows an aggregate needs evaluate its expression.
+        return f"{function}({expression}) FILTER (WHERE {where})"
+
     # Everything else is needed at the latest period only: one aggregate row per indicator (GROUP BY, not a
     # window over every row: the rows arrive sorted by indicator, and PostgreSQL aggregates them as they come),
     # each aggregate picking its rows by their distance from the latest period (lk).
-    part = ""
-    aggregates = [f"MAX(CASE WHEN w.k = w.lk - 1 THEN w.value END) {part} AS prev_value"]
+    aggregates = [f"{of('MAX', 'w.value', 'w.k = w.lk - 1')} AS prev_value"]
     if kinds & {RuleKind.SUSTAINED, RuleKind.SAWTOOTH}:
         # rn of the last row whose change was not a fall (rise), or that has no previous row: every row after
         # it fell (rose), so rn(latest) − that is the streak ending at the latest period.
         aggregates += [
-            f"MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value < w.lag_value THEN w.rn END) {part} AS last_not_down",
-            f"MAX(CASE WHEN w.lag_value IS NULL OR NOT w.value > w.lag_value THEN w.rn END) {part} AS last_not_up",
-            f"MAX(CASE WHEN w.k < w.lk AND (w.lag_value IS NULL OR w.value < w.lag_value) THEN w.rn END) {part}"
-            " AS last_drop_before",
+            f"{of('MAX', 'w.rn', 'w.lag_value IS NULL OR NOT w.value < w.lag_value')} AS last_not_down",
+            f"{of('MAX', 'w.rn', 'w.lag_value IS NULL OR NOT w.value > w.lag_value')} AS last_not_up",
+            f"{of('MAX', 'w.rn', 'w.k < w.lk AND (w.lag_value IS NULL OR w.value < w.lag_value)')} AS last_drop_before",
         ]
     else:
         aggregates += [
             f"CAST(NULL AS INTEGER) AS {name}" for name in ("last_not_down", "last_not_up", "last_drop_before")
         ]
     for n in plan.trend_ns:
-        recent = f"CASE WHEN w.k >= w.lk - {n} THEN w.value END"
-        aggregates += [f"{d.xsum(recent)} {part} AS ta{n}_s", f"COUNT({recent}) {part} AS ta{n}_c"]
-    for n in plan.control_windows:
-        recent = f"CASE WHEN w.k >= w.lk - {n} THEN w.point END"
+        recent = f"w.k >= w.lk - {n}"
         aggregates += [
-            f"COUNT({recent}) {part} AS cl{n}_n",
-            f"{d.xsum(recent)} {part} AS cl{n}_s",
-            f"{d.xsumsq(recent)} {part} AS cl{n}_q",
+            f"{of(d.xsum_name, 'w.value', recent)} AS ta{n}_s",
+            f"{of('COUNT', 'w.value', recent)} AS ta{n}_c",
+        ]
+    for n in plan.control_windows:
+        recent = f"w.k >= w.lk - {n}"
+        aggregates += [
+            f"{of('COUNT', 'w.point', recent)} AS cl{n}_n",
+            f"{of(d.xsum_name, 'w.point', recent)} AS cl{n}_s",
+            f"{of(d.xsumsq_name, d.squared('w.point'), recent)} AS cl{n}_q",
         ]
     for years, months, window in plan.unusual:
         # The changes on N years earlier of the latest `months` (at least one period), and of the `window`
@@ -191,18 +197,19 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
         key = f"u{years}_{months}_{window}"
         latest = per_step(lambda s, months=months: max(1, months // s))
         lag = per_step(lambda s, years=years: 12 * years // s)
-        recent, recent_base = (f"CASE WHEN w.k > w.lk - {latest} THEN w.{c}{years} END" for c in ("d", "lagv"))
-        earlier = f"CASE WHEN w.k <= w.lk - {lag} AND w.k > w.lk - {lag} - {window} THEN w.d{years} END"
+        recent = f"w.k > w.lk - {latest}"
+        earlier = f"w.k <= w.lk - {lag} AND w.k > w.lk - {lag} - {window}"
         aggregates += [
-            f"COUNT({recent}) {part} AS {key}_rn",
-            f"{d.xsum(recent)} {part} AS {key}_rs",
-            f"{d.xsum(recent_base)} {part} AS {key}_rb",
-            f"COUNT({earlier}) {part} AS {key}_n",
-            f"{d.xsum(earlier)} {part} AS {key}_s",
-            f"{d.xsumsq(earlier)} {part} AS {key}_q",
+            f"{of('COUNT', f'w.d{years}', recent)} AS {key}_rn",
+            f"{of(d.xsum_name, f'w.d{years}', recent)} AS {key}_rs",
+            f"{of(d.xsum_name, f'w.lagv{years}', recent)} AS {key}_rb",
+            f"{of('COUNT', f'w.d{years}', earlier)} AS {key}_n",
+            f"{of(d.xsum_name, f'w.d{years}', earlier)} AS {key}_s",
+            f"{of(d.xsumsq_name, d.squared(f'w.d{years}'), earlier)} AS {key}_q",
         ]
     extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
     extra_select = "".join(f", s.{c}" for c in extra)
+    at_latest = ", ".join(f"{of('MAX', f'w.{c}', 'w.k = w.lk')} AS {c}" for c in _AT_LATEST)
     return f"""
     WITH cand AS (
         SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
@@ -223,8 +230,7 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     ),
     w AS (
         SELECT b.indicator_id, b.period, b.latest, b.value, b.preliminary, b.step, b.k, b.lk,
-               ROW_NUMBER() OVER ({by_k}) AS rn,
-               LAG(b.value) OVER ({by_k}) AS lag_value
+               ROW_NUMBER() OVER ({by_k}) AS rn, LAG(b.value) OVER ({by_k}) AS lag_value
                {lag_frames}
         FROM b
     ),
@@ -234,8 +240,7 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
         FROM w
     ),
     s AS (
-        SELECT w.indicator_id, MAX(w.latest) AS period, MAX(w.rn) AS rn,
-               {", ".join(f"MAX(CASE WHEN w.k = w.lk THEN w.{c} END) AS {c}" for c in _AT_LATEST)},
+        SELECT w.indicator_id, MAX(w.latest) AS period, MAX(w.rn) AS rn, {at_latest},
                MAX(CASE WHEN w.k = w.lk AND w.preliminary THEN 1 ELSE 0 END) AS preliminary,
                {", ".join(aggregates)}
         FROM p w
