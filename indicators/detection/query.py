@@ -256,6 +256,106 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     ORDER BY s.indicator_id"""
 
 
+def dense_metrics_sql(plan: WindowPlan, *, ids: list[int] | None) -> str:
+    """PostgreSQL's fast path of ``metrics_sql``: the same columns, plus ``n_rows`` and ``first_period`` (the
+    window's row count and first period), correct for every indicator whose window has no missing period —
+    the caller checks that (``gap_free``) and asks ``metrics_sql`` for the others. Parameters as
+    ``metrics_sql``.
+
+    Newest row first, a row's distance from the latest period is its row number, and "N periods earlier" is
+    N rows on (``LEAD``, with the indicator's own N): one window node, then one aggregate row per indicator with
+    every aggregate picking its rows by distance (``FILTER``). No month arithmetic on the rows, no frames."""
+    kinds = plan.kinds
+    id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
+    lookback = "CASE c.step " + " ".join(f"WHEN {s} THEN {m}" for s, m in plan.lookback_months.items()) + " END"
+    leads = "".join(f", LEAD(m.value, {y} * l.per_year) OVER s AS lag{y}" for y in plan.lag_years)
+    yoy = "w.lag1" if 1 in plan.lag_years else "NULL"
+    point = f"CASE WHEN w.step = 12 THEN w.value ELSE w.value - {yoy} END"
+    aggregates = [
+        "MAX(w.value) FILTER (WHERE w.dist = 0) AS value",
+        "MAX(w.prev) FILTER (WHERE w.dist = 0) AS lag_value",
+        "MAX(w.value) FILTER (WHERE w.dist = 1) AS prev_value",
+        f"MAX({yoy}) FILTER (WHERE w.dist = 0) AS yoy_value",
+        f"MAX({point}) FILTER (WHERE w.dist = 0) AS point",
+        # The first row, from the latest back, whose change was not a fall (rise): the streak's length.
+        "MIN(w.dist) FILTER (WHERE w.prev IS NULL OR NOT w.value < w.prev) AS down_streak",
+        "MIN(w.dist) FILTER (WHERE w.prev IS NULL OR NOT w.value > w.prev) AS up_streak",
+        "MIN(w.dist) FILTER (WHERE w.dist > 0 AND (w.prev IS NULL OR w.value < w.prev)) - 1 AS rise_run",
+    ]
+    if not kinds & {RuleKind.SUSTAINED, RuleKind.SAWTOOTH}:
+        aggregates = aggregates[:5] + [
+            f"CAST(NULL AS INTEGER) AS {c}" for c in ("down_streak", "up_streak", "rise_run")
+        ]
+    for n in plan.trend_ns:
+        aggregates += [
+            f"SUM(w.value) FILTER (WHERE w.dist <= {n}) AS ta{n}_s",
+            f"COUNT(w.value) FILTER (WHERE w.dist <= {n}) AS ta{n}_c",
+        ]
+    for n in plan.control_windows:
+        aggregates += [
+            f"COUNT({point}) FILTER (WHERE w.dist <= {n}) AS cl{n}_n",
+            f"SUM({point}) FILTER (WHERE w.dist <= {n}) AS cl{n}_s",
+            f"SUM(({point}) * ({point})) FILTER (WHERE w.dist <= {n}) AS cl{n}_q",
+        ]
+    for years, months, window in plan.unusual:
+        key = f"u{years}_{months}_{window}"
+        change = f"(w.value - w.lag{years})"
+        recent = f"FILTER (WHERE w.dist < GREATEST(1, {months} / w.step))"
+        lag = f"{years} * w.per_year"
+        earlier = f"FILTER (WHERE w.dist >= {lag} AND w.dist < {lag} + {window})"
+        aggregates += [
+            f"COUNT({change}) {recent} AS {key}_rn",
+            f"SUM({change}) {recent} AS {key}_rs",
+            f"SUM(w.lag{years}) {recent} AS {key}_rb",
+            f"COUNT({change}) {earlier} AS {key}_n",
+            f"SUM({change}) {earlier} AS {key}_s",
+            f"SUM({change} * {change}) {earlier} AS {key}_q",
+        ]
+    extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
+    return f"""
+    WITH cand AS (
+        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
+               i.measurement_type, i.reported_through
+        FROM indicators_indicator i
+        WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
+    ),
+    latest AS MATERIALIZED (
+        SELECT c.id AS indicator_id, c.step, 12 / c.step AS per_year, {_latest("c")} AS period,
+               {lookback} AS lookback
+        FROM cand c
+    ),
+    w AS (
+        SELECT l.indicator_id, l.step, l.per_year, m.period, m.value, m.preliminary,
+               ROW_NUMBER() OVER s - 1 AS dist, LEAD(m.value) OVER s AS prev {leads}
+        FROM latest l CROSS JOIN LATERAL (
+            SELECT m.period, m.value, m.preliminary FROM indicators_measurement m
+            WHERE m.indicator_id = l.indicator_id AND m.period <= l.period
+              AND m.period >= (l.period - make_interval(months => l.lookback))::date
+            OFFSET 0) m
+        WINDOW s AS (PARTITION BY l.indicator_id ORDER BY m.period DESC)
+    ),
+    s AS (
+        SELECT w.indicator_id, MAX(w.period) AS period, MIN(w.period) AS first_period, COUNT(*) AS n_rows,
+               CASE WHEN BOOL_OR(w.preliminary) FILTER (WHERE w.dist = 0) THEN 1 ELSE 0 END AS preliminary,
+               {", ".join(aggregates)}
+        FROM w
+        GROUP BY w.indicator_id
+    )
+    SELECT s.indicator_id, s.period, s.value, s.lag_value, s.prev_value, s.yoy_value, s.point,
+           s.down_streak, s.up_streak, s.rise_run,
+           c.step, c.desired_direction, c.critical, c.target, c.target_kind, c.tolerance, c.measurement_type,
+           s.preliminary {"".join(f", s.{c}" for c in extra)}, s.n_rows, s.first_period
+    FROM s JOIN cand c ON c.id = s.indicator_id
+    ORDER BY s.indicator_id"""
+
+
+def gap_free(row: dict) -> bool:
+    """Whether a ``dense_metrics_sql`` row's window has every period from its first to its latest."""
+    first, latest, step = as_date(row["first_period"]), row["period"], row["step"]
+    months = (latest.year - first.year) * 12 + latest.month - first.month
+    return months % step == 0 and months // step + 1 == row["n_rows"]
+
+
 def steps_sql() -> str:
     """Months per period of the frequencies present among the active indicators of a range. Parameters:
     lo_id, hi_id."""
