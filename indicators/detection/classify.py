@@ -146,14 +146,15 @@ def _unusual(rule: Rule, row: dict):
         return NOT_EVALUATED
     if (row[f"{key}_rn"] or 0) < recent or (row[f"{key}_n"] or 0) < rule.min_points:
         return NOT_EVALUATED
-    total, base = to_decimal(row[f"{key}_rs"]), to_decimal(row[f"{key}_rb"])
+    total = to_decimal(row[f"{key}_rs"])
+    worse = -total if direction == Direction.UP else total  # the recent changes summed, worse-signed
+    if worse <= 0:  # not worse (most indicators on most nights): nothing more to compute
+        return None
+    base = to_decimal(row[f"{key}_rb"])
     n, s, q = Decimal(row[f"{key}_n"]), to_decimal(row[f"{key}_s"]), to_decimal(row[f"{key}_q"])
     yellow, red = change_thresholds(rule, row)
     with localcontext() as ctx:
         ctx.prec = 80
-        worse = -total if direction == Direction.UP else total  # the recent changes summed, worse-signed
-        if worse <= 0:
-            return None
         scale = abs(base)
         spread = n * q - s * s  # n(n−1)·variance of the earlier changes
 
