@@ -264,7 +264,9 @@ def dense_metrics_sql(plan: WindowPlan, *, ids: list[int] | None) -> str:
 
     Newest row first, a row's distance from the latest period is its row number, and "N periods earlier" is
     N rows on (``LEAD``, with the indicator's own N): one window node, then one aggregate row per indicator with
-    every aggregate picking its rows by distance (``FILTER``). No month arithmetic on the rows, no frames."""
+    every aggregate picking its rows by distance (``FILTER``). No month arithmetic on the rows, no frames. The
+    sums travel as text: most are never looked at (a change that is not worse needs nothing else), and making a
+    ``Decimal`` of each costs more than the rest of the row."""
     kinds = plan.kinds
     id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
     lookback = "CASE c.step " + " ".join(f"WHEN {s} THEN {m}" for s, m in plan.lookback_months.items()) + " END"
@@ -327,11 +329,13 @@ def dense_metrics_sql(plan: WindowPlan, *, ids: list[int] | None) -> str:
     w AS (
         SELECT l.indicator_id, l.step, l.per_year, m.period, m.value, m.preliminary,
                ROW_NUMBER() OVER s - 1 AS dist, LEAD(m.value) OVER s AS prev {leads}
-        FROM latest l CROSS JOIN LATERAL (
+        -- In indicator order, each window newest first as the index reads it backwards: the window's sort is
+        -- then a small one per indicator (an incremental sort), not one of the whole shard.
+        FROM (SELECT * FROM latest ORDER BY indicator_id) l CROSS JOIN LATERAL (
             SELECT m.period, m.value, m.preliminary FROM indicators_measurement m
             WHERE m.indicator_id = l.indicator_id AND m.period <= l.period
               AND m.period >= (l.period - make_interval(months => l.lookback))::date
-            OFFSET 0) m
+            ORDER BY m.period DESC OFFSET 0) m
         WINDOW s AS (PARTITION BY l.indicator_id ORDER BY m.period DESC)
     ),
     s AS (
@@ -344,9 +348,14 @@ def dense_metrics_sql(plan: WindowPlan, *, ids: list[int] | None) -> str:
     SELECT s.indicator_id, s.period, s.value, s.lag_value, s.prev_value, s.yoy_value, s.point,
            s.down_streak, s.up_streak, s.rise_run,
            c.step, c.desired_direction, c.critical, c.target, c.target_kind, c.tolerance, c.measurement_type,
-           s.preliminary {"".join(f", s.{c}" for c in extra)}, s.n_rows, s.first_period
+           s.preliminary {"".join(f", s.{c}" if _is_count(c) else f", s.{c}::text" for c in extra)},
+           s.n_rows, s.first_period
     FROM s JOIN cand c ON c.id = s.indicator_id
     ORDER BY s.indicator_id"""
+
+
+def _is_count(column: str) -> bool:
+    return column.endswith(("_n", "_c", "_rn"))
 
 
 def gap_free(row: dict) -> bool:

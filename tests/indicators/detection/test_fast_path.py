@@ -46,6 +46,11 @@ def every_kind(only_rule):
         RuleFactory(kind=kind, yellow=Decimal(yellow), red=Decimal(red), params=params)
 
 
+def _number(value):
+    """The fast path sends its sums as text (see ``dense_metrics_sql``): compare them as the numbers they are."""
+    return Decimal(value) if isinstance(value, str) and value[:1] in "-0123456789" else value
+
+
 def _rows(sql: str, columns: list[str], params: list) -> dict[int, dict]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -98,6 +103,6 @@ def test_the_fast_path_gives_the_general_querys_numbers_and_recognises_gaps(seri
             continue
         expected = general[indicator_id]
         expected["period"] = as_date(expected["period"])
-        assert {c: row[c] for c in columns} == expected, indicator_id
+        assert {c: _number(row[c]) for c in columns} == {c: _number(v) for c, v in expected.items()}, indicator_id
     # A missing period inside the window is found; one before the window starts does not matter.
     assert recognised and recognised <= gapped
