@@ -157,18 +157,22 @@ def flags_apply_evaluation(
 
 
 def _cases(evaluation: Evaluation) -> dict[tuple[int, str], _Case]:
+    """The (indicator, category) pairs the check has something to say about: every one it evaluated a rule
+    of, with its breaches and the rules it evaluated."""
     cases: dict[tuple[int, str], _Case] = {}
-
-    def case_of(indicator_id: int, kind: str) -> _Case:
-        key = (indicator_id, flag_category(kind))
-        if key not in cases:
-            cases[key] = _Case(*key)
-        return cases[key]
-
+    categories = {rule_id: flag_category(kind) for rule_id, kind in evaluation.kinds.items()}
     for indicator_id, rule_id in evaluation.evaluated:
-        case_of(indicator_id, evaluation.kinds[rule_id]).evaluated.add(rule_id)
+        key = (indicator_id, categories[rule_id])
+        case = cases.get(key)
+        if case is None:
+            case = cases[key] = _Case(*key)
+        case.evaluated.add(rule_id)
     for breach in {(b.indicator_id, b.rule_id): b for b in evaluation.breaches}.values():
-        case_of(breach.indicator_id, breach.kind).breaches.append(breach)
+        key = (breach.indicator_id, categories[breach.rule_id])
+        case = cases.get(key)
+        if case is None:
+            case = cases[key] = _Case(*key)
+        case.breaches.append(breach)
     return cases
 
 
