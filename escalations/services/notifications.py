@@ -66,6 +66,15 @@ def recipients_of(event: Event, reason: str = "event") -> QuerySet:
     return users.filter(is_active=True).distinct()
 
 
+def _new_case_audience(event: Event, reason: str) -> tuple | None:
+    """What the audience of a new red case depends on (its agency and who acted), or ``None`` for any other
+    event: the key under which events of one agency share their recipients."""
+    flag = event.flag
+    if reason != "event" or event.verb not in NEW_FLAG_VERBS or flag is None or flag.severity != Severity.RED:
+        return None
+    return ("new red case", flag.indicator.agency_id, event.actor_id)
+
+
 def _title(event: Event, reason: str) -> str:
     subject = "Overdue and untouched" if reason == OVERDUE_LEAD else verb_label(event.verb)
     if event.flag_id:
@@ -91,15 +100,23 @@ def notifications_create_many(*, event_ids: list[int], reason: str = "event") ->
     audiences: dict[tuple, list] = {}
     new = []
     for event in events.order_by("pk"):
-        recipients = recipients_of(event, reason)
-        try:
-            sql, params = recipients.query.sql_with_params()
-        except EmptyResultSet:  # nobody to tell, known without a query
-            continue
-        key = (sql, tuple(params))
-        if key not in audiences:
-            audiences[key] = list(recipients)
-        users = audiences[key]
+        # A new red case tells its agency's liaisons: the events of one agency share one look-up, known before
+        # any query is built (a check's shard has hundreds of them, and usually few agencies).
+        shortcut = _new_case_audience(event, reason)
+        if shortcut is not None and shortcut in audiences:
+            users = audiences[shortcut]
+        else:
+            recipients = recipients_of(event, reason)
+            try:
+                sql, params = recipients.query.sql_with_params()
+            except EmptyResultSet:  # nobody to tell, known without a query
+                continue
+            key = (sql, tuple(params))
+            if key not in audiences:
+                audiences[key] = list(recipients)
+            users = audiences[key]
+            if shortcut is not None:
+                audiences[shortcut] = users
         if not users:
             continue
         title = _title(event, reason)
