@@ -39,7 +39,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from escalations.audit import GENESIS_HASH, Verb, event_hash  # noqa: E402
+from escalations.audit_trail import GENESIS_HASH, Verb, event_hash  # noqa: E402
 from escalations.lifecycle import FlagStatus  # noqa: E402
 from escalations.models import Event, Flag  # noqa: E402
 from indicators.models import Agency, Indicator, Portfolio, ThresholdRule  # noqa: E402

@@ -11,15 +11,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from escalations import sla
-from escalations.audit import Verb
+from escalations import deadlines
+from escalations.audit_trail import Verb
+from escalations.case_signals import SEVERITY_RANK, reraise_reason
 from escalations.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, FlagStatus
 from escalations.models import Flag, FlagCategory, Signal
 from escalations.priority import beyond_threshold
 from escalations.services.detection import SYSTEM_LABEL, _changed, flag_category
 from escalations.services.events import event_record
 from escalations.services.flags import flag_resume
-from escalations.signals import SEVERITY_RANK, reraise_reason
 from indicators.detection.classify import NOT_EVALUATED, classify
 from indicators.detection.rules import STEP_MONTHS, active_rules
 from indicators.detection.types import Breach
@@ -171,7 +171,7 @@ def _save_case(indicator: Indicator, category: str, outcomes: dict, now) -> int:
                 detected_at=now,
                 previous_flag=previous,
                 reraise_reason=reason,
-                due_at=sla.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now),
+                due_at=deadlines.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now),
             )
             for breach in breaches:
                 _write_signal(case, breach, now)

@@ -1,61 +1,19 @@
-"""Who may see and act on what. Roles come from Django groups; scope from assignments: a liaison covers the
-agencies they are assigned to, a deputy mayor's office the agencies of its portfolio(s). Ops leads and project
-managers work across all agencies; auditors and admins read everything and act on no flag.
+"""Who may take which lifecycle action on which flag: the transition table (``lifecycle.TRANSITIONS``) read
+against the user's roles and scope (``core.permissions.Scope``).
 
 The object check (``acting_roles``) and the queryset filter (``selectors.flags_visible_to``) both read the
-scope from here, so a list never shows what a detail page would refuse.
+scope from ``core.permissions``, so a list never shows what a detail page would refuse.
 """
 
-from dataclasses import dataclass
+from typing import Any
 
-from indicators.roles import Role, roles_of
+from core.permissions import roles_of, scope_of
 
-from .lifecycle import TRANSITIONS, Action
-
-# Roles that see every flag, whatever their assignments.
-SEES_ALL = frozenset({Role.OPS_LEAD, Role.PROJECT_MANAGER, Role.AUDITOR, Role.ADMIN})
+from .lifecycle import PROJECT_TRANSITIONS, TRANSITIONS, Action, ProjectAction
+from .models import Flag, Project
 
 
-@dataclass(frozen=True)
-class Scope:
-    roles: frozenset[str]
-    agency_ids: frozenset[int]  # the agencies a liaison covers
-    portfolio_ids: frozenset[int]  # the portfolios a deputy mayor's office serves
-    is_superuser: bool = False
-
-    @property
-    def sees_all(self) -> bool:
-        return self.is_superuser or bool(self.roles & SEES_ALL)
-
-    def covers(self, role: str, agency) -> bool:
-        """Whether acting in ``role`` reaches flags of ``agency``."""
-        if role not in self.roles:
-            return False
-        if role == Role.LIAISON:
-            return agency.id in self.agency_ids
-        if role == Role.DEPUTY_MAYOR:
-            return agency.portfolio_id in self.portfolio_ids
-        return role in (Role.OPS_LEAD, Role.PROJECT_MANAGER)
-
-
-def scope_of(user) -> Scope:
-    """The user's scope, computed once and kept on the user object for the rest of the request."""
-    cached = getattr(user, "_percolate_scope", None)
-    if cached is not None:
-        return cached
-    if not getattr(user, "is_authenticated", False):
-        return Scope(frozenset(), frozenset(), frozenset())
-    scope = Scope(
-        roles=roles_of(user),
-        agency_ids=frozenset(user.agencies.values_list("id", flat=True)),
-        portfolio_ids=frozenset(user.portfolios.values_list("id", flat=True)),
-        is_superuser=user.is_superuser,
-    )
-    user._percolate_scope = scope
-    return scope
-
-
-def acting_roles(user, flag, action: Action) -> frozenset[str]:
+def acting_roles(user: Any, flag: Flag, action: Action) -> frozenset[str]:
     """The roles in which ``user`` may take ``action`` on ``flag`` in its current status, scope included.
     Empty when the status does not allow it or the user may not."""
     allowed = TRANSITIONS[action].allowed.get(flag.status, frozenset())
@@ -63,6 +21,24 @@ def acting_roles(user, flag, action: Action) -> frozenset[str]:
     return frozenset(role for role in allowed if scope.covers(role, flag.indicator.agency))
 
 
-def available_actions(user, flag) -> list[str]:
+def available_actions(user: Any, flag: Flag) -> list[str]:
     """The actions ``user`` may take on ``flag`` now, in the order of the transition table."""
     return [action.value for action in TRANSITIONS if acting_roles(user, flag, action)]
+
+
+def may_ever(user: Any, action: Action) -> bool:
+    """Whether one of the user's roles may take ``action`` in some status (the role question only; status
+    and scope are the service's, under the row lock)."""
+    return bool(roles_of(user) & TRANSITIONS[action].roles)
+
+
+def actions_ever_allowed(user: Any) -> list[Action]:
+    """The actions one of the user's roles may take in some status, in the order of the table."""
+    return [action for action in TRANSITIONS if may_ever(user, action)]
+
+
+def project_actions_available(user: Any, project: Project) -> list[ProjectAction]:
+    """The actions of the project table ``user`` may take on ``project`` now (projects are not scoped: whoever
+    runs projects runs them all)."""
+    roles = roles_of(user)
+    return [action for action, row in PROJECT_TRANSITIONS.items() if roles & row.allowed.get(project.status, set())]

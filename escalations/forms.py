@@ -1,21 +1,40 @@
-"""The pages' forms: one per action of the transition table (its required input, nothing more), the bulk
-action of the triage queue, the filters, and projects. Forms only parse and validate; the services decide.
-A service's ``InvalidInput`` is put back on the form's fields, any other ``DomainError`` above the form."""
+"""The pages' forms: one per action of the transition tables (built from the row's inputs), the bulk action
+of the triage queue, projects, and the small forms of the follow-through pages. The lists' filters are
+``filters.py``. Forms only parse and validate; the services decide, and ``core.forms.show_domain_error``
+puts a refusal back on the form."""
+
+import datetime as dt
 
 from django import forms
 from django.forms.models import ModelChoiceIterator
+from django.utils import timezone
 
-from indicators.models import Agency
+from indicators.models import Agency, Portfolio
 
 from . import selectors
-from .errors import DomainError, InvalidInput
-from .lifecycle import TRANSITIONS, Action, DismissReason, Severity
-from .models import FlagCategory, NoteKind, Project, ProjectStatus, Urgency
+from .access import actions_ever_allowed
+from .lifecycle import (
+    PROJECT_TRANSITIONS,
+    RAISE_INPUTS,
+    TRANSITIONS,
+    Action,
+    Input,
+    InputKind,
+    ProjectAction,
+    Transition,
+)
+from .models import EmailMode, Project, SlaPolicy
 
 
-def text(label: str, *, required: bool = True, rows: int = 3, help_text: str = "") -> forms.CharField:
+def text(
+    label: str, *, required: bool = True, rows: int = 3, help_text: str = "", max_length: int | None = None
+) -> forms.CharField:
     return forms.CharField(
-        label=label, required=required, help_text=help_text, widget=forms.Textarea(attrs={"rows": rows})
+        label=label,
+        required=required,
+        help_text=help_text,
+        max_length=max_length,
+        widget=forms.Textarea(attrs={"rows": rows}),
     )
 
 
@@ -50,16 +69,30 @@ def share_choices(field: forms.ModelChoiceField, objects: list) -> None:
 
 
 class ActionForm(forms.Form):
-    """Base of the action forms: built for one flag and one acting user. ``shared`` maps a field name to
-    its choices read once for a page showing many forms."""
+    """Base of the action forms, whose fields come from the action's row of a transition table
+    (``action_form``): built for one flag (``None`` in a bulk form) and one acting user. ``shared`` maps a
+    field name to its choices read once for a page showing many forms."""
 
-    action: Action
+    action: str
+    transition: Transition
 
-    def __init__(self, *args, flag=None, user=None, shared=None, **kwargs):
-        kwargs.setdefault("prefix", self.action.value)
+    def __init__(self, *args, flag=None, user=None, shared=None, url="", **kwargs):
+        kwargs.setdefault("prefix", self.action)
         super().__init__(*args, **kwargs)
-        self.flag, self.user = flag, user
+        self.flag, self.user, self.url = flag, user, url  # ``url``: where the page posts it
         self.shared = shared or {}
+        agency = flag.indicator.agency if flag is not None else None
+        for spec in self.transition.inputs:
+            if spec.kind == InputKind.USER:
+                self._choices(spec.name, selectors.users_qualifying(spec.users, agency))
+            elif spec.kind == InputKind.PROJECT:
+                self._choices(spec.name, selectors.open_projects(user))
+            elif spec.kind == InputKind.AGENCIES:
+                self._choices(spec.name, selectors.agencies_all())
+
+    @property
+    def label(self) -> str:
+        return self.transition.label
 
     def _choices(self, name: str, queryset) -> None:
         self.fields[name].queryset = queryset
@@ -70,252 +103,76 @@ class ActionForm(forms.Form):
         return dict(self.cleaned_data)
 
 
-def show_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Put a service's refusal on the form: field problems on their fields, the rest above the form."""
-    if isinstance(error, InvalidInput):
-        for name, problem in error.fields.items():
-            form.add_error(name if name in form.fields else None, problem)
-    else:
-        form.add_error(None, error.message)
+def _form_field(spec: Input) -> forms.Field:
+    """The form field of one input of a transition table."""
+    common = {"label": spec.label, "required": spec.required, "help_text": spec.help_text}
+    if spec.kind == InputKind.PARAGRAPH:
+        return text(
+            spec.label, required=spec.required, rows=spec.rows, help_text=spec.help_text, max_length=spec.max_length
+        )
+    if spec.kind == InputKind.TEXT:
+        return forms.CharField(max_length=spec.max_length, **common)
+    if spec.kind == InputKind.CHOICE:
+        blank = [] if spec.required or spec.default else [("", "—")]
+        return forms.ChoiceField(choices=[*blank, *spec.choices.choices], initial=spec.default or None, **common)
+    if spec.kind == InputKind.FUTURE_DATE:
+        return forms.DateField(widget=DateInput, **common)
+    if spec.kind == InputKind.USER:
+        return UserChoiceField(queryset=None, empty_label="—", **common)
+    if spec.kind == InputKind.PROJECT:
+        return forms.ModelChoiceField(queryset=None, empty_label="— none: a new project —", **common)
+    return forms.ModelMultipleChoiceField(queryset=None, to_field_name="code", **common)
 
 
-class ReviewForm(ActionForm):
-    action = Action.REVIEW
+def action_form(transition: Transition) -> type[ActionForm]:
+    """The form class of one row of a transition table: one field per input, in the row's order."""
+    fields = {spec.name: _form_field(spec) for spec in transition.inputs}
+    name = "".join(part.title() for part in transition.action.split("_")) + "Form"
+    return type(name, (ActionForm,), {"action": transition.action, "transition": transition, **fields})
 
 
-class ResumeForm(ActionForm):
-    action = Action.RESUME
-
-
-class AssignForm(ActionForm):
-    action = Action.ASSIGN
-    assignee = UserChoiceField(queryset=None, label="Assign to")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = selectors.flag_workers(self.flag.indicator.agency)
-
-
-class SetSeverityForm(ActionForm):
-    action = Action.SET_SEVERITY
-    severity = forms.ChoiceField(choices=Severity.choices)
-    reason = text("Reason", help_text="Pins the severity: later detections no longer change it.")
-
-
-class MonitorForm(ActionForm):
-    action = Action.MONITOR
-    until = forms.DateField(label="Monitor until", widget=DateInput, help_text="A date in the future.")
-    reason = text("Reason")
-
-
-class DismissForm(ActionForm):
-    action = Action.DISMISS
-    reason_code = forms.ChoiceField(label="Reason", choices=DismissReason.choices)
-    note = text("Note")
-
-
-class EscalateForm(ActionForm):
-    action = Action.ESCALATE
-    summary = text("Summary for the deputy mayor", rows=4)
-    recommendation = text("Recommendation", help_text="For instance: make it a project; handle with the agency.")
-    urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.ROUTINE)
-
-
-class ReturnForm(ActionForm):
-    action = Action.RETURN
-    question = text("Question for the liaison")
-
-
-class DelegateForm(ActionForm):
-    action = Action.DELEGATE
-    note = text("How the office will handle it with the agency")
-
-
-class ConvertForm(ActionForm):
-    action = Action.CONVERT
-    project = forms.ModelChoiceField(
-        queryset=None, required=False, label="Add to an existing project", empty_label="— no: a new project —"
-    )
-    title = forms.CharField(label="…or a new project's title", required=False, max_length=300)
-    owner = UserChoiceField(
-        queryset=None, required=False, label="Owner (project manager)", empty_label="— decide later —"
-    )
-    description = text("Description", required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._choices("project", selectors.open_projects(self.user))
-        self._choices("owner", selectors.project_managers())
-
-    def service_kwargs(self) -> dict:
-        data = dict(self.cleaned_data)
-        if data["project"] is not None:
-            # An existing project keeps its own owner and description.
-            return {"project": data["project"], "title": data["title"]}
-        return data
-
-
-class ResolveForm(ActionForm):
-    action = Action.RESOLVE
-    resolution = text("Resolution")
-
-
-class ReopenForm(ActionForm):
-    action = Action.REOPEN
-    reason = text("Reason")
-
-
-class NoteForm(ActionForm):
-    action = Action.NOTE
-    kind = forms.ChoiceField(choices=NoteKind.choices, initial=NoteKind.AGENCY_INTEL)
-    body = text("Text", rows=4)
-    source = forms.CharField(
-        required=False, max_length=300, help_text='Where it comes from, e.g. "call with DSNY chief of staff".'
-    )
-
-
-ACTION_FORMS: dict[Action, type[ActionForm]] = {
-    form.action: form
-    for form in (
-        ReviewForm,
-        AssignForm,
-        SetSeverityForm,
-        MonitorForm,
-        ResumeForm,
-        DismissForm,
-        EscalateForm,
-        ReturnForm,
-        DelegateForm,
-        ConvertForm,
-        ResolveForm,
-        ReopenForm,
-        NoteForm,
-    )
+ACTION_FORMS: dict[Action, type[ActionForm]] = {action: action_form(row) for action, row in TRANSITIONS.items()}
+PROJECT_ACTION_FORMS: dict[ProjectAction, type[ActionForm]] = {
+    action: action_form(row) for action, row in PROJECT_TRANSITIONS.items()
 }
 
 
 class BulkActionForm(forms.Form):
-    """Several flags, one action, each flag through its own service call."""
+    """Several flags, one action: the action's own form (the same as on the flag page, without a flag) is
+    filled beside the choice of action; each flag then goes through the action's service."""
 
-    ACTIONS = [(a.value, a.label) for a in (Action.REVIEW, Action.ASSIGN, Action.DISMISS)]
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), label="Cases")
+    action = forms.ChoiceField(choices=())
 
-    ids = forms.TypedMultipleChoiceField(coerce=int, choices=(), label="Flags")
-    action = forms.ChoiceField(choices=ACTIONS)
-    assignee = UserChoiceField(queryset=None, required=False, label="Assign to")
-    reason_code = forms.ChoiceField(label="Dismiss reason", choices=[("", "—"), *DismissReason.choices], required=False)
-    note = forms.CharField(label="Dismiss note", required=False, max_length=2000)
-
-    def __init__(self, *args, flag_ids=(), roles=None, **kwargs):
+    def __init__(self, *args, flag_ids=(), user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ids"].choices = [(pk, pk) for pk in flag_ids]
-        self.fields["assignee"].queryset = selectors.assignable_users()
-        if roles is not None:
-            # Offer only the actions the transition table gives one of the user's roles (from some status).
-            self.fields["action"].choices = [
-                (value, label)
-                for value, label in self.ACTIONS
-                if roles & frozenset().union(*TRANSITIONS[Action(value)].allowed.values())
-            ]
-            if Action.ASSIGN.value not in dict(self.fields["action"].choices):
-                del self.fields["assignee"]
-            if Action.DISMISS.value not in dict(self.fields["action"].choices):
-                del self.fields["reason_code"], self.fields["note"]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("action") == Action.ASSIGN and not data.get("assignee"):
-            self.add_error("assignee", "Choose whom to assign the flags to.")
-        if data.get("action") == Action.DISMISS:
-            if not data.get("reason_code"):
-                self.add_error("reason_code", "Choose a reason to dismiss.")
-            if not (data.get("note") or "").strip():
-                self.add_error("note", "Say why the flags are dismissed.")
-        return data
-
-    def service_kwargs(self) -> dict:
-        data = self.cleaned_data
-        return {
-            Action.REVIEW: {},
-            Action.ASSIGN: {"assignee": data.get("assignee")},
-            Action.DISMISS: {"reason_code": data.get("reason_code"), "note": data.get("note")},
-        }[Action(data["action"])]
-
-
-SORTS = {
-    "priority": ("Priority", ["-priority", "detected_at"]),
-    "severity": ("Severity, then oldest", ["severity", "detected_at"]),  # "red" < "yellow"
-    "age": ("Oldest first", ["detected_at"]),
-    "newest": ("Newest first", ["-detected_at"]),
-    "agency": ("Agency", ["indicator__agency__name", "severity", "detected_at"]),
-}
-
-
-class QueueFilterForm(forms.Form):
-    # Data-quality flags (reporting gaps, impossible values) are a queue of their own, out of the way of the
-    # performance triage unless asked for.
-    category = forms.ChoiceField(
-        required=False,
-        label="Queue",
-        choices=[("", "Performance"), (FlagCategory.DATA_QUALITY, "Data quality"), ("all", "Both")],
-    )
-    status = forms.ChoiceField(required=False, choices=())
-    severity = forms.ChoiceField(required=False, choices=[("", "Any"), *Severity.choices])
-    portfolio = forms.ChoiceField(required=False, choices=())
-    agency = forms.ChoiceField(required=False, choices=())
-    rule = forms.ChoiceField(required=False, choices=())
-    assignee = forms.ChoiceField(required=False, choices=[("", "Anyone"), ("me", "Me"), ("none", "Nobody")])
-    critical = forms.BooleanField(required=False, label="Critical indicators only")
-    sort = forms.ChoiceField(required=False, choices=[(key, label) for key, (label, _) in SORTS.items()])
-
-    def __init__(self, *args, agencies=(), portfolios=(), rules=(), statuses=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["agency"].choices = [("", "Any"), *((a.code, a.name) for a in agencies)]
-        self.fields["portfolio"].choices = [("", "Any"), *((p.code, p.name) for p in portfolios)]
-        self.fields["rule"].choices = [
-            ("", "Any"),
-            ("manual", "Raised by a person"),
-            *((str(r.pk), r.name) for r in rules),
+        offered = actions_ever_allowed(user)
+        self.fields["action"].choices = [(action.value, action.label) for action in offered]
+        # One sub-form per action; the page shows the chosen one's fields (all of them without JavaScript).
+        self.action_forms = [
+            ACTION_FORMS[action](*args[:1], user=user, prefix=f"bulk-{action.value}", auto_id="id_%s")
+            for action in offered
         ]
-        self.fields["rule"].help_text = "Cases with an active signal of the rule."
-        self.fields["status"].choices = [("", "Any open"), *statuses]
 
-
-class DashboardFilterForm(forms.Form):
-    portfolio = forms.ChoiceField(required=False, choices=())
-    agency = forms.ChoiceField(required=False, choices=())
-    critical = forms.BooleanField(required=False, label="Critical only")
-    red = forms.BooleanField(required=False, label="Red only")
-
-    def __init__(self, *args, portfolios=(), agencies=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["portfolio"].choices = [("", "All portfolios"), *((p.code, p.name) for p in portfolios)]
-        self.fields["agency"].choices = [("", "All agencies"), *((a.code, a.name) for a in agencies)]
-
-
-class AuditFilterForm(forms.Form):
-    actor = forms.CharField(required=False, label="Actor (username)")
-    verb = forms.ChoiceField(required=False, choices=())
-    agency = forms.ChoiceField(required=False, choices=())
-    since = forms.DateField(required=False, widget=DateInput, label="From")
-    until = forms.DateField(required=False, widget=DateInput, label="To")
-
-    def __init__(self, *args, verbs=(), agencies=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["verb"].choices = [("", "Any"), *verbs]
-        self.fields["agency"].choices = [("", "Any"), *((a.code, a.name) for a in agencies)]
+    def chosen(self) -> ActionForm | None:
+        """The sub-form of the chosen action (valid form only)."""
+        action = self.cleaned_data.get("action")
+        return next((form for form in self.action_forms if form.action == action), None)
 
     def clean(self):
         data = super().clean()
-        if data.get("since") and data.get("until") and data["until"] < data["since"]:
-            self.add_error("until", "Must not be before the start date.")
+        chosen = self.chosen() if data.get("action") else None
+        if chosen is not None and not chosen.is_valid():
+            for name, errors in chosen.errors.items():
+                label = chosen.fields[name].label if name in chosen.fields else ""
+                for error in errors:
+                    self.add_error(None, f"{label}: {error}" if label else error)
         return data
 
 
-class RaiseFlagForm(forms.Form):
-    """A flag raised by hand, for what the thresholds do not catch."""
-
-    severity = forms.ChoiceField(choices=Severity.choices)
-    summary = text("Why this needs attention", rows=3)
+# A case raised by hand, for what the thresholds do not catch.
+RaiseFlagForm = type("RaiseFlagForm", (forms.Form,), {spec.name: _form_field(spec) for spec in RAISE_INPUTS})
 
 
 class ProjectForm(forms.ModelForm):
@@ -339,13 +196,36 @@ class ProjectForm(forms.ModelForm):
         self.fields["agencies"].widget.attrs["size"] = 8
 
 
-class ProjectStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=ProjectStatus.choices)
-    outcome = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Required to complete the project."
-    )
-
-
 class MilestoneForm(forms.Form):
     title = forms.CharField(max_length=300)
     due = forms.DateField(required=False, widget=DateInput)
+
+
+class EmailModeForm(forms.Form):
+    email_mode = forms.ChoiceField(choices=EmailMode.choices, widget=forms.RadioSelect, label="E-mail me")
+
+
+class ReportForm(forms.Form):
+    portfolio = forms.ModelChoiceField(
+        Portfolio.objects.all(), required=False, to_field_name="code", empty_label="Any portfolio"
+    )
+    agency = forms.ModelChoiceField(
+        Agency.objects.all(), required=False, to_field_name="code", empty_label="Any agency"
+    )
+    start = forms.DateField(required=False, widget=DateInput, label="From")
+    end = forms.DateField(required=False, widget=DateInput, label="To")
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        data["start"] = data.get("start") or today - dt.timedelta(days=365)
+        data["end"] = data.get("end") or today
+        if data["end"] < data["start"]:
+            raise forms.ValidationError("The end date is before the start date.")
+        return data
+
+
+class SlaPolicyForm(forms.ModelForm):
+    class Meta:
+        model = SlaPolicy
+        fields = ["review_days_red", "review_days_yellow", "decision_days", "lead_grace_days"]

@@ -8,7 +8,7 @@ from django.db import models
 
 from indicators.models import Agency, Indicator, MeasureUnit, Portfolio, ThresholdRule
 
-from .lifecycle import OPEN_STATUSES, DismissReason, FlagStatus, Severity
+from .lifecycle import OPEN_STATUSES, DismissReason, FlagStatus, NoteKind, ProjectStatus, Severity, Urgency
 
 
 class FlagOrigin(models.TextChoices):
@@ -19,14 +19,6 @@ class FlagOrigin(models.TextChoices):
 class FlagCategory(models.TextChoices):
     PERFORMANCE = "performance", "Performance"
     DATA_QUALITY = "data_quality", "Data quality"
-
-
-class ProjectStatus(models.TextChoices):
-    PROPOSED = "proposed", "Proposed"
-    ACTIVE = "active", "Active"
-    ON_HOLD = "on_hold", "On hold"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
 
 
 class Project(models.Model):
@@ -197,13 +189,6 @@ class Signal(models.Model):
         return min(10.0, float(self.measure / self.yellow))
 
 
-class NoteKind(models.TextChoices):
-    NOTE = "note", "Note"
-    AGENCY_INTEL = "agency_intel", "Agency intelligence"
-    QUESTION = "question", "Question"
-    ANSWER = "answer", "Answer"
-
-
 class Note(models.Model):
     """A remark on a flag. Notes are never edited or deleted."""
 
@@ -219,12 +204,6 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on flag #{self.flag_id}"
-
-
-class Urgency(models.TextChoices):
-    ROUTINE = "routine", "Routine"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
 
 
 class Decision(models.TextChoices):

@@ -6,16 +6,77 @@ query each and grouped in Python)."""
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from indicators.models import Direction, Indicator, Measurement, Portfolio
+from indicators.models import Direction, Indicator, Measurement, Portfolio, Rag
 
-from .lifecycle import FlagStatus
+from .lifecycle import FlagStatus, Severity
 from .models import Escalation, Event, Flag, Note, NoteKind, Project
 from .selectors import escalations_awaiting_decision, flags_visible_to, series_by_indicator
+
+# --------------------------------------------------------------------------------------------- dashboard
+
+NOT_CHECKED = ""
+
+
+@dataclass
+class Group:
+    """A portfolio or an agency with its indicators' RAG counts (and its open cases' severities)."""
+
+    name: str
+    code: str | None = ""
+    counts: dict = field(default_factory=lambda: {Rag.RED: 0, Rag.YELLOW: 0, Rag.GREEN: 0, NOT_CHECKED: 0})
+    flags: dict = field(default_factory=lambda: {Severity.RED: 0, Severity.YELLOW: 0})
+    children: list = field(default_factory=list)
+
+    def add(self, rag: str) -> None:
+        self.counts[rag] += 1
+
+    @property
+    def worst(self) -> str:
+        return next((rag for rag in (Rag.RED, Rag.YELLOW, Rag.GREEN) if self.counts[rag]), NOT_CHECKED)
+
+    @property
+    def unchecked(self) -> int:
+        return self.counts[NOT_CHECKED]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def dashboard(indicators: Iterable[Indicator], flag_counts: dict | None = None) -> tuple[list[Group], Group]:
+    """The dashboard's tree — portfolio → agency → indicator, in the order of ``indicators`` — and its totals.
+    The page and ``GET /api/v1/dashboard/`` both count here."""
+    portfolios: dict = {}
+    agencies: dict = {}
+    flag_counts = flag_counts or {}
+    totals = Group(name="All")
+    for indicator in indicators:
+        agency = indicator.agency
+        portfolio = agency.portfolio
+        key = portfolio.pk if portfolio else None
+        if key not in portfolios:
+            portfolios[key] = Group(
+                name=portfolio.name if portfolio else "No portfolio", code=portfolio.code if portfolio else None
+            )
+        if agency.pk not in agencies:
+            agencies[agency.pk] = Group(name=agency.name, code=agency.code)
+            agencies[agency.pk].flags.update(flag_counts.get(agency.pk, {}))
+            portfolios[key].children.append(agencies[agency.pk])
+            for severity, n in agencies[agency.pk].flags.items():
+                portfolios[key].flags[severity] += n
+                totals.flags[severity] += n
+        agencies[agency.pk].children.append(indicator)
+        for group in (agencies[agency.pk], portfolios[key], totals):
+            group.add(indicator.rag)
+    # Agencies without a portfolio (UNASSIGNED, new ones from an import) come last.
+    return sorted(portfolios.values(), key=lambda group: group.code is None), totals
 
 
 # ---------------------------------------------------------------------------------------------- briefing
@@ -32,6 +93,16 @@ class Briefing:
     since: dt.datetime
     awaiting: list[BriefingItem]
     decided: list[Escalation]
+
+
+def briefing_since(day: str) -> dt.datetime:
+    """Decisions "since the last briefing": the last seven days unless ``day`` (``YYYY-MM-DD``) says
+    otherwise."""
+    try:
+        start = dt.date.fromisoformat(day)
+    except ValueError:
+        return timezone.now() - dt.timedelta(days=7)
+    return dt.datetime.combine(start, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def briefing_for(*, user, portfolio: Portfolio, since: dt.datetime) -> Briefing:

@@ -6,12 +6,11 @@ Each selector joins what its callers display, so a page or API list costs a fixe
 from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from core.permissions import Capability, Role, roles_of, scope_of
 from indicators.detection import rules_applying
 from indicators.models import Agency, Indicator, Measurement, Portfolio, ThresholdRule
-from indicators.roles import Role, roles_of
 
-from .access import scope_of
-from .lifecycle import OPEN_STATUSES, FlagStatus, Severity
+from .lifecycle import OPEN_STATUSES, FlagStatus, ProjectStatus, Severity, Users
 from .models import (
     EmailMode,
     Escalation,
@@ -22,7 +21,6 @@ from .models import (
     Notification,
     NotificationPreference,
     Project,
-    ProjectStatus,
     Signal,
 )
 from .priority import priority_annotation
@@ -114,6 +112,20 @@ def indicators_with_status() -> QuerySet[Indicator]:
         case_status=Subquery(case.values("status")[:1]),
         case_dismiss_reason=Subquery(case.values("dismiss_reason")[:1]),
     )
+
+
+def portfolio_for_briefing(user, code: str) -> Portfolio:
+    """The portfolio whose briefing ``user`` may read (a deputy mayor's office: its own; ops leads, auditors
+    and admins: any); raises ``Portfolio.DoesNotExist`` otherwise, so that another's does not exist for them."""
+    portfolio = Portfolio.objects.get(code=code)
+    if not scope_of(user).may(Capability.READ_BRIEFINGS, portfolio_id=portfolio.pk):
+        raise Portfolio.DoesNotExist
+    return portfolio
+
+
+def indicators_on_dashboard() -> QuerySet[Indicator]:
+    """The active indicators with their status: what the dashboard (page and API) counts."""
+    return indicators_with_status().filter(active=True)
 
 
 # --- Reads the pages need beside the scoped lists above. -------------------------------------------------
@@ -235,6 +247,13 @@ def assignable_users() -> QuerySet:
 def project_managers() -> QuerySet:
     User = get_user_model()
     return User.objects.filter(groups__name=Role.PROJECT_MANAGER, is_active=True).distinct().order_by("username")
+
+
+def users_qualifying(users: Users, agency=None) -> QuerySet:
+    """The people a ``USER`` input of the transition table accepts (``agency``: for a flag of that agency)."""
+    if users == Users.PROJECT_MANAGERS:
+        return project_managers()
+    return flag_workers(agency) if agency is not None else assignable_users()
 
 
 def open_projects(user) -> QuerySet[Project]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from indicators.models import CheckRunMode, CheckRunTrigger
 
-from .services import audit, notifications, sla
+from .services import events, notifications, sla
 from .services.checks import CheckRunBusy, check_run_start, check_shard_execute, check_shards_sweep
 
 IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
@@ -51,7 +51,7 @@ def resume_monitoring() -> int:
 @shared_task(**IDEMPOTENT)
 def verify_audit() -> int | None:
     """Nightly: recompute the audit chain; returns the id of the alert event when this run found a break."""
-    alert = audit.audit_chain_check()
+    alert = events.audit_chain_check()
     return alert.pk if alert else None
 
 

@@ -7,7 +7,6 @@ from . import views
 urlpatterns = [
     path("rules/", views.rule_list, name="rule_list"),
     path("rules/<int:pk>/edit/", views.rule_edit, name="rule_edit"),
-    path("check-runs/", views.checkrun_list, name="checkrun_list"),
     path("imports/", views.import_upload, name="import_upload"),
     path("imports/progress/<str:upload_id>/", views.import_progress, name="import_progress"),
 ]

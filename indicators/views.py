@@ -1,5 +1,6 @@
-"""The operations pages: threshold rules (list and edit), check-run history with progress, and the import
-upload with its row-level report. Ops leads and admins use them; auditors may read rules and runs."""
+"""The operations pages of this app: threshold rules (list and edit) and the import upload with its
+row-level report. The operations team reads them; who may configure Percolate changes them. (The check-run
+page is the escalations app's: a run opens cases.)"""
 
 import re
 import uuid
@@ -7,36 +8,26 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+
+from core.errors import DomainError
+from core.forms import show_domain_error
+from core.permissions import Capability, may, require
 
 from . import importers, selectors
 from .detection import indicators_per_rule, rules_applying
 from .detection.preview import rule_preview
 from .forms import ImportForm, RuleForm
-from .models import CheckRunStatus, ThresholdRule
-from .roles import Role, roles_of
+from .models import ThresholdRule
 from .services import ImportRejected, import_file, rule_save
-
-RUNS_ROLES = frozenset({Role.OPS_LEAD, Role.ADMIN})
-READ_ROLES = RUNS_ROLES | {Role.AUDITOR}
-
-
-def _require(user, roles) -> None:
-    if not (user.is_superuser or roles_of(user) & roles):
-        raise PermissionDenied("This page is for the operations team.")
-
-
-def _can_edit(user) -> bool:
-    return user.is_superuser or bool(roles_of(user) & RUNS_ROLES)
 
 
 @login_required
 def rule_list(request):
     """The rules with how many indicators each applies to; ``?indicator=`` (an MMR ID) marks the ones that apply
     to that indicator, as the check resolves scopes and replacing rules."""
-    _require(request.user, READ_ROLES)
+    require(request.user, Capability.READ_OPERATIONS)
     rules = list(selectors.rules_all())
     applies = indicators_per_rule()
     for rule in rules:
@@ -46,7 +37,7 @@ def rule_list(request):
     applying = set(rules_applying(indicator.pk)) if indicator else set()
     context = {
         "rules": rules,
-        "can_edit": _can_edit(request.user),
+        "can_edit": may(request.user, Capability.CONFIGURE),
         "indicator": indicator,
         "indicator_query": wanted,
         "applying": applying,
@@ -58,7 +49,7 @@ def rule_list(request):
 def rule_edit(request, pk: int):
     """Edit a rule; "Preview" shows how many indicators the changed rule would flag on current data before
     anything is saved."""
-    _require(request.user, RUNS_ROLES)
+    require(request.user, Capability.CONFIGURE)
     rule = get_object_or_404(selectors.rules_all(), pk=pk)
     form = RuleForm(request.POST or None, instance=rule)
     preview = None
@@ -71,8 +62,8 @@ def rule_edit(request, pk: int):
             try:
                 if changed:
                     rule_save(rule=stored, actor=request.user, **{name: form.cleaned_data[name] for name in changed})
-            except (ValidationError, PermissionDenied) as error:
-                form.add_error(None, "; ".join(getattr(error, "messages", [str(error)])))
+            except DomainError as error:
+                show_domain_error(form, error)
             else:
                 saved = f"Rule saved ({', '.join(changed)} changed)." if changed else "Nothing changed."
                 messages.success(request, saved)
@@ -81,22 +72,8 @@ def rule_edit(request, pk: int):
 
 
 @login_required
-def checkrun_list(request):
-    _require(request.user, READ_ROLES)
-    runs = selectors.check_runs_recent()
-    running = any(run.status in (CheckRunStatus.PENDING, CheckRunStatus.RUNNING) for run in runs)
-    context = {
-        "runs": runs,
-        "running": running,
-        "can_start": _can_edit(request.user),
-        "default_as_of": selectors.check_default_as_of(),
-    }
-    return render(request, "indicators/checkrun_list.html", context)
-
-
-@login_required
 def import_upload(request):
-    _require(request.user, RUNS_ROLES)
+    require(request.user, Capability.CONFIGURE)
     formats = [(name, getattr(module, "LABEL", name)) for name, module in importers.FORMATS.items()]
     form = ImportForm(request.POST or None, request.FILES or None, formats=formats)
     report = None
@@ -152,7 +129,7 @@ def _progress_key(upload_id: str) -> str | None:
 def import_progress(request, upload_id: str):
     """How far the import of one upload has got (rows done of rows in the file), polled by the import page
     while its form is being processed."""
-    _require(request.user, RUNS_ROLES)
+    require(request.user, Capability.CONFIGURE)
     key = _progress_key(upload_id)
     state = (cache.get(key) if key else None) or {"done": 0, "total": 0}
     return JsonResponse(state)

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 
+from core.permissions import Role
 from indicators.detection import evaluate
 from indicators.detection.classify import add_months
 from indicators.detection.rules import STEP_MONTHS
 from indicators.models import Frequency, Measurement, ThresholdRule
-from indicators.roles import Role
 from indicators.services import role_grant
 
 from .factories import AgencyFactory, IndicatorFactory, RuleFactory, UserFactory

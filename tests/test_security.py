@@ -123,8 +123,8 @@ def test_actions_are_logged_as_json_with_request_id_user_and_action(client, capl
     import logging
 
     from config.observability import JsonFormatter, RequestContextFilter
+    from core.permissions import Role
     from escalations.lifecycle import FlagStatus
-    from indicators.roles import Role
     from indicators.services import role_grant
 
     from .factories import AgencyFactory, FlagFactory

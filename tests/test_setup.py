@@ -10,8 +10,8 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
+from core.permissions import roles_of
 from indicators.models import Indicator
-from indicators.roles import roles_of
 
 
 def sign_in(username: str):

@@ -1,20 +1,19 @@
 """``?format=csv`` on the lists (flags, events, indicators): the same filters, every matching row (not one
-page), streamed so that exporting the whole audit log does not hold it in memory.
+page), streamed through the one CSV writer (``core.csv``).
 
-Columns follow the list's serializer: a nested object becomes dotted columns (``indicator.external_id``);
-lists and free-form JSON (an event's ``data``) are written as JSON text."""
+Columns follow the list's serializer — a nested object becomes dotted columns (``indicator.external_id``),
+lists and free-form JSON are written as JSON text — unless the list shares an export with its page
+(``csv_export``: the audit log)."""
 
-import csv
-import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
-from django.http import StreamingHttpResponse
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer
 
+from core.csv import csv_lines, csv_response
+
 CHUNK = 500
-# A cell that a spreadsheet would read as a formula is written with a leading apostrophe.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CSVRenderer(BaseRenderer):
@@ -31,32 +30,7 @@ class CSVRenderer(BaseRenderer):
         if not rows:
             return b""
         columns = list(rows[0])
-        lines = _Echo()
-        writer = csv.writer(lines)
-        out = [writer.writerow(columns)]
-        out += [writer.writerow([_cell(row.get(column)) for column in columns]) for row in rows]
-        return "".join(out).encode()
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
+        return "".join(csv_lines(columns, ([row.get(c) for c in columns] for row in rows))).encode()
 
 
 def _columns(serializer: serializers.Serializer) -> list[tuple[str, str | None]]:
@@ -67,18 +41,6 @@ def _columns(serializer: serializers.Serializer) -> list[tuple[str, str | None]]
         else:
             columns.append((name, None))
     return columns
-
-
-def csv_rows(queryset, serializer_class, context: dict) -> Iterator[str]:
-    """The header line, then one line per object of ``queryset``, serialized a chunk at a time."""
-    columns = _columns(serializer_class(context=context))
-    writer = csv.writer(_Echo())
-    yield writer.writerow([name if sub is None else f"{name}.{sub}" for name, sub in columns])
-    for chunk in _chunks(queryset.iterator(chunk_size=CHUNK), CHUNK):
-        for row in serializer_class(chunk, many=True, context=context).data:
-            yield writer.writerow(
-                [_cell(row[name] if sub is None else (row[name] or {}).get(sub)) for name, sub in columns]
-            )
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -92,10 +54,18 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
+def serialized_rows(queryset, serializer_class, context: dict, columns) -> Iterator[list[Any]]:
+    """One row per object of ``queryset``, serialized a chunk at a time."""
+    for chunk in _chunks(queryset.iterator(chunk_size=CHUNK), CHUNK):
+        for row in serializer_class(chunk, many=True, context=context).data:
+            yield [row[name] if sub is None else (row[name] or {}).get(sub) for name, sub in columns]
+
+
 class CsvExportMixin:
     """For a list viewset: ``?format=csv`` streams every row the same filters select."""
 
     csv_filename = "export.csv"
+    csv_export = None  # a function (queryset → response) shared with a page, instead of the serializer's columns
 
     def get_renderers(self):
         renderers = super().get_renderers()
@@ -107,9 +77,9 @@ class CsvExportMixin:
         if getattr(request.accepted_renderer, "format", None) != CSVRenderer.format:
             return super().list(request, *args, **kwargs)
         queryset = self.filter_queryset(self.get_queryset())
-        response = StreamingHttpResponse(
-            csv_rows(queryset, self.get_serializer_class(), self.get_serializer_context()),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{self.csv_filename}"'
-        return response
+        if self.csv_export is not None:
+            return self.csv_export(queryset)
+        serializer_class, context = self.get_serializer_class(), self.get_serializer_context()
+        columns = _columns(serializer_class(context=context))
+        header = [name if sub is None else f"{name}.{sub}" for name, sub in columns]
+        return csv_response(self.csv_filename, header, serialized_rows(queryset, serializer_class, context, columns))

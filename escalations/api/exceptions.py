@@ -1,9 +1,10 @@
 """The one exception handler of the API: domain errors and framework errors become JSON with a ``detail``.
 
-- ``TransitionNotAllowed`` → 409 with the current ``status`` and the ``available_actions``;
-- ``ActionForbidden`` (and DRF's/Django's permission errors) → 403;
-- ``InvalidInput``, DRF ``ValidationError``, Django ``ValidationError`` → 400 with ``fields``;
-- ``ImportRejected`` → 400 with every row ``errors`` (line, column, message) and the ``warnings``;
+- a ``core.errors.DomainError`` answers its own ``status_code`` with its ``as_dict()`` body (the pages read the
+  same class attribute): ``InvalidInput`` and ``ImportRejected`` 400 (with ``fields``, or every row's
+  ``errors`` and the ``warnings``), ``ActionForbidden`` 403, ``NotFound`` 404, ``TransitionNotAllowed`` 409
+  with the current ``status`` and the ``available_actions``, any other ``Conflict`` 409;
+- DRF's and Django's validation errors → 400 with ``fields``; their permission errors → 403;
 - a missing object → 404.
 Everything else is DRF's default, rewritten to the same ``{"detail": …}`` shape."""
 
@@ -16,8 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from escalations.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
-from indicators.services import ImportRejected
+from core.errors import DomainError
 
 
 def _as_lists(fields: dict) -> dict[str, list[str]]:
@@ -36,21 +36,6 @@ def invalid_response(fields: dict, detail: str = "The input is not valid.") -> R
     return Response({"detail": detail, "fields": _as_lists(fields)}, status=status.HTTP_400_BAD_REQUEST)
 
 
-def conflict_payload(error: TransitionNotAllowed) -> dict:
-    return {"detail": error.message, "status": error.status, "available_actions": error.available}
-
-
-def domain_error_payload(error: Exception) -> tuple[int, dict]:
-    """Status code and body for a domain error; also used by bulk actions to report each failure."""
-    if isinstance(error, TransitionNotAllowed):
-        return status.HTTP_409_CONFLICT, conflict_payload(error)
-    if isinstance(error, ActionForbidden):
-        return status.HTTP_403_FORBIDDEN, {"detail": error.message}
-    if isinstance(error, InvalidInput):
-        return status.HTTP_400_BAD_REQUEST, {"detail": error.message, "fields": _as_lists(error.fields)}
-    raise TypeError(error)
-
-
 def exception_handler(exc, context):
     request = context.get("request")
     if request is not None:
@@ -60,18 +45,8 @@ def exception_handler(exc, context):
 
 
 def _handle(exc, context):
-    if isinstance(exc, TransitionNotAllowed | ActionForbidden | InvalidInput):
-        code, body = domain_error_payload(exc)
-        return Response(body, status=code)
-    if isinstance(exc, ImportRejected):
-        return Response(
-            {
-                "detail": str(exc),
-                "errors": [problem.as_dict() for problem in exc.errors],
-                "warnings": [problem.as_dict() for problem in exc.warnings],
-            },
-            status=status.HTTP_400_BAD_REQUEST,
-        )
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, SuspiciousOperation):
         # Too many form fields, a body over the size limit, a malformed multipart body: Django refuses to
         # parse it, and so do we — as a 400 in the API's shape, not Django's HTML page.

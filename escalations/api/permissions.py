@@ -1,20 +1,16 @@
-"""Small composable permission classes, declared on each viewset (``IsAuthenticated & (ReadOnly | IsOpsLead)``).
+"""The API's permission classes, declared on each viewset (``IsAuthenticated & (ReadOnly | Allows(…))``).
 
-They answer the role question only ("may someone with these roles ever do this?"). Scope is applied by the
-selectors (an object out of scope is a 404) and the services re-check role, scope and status under the
-row lock, so these classes never decide on a flag's status."""
+They ask ``core.permissions`` the role question only ("may someone with these roles ever do this?"), the
+same question the pages ask before offering a form. Scope is applied by the selectors (an object out of
+scope is a 404) and the services re-check role, scope and status, so these classes never decide on an
+object's status."""
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from functools import cache
 
-from escalations.lifecycle import TRANSITIONS
-from indicators.roles import Role, roles_of
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 
-
-def has_role(user, *roles: str) -> bool:
-    """Whether ``user`` holds one of ``roles``; a superuser counts as an admin."""
-    if not (user and user.is_authenticated):
-        return False
-    return bool(roles_of(user) & set(roles)) or (Role.ADMIN in roles and user.is_superuser)
+from core.permissions import GRANTS, Capability, may
+from escalations.access import may_ever
 
 
 class ReadOnly(BasePermission):
@@ -24,30 +20,21 @@ class ReadOnly(BasePermission):
         return request.method in SAFE_METHODS
 
 
-class _HasRole(BasePermission):
-    roles: tuple[str, ...] = ()
-    message = "Your role does not allow this."
+@cache
+def Allows(capability: Capability) -> type[BasePermission]:  # noqa: N802 (used like a class)
+    """The permission class of users granted ``capability``."""
 
     def has_permission(self, request, view) -> bool:
-        return has_role(request.user, *self.roles)
+        return may(request.user, capability)
+
+    name = "Allows" + "".join(part.title() for part in capability.value.split("_"))
+    return type(name, (BasePermission,), {"has_permission": has_permission, "message": GRANTS[capability].refusal})
 
 
-def role_permission(*roles: str) -> type[BasePermission]:
-    """A permission class granting access to users holding any of ``roles``."""
-    names = " or ".join(Role(role).label.lower() for role in roles)
-    return type(
-        "Is" + "Or".join(Role(role).name.title().replace("_", "") for role in roles),
-        (_HasRole,),
-        {"roles": roles, "message": f"Only a user who is {names} may do this."},
-    )
-
-
-IsLiaison = role_permission(Role.LIAISON)
-IsOpsLead = role_permission(Role.OPS_LEAD)
-IsDeputyMayor = role_permission(Role.DEPUTY_MAYOR)
-IsProjectManager = role_permission(Role.PROJECT_MANAGER)
-IsAuditor = role_permission(Role.AUDITOR)
-IsAdmin = role_permission(Role.ADMIN)
+def operations_permissions() -> list:
+    """The operations lists (rules, check runs, imports): the operations team reads them; who may configure
+    Percolate changes them — as on the operations pages."""
+    return [IsAuthenticated & Allows(Capability.READ_OPERATIONS) & (ReadOnly | Allows(Capability.CONFIGURE))]
 
 
 class MayTakeLifecycleAction(BasePermission):
@@ -58,7 +45,4 @@ class MayTakeLifecycleAction(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         action = getattr(view, "lifecycle_action", None)
-        if action is None:
-            return False
-        roles = frozenset().union(*TRANSITIONS[action].allowed.values())
-        return has_role(request.user, *roles)
+        return action is not None and may_ever(request.user, action)

@@ -5,11 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from .views.briefings import BriefingView
 from .views.errors import not_found
 from .views.events import EventViewSet
 from .views.flags import FlagViewSet
-from .views.followup import BriefingView, NotificationViewSet
 from .views.indicators import CheckRunViewSet, ImportViewSet, IndicatorViewSet, RuleViewSet
+from .views.notifications import NotificationViewSet
 from .views.projects import ProjectViewSet
 from .views.reference import AgencyViewSet, DashboardView, MeView, PortfolioViewSet
 

@@ -72,7 +72,7 @@ def _signal_of(flag, Signal, preliminary):
 
 
 def forward(apps, schema_editor):
-    from escalations.audit import event_hash, json_safe
+    from escalations.audit_trail import event_hash, json_safe
 
     Flag = apps.get_model("escalations", "Flag")
     Signal = apps.get_model("escalations", "Signal")

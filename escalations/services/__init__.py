@@ -1,6 +1,7 @@
 """Every write of the escalations app. Views, the API, admin actions, Celery tasks and management commands
 call these functions; nothing else changes a flag's status or writes an audit event."""
 
+from .bulk_actions import BULK_LIMIT, BulkOutcome, flags_bulk_act
 from .events import event_record
 from .flags import (
     ACTION_SERVICES,
@@ -19,11 +20,14 @@ from .flags import (
     flag_review,
     flag_set_severity,
 )
-from .projects import milestone_add, milestone_complete, project_create, project_update
+from .projects import milestone_add, milestone_complete, project_act, project_create, project_update
 from .sla import sla_policy_update
 
 __all__ = [
     "ACTION_SERVICES",
+    "BULK_LIMIT",
+    "BulkOutcome",
+    "flags_bulk_act",
     "event_record",
     "flag_add_note",
     "flag_assign",
@@ -41,6 +45,7 @@ __all__ = [
     "flag_set_severity",
     "milestone_add",
     "milestone_complete",
+    "project_act",
     "project_create",
     "project_update",
     "sla_policy_update",

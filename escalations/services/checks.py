@@ -16,6 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.errors import Conflict
+from core.permissions import Capability, require
 from indicators.detection import evaluate
 from indicators.models import (
     CheckRun,
@@ -32,8 +34,8 @@ from .detection import flags_apply_evaluation
 logger = logging.getLogger(__name__)
 
 
-class CheckRunBusy(Exception):
-    """Another check run is running; runs never overlap."""
+class CheckRunBusy(Conflict):
+    """Another check run is running; runs never overlap (409)."""
 
 
 @dataclass
@@ -82,11 +84,14 @@ def check_run_start(
     The nightly schedule (``trigger=nightly``) is de-duplicated by the ledger: when it already holds a
     nightly run for (as_of, mode), that run is returned with ``created=False`` (a failed one is reopened, its
     unfinished shards get fresh attempts, and re-dispatched). A run started by a person always runs, with the
-    rule edits and data of the day. Raises ``CheckRunBusy`` when another run is running.
+    rule edits and data of the day, if ``requested_by`` may configure Percolate (``ActionForbidden``
+    otherwise). Raises ``CheckRunBusy`` when another run is running.
 
     Incremental runs re-evaluate the indicators whose data changed since the start of the previous successful
     run; everything when there is none, when a rule was edited since (rules may apply to any indicator and
     each indicator's colour needs all of its rules) or when the date is earlier than last time."""
+    if requested_by is not None:
+        require(requested_by, Capability.CONFIGURE)
     if trigger == CheckRunTrigger.NIGHTLY:
         existing = CheckRun.objects.filter(as_of=as_of, mode=mode, trigger=trigger).first()
         if existing is not None:

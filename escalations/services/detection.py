@@ -29,13 +29,13 @@ from indicators.detection import Breach, Evaluation, sparse_ids
 from indicators.models import DATA_QUALITY_KINDS, Indicator
 from indicators.services.status import indicator_rag_record
 
-from .. import sla
-from ..audit import Verb
+from .. import deadlines
+from ..audit_trail import Verb
+from ..case_signals import SEVERITY_RANK, reraise_reason
 from ..lifecycle import CLOSED_STATUSES, OPEN_STATUSES, FlagStatus, Severity
 from ..models import Event, Flag, FlagCategory, FlagOrigin, Signal
 from ..priority import beyond_threshold
-from ..signals import SEVERITY_RANK, reraise_reason
-from .bulk import execute, insert_select
+from .bulk_insert import execute, insert_select
 from .events import event_record_many
 
 SYSTEM_LABEL = "nightly check"
@@ -232,7 +232,7 @@ class _Plan:
         self.new_cases: list[dict] = []
         self.to_resume: list[tuple[dict, str, dict]] = []  # (case row, reason, detail)
         # The review deadline of a new case depends only on its severity (and on when it was detected).
-        self.due = {s: sla.due_at_for(status=FlagStatus.DETECTED, severity=s, since=now) for s in Severity}
+        self.due = {s: deadlines.due_at_for(status=FlagStatus.DETECTED, severity=s, since=now) for s in Severity}
 
     # --- deciding, case by case ------------------------------------------------------------------------
 

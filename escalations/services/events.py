@@ -1,11 +1,12 @@
-"""Appending to the audit trail."""
+"""Appending to the audit trail, and checking its hash chain."""
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
-from ..audit import GENESIS_HASH, event_hash, json_safe
+from ..audit_trail import GENESIS_HASH, Verb, audit_chain_verify, event_hash, json_safe
 from ..models import Event
-from .bulk import execute, insert_select
+from .bulk_insert import execute, insert_select
+from .notifications import notify_after_commit
 
 # Any constant shared by every process: the key of the PostgreSQL advisory lock that serialises appends.
 _CHAIN_LOCK_KEY = 7_302_118_001
@@ -84,3 +85,23 @@ def event_record_many(events: list[Event]) -> list[Event]:
         rows = [[getattr(e, name) for name in columns] for e in chunk]
         execute(*insert_select(Event, columns, rows))
     return events
+
+
+def audit_chain_check() -> Event | None:
+    """Recompute the hash chain. When it is broken, record one ``audit.chain_broken`` alert (system actor)
+    naming the first bad event and notify the admins after commit; the same break is reported once, however
+    often this runs. Returns the alert event, or ``None`` when the chain holds or the break was reported."""
+    broken = audit_chain_verify()
+    if broken is None:
+        return None
+    bad, problem = broken
+    if Event.objects.filter(verb=Verb.AUDIT_CHAIN_BROKEN, data__event=bad.pk).exists():
+        return None
+    with transaction.atomic():
+        alert = event_record(
+            verb=Verb.AUDIT_CHAIN_BROKEN,
+            actor_label="audit check",
+            data={"event": bad.pk, "verb": bad.verb, "problem": problem},
+        )
+        notify_after_commit(alert)
+    return alert

@@ -1,31 +1,34 @@
 """The flag lifecycle's actions, one service each, all built on ``_transition``.
 
-``_transition`` is the only place that changes a flag's status: it locks the flag row, checks the status
-against the transition table, checks role and scope, applies the change, writes exactly one ``Event`` and
-schedules notifications after commit. A refused action raises a ``DomainError`` before anything is written.
+``_transition`` is the only place that changes a flag's status: it cleans the action's input against its
+row of the transition table, locks the flag row, checks the status, role and scope, applies the change,
+writes exactly one ``Event`` and schedules notifications after commit. A refused action raises a
+``DomainError`` before anything is written.
 """
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from indicators.models import Indicator
-from indicators.roles import Role
+from core.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
+from core.permissions import Capability, Role, require, scope_of
+from indicators.models import Agency, Indicator
 
-from .. import sla
-from ..access import acting_roles, available_actions, scope_of
-from ..audit import Verb
-from ..errors import ActionForbidden, InvalidInput, TransitionNotAllowed
-from ..lifecycle import OPEN_STATUSES, TRANSITIONS, Action, DismissReason, FlagStatus, Severity
-from ..models import Decision, Escalation, Flag, FlagCategory, FlagOrigin, Note, NoteKind, Project, Urgency
+from .. import deadlines
+from ..access import acting_roles, available_actions
+from ..audit_trail import Verb
+from ..lifecycle import OPEN_STATUSES, RAISE_INPUTS, TRANSITIONS, Action, FlagStatus, NoteKind, Urgency
+from ..models import Decision, Escalation, Flag, FlagCategory, FlagOrigin, Note, Project
 from .events import event_record
-from .notify import notify_after_commit
+from .inputs import clean_inputs
+from .notifications import notify_after_commit
 
-Change = Callable[[Flag], dict]
+# A change receives the flag (locked) and the cleaned input, applies itself and returns the event's data.
+Change = Callable[[Flag, dict[str, Any]], dict[str, Any]]
 logger = logging.getLogger(__name__)
 
 
@@ -35,12 +38,22 @@ def _lock(flag_id: int) -> Flag:
     return Flag.objects.select_for_update(of=("self",)).select_related("indicator__agency").get(pk=flag_id)
 
 
-def _transition(*, flag: Flag, actor, action: Action, change: Change | None = None, system: str = "") -> Flag:
+def _transition(
+    *,
+    flag: Flag,
+    actor: Any,
+    action: Action,
+    inputs: Mapping[str, Any] | None = None,
+    change: Change | None = None,
+    system: str = "",
+) -> Flag:
     """Perform ``action`` on ``flag`` for ``actor`` (``None`` with a ``system`` label for Percolate itself).
 
-    Returns the updated flag. Raises ``TransitionNotAllowed`` (status) or ``ActionForbidden`` (role or
-    scope) without writing anything."""
+    Returns the updated flag. Raises ``InvalidInput`` (input), ``TransitionNotAllowed`` (status) or
+    ``ActionForbidden`` (role or scope) without writing anything. Without ``change`` the event records the
+    cleaned input."""
     transition = TRANSITIONS[action]
+    data = clean_inputs(transition.inputs, inputs or {})
     with transaction.atomic():
         flag = _lock(flag.pk)
         if flag.status not in transition.allowed:
@@ -53,7 +66,7 @@ def _transition(*, flag: Flag, actor, action: Action, change: Change | None = No
         if actor is not None and not acting_roles(actor, flag, action):
             raise ActionForbidden(f"You may not {action.label.lower()} this flag.")
         from_status = flag.status
-        data = change(flag) if change else {}
+        recorded = change(flag, data) if change else data
         if transition.target is not None:
             flag.status = transition.target
         if flag.status != from_status:
@@ -67,7 +80,7 @@ def _transition(*, flag: Flag, actor, action: Action, change: Change | None = No
             project=flag.project if action == Action.CONVERT else None,
             from_status=from_status,
             to_status=flag.status,
-            data=data,
+            data=recorded,
         )
         notify_after_commit(event)
     # The structured log line of the action (the JSON formatter adds the request id and the user).
@@ -80,18 +93,8 @@ def _enter_status(flag: Flag, from_status: str) -> None:
     a new clock, so a flag marked overdue stops being overdue once somebody moves it on."""
     now = timezone.now()
     flag.closed_at = None if flag.status in OPEN_STATUSES else now
-    flag.due_at = sla.due_at_for(status=flag.status, severity=flag.severity, since=now)
+    flag.due_at = deadlines.due_at_for(status=flag.status, severity=flag.severity, since=now)
     flag.overdue_at = None
-
-
-def _required(**values) -> None:
-    missing = {name: "This field is required." for name, value in values.items() if value in (None, "")}
-    if missing:
-        raise InvalidInput(missing)
-
-
-def _text(value) -> str:
-    return (value or "").strip() if isinstance(value, str) or value is None else str(value)
 
 
 def _no_other_open_case(indicator_id: int, category: str, but: int | None = None) -> None:
@@ -109,44 +112,33 @@ def _no_other_open_case(indicator_id: int, category: str, but: int | None = None
         )
 
 
-def flag_raise(*, indicator: Indicator, actor, severity: str, summary: str) -> Flag:
+def flag_raise(*, indicator: Indicator, actor: Any, severity: str, summary: str) -> Flag:
     """Raise a case by hand (no rule): status ``detected``, origin ``manual``, severity pinned. Writes
     ``flag.created``. Liaisons of the indicator's agency and ops leads may; refused (409) while the indicator
     has an open performance case. Not idempotent: each call raises a new case."""
-    summary = _text(summary)
-    _required(summary=summary, severity=severity)
-    if severity not in Severity.values:
-        raise InvalidInput({"severity": f"Must be one of {', '.join(Severity.values)}."})
-    scope = scope_of(actor)
-    if not any(scope.covers(role, indicator.agency) for role in (Role.LIAISON, Role.OPS_LEAD)):
-        raise ActionForbidden("You may raise flags only on indicators of your agencies.")
+    data = clean_inputs(RAISE_INPUTS, {"severity": severity, "summary": summary})
+    require(actor, Capability.RAISE_FLAGS, agency=indicator.agency)
     _no_other_open_case(indicator.pk, FlagCategory.PERFORMANCE)
     now = timezone.now()
     with transaction.atomic():
         flag = Flag.objects.create(
             indicator=indicator,
             origin=FlagOrigin.MANUAL,
-            severity=severity,
+            severity=data["severity"],
             severity_pinned=True,
-            summary=summary,
+            summary=data["summary"],
             detected_at=now,
-            due_at=sla.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now),
+            due_at=deadlines.due_at_for(status=FlagStatus.DETECTED, severity=data["severity"], since=now),
         )
-        event = event_record(
-            verb=Verb.FLAG_CREATED,
-            actor=actor,
-            flag=flag,
-            to_status=flag.status,
-            data={"severity": severity, "summary": summary},
-        )
+        event = event_record(verb=Verb.FLAG_CREATED, actor=actor, flag=flag, to_status=flag.status, data=data)
         notify_after_commit(event)
     return flag
 
 
-def flag_review(*, flag: Flag, actor) -> Flag:
+def flag_review(*, flag: Flag, actor: Any) -> Flag:
     """detected → in_review. Assigns the actor when nobody is assigned. Writes ``flag.reviewed``."""
 
-    def change(flag: Flag) -> dict:
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
         if flag.assignee_id is None:
             flag.assignee = actor
             return {"assignee": actor.get_username()}
@@ -155,103 +147,85 @@ def flag_review(*, flag: Flag, actor) -> Flag:
     return _transition(flag=flag, actor=actor, action=Action.REVIEW, change=change)
 
 
-def flag_assign(*, flag: Flag, actor, assignee) -> Flag:
+def flag_assign(*, flag: Flag, actor: Any, assignee: Any) -> Flag:
     """Any open status, status unchanged (ops lead). The assignee must be able to work the flag: a liaison
     of its agency or an ops lead. Writes ``flag.assigned`` with the old and new assignee."""
-    _required(assignee=assignee)
-    if not isinstance(assignee, get_user_model()):
-        raise InvalidInput({"assignee": "Unknown user."})
 
-    def change(flag: Flag) -> dict:
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
         scope = scope_of(assignee)
-        if not (
-            scope.covers(Role.LIAISON, flag.indicator.agency) or scope.covers(Role.OPS_LEAD, flag.indicator.agency)
-        ):
+        if not any(scope.covers(role, flag.indicator.agency) for role in (Role.LIAISON, Role.OPS_LEAD)):
             raise InvalidInput({"assignee": f"{assignee.get_username()} is not a liaison of this flag's agency."})
         old = flag.assignee.get_username() if flag.assignee_id else None
         flag.assignee = assignee
         return {"old": old, "new": assignee.get_username()}
 
-    return _transition(flag=flag, actor=actor, action=Action.ASSIGN, change=change)
+    return _transition(flag=flag, actor=actor, action=Action.ASSIGN, inputs={"assignee": assignee}, change=change)
 
 
-def flag_set_severity(*, flag: Flag, actor, severity: str, reason: str) -> Flag:
+def flag_set_severity(*, flag: Flag, actor: Any, severity: str, reason: str) -> Flag:
     """Any open status, status unchanged. Pins the severity so that redetection no longer changes it.
     Writes ``flag.severity_set`` with old, new and the reason."""
-    reason = _text(reason)
-    _required(severity=severity, reason=reason)
-    if severity not in Severity.values:
-        raise InvalidInput({"severity": f"Must be one of {', '.join(Severity.values)}."})
 
-    def change(flag: Flag) -> dict:
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
         old = flag.severity
-        flag.severity = severity
+        flag.severity = data["severity"]
         flag.severity_pinned = True
         if flag.status == FlagStatus.DETECTED:  # a red flag must be reviewed sooner
-            flag.due_at = sla.due_at_for(status=flag.status, severity=severity, since=flag.detected_at)
-        return {"old": old, "new": severity, "reason": reason}
+            flag.due_at = deadlines.due_at_for(status=flag.status, severity=flag.severity, since=flag.detected_at)
+        return {"old": old, "new": flag.severity, "reason": data["reason"]}
 
-    return _transition(flag=flag, actor=actor, action=Action.SET_SEVERITY, change=change)
+    inputs = {"severity": severity, "reason": reason}
+    return _transition(flag=flag, actor=actor, action=Action.SET_SEVERITY, inputs=inputs, change=change)
 
 
-def flag_monitor(*, flag: Flag, actor, until: dt.date, reason: str) -> Flag:
+def flag_monitor(*, flag: Flag, actor: Any, until: dt.date, reason: str) -> Flag:
     """in_review → monitoring until a future date. Writes ``flag.monitored``; the monitoring task resumes
     the flag when the date passes."""
-    reason = _text(reason)
-    _required(until=until, reason=reason)
-    if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
-        raise InvalidInput({"until": "Must be a date."})
-    if until <= timezone.localdate():
-        raise InvalidInput({"until": "Must be a date in the future."})
 
-    def change(flag: Flag) -> dict:
-        flag.monitor_until = until
-        return {"until": until, "reason": reason}
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
+        flag.monitor_until = data["until"]
+        return data
 
-    return _transition(flag=flag, actor=actor, action=Action.MONITOR, change=change)
+    inputs = {"until": until, "reason": reason}
+    return _transition(flag=flag, actor=actor, action=Action.MONITOR, inputs=inputs, change=change)
 
 
-def flag_resume(*, flag: Flag, actor=None, system: str = "", reason: str = "", detail: dict | None = None) -> Flag:
+def flag_resume(
+    *, flag: Flag, actor: Any = None, system: str = "", reason: str = "", detail: dict[str, Any] | None = None
+) -> Flag:
     """monitoring → in_review, by a person or by Percolate (``actor=None`` with a ``system`` label, when
     ``monitor_until`` passes or a check finds news: ``reason`` in words, ``detail`` the signals it measured).
     Writes ``flag.resumed``."""
 
-    def change(flag: Flag) -> dict:
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
         until = flag.monitor_until
         flag.monitor_until = None
-        data = {"monitor_until": until, "reason": _text(reason)} if reason else {"monitor_until": until}
-        return data | (detail or {})
+        recorded = {"monitor_until": until, "reason": data["reason"]} if data["reason"] else {"monitor_until": until}
+        return recorded | (detail or {})
 
-    return _transition(flag=flag, actor=actor, action=Action.RESUME, change=change, system=system)
+    inputs = {"reason": reason}
+    return _transition(flag=flag, actor=actor, action=Action.RESUME, inputs=inputs, change=change, system=system)
 
 
-def flag_dismiss(*, flag: Flag, actor, reason_code: str, note: str) -> Flag:
+def flag_dismiss(*, flag: Flag, actor: Any, reason_code: str, note: str) -> Flag:
     """detected, in_review or monitoring → dismissed, with a reason code and a note. Writes
     ``flag.dismissed``."""
-    note = _text(note)
-    _required(reason_code=reason_code, note=note)
-    if reason_code not in DismissReason.values:
-        raise InvalidInput({"reason_code": f"Must be one of {', '.join(DismissReason.values)}."})
 
-    def change(flag: Flag) -> dict:
-        flag.dismiss_reason = reason_code
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
+        flag.dismiss_reason = data["reason_code"]
         flag.monitor_until = None
-        return {"reason_code": reason_code, "note": note}
+        return data
 
-    return _transition(flag=flag, actor=actor, action=Action.DISMISS, change=change)
+    inputs = {"reason_code": reason_code, "note": note}
+    return _transition(flag=flag, actor=actor, action=Action.DISMISS, inputs=inputs, change=change)
 
 
-def flag_escalate(*, flag: Flag, actor, summary: str, recommendation: str, urgency: str = Urgency.ROUTINE) -> Flag:
+def flag_escalate(*, flag: Flag, actor: Any, summary: str, recommendation: str, urgency: str = Urgency.ROUTINE) -> Flag:
     """in_review or monitoring → escalated to the deputy mayor of the agency's portfolio. Creates the
     ``Escalation`` (with the agency intelligence noted so far) and writes ``flag.escalated``; the portfolio's
     office is notified after commit."""
-    summary, recommendation = _text(summary), _text(recommendation)
-    urgency = urgency or Urgency.ROUTINE
-    _required(summary=summary, recommendation=recommendation)
-    if urgency not in Urgency.values:
-        raise InvalidInput({"urgency": f"Must be one of {', '.join(Urgency.values)}."})
 
-    def change(flag: Flag) -> dict:
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
         portfolio = flag.indicator.agency.portfolio
         intelligence = "\n\n".join(
             note.body for note in flag.notes.filter(kind=NoteKind.AGENCY_INTEL).order_by("created_at")
@@ -261,24 +235,17 @@ def flag_escalate(*, flag: Flag, actor, summary: str, recommendation: str, urgen
             portfolio=portfolio,
             escalated_by=actor,
             escalated_at=timezone.now(),
-            summary=summary,
             agency_intelligence=intelligence,
-            recommendation=recommendation,
-            urgency=urgency,
+            **data,
         )
         flag.monitor_until = None
-        return {
-            "escalation": escalation.pk,
-            "portfolio": portfolio.code if portfolio else None,
-            "summary": summary,
-            "recommendation": recommendation,
-            "urgency": urgency,
-        }
+        return {"escalation": escalation.pk, "portfolio": portfolio.code if portfolio else None, **data}
 
-    return _transition(flag=flag, actor=actor, action=Action.ESCALATE, change=change)
+    inputs = {"summary": summary, "recommendation": recommendation, "urgency": urgency}
+    return _transition(flag=flag, actor=actor, action=Action.ESCALATE, inputs=inputs, change=change)
 
 
-def _decide(flag: Flag, actor, decision: Decision, note: str) -> int | None:
+def _decide(flag: Flag, actor: Any, decision: Decision, note: str) -> int | None:
     """Record the deputy mayor's decision on the escalation awaiting one; returns its id."""
     escalation = flag.escalations.filter(decision="").order_by("-escalated_at").first()
     if escalation is None:
@@ -291,40 +258,36 @@ def _decide(flag: Flag, actor, decision: Decision, note: str) -> int | None:
     return escalation.pk
 
 
-def flag_return(*, flag: Flag, actor, question: str) -> Flag:
+def flag_return(*, flag: Flag, actor: Any, question: str) -> Flag:
     """escalated → in_review, with the deputy mayor's question (kept as a ``question`` note too, for the
     liaison to answer). Writes ``flag.returned``; the liaison who escalated is notified."""
-    question = _text(question)
-    _required(question=question)
 
-    def change(flag: Flag) -> dict:
-        escalation = _decide(flag, actor, Decision.RETURNED, question)
-        Note.objects.create(flag=flag, author=actor, kind=NoteKind.QUESTION, body=question)
-        return {"escalation": escalation, "question": question}
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
+        escalation = _decide(flag, actor, Decision.RETURNED, data["question"])
+        Note.objects.create(flag=flag, author=actor, kind=NoteKind.QUESTION, body=data["question"])
+        return {"escalation": escalation, **data}
 
-    return _transition(flag=flag, actor=actor, action=Action.RETURN, change=change)
+    return _transition(flag=flag, actor=actor, action=Action.RETURN, inputs={"question": question}, change=change)
 
 
-def flag_delegate(*, flag: Flag, actor, note: str) -> Flag:
+def flag_delegate(*, flag: Flag, actor: Any, note: str) -> Flag:
     """escalated → agency_managed: the deputy mayor's office handles it with the agency. Writes
     ``flag.delegated``."""
-    note = _text(note)
-    _required(note=note)
 
-    def change(flag: Flag) -> dict:
-        return {"escalation": _decide(flag, actor, Decision.AGENCY_MANAGED, note), "note": note}
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
+        return {"escalation": _decide(flag, actor, Decision.AGENCY_MANAGED, data["note"]), **data}
 
-    return _transition(flag=flag, actor=actor, action=Action.DELEGATE, change=change)
+    return _transition(flag=flag, actor=actor, action=Action.DELEGATE, inputs={"note": note}, change=change)
 
 
 def flag_convert(
     *,
     flag: Flag,
-    actor,
+    actor: Any,
     project: Project | None = None,
     title: str = "",
-    owner=None,
-    agencies=(),
+    owner: Any = None,
+    agencies: list[Agency] | tuple[Agency, ...] = (),
     description: str = "",
 ) -> Flag:
     """in_review (ops lead) or escalated (deputy mayor, ops lead) → project: links the flag to an existing
@@ -332,7 +295,7 @@ def flag_convert(
     one). Writes one event, ``flag.converted``, naming the project."""
     from .projects import project_is_open, validate_owner
 
-    title = _text(title)
+    title = (title or "").strip()
     if project is None and not title:
         raise InvalidInput({"title": "Give an existing project or a new project's title."})
     if project is not None and title:
@@ -342,69 +305,64 @@ def flag_convert(
     if owner is not None:
         validate_owner(owner)
 
-    def change(flag: Flag) -> dict:
-        nonlocal project
-        created = project is None
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
+        target = data["project"]
+        created = target is None
         if created:
-            project = Project.objects.create(title=title, description=_text(description), owner=owner)
-        project.agencies.add(flag.indicator.agency, *agencies)
-        flag.project = project
-        escalation = _decide(flag, actor, Decision.PROJECT, f"Project #{project.pk}: {project.title}")
-        return {"project": project.pk, "title": project.title, "new_project": created, "escalation": escalation}
+            target = Project.objects.create(title=data["title"], description=data["description"], owner=data["owner"])
+        target.agencies.add(flag.indicator.agency, *data["agencies"])
+        flag.project = target
+        escalation = _decide(flag, actor, Decision.PROJECT, f"Project #{target.pk}: {target.title}")
+        return {"project": target.pk, "title": target.title, "new_project": created, "escalation": escalation}
 
-    return _transition(flag=flag, actor=actor, action=Action.CONVERT, change=change)
+    inputs = {"project": project, "title": title, "owner": owner, "agencies": agencies, "description": description}
+    return _transition(flag=flag, actor=actor, action=Action.CONVERT, inputs=inputs, change=change)
 
 
-def flag_resolve(*, flag: Flag, actor, resolution: str, system: str = "") -> Flag:
+def flag_resolve(*, flag: Flag, actor: Any, resolution: str, system: str = "") -> Flag:
     """in_review or monitoring (liaison, ops lead), agency_managed (deputy mayor) or project (project
     manager) → resolved. Writes ``flag.resolved``."""
-    resolution = _text(resolution)
-    _required(resolution=resolution)
 
-    def change(flag: Flag) -> dict:
-        flag.resolution = resolution
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
+        flag.resolution = data["resolution"]
         flag.monitor_until = None
-        return {"resolution": resolution}
+        return data
 
-    return _transition(flag=flag, actor=actor, action=Action.RESOLVE, change=change, system=system)
+    inputs = {"resolution": resolution}
+    return _transition(flag=flag, actor=actor, action=Action.RESOLVE, inputs=inputs, change=change, system=system)
 
 
-def flag_reopen(*, flag: Flag, actor, reason: str) -> Flag:
+def flag_reopen(*, flag: Flag, actor: Any, reason: str) -> Flag:
     """dismissed or resolved → in_review. Refused while another case of the same indicator and category is
     open (there can be only one). Writes ``flag.reopened``."""
-    reason = _text(reason)
-    _required(reason=reason)
 
-    def change(flag: Flag) -> dict:
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
         _no_other_open_case(flag.indicator_id, flag.category, but=flag.pk)
         old = {"dismiss_reason": flag.dismiss_reason, "resolution": flag.resolution}
         flag.dismiss_reason = ""
         flag.resolution = ""
-        return {"reason": reason, "old": old}
+        return {"reason": data["reason"], "old": old}
 
-    return _transition(flag=flag, actor=actor, action=Action.REOPEN, change=change)
+    return _transition(flag=flag, actor=actor, action=Action.REOPEN, inputs={"reason": reason}, change=change)
 
 
-def flag_add_note(*, flag: Flag, actor, body: str, kind: str = NoteKind.NOTE, source: str = "") -> Note:
+def flag_add_note(*, flag: Flag, actor: Any, body: str, kind: str = NoteKind.NOTE, source: str = "") -> Note:
     """Add a note (any status; liaisons of the agency, ops leads, the portfolio's deputy mayor's office,
     project managers). Writes ``flag.noted``. Notes are never edited or deleted."""
-    body = _text(body)
-    _required(body=body)
-    if kind not in NoteKind.values:
-        raise InvalidInput({"kind": f"Must be one of {', '.join(NoteKind.values)}."})
     created: list[Note] = []
 
-    def change(flag: Flag) -> dict:
-        note = Note.objects.create(flag=flag, author=actor, kind=kind, body=body, source=_text(source))
+    def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
+        note = Note.objects.create(flag=flag, author=actor, **data)
         created.append(note)
-        return {"note": note.pk, "kind": kind, "body": body, "source": note.source}
+        return {"note": note.pk, **data}
 
-    _transition(flag=flag, actor=actor, action=Action.NOTE, change=change)
+    inputs = {"body": body, "kind": kind, "source": source}
+    _transition(flag=flag, actor=actor, action=Action.NOTE, inputs=inputs, change=change)
     return created[0]
 
 
 # The service behind each action of the transition table: the API's per-action endpoints, the pages' forms
-# and bulk actions dispatch through this map.
+# and the bulk actions dispatch through this map.
 ACTION_SERVICES: dict[Action, Callable[..., object]] = {
     Action.REVIEW: flag_review,
     Action.ASSIGN: flag_assign,

@@ -6,20 +6,24 @@ owner and the liaisons who escalated its flags; an overdue flag → whoever hold
 period with nobody acting, the ops leads). The person who acted is never told of their own action.
 
 Exactly once: a ``Notification`` row is unique per (user, event, reason), so creating them again adds nothing;
-an e-mail goes out only from the worker whose UPDATE claimed ``emailed_at`` from NULL."""
+an e-mail goes out only from the worker whose UPDATE claimed ``emailed_at`` from NULL.
+
+Scheduling (``notify_after_commit``): notifications leave only after the transaction that wrote the event
+commits, so a rolled-back change never tells anybody anything."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from indicators.roles import Role
+from core.errors import InvalidInput
+from core.permissions import Role
 
-from ..audit import Verb, verb_label
-from ..errors import InvalidInput
+from ..audit_trail import Verb, verb_label
 from ..lifecycle import FlagStatus, Severity
 from ..models import EmailMode, Escalation, Event, Notification, NotificationPreference
 
@@ -29,6 +33,13 @@ NEW_FLAG_VERBS = {Verb.FLAG_DETECTED, Verb.FLAG_CREATED, Verb.FLAG_REGRESSED}
 DECISION_VERBS = {Verb.FLAG_RETURNED, Verb.FLAG_DELEGATED, Verb.FLAG_CONVERTED}
 PROJECT_VERBS = {Verb.PROJECT_CREATED, Verb.PROJECT_COMPLETED}
 OVERDUE_LEAD = "overdue_lead"
+
+
+def notify_after_commit(event) -> None:
+    from ..tasks import notify_event
+
+    event_id = event.pk
+    transaction.on_commit(lambda: notify_event.delay(event_id))
 
 
 def _with_role(users: QuerySet, role: str) -> QuerySet:

@@ -1,49 +1,45 @@
-"""Projects made from flags, and their milestones. Project managers and ops leads run them; completing a
-project resolves every flag still attached to it, each with its own ``flag.resolved`` event."""
+"""Projects made from flags, and their milestones. Whoever may run projects (``Capability.RUN_PROJECTS``)
+runs them; status changes follow ``lifecycle.PROJECT_TRANSITIONS``. Completing a project resolves every flag
+still attached to it, each with its own ``flag.resolved`` event."""
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput, TransitionNotAllowed
+from core.permissions import Capability, Role, has_role, require
 from indicators.models import Agency
-from indicators.roles import Role, roles_of
 
-from ..audit import Verb
-from ..errors import ActionForbidden, InvalidInput, TransitionNotAllowed
-from ..lifecycle import FlagStatus
-from ..models import Milestone, Project, ProjectStatus
+from ..audit_trail import Verb
+from ..lifecycle import (
+    OPEN_PROJECT_STATUSES,
+    PROJECT_TRANSITIONS,
+    FlagStatus,
+    ProjectAction,
+    ProjectStatus,
+    Transition,
+    project_transition_to,
+)
+from ..models import Milestone, Project
 from .events import event_record
-from .notify import notify_after_commit
+from .inputs import clean_inputs
+from .notifications import notify_after_commit
 
-PROJECT_ROLES = frozenset({Role.PROJECT_MANAGER, Role.OPS_LEAD})
-
-# The allowed status changes of a project. Completed and cancelled projects are final.
-PROJECT_TRANSITIONS: dict[str, frozenset[str]] = {
-    ProjectStatus.PROPOSED: frozenset({ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD, ProjectStatus.CANCELLED}),
-    ProjectStatus.ACTIVE: frozenset({ProjectStatus.ON_HOLD, ProjectStatus.COMPLETED, ProjectStatus.CANCELLED}),
-    ProjectStatus.ON_HOLD: frozenset({ProjectStatus.ACTIVE, ProjectStatus.COMPLETED, ProjectStatus.CANCELLED}),
-    ProjectStatus.COMPLETED: frozenset(),
-    ProjectStatus.CANCELLED: frozenset(),
-}
 EDITABLE_FIELDS = ("title", "description", "owner", "start_date", "target_date", "outcome")
 
 
 def project_is_open(project: Project) -> bool:
-    return project.status not in (ProjectStatus.COMPLETED, ProjectStatus.CANCELLED)
+    return project.status in OPEN_PROJECT_STATUSES
 
 
-def validate_owner(owner) -> None:
-    if Role.PROJECT_MANAGER not in roles_of(owner):
+def validate_owner(owner: Any) -> None:
+    if not has_role(owner, Role.PROJECT_MANAGER):
         raise InvalidInput({"owner": f"{owner.get_username()} is not a project manager."})
 
 
-def _check_actor(actor) -> None:
-    if not (roles_of(actor) & PROJECT_ROLES):
-        raise ActionForbidden("Only project managers and ops leads run projects.")
-
-
-def _validate_dates(start_date, target_date) -> None:
+def _validate_dates(start_date: dt.date | None, target_date: dt.date | None) -> None:
     if start_date and target_date and target_date < start_date:
         raise InvalidInput({"target_date": "Must not be before the start date."})
 
@@ -59,7 +55,7 @@ def project_create(
     target_date: dt.date | None = None,
 ) -> Project:
     """Create a project (status ``proposed``). Writes ``project.created``; the owner is notified."""
-    _check_actor(actor)
+    require(actor, Capability.RUN_PROJECTS)
     title = (title or "").strip()
     if not title:
         raise InvalidInput({"title": "This field is required."})
@@ -86,18 +82,13 @@ def project_create(
     return project
 
 
-def _display(value):
+def _display(value: Any) -> Any:
     if hasattr(value, "get_username"):
         return value.get_username()
     return value
 
 
-def project_update(*, project: Project, actor, status: str | None = None, agencies=None, **changes) -> Project:
-    """Change a project's fields and/or status. Completing needs an outcome and resolves the project's open
-    flags (``flag.resolved`` each, system actor labelled with the project); the project writes one event:
-    ``project.completed``, ``project.cancelled`` or ``project.updated`` with old and new values. A call
-    that changes nothing writes nothing."""
-    _check_actor(actor)
+def _check_changes(changes: dict[str, Any], status: str | None) -> None:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput({name: "This field cannot be changed." for name in sorted(unknown)})
@@ -108,46 +99,68 @@ def project_update(*, project: Project, actor, status: str | None = None, agenci
     if status is not None and status not in ProjectStatus.values:
         raise InvalidInput({"status": f"Must be one of {', '.join(ProjectStatus.values)}."})
 
+
+def _apply_changes(project: Project, changes: dict[str, Any], agencies: list[Agency] | None) -> dict[str, Any]:
+    """Set the changed fields; returns ``{field: {"old", "new"}}`` of what actually changed."""
+    diff = {}
+    for name, value in changes.items():
+        old = getattr(project, name)
+        if old != value:
+            diff[name] = {"old": _display(old), "new": _display(value)}
+            setattr(project, name, value)
+    if agencies is not None:
+        old_codes = sorted(project.agencies.values_list("code", flat=True))
+        new_codes = sorted(a.code for a in agencies)
+        if old_codes != new_codes:
+            diff["agencies"] = {"old": old_codes, "new": new_codes}
+            project.agencies.set(agencies)
+    return diff
+
+
+def _status_transition(project: Project, status: str | None) -> Transition | None:
+    """The row of the project table that moves ``project`` to ``status`` (``None``: no status change), its
+    input checked against the project as changed."""
+    if status is None or status == project.status:
+        return None
+    row = project_transition_to(project.status, status)
+    if row is None:
+        allowed = [t.target for t in PROJECT_TRANSITIONS.values() if project.status in t.allowed]
+        raise TransitionNotAllowed(
+            f"A {project.get_status_display().lower()} project cannot become {ProjectStatus(status).label.lower()}.",
+            status=project.status,
+            available=sorted(str(target) for target in allowed),
+        )
+    clean_inputs(row.inputs, {spec.name: getattr(project, spec.name) for spec in row.inputs})
+    return row
+
+
+def project_update(
+    *, project: Project, actor: Any, status: str | None = None, agencies: list[Agency] | None = None, **changes: Any
+) -> Project:
+    """Change a project's fields and/or status (a row of ``PROJECT_TRANSITIONS``). Completing needs an
+    outcome and resolves the project's open flags (``flag.resolved`` each, system actor labelled with the
+    project); the project writes one event: ``project.completed``, ``project.cancelled`` or
+    ``project.updated`` with old and new values. A call that changes nothing writes nothing."""
+    require(actor, Capability.RUN_PROJECTS)
+    _check_changes(changes, status)
     from .flags import flag_resolve
 
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
         from_status = project.status
         _validate_dates(changes.get("start_date", project.start_date), changes.get("target_date", project.target_date))
-        diff = {}
-        for name, value in changes.items():
-            old = getattr(project, name)
-            if old != value:
-                diff[name] = {"old": _display(old), "new": _display(value)}
-                setattr(project, name, value)
-        if agencies is not None:
-            old_codes = sorted(project.agencies.values_list("code", flat=True))
-            new_codes = sorted(a.code for a in agencies)
-            if old_codes != new_codes:
-                diff["agencies"] = {"old": old_codes, "new": new_codes}
-                project.agencies.set(agencies)
-        if status is not None and status != from_status:
-            if status not in PROJECT_TRANSITIONS[from_status]:
-                raise TransitionNotAllowed(
-                    f"A {project.get_status_display().lower()} project cannot become "
-                    f"{ProjectStatus(status).label.lower()}.",
-                    status=from_status,
-                    available=sorted(PROJECT_TRANSITIONS[from_status]),
-                )
-            if status == ProjectStatus.COMPLETED and not (project.outcome or "").strip():
-                raise InvalidInput({"outcome": "Say what the project achieved before completing it."})
-            project.status = status
-        if not diff and project.status == from_status:
+        diff = _apply_changes(project, changes, agencies)
+        row = _status_transition(project, status)
+        if not diff and row is None:
             return project
-        verb = {
-            ProjectStatus.COMPLETED: Verb.PROJECT_COMPLETED,
-            ProjectStatus.CANCELLED: Verb.PROJECT_CANCELLED,
-        }.get(project.status if project.status != from_status else None, Verb.PROJECT_UPDATED)
-        if project.status == ProjectStatus.COMPLETED and from_status != ProjectStatus.COMPLETED:
+        completing = row is not None and row.target == ProjectStatus.COMPLETED
+        if row is not None:
+            project.status = row.target
+        if completing:
             project.completed_at = timezone.now()
         project.save()
         event = event_record(
-            verb=verb,
+            verb=row.verb if row is not None else Verb.PROJECT_UPDATED,
             actor=actor,
             project=project,
             from_status=from_status,
@@ -155,7 +168,7 @@ def project_update(*, project: Project, actor, status: str | None = None, agenci
             data={"changes": diff},
         )
         notify_after_commit(event)
-        if verb == Verb.PROJECT_COMPLETED:
+        if completing:
             for flag in project.flags.filter(status=FlagStatus.PROJECT).order_by("pk"):
                 flag_resolve(
                     flag=flag,
@@ -166,9 +179,17 @@ def project_update(*, project: Project, actor, status: str | None = None, agenci
     return project
 
 
+def project_act(*, project: Project, actor: Any, action: ProjectAction, **inputs: Any) -> Project:
+    """Take one action of the project table (start, hold, complete with its outcome, cancel): the same
+    change as ``project_update`` with the row's target status."""
+    row = PROJECT_TRANSITIONS[action]
+    values = clean_inputs(row.inputs, inputs)
+    return project_update(project=project, actor=actor, status=row.target, **values)
+
+
 def milestone_add(*, project: Project, actor, title: str, due: dt.date | None = None) -> Milestone:
     """Add a milestone to an open project. Writes ``project.milestone_added``."""
-    _check_actor(actor)
+    require(actor, Capability.RUN_PROJECTS)
     title = (title or "").strip()
     if not title:
         raise InvalidInput({"title": "This field is required."})
@@ -189,7 +210,7 @@ def milestone_add(*, project: Project, actor, title: str, due: dt.date | None = 
 def milestone_complete(*, milestone: Milestone, actor) -> Milestone:
     """Mark a milestone done. Writes ``project.milestone_done``; a milestone already done is left as it is
     and writes nothing (safe to repeat)."""
-    _check_actor(actor)
+    require(actor, Capability.RUN_PROJECTS)
     with transaction.atomic():
         milestone = Milestone.objects.select_for_update().select_related("project").get(pk=milestone.pk)
         if milestone.done_at is not None:

@@ -6,16 +6,16 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from indicators.roles import Role, roles_of
+from core.errors import DomainError, InvalidInput
+from core.permissions import Capability, require
 
-from .. import sla
-from ..audit import Verb
-from ..errors import ActionForbidden, DomainError, InvalidInput
+from .. import deadlines
+from ..audit_trail import Verb
 from ..lifecycle import OPEN_STATUSES, FlagStatus
 from ..models import Event, Flag, Notification, SlaPolicy
 from .events import event_record
 from .flags import flag_resume
-from .notify import notify_after_commit
+from .notifications import notify_after_commit
 
 SYSTEM = "SLA check"
 
@@ -57,7 +57,7 @@ def flags_overdue_untouched(*, now: dt.datetime | None = None) -> list[Event]:
     return [
         Event.objects.filter(flag=flag, verb=Verb.FLAG_OVERDUE).latest("id")
         for flag in flags
-        if sla.add_business_days(flag.overdue_at, grace) <= now
+        if deadlines.add_business_days(flag.overdue_at, grace) <= now
     ]
 
 
@@ -93,8 +93,7 @@ def flags_resume_due_monitoring(*, today: dt.date | None = None) -> int:
 def sla_policy_update(*, actor, **values) -> SlaPolicy:
     """Change the SLA policy (ops leads and admins). Deadlines already set keep their date; new ones follow
     the new policy. Safe to repeat."""
-    if not (actor.is_superuser or roles_of(actor) & {Role.OPS_LEAD, Role.ADMIN}):
-        raise ActionForbidden("Only ops leads and administrators change the SLA policy.")
+    require(actor, Capability.CONFIGURE)
     unknown = set(values) - {"review_days_red", "review_days_yellow", "decision_days", "lead_grace_days"}
     if unknown:
         raise InvalidInput({name: "This field cannot be changed." for name in sorted(unknown)})

@@ -6,10 +6,10 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from .. import charts
-from ..audit import verb_label
+from ..audit_trail import verb_label
+from ..case_signals import breach_sentence, event_signal_sentences, measure_text
 from ..lifecycle import DismissReason, FlagStatus
 from ..priority import priority_terms
-from ..signals import breach_sentence, event_signal_sentences, measure_text
 
 register = template.Library()
 
@@ -159,11 +159,3 @@ def event_details(data) -> list[tuple[str, str]]:
             value = "; ".join(f"{k}: {v}" for k, v in value.items())
         pairs.append((key.replace("_", " "), str(value)))
     return pairs
-
-
-@register.filter
-def person(user, empty: str = "—") -> str:
-    """A user's full name, else username; ``empty`` for nobody."""
-    if user is None:
-        return empty
-    return user.get_full_name() or user.get_username()

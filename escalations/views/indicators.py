@@ -9,13 +9,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.forms import show_domain_error
+from core.permissions import Capability, may
 from indicators.models import Indicator
-from indicators.roles import Role
 
 from .. import charts, selectors
-from ..access import scope_of
-from ..errors import DomainError
-from ..forms import RaiseFlagForm, show_domain_error
+from ..forms import RaiseFlagForm
 from ..models import FlagCategory
 from ..services import flag_raise
 
@@ -27,11 +27,6 @@ def _indicator_or_404(pk) -> Indicator:
         raise Http404("No such indicator") from None
 
 
-def _may_raise(user, indicator) -> bool:
-    scope = scope_of(user)
-    return any(scope.covers(role, indicator.agency) for role in (Role.LIAISON, Role.OPS_LEAD))
-
-
 @login_required
 def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
     indicator = _indicator_or_404(pk)
@@ -41,6 +36,7 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
     # The chart marks the lead signal of the newest open case the user may see.
     lead = next((flag.lead_signal for flag in flags if flag.is_open and flag.lead_signal), None)
     flagged_period = lead.period if lead else None
+    may_raise = may(request.user, Capability.RAISE_FLAGS, agency=indicator.agency)
     return render(
         request,
         "escalations/indicator_detail.html",
@@ -54,8 +50,7 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
             "events": selectors.events_of_indicator(request.user, indicator),
             "open_case": open_case,
             # One case per indicator: a person raises one only when none is open.
-            "raise_form": raise_form
-            or (RaiseFlagForm() if open_case is None and _may_raise(request.user, indicator) else None),
+            "raise_form": raise_form or (RaiseFlagForm() if open_case is None and may_raise else None),
         },
         status=status,
     )
@@ -72,7 +67,7 @@ def indicator_raise_flag(request, pk: int):
             flag = flag_raise(indicator=indicator, actor=request.user, **form.cleaned_data)
         except DomainError as error:
             show_domain_error(form, error)
-        else:
-            messages.success(request, f"Case #{flag.pk} raised.")
-            return redirect("flag_detail", flag.pk)
+            return indicator_detail(request, pk, raise_form=form, status=error.status_code)
+        messages.success(request, f"Case #{flag.pk} raised.")
+        return redirect("flag_detail", flag.pk)
     return indicator_detail(request, pk, raise_form=form, status=400)

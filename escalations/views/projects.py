@@ -1,28 +1,25 @@
-"""The project board and the pages that run a project: create, edit, change status (complete needs an
-outcome, and resolves the project's flags), milestones."""
+"""The project board and the pages that run a project: create, edit, the actions of the project table
+(start, hold, complete with an outcome — which resolves the project's cases —, cancel), milestones."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.forms import show_domain_error
+from core.permissions import Capability, may, require
+
 from .. import charts, selectors
-from ..errors import DomainError
-from ..forms import MilestoneForm, ProjectForm, ProjectStatusForm, show_domain_error
-from ..models import Milestone, Project, ProjectStatus
-from ..services import milestone_add, milestone_complete, project_create, project_update
-from ..services.projects import PROJECT_TRANSITIONS
-from .common import runs_projects
+from ..access import project_actions_available
+from ..forms import PROJECT_ACTION_FORMS, MilestoneForm, ProjectForm
+from ..lifecycle import ProjectAction, ProjectStatus
+from ..models import Milestone, Project
+from ..services import milestone_add, milestone_complete, project_act, project_create, project_update
 
 BOARD_COLUMNS = [ProjectStatus.PROPOSED, ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD, ProjectStatus.COMPLETED]
-STATUS_BUTTONS = {
-    ProjectStatus.ACTIVE: "Start (make active)",
-    ProjectStatus.ON_HOLD: "Put on hold",
-    ProjectStatus.COMPLETED: "Complete project",
-    ProjectStatus.CANCELLED: "Cancel project",
-}
 
 
 def _project_or_404(user, pk) -> Project:
@@ -30,11 +27,6 @@ def _project_or_404(user, pk) -> Project:
         return selectors.project_get(user, pk)
     except Project.DoesNotExist:
         raise Http404("No such project") from None
-
-
-def _require_runner(user) -> None:
-    if not runs_projects(user):
-        raise PermissionDenied("Only project managers and ops leads run projects.")
 
 
 def _trend(project, series) -> list:
@@ -66,13 +58,27 @@ def project_board(request):
         "escalations/project_board.html",
         {
             "columns": [(ProjectStatus(status).label, status, items) for status, items in columns.items()],
-            "can_run": runs_projects(request.user),
+            "can_run": may(request.user, Capability.RUN_PROJECTS),
         },
     )
 
 
+def _project_action_forms(request, project: Project, bound=None) -> list:
+    """The forms of the project table's actions this user may take now (``bound``: a submitted one)."""
+    forms = []
+    for action in project_actions_available(request.user, project):
+        form = (
+            bound
+            if bound is not None and bound.action == action
+            else PROJECT_ACTION_FORMS[action](user=request.user, initial={"outcome": project.outcome})
+        )
+        form.url = reverse("project_act", args=[project.pk, action.value])
+        forms.append(form)
+    return forms
+
+
 @login_required
-def project_detail(request, pk: int, status_form=None, milestone_form=None, status: int = 200):
+def project_detail(request, pk: int, action_form=None, milestone_form=None, status: int = 200):
     project = _project_or_404(request.user, pk)
     series = selectors.series_by_indicator({f.indicator_id for f in project.flags.all()})
     trends = _trend(project, series)
@@ -80,16 +86,15 @@ def project_detail(request, pk: int, status_form=None, milestone_form=None, stat
         trend["chart"] = charts.series_chart(
             indicator=trend["indicator"], measurements=trend["measurements"], since=trend["since"]
         )
-    next_statuses = [(s, STATUS_BUTTONS[s]) for s in PROJECT_TRANSITIONS[project.status] if s in STATUS_BUTTONS]
     return render(
         request,
         "escalations/project_detail.html",
         {
             "project": project,
             "trends": trends,
-            "can_run": runs_projects(request.user),
-            "next_statuses": next_statuses,
-            "status_form": status_form or ProjectStatusForm(initial={"outcome": project.outcome}),
+            "can_run": may(request.user, Capability.RUN_PROJECTS),
+            "action_forms": _project_action_forms(request, project, bound=action_form),
+            "open_bound": action_form.action.value if action_form is not None else "",
             "milestone_form": milestone_form or MilestoneForm(),
             "events": selectors.events_visible_to(request.user).filter(project=project).order_by("id"),
         },
@@ -99,7 +104,7 @@ def project_detail(request, pk: int, status_form=None, milestone_form=None, stat
 
 @login_required
 def project_create_view(request):
-    _require_runner(request.user)
+    require(request.user, Capability.RUN_PROJECTS)
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -123,7 +128,7 @@ def project_create_view(request):
 
 @login_required
 def project_edit(request, pk: int):
-    _require_runner(request.user)
+    require(request.user, Capability.RUN_PROJECTS)
     project = _project_or_404(request.user, pk)
     form = ProjectForm(request.POST or None, instance=project)
     if request.method == "POST" and form.is_valid():
@@ -143,26 +148,30 @@ def project_edit(request, pk: int):
 
 @login_required
 @require_POST
-def project_status(request, pk: int):
-    _require_runner(request.user)
+def project_act_view(request, pk: int, action: str):
+    """Submit one action of the project table (start, hold, complete, cancel): the service decides."""
     project = _project_or_404(request.user, pk)
-    form = ProjectStatusForm(request.POST)
+    if action not in ProjectAction.values:
+        raise Http404("No such action")
+    action = ProjectAction(action)
+    form = PROJECT_ACTION_FORMS[action](request.POST, user=request.user)
+    status = 400
     if form.is_valid():
-        changes = {"outcome": form.cleaned_data["outcome"]} if form.cleaned_data["outcome"].strip() else {}
         try:
-            project_update(project=project, actor=request.user, status=form.cleaned_data["status"], **changes)
+            project_act(project=project, actor=request.user, action=action, **form.cleaned_data)
         except DomainError as error:
             show_domain_error(form, error)
+            status = error.status_code
         else:
-            messages.success(request, f"Project is now {ProjectStatus(form.cleaned_data['status']).label.lower()}.")
+            messages.success(request, f"{action.label}: done.")
             return redirect("project_detail", project.pk)
-    return project_detail(request, pk, status_form=form, status=400)
+    return project_detail(request, pk, action_form=form, status=status)
 
 
 @login_required
 @require_POST
 def project_milestone_add(request, pk: int):
-    _require_runner(request.user)
+    require(request.user, Capability.RUN_PROJECTS)
     project = _project_or_404(request.user, pk)
     form = MilestoneForm(request.POST)
     if form.is_valid():
@@ -179,7 +188,7 @@ def project_milestone_add(request, pk: int):
 @login_required
 @require_POST
 def project_milestone_done(request, pk: int, milestone_pk: int):
-    _require_runner(request.user)
+    require(request.user, Capability.RUN_PROJECTS)
     project = _project_or_404(request.user, pk)
     milestone = project.milestones.filter(pk=milestone_pk).first()
     if milestone is None:

@@ -1,40 +1,44 @@
 """Writes that configure what Percolate measures and what counts as a problem: reference data (portfolios,
 agencies), threshold rules, and an indicator's tolerance and public-impact weight.
 
-Refusals use Django's own exceptions (``PermissionDenied`` for a role, ``ValidationError`` with a field
-dict for input) because this app cannot import the escalations app's domain errors; the API maps both."""
+Refusals are the domain errors of ``core.errors``: ``ActionForbidden`` for a role, ``InvalidInput`` with a
+field dict for input (the model's own validation included)."""
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import InvalidInput
+from core.permissions import Capability, require
+
 from ..detection.rules import RULE_PARAMS
 from ..models import Agency, Indicator, Portfolio, RuleScope, ThresholdRule
-from ..roles import Role, roles_of
 
 
-def _require_role(actor, *roles: str) -> None:
-    if not (roles_of(actor) & set(roles) or (Role.ADMIN in roles and actor.is_superuser)):
-        names = " or ".join(Role(role).label.lower() for role in roles)
-        raise PermissionDenied(f"Only a user who is {names} may do this.")
+def _full_clean(obj) -> None:
+    """The model's own validation, reported as ``InvalidInput``."""
+    try:
+        obj.full_clean()
+    except ValidationError as error:
+        raise InvalidInput({name: " ".join(problems) for name, problems in error.message_dict.items()}) from None
 
 
 def _apply(obj, changes: dict, allowed: tuple[str, ...]) -> None:
     unknown = set(changes) - set(allowed)
     if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+        raise InvalidInput({name: "This field cannot be changed." for name in sorted(unknown)})
     for name, value in changes.items():
         setattr(obj, name, value)
 
 
 def portfolio_save(*, actor, portfolio: Portfolio | None = None, **changes) -> Portfolio:
     """Create (``portfolio=None``) or change a portfolio: ``code``, ``name``. Admins only."""
-    _require_role(actor, Role.ADMIN)
+    require(actor, Capability.MANAGE_REFERENCE_DATA)
     portfolio = portfolio or Portfolio()
     _apply(portfolio, changes, ("code", "name"))
-    portfolio.full_clean()
+    _full_clean(portfolio)
     portfolio.save()
     return portfolio
 
@@ -42,22 +46,31 @@ def portfolio_save(*, actor, portfolio: Portfolio | None = None, **changes) -> P
 def agency_save(*, actor, agency: Agency | None = None, **changes) -> Agency:
     """Create (``agency=None``) or change an agency: ``code``, ``name``, ``budget_number``, ``portfolio``.
     Admins only."""
-    _require_role(actor, Role.ADMIN)
+    require(actor, Capability.MANAGE_REFERENCE_DATA)
     agency = agency or Agency()
     _apply(agency, changes, ("code", "name", "budget_number", "portfolio"))
-    agency.full_clean()
+    _full_clean(agency)
     agency.save()
     return agency
 
 
-def _validate_rule(rule: ThresholdRule) -> None:
-    problems = {}
+def _scope_problems(rule: ThresholdRule) -> dict[str, str]:
     if rule.scope == RuleScope.AGENCY and (rule.agency_id is None or rule.indicator_id is not None):
-        problems["agency"] = "A rule scoped to one agency names that agency (and no indicator)."
-    elif rule.scope == RuleScope.INDICATOR and (rule.indicator_id is None or rule.agency_id is not None):
-        problems["indicator"] = "A rule scoped to one indicator names that indicator (and no agency)."
-    elif rule.scope in (RuleScope.ALL, RuleScope.CRITICAL) and (rule.agency_id or rule.indicator_id):
-        problems["scope"] = "A rule for all (or all critical) indicators names no agency or indicator."
+        return {"agency": "A rule scoped to one agency names that agency (and no indicator)."}
+    if rule.scope == RuleScope.INDICATOR and (rule.indicator_id is None or rule.agency_id is not None):
+        return {"indicator": "A rule scoped to one indicator names that indicator (and no agency)."}
+    if rule.scope in (RuleScope.ALL, RuleScope.CRITICAL) and (rule.agency_id or rule.indicator_id):
+        return {"scope": "A rule for all (or all critical) indicators names no agency or indicator."}
+    if rule.replaces_broader and rule.scope == RuleScope.ALL:
+        return {
+            "replaces_broader": "Only a rule scoped to critical indicators, an agency or an indicator replaces "
+            "broader ones."
+        }
+    return {}
+
+
+def _threshold_problems(rule: ThresholdRule) -> dict[str, str]:
+    problems = {}
     if rule.yellow is not None and rule.red is not None:
         if rule.yellow < 0 or rule.red < 0:
             problems["yellow"] = "Thresholds are not negative."
@@ -65,26 +78,32 @@ def _validate_rule(rule: ThresholdRule) -> None:
             problems["red"] = "The red threshold is at least the yellow one."
     if rule.critical_factor is not None and rule.critical_factor <= 0:
         problems["critical_factor"] = "Must be greater than 0."
-    params = rule.params
-    if not isinstance(params, dict):
+    return problems
+
+
+def _param_problem(kind: str, name: str, value: object) -> str:
+    """What is wrong with one parameter of a rule of ``kind`` ("" when nothing is)."""
+    known = RULE_PARAMS.get(kind, {})
+    spec = known.get(name)
+    if spec is None:
+        return f"Unknown parameter {name!r} for a {kind} rule (allowed: {', '.join(known) or 'none'})."
+    if isinstance(value, bool) or not isinstance(value, int | float if spec.decimal else int):
+        return f"{name} must be a {'number' if spec.decimal else 'whole number'}."
+    if not spec.minimum <= value <= spec.maximum:
+        return f"{name} must be from {spec.minimum} to {spec.maximum}."
+    return ""
+
+
+def _validate_rule(rule: ThresholdRule) -> None:
+    problems = _scope_problems(rule) | _threshold_problems(rule)
+    if not isinstance(rule.params, dict):
         problems["params"] = "Must be an object."
     else:
-        known = RULE_PARAMS.get(rule.kind, {})
-        for name, value in params.items():
-            spec = known.get(name)
-            if spec is None:
-                allowed = ", ".join(known) or "none"
-                problems["params"] = f"Unknown parameter {name!r} for a {rule.kind} rule (allowed: {allowed})."
-            elif isinstance(value, bool) or not isinstance(value, int | float if spec.decimal else int):
-                problems["params"] = f"{name} must be a {'number' if spec.decimal else 'whole number'}."
-            elif not spec.minimum <= value <= spec.maximum:
-                problems["params"] = f"{name} must be from {spec.minimum} to {spec.maximum}."
-    if rule.replaces_broader and rule.scope == RuleScope.ALL:
-        problems["replaces_broader"] = (
-            "Only a rule scoped to critical indicators, an agency or an indicator replaces broader ones."
-        )
+        found = [_param_problem(rule.kind, name, value) for name, value in rule.params.items()]
+        if any(found):
+            problems["params"] = [problem for problem in found if problem][-1]
     if problems:
-        raise ValidationError(problems)
+        raise InvalidInput(problems)
 
 
 RULE_FIELDS = (
@@ -106,12 +125,12 @@ RULE_FIELDS = (
 def rule_save(*, actor, rule: ThresholdRule | None = None, **changes) -> ThresholdRule:
     """Create (``rule=None``) or change a threshold rule. Ops leads and admins. The rule's ``updated_at``
     moves, so the next incremental check re-evaluates what it covers."""
-    _require_role(actor, Role.OPS_LEAD, Role.ADMIN)
+    require(actor, Capability.CONFIGURE)
     with transaction.atomic():
         rule = ThresholdRule() if rule is None else ThresholdRule.objects.select_for_update().get(pk=rule.pk)
         _apply(rule, changes, RULE_FIELDS)
         _validate_rule(rule)
-        rule.full_clean()
+        _full_clean(rule)
         rule.save()
     return rule
 
@@ -119,21 +138,18 @@ def rule_save(*, actor, rule: ThresholdRule | None = None, **changes) -> Thresho
 def indicator_tune(*, indicator: Indicator, actor, **changes) -> Indicator:
     """Set an indicator's ``tolerance`` (with its ``tolerance_rationale``: a written reason is required
     whenever a tolerance is set) and ``public_impact_weight``. The agency's liaisons, ops leads, admins."""
-    roles = roles_of(actor)
-    liaison_here = Role.LIAISON in roles and actor.agencies.filter(pk=indicator.agency_id).exists()
-    if not (liaison_here or roles & {Role.OPS_LEAD, Role.ADMIN} or actor.is_superuser):
-        raise PermissionDenied("Only the agency's liaisons, ops leads and admins tune an indicator.")
+    require(actor, Capability.TUNE_INDICATORS, agency=indicator.agency)
     with transaction.atomic():
         indicator = Indicator.objects.select_for_update().get(pk=indicator.pk)
         tolerance_before = indicator.tolerance
         _apply(indicator, changes, ("tolerance", "tolerance_rationale", "public_impact_weight"))
         indicator.tolerance_rationale = (indicator.tolerance_rationale or "").strip()
         if indicator.tolerance is not None and not indicator.tolerance_rationale:
-            raise ValidationError({"tolerance_rationale": "Say why this indicator gets its own tolerance."})
+            raise InvalidInput({"tolerance_rationale": "Say why this indicator gets its own tolerance."})
         if indicator.tolerance is not None and indicator.tolerance < 0:
-            raise ValidationError({"tolerance": "Must not be negative."})
+            raise InvalidInput({"tolerance": "Must not be negative."})
         if not 1 <= indicator.public_impact_weight <= 5:
-            raise ValidationError({"public_impact_weight": "Must be from 1 to 5."})
+            raise InvalidInput({"public_impact_weight": "Must be from 1 to 5."})
         fields = ["tolerance", "tolerance_rationale", "public_impact_weight"]
         if indicator.tolerance != tolerance_before:  # the rules read it: the next incremental check re-evaluates
             indicator.data_changed_at = timezone.now()

@@ -8,6 +8,8 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 
+from core.errors import DomainError
+
 from .. import importers
 from ..importers.base import Problem, Report
 from ..models import ImportBatch
@@ -18,9 +20,9 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
-class ImportRejected(Exception):
-    """The file has errors; nothing was written. ``errors`` lists every problem found (the first thousand,
-    then a count), each with line (the header is line 1), column and reason."""
+class ImportRejected(DomainError):
+    """The file has errors; nothing was written (400). ``errors`` lists every problem found (the first
+    thousand, then a count), each with line (the header is line 1), column and reason."""
 
     def __init__(self, errors: list[Problem], warnings: list[Problem] = ()):
         super().__init__(f"{len(errors)} error(s); nothing was imported")
@@ -28,8 +30,9 @@ class ImportRejected(Exception):
         self.warnings = list(warnings)
 
     def as_dict(self) -> dict:
-        """``{"errors": [{"line", "column", "message"}, …], "warnings": […]}`` for the API and the page."""
+        """``{"detail", "errors": [{"line", "column", "message"}, …], "warnings": […]}``."""
         return {
+            "detail": self.message,
             "errors": [problem.as_dict() for problem in self.errors],
             "warnings": [problem.as_dict() for problem in self.warnings],
         }

@@ -5,8 +5,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 
+from core.permissions import Role
+
 from ..models import Agency, Portfolio
-from ..roles import Role
 
 
 def _unknown(kind: str, names) -> ValueError:

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from indicators.roles import Role
+from core.permissions import Role
 
 API = "/api/v1/"
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.permissions import Role
 from escalations import services
 from escalations.lifecycle import FlagStatus
 from escalations.models import Flag
 from indicators.models import ImportBatch, Indicator, ThresholdRule
-from indicators.roles import Role
 
 from ..factories import FlagFactory, IndicatorFactory, MeasurementFactory
 from .conftest import API

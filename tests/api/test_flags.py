@@ -5,10 +5,10 @@ import io
 
 import pytest
 
+from core.permissions import Role
 from escalations import services
 from escalations.lifecycle import FlagStatus
 from escalations.models import Event, Flag
-from indicators.roles import Role
 
 from ..factories import AgencyFactory, FlagFactory, IndicatorFactory, RuleFactory
 from .conftest import API

@@ -6,7 +6,7 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from indicators.roles import Role
+from core.permissions import Role
 
 from ..factories import FlagFactory, IndicatorFactory, MeasurementFactory
 from .conftest import API

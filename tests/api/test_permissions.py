@@ -13,10 +13,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from core.permissions import Role
 from escalations import services
 from escalations.lifecycle import TRANSITIONS, Action, FlagStatus
 from indicators.models import CheckRun, ImportBatch
-from indicators.roles import Role
 
 from ..escalations.conftest import PATHS
 from ..factories import AgencyFactory, FlagFactory, IndicatorFactory, MeasurementFactory, RuleFactory
@@ -159,6 +159,11 @@ def read_all(role, scope):
     return 401 if role == ANON else 200
 
 
+def read_operations(role, scope):
+    """The operations lists (rules, check runs, imports): the operations team, as on their pages."""
+    return 401 if role == ANON else 200 if role in (LEAD, AUDITOR, ADMIN) else 403
+
+
 def read_scoped(role, scope):
     return 401 if role == ANON else 200 if sees(role, scope) else 404
 
@@ -273,8 +278,8 @@ CASES = [
         lambda w, s: (f"{API}indicators/{w.indicators[s].pk}/measurements/", None),
         read_all,
     ),
-    Case("rules list", "get", lambda w, s: (f"{API}rules/", None), read_all),
-    Case("rule", "get", lambda w, s: (f"{API}rules/{RuleFactory().pk}/", None), read_all),
+    Case("rules list", "get", lambda w, s: (f"{API}rules/", None), read_operations),
+    Case("rule", "get", lambda w, s: (f"{API}rules/{RuleFactory().pk}/", None), read_operations),
     Case(
         "rule create",
         "post",
@@ -296,12 +301,12 @@ CASES = [
         allowed_to(LEAD, ADMIN),
         body=lambda w, s: {"active": False},
     ),
-    Case("check-runs list", "get", lambda w, s: (f"{API}check-runs/", None), read_all),
+    Case("check-runs list", "get", lambda w, s: (f"{API}check-runs/", None), read_operations),
     Case(
         "check-run",
         "get",
         lambda w, s: (f"{API}check-runs/{CheckRun.objects.create(as_of=timezone.localdate()).pk}/", None),
-        read_all,
+        read_operations,
     ),
     Case(
         "check-run start",
@@ -318,7 +323,7 @@ CASES = [
         lambda w, s: (f"{API}briefings/{w.agency[s].portfolio.code}/", None),
         briefing_expected,
     ),
-    Case("imports list", "get", lambda w, s: (f"{API}imports/", None), read_all),
+    Case("imports list", "get", lambda w, s: (f"{API}imports/", None), read_operations),
     Case(
         "import",
         "get",
@@ -326,7 +331,7 @@ CASES = [
             f"{API}imports/{ImportBatch.objects.create(file_name='x.csv', sha256='0', format='x').pk}/",
             None,
         ),
-        read_all,
+        read_operations,
     ),
     Case(
         "import create",

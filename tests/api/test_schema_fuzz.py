@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from core.permissions import Role
 from escalations import services
 from indicators.models import CheckRun
-from indicators.roles import Role
 
 from ..factories import AgencyFactory, FlagFactory, IndicatorFactory, MeasurementFactory, RuleFactory
 

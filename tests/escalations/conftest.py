@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.permissions import Role
 from escalations import services
 from escalations.lifecycle import Action, FlagStatus
-from indicators.roles import Role
 
 from ..factories import FlagFactory
 

@@ -86,8 +86,8 @@ def test_export_audit_writes_every_event_with_its_hash(history, tmp_path):
 def test_a_broken_chain_alerts_the_admins_once(history, make_user, django_capture_on_commit_callbacks):
     from django.core import mail
 
-    from escalations.services.audit import audit_chain_check
-    from indicators.roles import Role
+    from core.permissions import Role
+    from escalations.services.events import audit_chain_check
 
     admin = make_user(Role.ADMIN, username="sysadmin")
     assert audit_chain_check() is None

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from escalations.audit import audit_chain_verify
+from escalations.audit_trail import audit_chain_verify
 from escalations.models import Event, Flag, Signal
 
 BEFORE = [

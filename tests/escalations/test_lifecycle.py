@@ -2,10 +2,10 @@
 
 import pytest
 
-from escalations.errors import ActionForbidden, TransitionNotAllowed
+from core.errors import ActionForbidden, TransitionNotAllowed
+from core.permissions import Role
 from escalations.lifecycle import TRANSITIONS, Action, FlagStatus
 from escalations.models import Event, Flag
-from indicators.roles import Role
 
 from ..factories import AgencyFactory
 from .conftest import perform

@@ -3,6 +3,7 @@
 import pytest
 from django.core import mail
 
+from core.permissions import Role
 from escalations import services
 from escalations.lifecycle import FlagStatus
 from escalations.models import EmailMode, Event, Notification, NotificationPreference
@@ -12,7 +13,6 @@ from escalations.services.notifications import (
     notifications_create_many,
     notifications_mark_read,
 )
-from indicators.roles import Role
 
 from ..factories import IndicatorFactory
 

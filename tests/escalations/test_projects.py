@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
+from core.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
 from escalations import services
-from escalations.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
 from escalations.lifecycle import FlagStatus
 from escalations.models import Event, ProjectStatus
 

@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
 from escalations import services
-from escalations.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
 from escalations.lifecycle import FlagStatus
 from escalations.models import Decision, Escalation, Event, Flag, FlagOrigin, Note, NoteKind
 

@@ -8,10 +8,10 @@ import time_machine
 from django.core import mail
 
 from escalations import services
+from escalations.deadlines import add_business_days
 from escalations.lifecycle import FlagStatus
 from escalations.models import Closure, Event, Flag, Notification
 from escalations.services import sla as sla_services
-from escalations.sla import add_business_days
 
 from ..factories import FlagFactory, IndicatorFactory
 
@@ -53,7 +53,7 @@ def test_due_dates_follow_the_policy_by_step(red_flag, liaison, deputy):
 def test_overdue_is_marked_once_and_tells_the_agencys_liaisons(
     red_flag, make_user, agency, django_capture_on_commit_callbacks
 ):
-    from indicators.roles import Role
+    from core.permissions import Role
 
     colleague = make_user(Role.LIAISON, agencies=[agency], username="colleague")
     with time_machine.travel(dt.datetime(2026, 11, 30, 16, 59, tzinfo=NY), tick=False):

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from indicators.roles import roles_of
+from core.permissions import roles_of
 
 from ..factories import UserFactory
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 
-from escalations.audit import audit_chain_verify
+from escalations.audit_trail import audit_chain_verify
 from escalations.models import Event, Flag, Signal
 from indicators.detection import evaluate
 from indicators.models import CheckRun, CheckShard, Direction, RuleKind

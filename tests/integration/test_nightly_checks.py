@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from escalations.audit import audit_chain_verify
+from escalations.audit_trail import audit_chain_verify
 from escalations.models import Event, Flag, Signal
 from indicators.detection import evaluate
 from indicators.models import CheckRun, CheckShard, Direction, RuleKind

@@ -6,8 +6,8 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from core.errors import DomainError
 from escalations import services
-from escalations.errors import DomainError
 from escalations.lifecycle import FlagStatus
 from escalations.models import Event, Project
 

@@ -4,12 +4,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from escalations.access import available_actions
-from escalations.audit import verb_label
-from escalations.lifecycle import Action, DismissReason, Severity
-from escalations.models import Event, Flag, Note, NoteKind, Project, Signal, Urgency
+from escalations.audit_trail import verb_label
+from escalations.case_signals import breach_sentence
+from escalations.lifecycle import RAISE_INPUTS, TRANSITIONS, Action, DismissReason, Input, InputKind, Transition
+from escalations.models import Event, Flag, Note, Project, Signal
 from escalations.priority import PRIORITY_FORMULA, priority_terms
 from escalations.selectors import projects_visible_to
-from escalations.signals import breach_sentence
+from escalations.services import BULK_LIMIT
 from indicators.models import Indicator, MeasureUnit, ThresholdRule
 
 from .common import AgencyCodeField, UsernameField
@@ -132,14 +133,6 @@ class FlagSerializer(serializers.ModelSerializer):
         return [{"reason": reason, "points": points} for reason, points in priority_terms(flag)]
 
 
-class FlagRaiseSerializer(serializers.Serializer):
-    """A flag raised by hand on an indicator of one's agencies."""
-
-    indicator = serializers.PrimaryKeyRelatedField(queryset=Indicator.objects.select_related("agency"))
-    severity = serializers.ChoiceField(choices=Severity.choices)
-    summary = serializers.CharField(max_length=5000, help_text="Why this indicator needs attention.")
-
-
 class NoteSerializer(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -181,95 +174,58 @@ class EventSerializer(serializers.ModelSerializer):
         return verb_label(event.verb)
 
 
-# The input of each action. Required fields here match the services' own checks; the services re-validate.
+# The input of each action, built from its row of the transition table (the services re-validate).
 
 
-class NoInput(serializers.Serializer):
-    pass
-
-
-class AssignInput(serializers.Serializer):
-    assignee = UsernameField(help_text="Username of a liaison of the flag's agency or an ops lead.")
-
-
-class SetSeverityInput(serializers.Serializer):
-    severity = serializers.ChoiceField(choices=Severity.choices)
-    reason = serializers.CharField(max_length=5000)
-
-
-class MonitorInput(serializers.Serializer):
-    until = serializers.DateField(help_text="A future date; the flag returns to review then.")
-    reason = serializers.CharField(max_length=5000)
-
-
-class ResumeInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-
-
-class DismissInput(serializers.Serializer):
-    reason_code = serializers.ChoiceField(choices=DismissReason.choices)
-    note = serializers.CharField(max_length=5000)
-
-
-class EscalateInput(serializers.Serializer):
-    summary = serializers.CharField(max_length=5000)
-    recommendation = serializers.CharField(max_length=5000)
-    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False, default=Urgency.ROUTINE)
-
-
-class ReturnInput(serializers.Serializer):
-    question = serializers.CharField(max_length=5000)
-
-
-class DelegateInput(serializers.Serializer):
-    note = serializers.CharField(max_length=5000)
-
-
-class ConvertInput(serializers.Serializer):
-    """Either an existing open ``project`` or a new project's ``title`` (+ owner, agencies, description)."""
-
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), required=False, allow_null=True)
-    title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    owner = UsernameField(required=False, allow_null=True, help_text="Username of a project manager.")
-    agencies = serializers.ListField(child=AgencyCodeField(), required=False, default=list, max_length=500)
-    description = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+class ActionInput(serializers.Serializer):
+    """Base of the action inputs: a ``project`` input offers the projects the requesting user may see."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
-        if request is not None:
-            self.fields["project"].queryset = projects_visible_to(request.user)
+        for field in self.fields.values():
+            if isinstance(field, serializers.PrimaryKeyRelatedField) and request is not None:
+                field.queryset = projects_visible_to(request.user)
 
 
-class ResolveInput(serializers.Serializer):
-    resolution = serializers.CharField(max_length=5000)
+def _input_field(spec: Input) -> serializers.Field:
+    """The serializer field of one input of a transition table."""
+    common = {"required": spec.required, "help_text": spec.help_text or None}
+    if spec.kind in (InputKind.TEXT, InputKind.PARAGRAPH):
+        optional = {} if spec.required else {"allow_blank": True, "default": ""}
+        return serializers.CharField(max_length=spec.max_length, **common, **optional)
+    if spec.kind == InputKind.CHOICE:
+        optional = {} if spec.required else {"allow_blank": True, "default": spec.default}
+        return serializers.ChoiceField(choices=spec.choices.choices, **common, **optional)
+    if spec.kind == InputKind.FUTURE_DATE:
+        return serializers.DateField(**common)
+    if spec.kind == InputKind.USER:
+        return UsernameField(allow_null=not spec.required, **common)
+    if spec.kind == InputKind.PROJECT:
+        return serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), allow_null=True, **common)
+    return serializers.ListField(child=AgencyCodeField(), default=list, max_length=500, **common)
 
 
-class ReopenInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=5000)
-
-
-class NoteInput(serializers.Serializer):
-    body = serializers.CharField(max_length=20000)
-    kind = serializers.ChoiceField(choices=NoteKind.choices, required=False, default=NoteKind.NOTE)
-    source = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+def action_input(transition: Transition) -> type[serializers.Serializer]:
+    """The request serializer of one row of a transition table (``SetSeverityInput`` …)."""
+    fields = {spec.name: _input_field(spec) for spec in transition.inputs}
+    name = "".join(part.title() for part in transition.action.split("_")) + "Input"
+    doc = f"The input of “{transition.label.lower()}”." if fields else "No input."
+    return type(name, (ActionInput,), {"__doc__": doc, **fields})
 
 
 ACTION_INPUTS: dict[Action, type[serializers.Serializer]] = {
-    Action.REVIEW: NoInput,
-    Action.ASSIGN: AssignInput,
-    Action.SET_SEVERITY: SetSeverityInput,
-    Action.MONITOR: MonitorInput,
-    Action.RESUME: ResumeInput,
-    Action.DISMISS: DismissInput,
-    Action.ESCALATE: EscalateInput,
-    Action.RETURN: ReturnInput,
-    Action.DELEGATE: DelegateInput,
-    Action.CONVERT: ConvertInput,
-    Action.RESOLVE: ResolveInput,
-    Action.REOPEN: ReopenInput,
-    Action.NOTE: NoteInput,
+    action: action_input(row) for action, row in TRANSITIONS.items()
 }
+# A case raised by hand on an indicator of one's agencies: the indicator, and the input of ``RAISE_INPUTS``.
+FlagRaiseSerializer = type(
+    "FlagRaiseSerializer",
+    (serializers.Serializer,),
+    {
+        "indicator": serializers.PrimaryKeyRelatedField(queryset=Indicator.objects.select_related("agency")),
+        **{spec.name: _input_field(spec) for spec in RAISE_INPUTS},
+    },
+)
 
 
 class BulkResultSerializer(serializers.Serializer):
@@ -283,9 +239,6 @@ class BulkResultSerializer(serializers.Serializer):
     succeeded = serializers.IntegerField(help_text="How many of them the action changed.")
     succeeded_ids = serializers.ListField(child=serializers.IntegerField())
     failed = Failure(many=True, help_text="Each flag the action was refused for, with the reason.")
-
-
-BULK_LIMIT = 1000
 
 
 class BulkInput(serializers.Serializer):

@@ -3,6 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from core.permissions import Role, roles_of
 from indicators.detection.rules import RULE_PARAMS
 from indicators.models import (
     Agency,
@@ -16,7 +17,6 @@ from indicators.models import (
     RuleScope,
     ThresholdRule,
 )
-from indicators.roles import Role, roles_of
 from indicators.services.configuration import RULE_FIELDS
 
 from .common import AgencyCodeField, CodeField

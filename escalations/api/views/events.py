@@ -5,10 +5,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
+from escalations.exports import audit_log_csv
+from escalations.filters import EventFilter
 from escalations.selectors import events_visible_to
 
 from ..csv import CsvExportMixin, CSVRenderer
-from ..filters import EventFilter
 from ..pagination import Pagination
 from ..serializers.flags import EventSerializer
 from .flags import CSV_PARAMETER
@@ -24,7 +25,7 @@ class EventViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     filterset_class = EventFilter
     pagination_class = Pagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
-    csv_filename = "events.csv"
+    csv_export = staticmethod(audit_log_csv)  # the audit-log page's export
 
     def get_queryset(self):
         return events_visible_to(self.request.user).order_by("id")

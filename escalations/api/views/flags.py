@@ -17,26 +17,24 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from escalations.errors import DomainError
+from core.permissions import Capability
+from escalations import selectors
+from escalations.access import may_ever
+from escalations.filters import FlagFilter
 from escalations.lifecycle import TRANSITIONS, Action
-from escalations.selectors import flags_visible_to
-from escalations.services import ACTION_SERVICES, flag_add_note, flag_raise
+from escalations.services import ACTION_SERVICES, BulkOutcome, flag_raise, flags_bulk_act
 
 from ..csv import CsvExportMixin, CSVRenderer
-from ..exceptions import domain_error_payload
-from ..filters import FlagFilter
 from ..pagination import Pagination
-from ..permissions import IsLiaison, IsOpsLead, MayTakeLifecycleAction, ReadOnly, has_role
+from ..permissions import Allows, MayTakeLifecycleAction, ReadOnly
 from ..serializers.common import ConflictSerializer, ValidationErrorSerializer
 from ..serializers.flags import (
     ACTION_INPUTS,
-    BULK_LIMIT,
     BulkInput,
     BulkResultSerializer,
     EventSerializer,
     FlagRaiseSerializer,
     FlagSerializer,
-    NoteInput,
     NoteSerializer,
 )
 
@@ -48,11 +46,11 @@ CSV_PARAMETER = OpenApiParameter(
 def lifecycle_endpoint(action: Action):
     """The ``POST flags/{id}/<action>/`` endpoint of one row of the transition table."""
     transition = TRANSITIONS[action]
-    roles = sorted({role for roles in transition.allowed.values() for role in roles})
     statuses = ", ".join(transition.allowed)
 
     def endpoint(self, request, pk=None):
-        return self.perform_lifecycle_action(request, action)
+        self.perform_lifecycle_action(request, action)
+        return Response(self._present(self.get_object()))
 
     # The attribute name on the viewset: the action's name ("return" is a Python keyword).
     endpoint.__name__ = f"{action.value}_" if keyword.iskeyword(action.value) else action.value
@@ -65,14 +63,16 @@ def lifecycle_endpoint(action: Action):
         permission_classes=[IsAuthenticated & MayTakeLifecycleAction],
         lifecycle_action=action,
     )(endpoint)
+    alias = " An alias of `POST flags/{id}/notes/` that answers the flag." if action == Action.NOTE else ""
     return extend_schema(
         summary=f"{action.label} ({action.value})",
         description=(
-            f"Allowed from: {statuses}. Roles: {', '.join(roles)}. Leads to: "
-            f"{transition.target or 'the same status'}. Answers the flag as it is now."
+            f"Allowed from: {statuses}. Roles: {', '.join(sorted(transition.roles))}. Leads to: "
+            f"{transition.target or 'the same status'}. Answers the flag as it is now.{alias}"
         ),
         request=ACTION_INPUTS[action],
         responses={200: FlagSerializer, 400: ValidationErrorSerializer, 409: ConflictSerializer},
+        deprecated=action == Action.NOTE,
     )(endpoint)
 
 
@@ -83,7 +83,7 @@ def lifecycle_endpoint(action: Action):
 )
 class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = FlagSerializer
-    permission_classes = [IsAuthenticated & (ReadOnly | IsLiaison | IsOpsLead)]
+    permission_classes = [IsAuthenticated & (ReadOnly | Allows(Capability.RAISE_FLAGS))]
     filter_backends = [DjangoFilterBackend]
     filterset_class = FlagFilter
     pagination_class = Pagination
@@ -95,7 +95,7 @@ class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         # Newest first by id, which is detection order (a flag is created when it is detected, and
         # detected_at never moves). Ordering by id lets PostgreSQL walk the primary key backwards and join
         # just one page; ordering by detected_at made it join and sort every open flag (200 ms at 100,000).
-        return flags_visible_to(self.request.user).order_by("-id")
+        return selectors.flags_visible_to(self.request.user).order_by("-id")
 
     def create(self, request):
         serializer = FlagRaiseSerializer(data=request.data, context=self.get_serializer_context())
@@ -107,12 +107,12 @@ class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         """The flag re-read through the user's selector, as every response shows it."""
         return FlagSerializer(self.get_queryset().get(pk=flag.pk), context=self.get_serializer_context()).data
 
-    def perform_lifecycle_action(self, request, action: Action) -> Response:
+    def perform_lifecycle_action(self, request, action: Action):
+        """Validate the action's input and call its service; returns what the service returns."""
         flag = self.get_object()
         serializer = ACTION_INPUTS[action](data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        ACTION_SERVICES[action](flag=flag, actor=request.user, **serializer.validated_data)
-        return Response(self._present(flag))
+        return ACTION_SERVICES[action](flag=flag, actor=request.user, **serializer.validated_data)
 
     review = lifecycle_endpoint(Action.REVIEW)
     assign = lifecycle_endpoint(Action.ASSIGN)
@@ -138,23 +138,18 @@ class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         filterset_class=None,
     )
     def notes(self, request, pk=None):
-        flag = self.get_object()
-        notes = flag.notes.select_related("author").order_by("created_at", "id")
-        return Response(NoteSerializer(notes, many=True).data)
+        return Response(NoteSerializer(selectors.notes_of_flag(self.get_object()), many=True).data)
 
     @extend_schema(
         summary="Add a note",
-        request=NoteInput,
+        request=ACTION_INPUTS[Action.NOTE],
         responses={201: NoteSerializer, 400: ValidationErrorSerializer, 409: ConflictSerializer},
     )
     @notes.mapping.post
     def add_note(self, request, pk=None):
-        if not has_role(request.user, *set().union(*TRANSITIONS[Action.NOTE].allowed.values())):
-            raise PermissionDenied("Your role does not allow adding notes to flags.")
-        flag = self.get_object()
-        serializer = NoteInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        note = flag_add_note(flag=flag, actor=request.user, **serializer.validated_data)
+        if not may_ever(request.user, Action.NOTE):
+            raise PermissionDenied(MayTakeLifecycleAction.message)
+        note = self.perform_lifecycle_action(request, Action.NOTE)
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="The flag's timeline", responses={200: EventSerializer(many=True)})
@@ -167,16 +162,14 @@ class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         filterset_class=None,
     )
     def events(self, request, pk=None):
-        flag = self.get_object()
-        events = flag.events.select_related("actor").order_by("id")
-        return Response(EventSerializer(events, many=True).data)
+        return Response(EventSerializer(selectors.events_of_flag(self.get_object()), many=True).data)
 
     @extend_schema(
         summary="One action on many flags",
         description=(
             "Runs each flag through the same service as the single action and reports every outcome. "
-            f"`filter` takes the query parameters of `GET flags/` and acts on exactly what that list selects "
-            f"(at most {BULK_LIMIT} flags); `ids` names flags directly. The action's input goes alongside."
+            "`filter` takes the query parameters of `GET flags/` and acts on exactly what that list selects "
+            "(at most 1000 flags); `ids` names flags directly. The action's input goes alongside."
         ),
         request=BulkInput,
         responses={200: BulkResultSerializer},
@@ -193,58 +186,36 @@ class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         bulk = BulkInput(data=request.data)
         bulk.is_valid(raise_exception=True)
         action = Action(bulk.validated_data["action"])
-        if not has_role(request.user, *set().union(*TRANSITIONS[action].allowed.values())):
-            raise PermissionDenied(f"Your role does not allow the action “{action.label.lower()}” on flags.")
         extra = {key: value for key, value in request.data.items() if key not in ("action", "ids", "filter")}
         serializer = ACTION_INPUTS[action](data=extra, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        flags, missing = self._bulk_targets(bulk.validated_data)
-        matched = len(flags) + len(missing)
-        failed = [{"id": pk, "error": "Not found.", "code": 404} for pk in missing]
-        succeeded = []
-        values = dict(serializer.validated_data)
-        for flag in flags:
-            try:
-                ACTION_SERVICES[action](flag=flag, actor=request.user, **values)
-            except DomainError as error:
-                code, body = domain_error_payload(error)
-                failed.append({"id": flag.pk, "error": body["detail"], "code": code})
-                continue
-            succeeded.append(flag.pk)
-            if action == Action.CONVERT and values.get("title"):
-                # The first flag made the new project; the others join it rather than make one each.
-                flag.refresh_from_db(fields=["project"])
-                values.update(project=flag.project, title="", owner=None, description="")
-        failed.sort(key=lambda failure: failure["id"])
-        result = {
-            "action": action.value,
-            "matched": matched,
-            "succeeded": len(succeeded),
-            "succeeded_ids": succeeded,
-            "failed": failed,
-        }
-        return Response(BulkResultSerializer(result).data)
+        if "ids" in bulk.validated_data:
+            targets = {"ids": bulk.validated_data["ids"]}
+        else:
+            targets = {"selection": self._filtered(bulk.validated_data["filter"])}
+        outcome = flags_bulk_act(actor=request.user, action=action, inputs=serializer.validated_data, **targets)
+        return Response(BulkResultSerializer(_bulk_result(outcome)).data)
 
-    def _bulk_targets(self, data: dict) -> tuple[list, list[int]]:
-        visible = self.get_queryset()
-        if "ids" in data:
-            ids = list(dict.fromkeys(data["ids"]))
-            found = visible.in_bulk(ids)
-            return [found[pk] for pk in ids if pk in found], [pk for pk in ids if pk not in found]
-        unknown = sorted(set(data["filter"]) - set(FlagFilter.base_filters))
+    def _filtered(self, parameters: dict):
+        """The flags ``GET flags/`` lists with these query parameters (given as a JSON object)."""
+        unknown = sorted(set(parameters) - set(FlagFilter.base_filters))
         if unknown:
             raise ValidationError({"filter": [f"Unknown filter: {name}." for name in unknown]})
         query = QueryDict(mutable=True)
-        for key, value in data["filter"].items():
+        for key, value in parameters.items():
             for item in value if isinstance(value, list) else [value]:
                 query.appendlist(key, str(item).lower() if isinstance(item, bool) else str(item))
-        filterset = FlagFilter(data=query, queryset=visible, request=self.request)
+        filterset = FlagFilter(data=query, queryset=self.get_queryset(), request=self.request)
         if not filterset.is_valid():
             raise ValidationError({"filter": [f"{k}: {' '.join(v)}" for k, v in filterset.errors.items()]})
-        flags = filterset.qs
-        count = flags.count()
-        if count > BULK_LIMIT:
-            raise ValidationError(
-                {"filter": [f"The filter selects {count} flags; a bulk action takes at most {BULK_LIMIT}."]}
-            )
-        return list(flags), []
+        return filterset.qs
+
+
+def _bulk_result(outcome: BulkOutcome) -> dict:
+    return {
+        "action": outcome.action.value,
+        "matched": outcome.matched,
+        "succeeded": len(outcome.succeeded),
+        "succeeded_ids": outcome.succeeded,
+        "failed": [{"id": pk, "error": error.message, "code": error.status_code} for pk, error in outcome.failed],
+    }

@@ -11,17 +11,18 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from core.permissions import Capability
+from escalations.filters import IndicatorFilter
 from escalations.models import Escalation
 from escalations.selectors import events_visible_to, flags_visible_to, indicators_with_status, projects_visible_to
-from escalations.services.checks import CheckRunBusy, check_run_start
+from escalations.services.checks import check_run_start
 from indicators.models import CheckRun, CheckRunMode, ImportBatch, ThresholdRule
 from indicators.selectors import check_default_as_of
 from indicators.services import import_file, indicator_tune, rule_save
 
 from ..csv import CsvExportMixin, CSVRenderer
-from ..filters import IndicatorFilter
 from ..pagination import Pagination
-from ..permissions import IsAdmin, IsLiaison, IsOpsLead, ReadOnly
+from ..permissions import Allows, ReadOnly, operations_permissions
 from ..serializers.common import ErrorSerializer, ValidationErrorSerializer
 from ..serializers.history import HistorySerializer
 from ..serializers.indicators import (
@@ -52,7 +53,7 @@ class IndicatorViewSet(
     CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = IndicatorSerializer
-    permission_classes = [IsAuthenticated & (ReadOnly | IsLiaison | IsOpsLead | IsAdmin)]
+    permission_classes = [IsAuthenticated & (ReadOnly | Allows(Capability.TUNE_INDICATORS))]
     filter_backends = [DjangoFilterBackend]
     filterset_class = IndicatorFilter
     pagination_class = Pagination
@@ -118,7 +119,7 @@ class RuleViewSet(
 ):
     queryset = ThresholdRule.objects.select_related("agency").order_by("kind", "name", "id")
     serializer_class = RuleSerializer
-    permission_classes = [IsAuthenticated & (ReadOnly | IsOpsLead | IsAdmin)]
+    permission_classes = operations_permissions()
     pagination_class = Pagination
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -151,17 +152,14 @@ class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = CheckRun.objects.select_related("requested_by").order_by("-id")
     serializer_class = CheckRunSerializer
     pagination_class = Pagination
-    permission_classes = [IsAuthenticated & (ReadOnly | IsOpsLead | IsAdmin)]
+    permission_classes = operations_permissions()
 
     def create(self, request, *args, **kwargs):
         data = CheckRunInput(data=request.data)
         data.is_valid(raise_exception=True)
         mode = CheckRunMode.FULL if data.validated_data["full"] else CheckRunMode.INCREMENTAL
         as_of = data.validated_data.get("as_of") or check_default_as_of().date
-        try:
-            run = check_run_start(mode=mode, as_of=as_of, requested_by=request.user).run
-        except CheckRunBusy as busy:
-            return Response({"detail": str(busy)}, status=status.HTTP_409_CONFLICT)
+        run = check_run_start(mode=mode, as_of=as_of, requested_by=request.user).run
         run.refresh_from_db()
         return Response(CheckRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
@@ -186,7 +184,7 @@ class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = ImportBatch.objects.select_related("imported_by").order_by("-imported_at", "-id")
     serializer_class = ImportBatchSerializer
-    permission_classes = [IsAuthenticated & (ReadOnly | IsOpsLead | IsAdmin)]
+    permission_classes = operations_permissions()
     parser_classes = [MultiPartParser]
     pagination_class = Pagination
 

@@ -10,12 +10,13 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.permissions import Capability
 from escalations.models import Flag
 from escalations.selectors import projects_visible_to
 from escalations.services import milestone_add, milestone_complete, project_create, project_update
 
 from ..pagination import Pagination
-from ..permissions import IsOpsLead, IsProjectManager, ReadOnly
+from ..permissions import Allows, ReadOnly
 from ..serializers.common import ConflictSerializer, ValidationErrorSerializer
 from ..serializers.projects import (
     MilestoneInput,
@@ -25,7 +26,7 @@ from ..serializers.projects import (
     ProjectSerializer,
 )
 
-RUNS_PROJECTS = IsAuthenticated & (ReadOnly | IsProjectManager | IsOpsLead)
+RUNS_PROJECTS = IsAuthenticated & (ReadOnly | Allows(Capability.RUN_PROJECTS))
 ERRORS = {400: ValidationErrorSerializer, 409: ConflictSerializer}
 
 

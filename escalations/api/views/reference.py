@@ -1,20 +1,23 @@
 """``me/``, ``portfolios/``, ``agencies/`` and ``dashboard/``: who you are, the reference data, and the RAG
 counts everyone signed in may read."""
 
-from collections import defaultdict
-
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from escalations.selectors import indicators_with_status
+from core.permissions import Capability
+from escalations import reports
+from escalations.filters import IndicatorFilter
+from escalations.selectors import indicators_on_dashboard
 from indicators.models import Agency, Portfolio, Rag
 from indicators.services import agency_save, portfolio_save
 
 from ..pagination import Pagination
-from ..permissions import IsAdmin, ReadOnly
+from ..permissions import Allows, ReadOnly
 from ..serializers.indicators import AgencySerializer, MeSerializer, PortfolioSerializer
 
 
@@ -35,7 +38,7 @@ class _ReferenceViewSet(
 ):
     """Reference data: everyone reads; admins create and change (through ``indicators.services``)."""
 
-    permission_classes = [IsAuthenticated & (ReadOnly | IsAdmin)]
+    permission_classes = [IsAuthenticated & (ReadOnly | Allows(Capability.MANAGE_REFERENCE_DATA))]
     pagination_class = Pagination
     http_method_names = ["get", "post", "patch", "head", "options"]
     save_service = None
@@ -96,33 +99,32 @@ class DashboardSerializer(serializers.Serializer):
     portfolios = PortfolioRagCounts(many=True)
 
 
-class DashboardView(APIView):
+class DashboardView(GenericAPIView):
     """RAG counts of the active indicators (what the latest check measured), per portfolio and, within it, per
-    agency."""
+    agency — counted by the dashboard page's own function, with the page's filters."""
 
-    @extend_schema(summary="RAG counts per portfolio and agency", responses={200: DashboardSerializer})
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IndicatorFilter
+    pagination_class = None
+
+    def get_queryset(self):
+        return indicators_on_dashboard().order_by("agency__portfolio__code", "agency__code")
+
+    @extend_schema(summary="RAG counts per portfolio and agency", responses={200: DashboardSerializer}, filters=True)
     def get(self, request):
-        rows = (
-            indicators_with_status()
-            .filter(active=True)
-            .values_list("agency__code", "agency__name", "agency__portfolio__code", "agency__portfolio__name", "rag")
-        )
-        zero = {Rag.RED: 0, Rag.YELLOW: 0, Rag.GREEN: 0, "not_checked": 0}
-        portfolios: dict = {}
-        agencies: dict = defaultdict(dict)
-        totals = dict(zero)
-        for agency_code, agency_name, portfolio_code, portfolio_name, rag in rows:
-            portfolio = portfolios.setdefault(
-                portfolio_code, {"code": portfolio_code, "name": portfolio_name or "No portfolio", **zero}
-            )
-            agency = agencies[portfolio_code].setdefault(
-                agency_code, {"code": agency_code, "name": agency_name, **zero}
-            )
-            for counts in (totals, portfolio, agency):
-                counts[rag or "not_checked"] += 1
-        result = []
-        for code in sorted(portfolios, key=lambda code: (code is None, code or "")):
-            portfolio = portfolios[code]
-            portfolio["agencies"] = [agencies[code][a] for a in sorted(agencies[code])]
-            result.append(portfolio)
-        return Response({"totals": totals, "portfolios": result})
+        groups, totals = reports.dashboard(self.filter_queryset(self.get_queryset()))
+        portfolios = [
+            {**_counts(portfolio), "agencies": [_counts(agency) for agency in portfolio.children]}
+            for portfolio in groups
+        ]
+        return Response({"totals": _counts(totals, named=False), "portfolios": portfolios})
+
+
+def _counts(group: reports.Group, named: bool = True) -> dict:
+    counts = {
+        "red": group.counts[Rag.RED],
+        "yellow": group.counts[Rag.YELLOW],
+        "green": group.counts[Rag.GREEN],
+        "not_checked": group.unchecked,
+    }
+    return {"code": group.code, "name": group.name, **counts} if named else counts

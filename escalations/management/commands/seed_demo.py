@@ -6,9 +6,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.permissions import Role
 from escalations.models import EmailMode
 from escalations.services.notifications import notification_preference_set
-from indicators.roles import Role
 from indicators.services import ImportRejected, import_file, role_grant
 
 DEMO_FILE = Path(settings.BASE_DIR) / "indicators" / "data" / "nyc-pmmr-fy2023-indicators.csv"

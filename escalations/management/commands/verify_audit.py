@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from escalations.audit import audit_chain_verify
+from escalations.audit_trail import audit_chain_verify
 from escalations.models import Event
 
 

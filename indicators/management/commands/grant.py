@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from indicators.roles import Role
+from core.permissions import Role
 from indicators.services import role_grant
 
 

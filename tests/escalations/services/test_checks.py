@@ -12,12 +12,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
+from core.permissions import Role
 from escalations.models import Event, Flag, Signal
 from escalations.services.checks import CheckRunBusy, check_run_start, check_shard_execute, check_shards_sweep
 from escalations.tasks import check_shard, nightly_checks
 from indicators.detection import evaluate
 from indicators.models import CheckRun, CheckShard, Direction, Measurement, RuleKind, ThresholdRule
-from indicators.roles import Role
 from indicators.services import import_file, indicator_tune
 
 from ...conftest import require_service

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from escalations import services
-from escalations.audit import Verb, audit_chain_verify
+from escalations.audit_trail import Verb, audit_chain_verify
 from escalations.lifecycle import FlagStatus
 from escalations.models import Event, Flag, FlagCategory, Signal
 from indicators.models import Indicator, Measurement, Rag, RuleKind

@@ -1,21 +1,18 @@
-"""``notifications/`` (your own, mark read, e-mail preference) and ``briefings/{portfolio}/``."""
+"""``notifications/``: your own, mark them read, your e-mail preference."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from escalations import reports, selectors
+from escalations import selectors
 from escalations.models import Notification
 from escalations.services import notifications
-from escalations.views.followup import briefing_portfolio, briefing_since
 
 from ..pagination import Pagination
 from ..serializers.common import ValidationErrorSerializer
-from ..serializers.followup import (
-    BriefingSerializer,
+from ..serializers.notifications import (
     MarkReadInput,
     MarkReadResult,
     NotificationSerializer,
@@ -65,21 +62,3 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             data.is_valid(raise_exception=True)
             notifications.notification_preference_set(user=request.user, **data.validated_data)
         return Response({"email_mode": selectors.email_mode_of(request.user)})
-
-
-class BriefingView(APIView):
-    """The deputy mayor's briefing for a portfolio: escalations awaiting a decision (with the series, the
-    agency intelligence and the recommendation) and the decisions of the last seven days (or since
-    ``?since=YYYY-MM-DD``). The portfolio's own office, ops leads, auditors and admins may read it."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        summary="A portfolio's briefing",
-        parameters=[OpenApiParameter("since", str, description="YYYY-MM-DD; default: seven days ago")],
-        responses={200: BriefingSerializer},
-    )
-    def get(self, request, code: str):
-        portfolio = briefing_portfolio(request.user, code)
-        briefing = reports.briefing_for(user=request.user, portfolio=portfolio, since=briefing_since(request))
-        return Response(BriefingSerializer(briefing, context={"request": request}).data)

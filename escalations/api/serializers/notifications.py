@@ -1,11 +1,8 @@
-"""Notifications, the e-mail preference and the deputy mayor's briefing."""
+"""Notifications and the e-mail preference."""
 
 from rest_framework import serializers
 
 from escalations.models import EmailMode, Notification
-
-from .flags import FlagSerializer
-from .history import EscalationSerializer
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -38,29 +35,3 @@ class MarkReadResult(serializers.Serializer):
 
 class PreferenceSerializer(serializers.Serializer):
     email_mode = serializers.ChoiceField(choices=EmailMode.choices)
-
-
-class MeasurementPointSerializer(serializers.Serializer):
-    period = serializers.DateField()
-    value = serializers.DecimalField(max_digits=20, decimal_places=6)
-
-
-class NoteBriefSerializer(serializers.Serializer):
-    author = serializers.CharField(source="author.username")
-    body = serializers.CharField()
-    source = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
-class BriefingItemSerializer(serializers.Serializer):
-    escalation = EscalationSerializer()
-    flag = FlagSerializer(source="escalation.flag")
-    series = MeasurementPointSerializer(many=True)
-    intelligence = NoteBriefSerializer(many=True)
-
-
-class BriefingSerializer(serializers.Serializer):
-    portfolio = serializers.CharField(source="portfolio.code")
-    since = serializers.DateTimeField()
-    awaiting = BriefingItemSerializer(many=True)
-    decided = EscalationSerializer(many=True)

@@ -1,0 +1,32 @@
+"""The deputy mayor's briefing."""
+
+from rest_framework import serializers
+
+from .flags import FlagSerializer
+from .history import EscalationSerializer
+
+
+class MeasurementPointSerializer(serializers.Serializer):
+    period = serializers.DateField()
+    value = serializers.DecimalField(max_digits=20, decimal_places=6)
+
+
+class NoteBriefSerializer(serializers.Serializer):
+    author = serializers.CharField(source="author.username")
+    body = serializers.CharField()
+    source = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class BriefingItemSerializer(serializers.Serializer):
+    escalation = EscalationSerializer()
+    flag = FlagSerializer(source="escalation.flag")
+    series = MeasurementPointSerializer(many=True)
+    intelligence = NoteBriefSerializer(many=True)
+
+
+class BriefingSerializer(serializers.Serializer):
+    portfolio = serializers.CharField(source="portfolio.code")
+    since = serializers.DateTimeField()
+    awaiting = BriefingItemSerializer(many=True)
+    decided = EscalationSerializer(many=True)

@@ -1,0 +1,303 @@
+"""The filters of the lists, one ``FilterSet`` per list, used by the pages and the API alike: the same query
+string gives the same rows on the triage queue and ``GET /api/v1/flags/``, on the audit log and
+``GET /api/v1/events/``, on the dashboard and ``GET /api/v1/dashboard/`` (and ``indicators/``). Agencies and
+portfolios are named by their codes, users by their usernames (``assignee=me`` for oneself).
+
+A bare query means everything the user may see, in the list's default order. A page whose everyday view is
+narrower (the queue: open performance cases by priority; the audit log: newest first) sends a bare request
+to that view written out in its address (``DEFAULT_VIEWS``), so what a page shows is always what its query
+says. ``flags/bulk/`` reuses ``FlagFilter``, so a bulk action with a ``filter`` acts on exactly what the list
+with the same parameters shows.
+
+The querysets come from the selectors (scope applied); the filters only narrow and order them."""
+
+import datetime as dt
+from functools import cache
+
+import django_filters as filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from indicators.models import Indicator, Rag
+
+from . import selectors
+from .audit_trail import Verb
+from .lifecycle import OPEN_STATUSES, FlagStatus, Severity
+from .models import Event, Flag, FlagCategory, FlagOrigin, Project
+
+MAX_ID = 2**63 - 1
+MANUAL = "manual"  # the ``rule`` of cases raised by a person
+
+
+class IdFilter(filters.NumberFilter):
+    """An object id; out-of-range numbers are refused as invalid input rather than reaching the database."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or 1/0); anything else is refused rather than silently ignored, so that a bulk
+    action's filter never widens to every flag because of a typo. A page shows it as a select."""
+
+    TRUE, FALSE = {"true", "1", "on"}, {"false", "0"}
+    widget = forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError("Must be true or false.")
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class DayOrMomentField(forms.Field):
+    """A day (``YYYY-MM-DD``, New York time) or an ISO 8601 moment, within the years 2 to 9998 (so that
+    converting it to UTC cannot overflow). Returns ``(moment, is_day)``."""
+
+    widget = forms.DateInput(attrs={"type": "date"})
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None:
+            moment, is_day = dt.datetime.combine(day, dt.time.min), True
+        else:
+            try:
+                moment, is_day = dt.datetime.fromisoformat(text.replace("Z", "+00:00")), False
+            except ValueError:
+                raise forms.ValidationError("Give a date (YYYY-MM-DD) or an ISO 8601 moment.") from None
+        if not 1 < moment.year < 9999:
+            raise forms.ValidationError("Give a date between the years 2 and 9998.")
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return moment, is_day
+
+
+class SinceFilter(filters.Filter):
+    """From this day (inclusive) or moment (inclusive)."""
+
+    field_class = DayOrMomentField
+
+    def filter(self, qs, value):
+        return qs if value is None else qs.filter(**{f"{self.field_name}__gte": value[0]})
+
+
+class UntilFilter(filters.Filter):
+    """Through this day (the whole day, inclusive), or before this moment (exclusive)."""
+
+    field_class = DayOrMomentField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        moment, is_day = value
+        end = moment + dt.timedelta(days=1) if is_day else moment
+        return qs.filter(**{f"{self.field_name}__lt": end})
+
+
+class SortFilter(filters.ChoiceFilter):
+    """``ordering``: one of named orders (``{value: (label, order_by)}``); the primary key breaks ties."""
+
+    def __init__(self, *args, orders: dict[str, tuple[str, list[str]]], **kwargs):
+        self.orders = orders
+        kwargs["choices"] = [(value, label) for value, (label, _) in orders.items()]
+        kwargs.setdefault("empty_label", None)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.order_by(*self.orders[value][1], "pk")
+
+
+class FilterSet(filters.FilterSet):
+    """Choices read from the database are read when first needed (a list that names no agency reads no
+    agencies), and then once per request: validating and rendering share them."""
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            for field in super().form.fields.values():
+                # django-filter wraps the choices given to a filter (here a function reading the database).
+                read = getattr(getattr(field, "choices", None), "choices", None)
+                if callable(read):
+                    field.choices = cache(read)
+        return self._form
+
+
+def _agency_choices():
+    return [(agency.code, agency.name) for agency in selectors.agencies_all()]
+
+
+def _portfolio_choices():
+    return [(portfolio.code, portfolio.name) for portfolio in selectors.portfolios_all()]
+
+
+def _rule_choices():
+    return [(MANUAL, "Raised by a person"), *((str(rule.pk), rule.name) for rule in selectors.rules_all())]
+
+
+FLAG_ORDERS = {
+    "-priority": ("Priority", ["-priority", "detected_at"]),
+    "severity": ("Severity, then oldest", ["severity", "detected_at"]),  # "red" < "yellow"
+    "detected_at": ("Oldest first", ["detected_at"]),
+    "-detected_at": ("Newest first", ["-detected_at"]),
+    "agency": ("Agency", ["indicator__agency__name", "severity", "detected_at"]),
+    "status": ("Status", ["status"]),
+    "-id": ("Newest case number first", ["-id"]),
+    "id": ("Oldest case number first", ["id"]),
+}
+
+
+class FlagFilter(FilterSet):
+    """The flag list: the triage queue page and ``GET /api/v1/flags/``."""
+
+    open = BooleanFilter(method="filter_open", label="Open", help_text="true: open cases; false: closed ones.")
+    status = filters.MultipleChoiceFilter(
+        choices=FlagStatus.choices, widget=forms.SelectMultiple(attrs={"size": 3}), help_text="Repeat for several."
+    )
+    category = filters.ChoiceFilter(
+        choices=FlagCategory.choices,
+        label="Queue",
+        empty_label="Both",
+        help_text="performance, or data_quality (reporting gaps, impossible values).",
+    )
+    severity = filters.ChoiceFilter(choices=Severity.choices, empty_label="Any")
+    portfolio = filters.ChoiceFilter(
+        field_name="indicator__agency__portfolio__code", choices=_portfolio_choices, empty_label="Any",
+        help_text="Portfolio code.",
+    )  # fmt: skip
+    agency = filters.ChoiceFilter(
+        field_name="indicator__agency__code", choices=_agency_choices, empty_label="Any", help_text="Agency code."
+    )
+    indicator = IdFilter(field_name="indicator_id", widget=forms.HiddenInput)
+    rule = filters.ChoiceFilter(
+        choices=_rule_choices,
+        method="filter_rule",
+        empty_label="Any",
+        help_text="Cases with an active signal of this rule (its id), or `manual`: raised by a person.",
+    )
+    assignee = filters.CharFilter(
+        method="filter_assignee",
+        widget=forms.Select(choices=[("", "Anyone"), ("me", "Me"), ("none", "Nobody")]),
+        help_text="A username, `me` or `none` (unassigned).",
+    )
+    critical = BooleanFilter(field_name="indicator__critical", label="Critical indicator")
+    ordering = SortFilter(orders=FLAG_ORDERS, label="Sort", help_text="Default: newest case number first.")
+
+    class Meta:
+        model = Flag
+        fields: list[str] = []
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
+
+    def filter_rule(self, queryset, name, value: str):
+        if value == MANUAL:
+            return queryset.filter(origin=FlagOrigin.MANUAL)
+        return selectors.flags_with_active_signal_of(queryset, value)
+
+    def filter_assignee(self, queryset, name, value):
+        if value == "me":
+            user = getattr(self.request, "user", None)
+            return queryset.filter(assignee=user) if user is not None and user.is_authenticated else queryset.none()
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee__username=value)
+
+
+class EventFilter(FilterSet):
+    """The audit log: its page and ``GET /api/v1/events/``."""
+
+    actor = filters.CharFilter(
+        method="filter_actor",
+        label="Actor",
+        help_text="A username or a system label such as `nightly check` (any case).",
+    )
+    verb = filters.MultipleChoiceFilter(
+        choices=Verb.choices, widget=forms.SelectMultiple(attrs={"size": 3}), help_text="Repeat for several."
+    )
+    agency = filters.ChoiceFilter(
+        choices=_agency_choices,
+        method="filter_agency",
+        empty_label="Any",
+        help_text="Agency code: events of its indicators, their cases and the projects it takes part in.",
+    )
+    flag = IdFilter(field_name="flag_id", widget=forms.HiddenInput)
+    project = IdFilter(field_name="project_id", widget=forms.HiddenInput)
+    indicator = IdFilter(field_name="indicator_id", widget=forms.HiddenInput)
+    since = SinceFilter(field_name="occurred_at", label="From", help_text="A day or an ISO 8601 moment, inclusive.")
+    until = UntilFilter(
+        field_name="occurred_at",
+        label="To",
+        help_text="A day (the whole day is included) or an ISO 8601 moment (exclusive).",
+    )
+    ordering = SortFilter(
+        orders={"-id": ("Newest first", ["-id"]), "id": ("Oldest first", ["id"])},
+        label="Order",
+        help_text="Default: oldest first (the order of the hash chain).",
+    )
+
+    class Meta:
+        model = Event
+        fields: list[str] = []
+
+    def filter_actor(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(actor__username__iexact=value) | Q(actor__isnull=True, actor_label__iexact=value))
+
+    def filter_agency(self, queryset, name, value: str):
+        in_project = Project.agencies.through.objects.filter(project_id=OuterRef("project_id"), agency__code=value)
+        return queryset.filter(
+            Q(indicator__agency__code=value) | Q(flag__indicator__agency__code=value) | Q(Exists(in_project))
+        )
+
+
+class IndicatorFilter(FilterSet):
+    """Indicators: the dashboard page, ``GET /api/v1/dashboard/`` and ``GET /api/v1/indicators/``."""
+
+    portfolio = filters.ChoiceFilter(
+        field_name="agency__portfolio__code", choices=_portfolio_choices, empty_label="All portfolios",
+        help_text="Portfolio code.",
+    )  # fmt: skip
+    agency = filters.ChoiceFilter(
+        field_name="agency__code", choices=_agency_choices, empty_label="All agencies", help_text="Agency code."
+    )
+    critical = BooleanFilter(label="Critical")
+    rag = filters.ChoiceFilter(
+        choices=Rag.choices, label="Colour", empty_label="Any", help_text="What the latest check measured."
+    )
+    active = BooleanFilter(widget=forms.HiddenInput)
+    q = filters.CharFilter(method="filter_q", label="Search", help_text="Words in the name, or the MMR ID.")
+
+    class Meta:
+        model = Indicator
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(external_id__iexact=value.strip()))
+
+
+# What a bare request of each page shows, written out (see the module's docstring).
+DEFAULT_VIEWS = {
+    "flag_queue": {"open": "true", "category": FlagCategory.PERFORMANCE, "ordering": "-priority"},
+    "audit_log": {"ordering": "-id"},
+}
