@@ -158,12 +158,12 @@ def project_act_view(request, pk: int, action: str):
     status = 400
     if form.is_valid():
         try:
-            project_act(project=project, actor=request.user, action=action, **form.cleaned_data)
+            project = project_act(project=project, actor=request.user, action=action, **form.cleaned_data)
         except DomainError as error:
             show_domain_error(form, error)
             status = error.status_code
         else:
-            messages.success(request, f"{action.label}: done.")
+            messages.success(request, f"Project is now {project.get_status_display().lower()}.")
             return redirect("project_detail", project.pk)
     return project_detail(request, pk, action_form=form, status=status)
 
