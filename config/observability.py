@@ -1,8 +1,10 @@
 """Request ids and structured logs: every log line written while serving a request carries the request's id
 (from ``X-Request-ID`` when a proxy set one, else a new one), the user and the path, and the id is echoed in
-the response so a user's report can be matched to the server's logs."""
+the response so a user's report can be matched to the server's logs.
 
-import json
+The lines themselves are written by python-json-logger, configured in the settings' ``LOGGING``: the fields
+set here, the time, level, logger, message and exception, and every ``extra=`` key of the call."""
+
 import logging
 import re
 import uuid
@@ -40,22 +42,3 @@ class RequestContextFilter(logging.Filter):
         record.path = context.get("path", "-")
         record.user = user.get_username() if getattr(user, "is_authenticated", False) else "-"
         return True
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "-"),
-            "user": getattr(record, "user", "-"),
-            "path": getattr(record, "path", "-"),
-        }
-        for key in ("action", "flag", "status_code"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
