@@ -4,12 +4,16 @@ import copy
 import datetime as dt
 import json
 import logging
+import re
 from logging.config import DictConfigurator
 
 import pytest
 from django.conf import settings
 
+from escalations import services
 from escalations.lifecycle import FlagStatus
+from escalations.models import Event
+from escalations.tasks import notify_event
 from indicators.roles import Role
 from indicators.services import role_grant
 
@@ -102,3 +106,37 @@ def test_actions_are_logged_with_request_id_user_and_action(client, log_lines):
     [line] = [line for line in lines.json() if line.get("action") == "review"]
     assert (line["request_id"], line["user"], line["path"]) == ("req-42", "logged", f"/api/v1/flags/{flag.pk}/review/")
     assert line["flag"] == flag.pk
+
+
+@pytest.mark.django_db(transaction=True)  # the action's notification task is sent when it commits, in the request
+def test_a_task_sent_while_serving_a_request_logs_with_the_request_id_and_user(client, liaison, agency, log_lines):
+    flag = FlagFactory(indicator__agency=agency)
+    client.force_login(liaison)
+    lines = log_lines()
+    response = client.post(f"/api/v1/flags/{flag.pk}/review/", HTTP_X_REQUEST_ID="req-7")
+    assert response.status_code == 200
+    event = Event.objects.get(flag=flag, verb="flag.reviewed")
+    [task_line] = [line for line in lines.json() if line["logger"] == "escalations.tasks"]
+    assert (task_line["request_id"], task_line["user"]) == ("req-7", "liaison")
+    assert (task_line["task"], task_line["event"]) == ("escalations.tasks.notify_event", event.pk)
+    # The action's own line is written after the task ran: the request's context is back, the task's is gone.
+    [action_line] = [line for line in lines.json() if line.get("action") == "review"]
+    assert (action_line["request_id"], action_line["path"]) == ("req-7", f"/api/v1/flags/{flag.pk}/review/")
+    assert "task" not in action_line
+
+
+@pytest.mark.django_db
+def test_tasks_sent_outside_a_request_get_a_fresh_id_each_run(liaison, agency, log_lines):
+    """A beat job or a command: each run's lines share an id of their own, and nothing outlives the run."""
+    flag = services.flag_review(flag=FlagFactory(indicator__agency=agency), actor=liaison)
+    event = Event.objects.get(flag=flag, verb="flag.reviewed")
+    lines = log_lines()
+    notify_event.delay(event.pk)
+    notify_event.delay(event.pk)
+    logging.getLogger("percolate.test").warning("after the tasks")
+    *task_lines, after = lines.json()
+    ids = {line["task_id"]: line["request_id"] for line in task_lines}
+    assert len(ids) == 2 and len(set(ids.values())) == 2  # Celery's own lines too, each with its run's id
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids.values())
+    assert all(ids[line["task_id"]] == line["request_id"] and line["user"] == "-" for line in task_lines)
+    assert (after["request_id"], after["user"]) == ("-", "-") and "task" not in after
