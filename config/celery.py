@@ -1,6 +1,7 @@
 """The Celery app. Tasks are discovered in each app's ``tasks.py``; configuration comes from the
 Django settings under the ``CELERY_`` prefix, so the embedded mode (eager) and the scale-out mode (Redis)
-differ only by environment. The observability receivers carry a request's id into the tasks it sends."""
+differ only by environment. The observability receivers carry a request's id into the tasks it sends and
+give workers and beat the same JSON log lines as the web processes."""
 
 import os
 

@@ -101,8 +101,19 @@ def task_context_reset(*, task, **_) -> None:
         task.request.percolate_log_context = None
 
 
+def celery_logging_configure(**_) -> None:
+    """``setup_logging``: a worker or beat writes its lines through the settings' ``LOGGING`` (JSON, with the
+    request id) as the web processes do. Without a receiver Celery replaces the root logger's handlers with its
+    own text format; with one, ``LOG_LEVEL`` rather than ``--loglevel`` sets the level."""
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+
+
 def celery_signals_connect() -> None:
     """Connect the receivers above (once, however often the Celery app module is imported)."""
     signals.before_task_publish.connect(task_headers_add, dispatch_uid="percolate.task_headers_add")
     signals.task_prerun.connect(task_context_set, dispatch_uid="percolate.task_context_set")
     signals.task_postrun.connect(task_context_reset, dispatch_uid="percolate.task_context_reset")
+    signals.setup_logging.connect(celery_logging_configure, dispatch_uid="percolate.celery_logging_configure")
