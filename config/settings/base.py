@@ -229,7 +229,8 @@ PERCOLATE_IMPORT_MAX_BYTES = env.int("PERCOLATE_IMPORT_MAX_BYTES", default=200 *
 
 # Structured logs: one JSON object per line (python-json-logger) with the time, level, logger, message, the
 # request id, the user and the path (see config/observability.py), the exception's traceback, and every
-# ``extra=`` key of the call. LOG_FORMAT=text for a human at a terminal.
+# ``extra=`` key of the call. Celery workers and beat use it too, and a task's lines carry the id of the request
+# that sent it. LOG_FORMAT=text for a human at a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
