@@ -6,6 +6,7 @@ back on the queue for another worker. The time limits stay below the broker's vi
 would hand a still-running task to a second worker."""
 
 import datetime as dt
+import logging
 
 from celery import shared_task
 from django.conf import settings
@@ -19,17 +20,22 @@ from .services.checks import CheckRunBusy, check_run_start, check_shard_execute,
 
 IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
 _SHARD_LIMIT = settings.PERCOLATE_CHECK_SHARD_TIME_LIMIT
+logger = logging.getLogger(__name__)
 
 
 @shared_task(**IDEMPOTENT)
 def notify_event(event_id: int) -> int:
-    return len(notifications.notifications_create(event_id=event_id))
+    count = len(notifications.notifications_create(event_id=event_id))
+    logger.info("event #%s: %s notification(s)", event_id, count, extra={"event": event_id, "notifications": count})
+    return count
 
 
 @shared_task(**IDEMPOTENT)
 def notify_events(event_ids: list[int]) -> int:
     """The notifications of many events (a detection shard's new red flags)."""
-    return len(notifications.notifications_create_many(event_ids=event_ids))
+    count = len(notifications.notifications_create_many(event_ids=event_ids))
+    logger.info("%s event(s): %s notification(s)", len(event_ids), count, extra={"notifications": count})
+    return count
 
 
 @shared_task(**IDEMPOTENT)

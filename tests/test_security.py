@@ -115,29 +115,3 @@ def test_the_token_endpoint_locks_out_too(client):
     with time_machine.travel(later, tick=False):
         response = client.post("/api/v1/auth/token/", {"username": "script", "password": "right-password"})
     assert response.status_code == 200 and response.json()["token"]
-
-
-@pytest.mark.django_db
-def test_actions_are_logged_as_json_with_request_id_user_and_action(client, caplog):
-    """One JSON line per flag action, carrying the request id, the user and the action."""
-    import logging
-
-    from config.observability import JsonFormatter, RequestContextFilter
-    from core.permissions import Role
-    from escalations.lifecycle import FlagStatus
-    from indicators.services import role_grant
-
-    from .factories import AgencyFactory, FlagFactory
-
-    agency = AgencyFactory()
-    liaison = UserFactory(username="logged")
-    role_grant(username="logged", role=Role.LIAISON, agencies=[agency.code])
-    flag = FlagFactory(indicator__agency=agency)
-    client.force_login(liaison)
-    caplog.handler.addFilter(RequestContextFilter())  # as the console handler of the settings has it
-    with caplog.at_level(logging.INFO, logger="escalations.services.flags"):
-        response = client.post(f"/api/v1/flags/{flag.pk}/review/", HTTP_X_REQUEST_ID="req-42")
-    assert response.status_code == 200 and response.json()["status"] == FlagStatus.IN_REVIEW
-    [record] = [r for r in caplog.records if getattr(r, "action", None) == "review"]
-    line = json.loads(JsonFormatter().format(record))
-    assert (line["request_id"], line["user"], line["action"], line["flag"]) == ("req-42", "logged", "review", flag.pk)

@@ -230,14 +230,21 @@ SPECTACULAR_SETTINGS = {
 # Largest file accepted by an import (bytes).
 PERCOLATE_IMPORT_MAX_BYTES = env.int("PERCOLATE_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 
-# Structured logs: one JSON object per line with the request id, the user and the path (LOG_FORMAT=text for
-# a human at a terminal).
+# Structured logs: one JSON object per line (python-json-logger) with the time, level, logger, message, the
+# request id, the user and the path (see config/observability.py), the exception's traceback, and every
+# ``extra=`` key of the call. Celery workers and beat use it too, and a task's lines carry the id of the request
+# that sent it. LOG_FORMAT=text for a human at a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request": {"()": "config.observability.RequestContextFilter"}},
     "formatters": {
-        "json": {"()": "config.observability.JsonFormatter"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["asctime", "levelname", "name", "message", "request_id", "user", "path"],
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "exc_info": "exception"},
+        },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(message)s"},
     },
     "handlers": {

@@ -66,7 +66,8 @@ def test_dashboard_queries_are_fixed_on_the_full_data(
     open_flags(40)
     assert count_queries(client, reverse("dashboard")) == few
     assert (
-        count_queries(client, reverse("dashboard"), portfolio="OPS", rag="red", critical="true") <= DASHBOARD_MAX_QUERIES
+        count_queries(client, reverse("dashboard"), portfolio="OPS", rag="red", critical="true")
+        <= DASHBOARD_MAX_QUERIES
     )
 
 

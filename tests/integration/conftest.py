@@ -57,6 +57,8 @@ def workers(queue, tmp_path):
         procs = []
         for _ in range(n):
             env = {
+                # The worker logs through the settings' LOGGING, whose level is LOG_LEVEL (not `-l`).
+                "LOG_LEVEL": "INFO",
                 **os.environ,
                 "DATABASE_URL": database_url,
                 "DJANGO_SETTINGS_MODULE": "config.settings.test",
