@@ -18,9 +18,7 @@ def audit_log(request):
     bare = default_view(request, "audit_log", EventFilter)
     if bare is not None:
         return bare
-    filters = EventFilter(
-        request.GET, queryset=selectors.events_visible_to(request.user).order_by("id"), request=request
-    )
+    filters = EventFilter(request.GET, queryset=selectors.events_visible_to(request.user), request=request)
     events = filters.qs if filters.is_valid() else Event.objects.none()
     if request.GET.get("format") == "csv":
         return audit_log_csv(events)

@@ -30,9 +30,7 @@ def flag_queue(request):
     bare = default_view(request, "flag_queue", FlagFilter)
     if bare is not None:
         return bare
-    filters = FlagFilter(
-        request.GET, queryset=selectors.flags_visible_to(request.user).order_by("-id"), request=request
-    )
+    filters = FlagFilter(request.GET, queryset=selectors.flags_visible_to(request.user), request=request)
     page = paginate(request, filters.qs if filters.is_valid() else Flag.objects.none(), QUEUE_PAGE_SIZE)
     bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], user=request.user, auto_id="id_bulk_%s")
     return render(

@@ -28,4 +28,4 @@ class EventViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     csv_export = staticmethod(audit_log_csv)  # the audit-log page's export
 
     def get_queryset(self):
-        return events_visible_to(self.request.user).order_by("id")
+        return events_visible_to(self.request.user)  # ordered by ``EventFilter``: oldest first by default
