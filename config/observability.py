@@ -38,7 +38,7 @@ class RequestContextFilter(logging.Filter):
         user = getattr(request, "user", None) if request is not None else None
         record.request_id = context.get("request_id", "-")
         record.path = context.get("path", "-")
-        record.user = user.get_username() if getattr(user, "is_authenticated", False) else "-"
+        record.user = user.get_username() if user is not None and getattr(user, "is_authenticated", False) else "-"
         return True
 
 

@@ -3,6 +3,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -229,7 +230,7 @@ PERCOLATE_IMPORT_MAX_BYTES = env.int("PERCOLATE_IMPORT_MAX_BYTES", default=200 *
 
 # Structured logs: one JSON object per line with the request id, the user and the path (LOG_FORMAT=text for
 # a human at a terminal).
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request": {"()": "config.observability.RequestContextFilter"}},
