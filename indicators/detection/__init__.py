@@ -4,12 +4,15 @@
 ``Evaluation``); turning them into flags is the escalations app's job."""
 
 import datetime as dt
+from collections.abc import Collection
 
 from django.db import connection
 
-from .classify import NOT_EVALUATED, classify, stale_breach
+from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
 from .query import (
+    Row,
+    SqlParam,
     as_date,
     dense_metrics_sql,
     fetch,
@@ -70,8 +73,8 @@ def evaluate(
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute("SET LOCAL work_mem = '64MB'")
         columns = metric_columns(plan)
-        params = [lo_id, hi_id, *(ids or []), as_of, as_of]
-        gapped = []
+        params: list[SqlParam] = [lo_id, hi_id, *(ids or []), as_of, as_of]
+        gapped: list[int] = []
         if connection.vendor == "postgresql":
             # The fast path, right for every window without a missing period; the others are read again below.
             for raw in stream(dense_metrics_sql(plan, ids=ids), params):
@@ -107,14 +110,16 @@ def evaluate(
     return evaluation
 
 
-def _classify(evaluation: Evaluation, wanted: dict[int, list[Rule]], row: dict, as_of: dt.date, seen: set[int]):
+def _classify(evaluation: Evaluation, wanted: dict[int, list[Rule]], row: Row, as_of: dt.date, seen: set[int]) -> None:
     indicator_id = row["indicator_id"]
     seen.add(indicator_id)
     for rule in wanted.get(indicator_id, ()):
         _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
 
 
-def _evaluate_dated(rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.date, since) -> Evaluation:
+def _evaluate_dated(
+    rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.date, since: dt.datetime | None
+) -> Evaluation:
     """The date-dependent rules (stale) alone, for the indicators whose data did not change since ``since``
     (the others are evaluated whole by their own shard): they need nothing but each indicator's latest period,
     read with the pairs."""
@@ -128,13 +133,13 @@ def _evaluate_dated(rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.da
     return evaluation
 
 
-def sparse_ids(ids, lo_id: int, hi_id: int) -> list[int] | None:
+def sparse_ids(ids: Collection[int], lo_id: int, hi_id: int) -> list[int] | None:
     """``ids``, sorted, when they are few in the wide range ``lo_id <= id < hi_id`` (the changed indicators of an
     incremental run): reading just them beats reading the range. ``None``: read the range."""
     return sorted(ids) if len(ids) <= _ID_LIST_LIMIT and len(ids) * 2 < hi_id - lo_id else None
 
 
-def _record(evaluation: Evaluation, rule: Rule, indicator_id: int, outcome) -> None:
+def _record(evaluation: Evaluation, rule: Rule, indicator_id: int, outcome: Outcome) -> None:
     if outcome is NOT_EVALUATED:
         return
     evaluation.evaluated.add((indicator_id, rule.id))
