@@ -12,6 +12,7 @@ or not evaluated, as the rule says (``ThresholdRule.preliminary``)."""
 import calendar
 import datetime as dt
 import enum
+from collections.abc import Callable
 from decimal import Decimal, localcontext
 from functools import lru_cache
 from typing import Final, Literal, TypeAlias
@@ -333,7 +334,21 @@ def stale_breach(rule: Rule, indicator_id: int, step: int, latest: dt.date, as_o
     )
 
 
+# The kinds answered from the rule and the row alone by a function of their own: one look-up instead of a
+# comparison with each kind before them (classify runs for every row and rule).
+_BY_KIND: dict[str, Callable[[Rule, Row], Outcome]] = {
+    RuleKind.CONTROL_LIMIT: _control,
+    RuleKind.UNUSUAL_CHANGE: _unusual,
+    RuleKind.SUSTAINED: _sustained,
+    RuleKind.SAWTOOTH: _sawtooth,
+    RuleKind.IMPOSSIBLE_VALUE: _impossible,
+}
+
+
 def classify(rule: Rule, row: Row, as_of: dt.date) -> Outcome:
+    """One rule for one row of the window query: a breach, ``None`` or ``NOT_EVALUATED``. The change rules are
+    answered here, without another call; the other kinds through ``_BY_KIND``; ``stale`` (which preliminary
+    values do not concern) from the latest period and the date."""
     kind = rule.kind
     if row.get("preliminary") and rule.preliminary == Preliminary.SKIP and kind != RuleKind.STALE:
         return NOT_EVALUATED
@@ -352,16 +367,9 @@ def classify(rule: Rule, row: Row, as_of: dt.date) -> Outcome:
             return NOT_EVALUATED
         total = decimal_of(row[f"ta{rule.n}_s"])
         return change_breach(rule, row, total - decimal_of(row["value"]), count)
-    if kind == RuleKind.CONTROL_LIMIT:
-        return _control(rule, row)
-    if kind == RuleKind.UNUSUAL_CHANGE:
-        return _unusual(rule, row)
-    if kind == RuleKind.SUSTAINED:
-        return _sustained(rule, row)
-    if kind == RuleKind.SAWTOOTH:
-        return _sawtooth(rule, row)
-    if kind == RuleKind.IMPOSSIBLE_VALUE:
-        return _impossible(rule, row)
+    by_kind = _BY_KIND.get(kind)
+    if by_kind is not None:
+        return by_kind(rule, row)
     if kind == RuleKind.STALE:
         return stale_breach(rule, row["indicator_id"], row["step"], row["period"], as_of)
     return NOT_EVALUATED
