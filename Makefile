@@ -44,9 +44,11 @@ chromium:
 screenshots: $(VENV)/.dev chromium
 	$(BIN)/pytest tests/browser/screenshots.py -q -p no:cacheprovider
 
+# mypy: configured in pyproject.toml (gradual for the project, strict for the modules listed there).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

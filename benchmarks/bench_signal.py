@@ -29,6 +29,7 @@ import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -130,7 +131,7 @@ def load(name: str, content: bytes) -> None:
 def check(as_of=None) -> CheckRun:
     out = io.StringIO()
     call_command("run_checks", *(["--as-of", as_of.isoformat()] if as_of else []), stdout=out)
-    return CheckRun.objects.order_by("-id").first()
+    return CheckRun.objects.latest("id")
 
 
 def open_performance_cases() -> dict[str, tuple[str, list]]:
@@ -198,7 +199,7 @@ def measure_benchmark() -> dict:
             band["clean"] += 1
             band["flagged"] += case is not None
     by_kind: dict[str, Counter] = defaultdict(Counter)
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for entry in files.values():
         statuses = {label.status for label in entry["labels"]}
         if statuses == {"clean"}:
@@ -237,7 +238,7 @@ def noise_band(cv: float) -> str:
 
 def worse_than_target(indicator: Indicator, value: Decimal) -> Decimal | None:
     target = indicator.target
-    if target in (None, 0):
+    if target is None or target == 0:
         return None
     change = (value - target) / abs(target)
     if indicator.desired_direction == Direction.UP:
@@ -253,10 +254,10 @@ def measure_real_data() -> dict:
     run = check()
     cases = Flag.objects.filter(status__in=OPEN_STATUSES, category=FlagCategory.PERFORMANCE)
     latest = {}
-    for indicator_id, value in Measurement.objects.order_by("indicator_id", "period").values_list(
+    for indicator_id, measured in Measurement.objects.order_by("indicator_id", "period").values_list(
         "indicator_id", "value"
     ):
-        latest[indicator_id] = value  # the last one, in period order
+        latest[indicator_id] = measured  # the last one, in period order
     misses = []
     critical = Indicator.objects.filter(critical=True, active=True, target_kind=TargetKind.NUMERIC)
     for indicator in critical:
@@ -310,7 +311,7 @@ def main() -> None:
     for band in ("quiet", "moderate", "noisy", "very noisy", "low counts"):
         c = bench["by_noise"].get(band, Counter())
         print(f"{band:<14}{c['clean']:>8}{c['flagged'] / max(1, c['clean']):>9.3f}")
-    real = {"cases": -1, "critical_misses": []}
+    real: dict[str, Any] = {"cases": -1, "critical_misses": []}
     if not ARGS.skip_real:
         real = measure_real_data()
         print(

@@ -84,11 +84,11 @@ def _row(indicator: Indicator, series: list[tuple[dt.date, Decimal]], rules) -> 
             row[f"ta{rule.n}_s"], row[f"ta{rule.n}_c"] = sum(window), len(window)
         if rule.kind == "unusual_change":
             lag, latest = 12 * rule.years // step, max(1, rule.recent_months // step)
-            changes = {j: by_k[j] - by_k[j - lag] for j in by_k if j - lag in by_k}
-            recent = [j for j in changes if j > k - latest]
-            earlier = [changes[j] for j in changes if k - lag - rule.window < j <= k - lag]
+            lag_changes = {j: by_k[j] - by_k[j - lag] for j in by_k if j - lag in by_k}
+            recent = [j for j in lag_changes if j > k - latest]
+            earlier = [lag_changes[j] for j in lag_changes if k - lag - rule.window < j <= k - lag]
             key = rule.unusual_key
-            row[f"{key}_rn"], row[f"{key}_rs"] = len(recent), sum(changes[j] for j in recent)
+            row[f"{key}_rn"], row[f"{key}_rs"] = len(recent), sum(lag_changes[j] for j in recent)
             row[f"{key}_rb"] = sum(by_k[j - lag] for j in recent)
             row[f"{key}_n"], row[f"{key}_s"], row[f"{key}_q"] = len(earlier), sum(earlier), sum(x * x for x in earlier)
         if rule.kind == "control_limit":
@@ -109,7 +109,7 @@ def _applicable(indicator: Indicator, rules) -> list:
         scope |= Q(scope="critical")
     scoped = list(ThresholdRule.objects.filter(scope, active=True).order_by("pk"))
     rank = {"indicator": 0, "agency": 1, "critical": 2, "all": 3}
-    narrowest = {}
+    narrowest: dict[str, int] = {}
     for model in scoped:
         if model.replaces_broader:
             narrowest[model.kind] = min(narrowest.get(model.kind, 3), rank[model.scope])
@@ -166,7 +166,7 @@ def _save_case(indicator: Indicator, category: str, outcomes: dict, now) -> int:
                 category=category,
                 severity=severity,
                 beyond=max(
-                    (r for b in breaches if (r := beyond_threshold(b.measure, b.yellow)) is not None), default=None
+                    (d for b in breaches if (d := beyond_threshold(b.measure, b.yellow)) is not None), default=None
                 ),
                 detected_at=now,
                 previous_flag=previous,

@@ -82,6 +82,7 @@ import datetime as dt
 import io
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 HEADER = (
@@ -630,6 +631,7 @@ def _worsening(ind: _Indicator, months) -> float:
 
 
 def _labels(ind: _Indicator) -> list[Label]:
+    series: tuple[tuple[str, str, Sequence[int]], ...]
     if ind.monthly:
         series = (
             ("", "annual", range(_fy_start(LATEST_FY), _fy_start(LATEST_FY) + 12)),
@@ -644,6 +646,7 @@ def _labels(ind: _Indicator) -> list[Label]:
         if not ind.kind:
             status, start = "clean", None
         else:
+            assert ind.start is not None  # set with the kind
             # Dirty when the series' own latest value shows the deterioration: worse by at least half the
             # magnitude and by at least 2.5× its own noise (a fiscal year with one bad month is not a bad year).
             shown = _worsening(ind, list(latest))

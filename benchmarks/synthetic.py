@@ -86,7 +86,7 @@ def floor_params(as_of: dt.date) -> dict:
             f"{prefix}_cf": rule.critical_factor,
         }
 
-    params = {"as_of": as_of}
+    params: dict[str, object] = {"as_of": as_of}
     (target,), (sawtooth,), (impossible,), (stale,) = (
         by_kind[k] for k in (RuleKind.TARGET, RuleKind.SAWTOOTH, RuleKind.IMPOSSIBLE_VALUE, RuleKind.STALE)
     )

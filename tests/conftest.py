@@ -77,7 +77,7 @@ def make_user(db):
     """make_user(role, agencies=[...], portfolios=[...]) → a user with that role and scope."""
 
     def make(*roles: str, agencies=(), portfolios=(), username: str | None = None):
-        user = UserFactory(**({"username": username} if username else {}))
+        user = UserFactory.create(**({"username": username} if username else {}))
         for role in roles:
             role_grant(
                 username=user.username,

@@ -3,6 +3,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -234,7 +235,7 @@ PERCOLATE_IMPORT_MAX_BYTES = env.int("PERCOLATE_IMPORT_MAX_BYTES", default=200 *
 # request id, the user and the path (see config/observability.py), the exception's traceback, and every
 # ``extra=`` key of the call. Celery workers and beat use it too, and a task's lines carry the id of the request
 # that sent it. LOG_FORMAT=text for a human at a terminal.
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request": {"()": "config.observability.RequestContextFilter"}},

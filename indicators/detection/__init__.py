@@ -4,12 +4,16 @@
 ``Evaluation``); turning them into flags is the escalations app's job."""
 
 import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 from django.db import connection
 
-from .classify import NOT_EVALUATED, classify, stale_breach
+from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
 from .query import (
+    Row,
+    SqlParam,
     as_date,
     dense_metrics_sql,
     fetch,
@@ -21,7 +25,7 @@ from .query import (
     steps_sql,
     stream,
 )
-from .rules import AS_OF_KINDS, Rule, active_rules, window_plan
+from .rules import AS_OF_KINDS, Rule, WindowPlan, active_rules, window_plan
 from .types import Breach, Evaluation
 
 __all__ = ["Breach", "Evaluation", "evaluate", "indicators_per_rule", "rules_applying", "sparse_ids"]
@@ -56,65 +60,104 @@ def evaluate(
         wanted.setdefault(indicator_id, []).append(rules[rule_id])
     # Every rule of these indicators is evaluated here: their colour is this check's answer.
     evaluation.checked = set(wanted)
+    shard = _Shard(lo_id=lo_id, hi_id=hi_id, as_of=as_of, wanted=wanted, evaluation=evaluation)
     windowed = sorted({indicator_id for indicator_id, _rule, kind in pairs if kind not in AS_OF_KINDS})
-
-    plan = window_plan(rules)
-    seen: set[int] = set()
     if windowed:
-        ids = sparse_ids(windowed, lo_id, hi_id)
-        if connection.vendor == "postgresql" and connection.in_atomic_block:
-            # The planner overestimates the window query's rows and compiles it with JIT, which costs seconds
-            # and saves nothing on a query this shape.
-            # The window sorts are small per indicator but add up per shard: keep them in memory.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-        columns = metric_columns(plan)
-        params = [lo_id, hi_id, *(ids or []), as_of, as_of]
-        gapped = []
-        if connection.vendor == "postgresql":
-            # The fast path, right for every window without a missing period; the others are read again below.
-            for raw in stream(dense_metrics_sql(plan, ids=ids), params):
-                row = dict(zip([*columns, "n_rows", "first_period"], raw))
-                row["period"] = as_date(row["period"])
-                if gap_free(row):
-                    _classify(evaluation, wanted, row, as_of, seen)
-                else:
-                    gapped.append(row["indicator_id"])
-        if connection.vendor != "postgresql" or gapped:
-            if gapped:
-                ids = gapped
-                params = [lo_id, hi_id, *ids, as_of, as_of]
-            steps = {row[0] for row in fetch(steps_sql(), [lo_id, hi_id])}
-            sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=ids, steps=steps)
-            for raw in stream(sql, params):
-                row = dict(zip(columns, raw))
-                row["period"] = as_date(row["period"])
-                _classify(evaluation, wanted, row, as_of, seen)
-
-    # Indicators that only the date-dependent rules (stale) look at this time: their latest period suffices.
-    rest = set(wanted) - seen
-    if rest:
-        ids = sparse_ids(rest, lo_id, hi_id)
-        for indicator_id, step, latest in fetch(latest_sql(ids), [as_of, as_of, lo_id, hi_id, *(ids or [])]):
-            if indicator_id not in rest or latest is None:
-                continue
-            for rule in wanted[indicator_id]:
-                if rule.kind in AS_OF_KINDS:
-                    breach = stale_breach(rule, indicator_id, step, as_date(latest), as_of)
-                    _record(evaluation, rule, indicator_id, breach)
+        _evaluate_windows(shard, window_plan(rules), windowed)
+    _evaluate_latest(shard, set(wanted) - shard.seen)
     evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
 
 
-def _classify(evaluation: Evaluation, wanted: dict[int, list[Rule]], row: dict, as_of: dt.date, seen: set[int]):
+@dataclass
+class _Shard:
+    """An evaluation under way: its id range and date, the rules wanted per indicator, what it found so far,
+    and the indicators a window row came back for (``seen``)."""
+
+    lo_id: int
+    hi_id: int
+    as_of: dt.date
+    wanted: dict[int, list[Rule]]
+    evaluation: Evaluation
+    seen: set[int] = field(default_factory=set)
+
+
+def _evaluate_windows(shard: _Shard, plan: WindowPlan, windowed: list[int]) -> None:
+    """The indicators with a rule that reads a trailing window, from one row each of the window query: on
+    PostgreSQL its fast path for every window without a missing period and the general query for the others;
+    elsewhere the general query for all."""
+    ids = sparse_ids(windowed, shard.lo_id, shard.hi_id)
+    if connection.vendor == "postgresql":
+        gapped = _classify_fast_path(shard, plan, ids)
+        if not gapped:
+            return
+        ids = gapped
+    _classify_general(shard, plan, ids)
+
+
+def _classify_fast_path(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> list[int]:
+    """PostgreSQL's fast path (``dense_metrics_sql``), right for every window without a missing period:
+    classifies those and returns the ids of the others, to be read again by the general query."""
+    evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
+    if connection.in_atomic_block:
+        # The planner overestimates the window query's rows and compiles it with JIT, which costs seconds
+        # and saves nothing on a query this shape.
+        # The window sorts are small per indicator but add up per shard: keep them in memory.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+    columns = metric_columns(plan)
+    params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of]
+    gapped: list[int] = []
+    for raw in stream(dense_metrics_sql(plan, ids=ids), params):
+        row = dict(zip([*columns, "n_rows", "first_period"], raw))
+        row["period"] = as_date(row["period"])
+        if gap_free(row):
+            _classify(evaluation, wanted, row, as_of, seen)
+        else:
+            gapped.append(row["indicator_id"])
+    return gapped
+
+
+def _classify_general(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> None:
+    """The general window query (``metrics_sql``: periods found by their number), right for every window."""
+    evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
+    columns = metric_columns(plan)
+    params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of]
+    steps = {row[0] for row in fetch(steps_sql(), [shard.lo_id, shard.hi_id])}
+    sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=ids, steps=steps)
+    for raw in stream(sql, params):
+        row = dict(zip(columns, raw))
+        row["period"] = as_date(row["period"])
+        _classify(evaluation, wanted, row, as_of, seen)
+
+
+def _evaluate_latest(shard: _Shard, rest: set[int]) -> None:
+    """Indicators that only the date-dependent rules (stale) look at this time (no window row came back for
+    them): their latest period suffices."""
+    if not rest:
+        return
+    evaluation, wanted, as_of = shard.evaluation, shard.wanted, shard.as_of
+    ids = sparse_ids(rest, shard.lo_id, shard.hi_id)
+    for indicator_id, step, latest in fetch(latest_sql(ids), [as_of, as_of, shard.lo_id, shard.hi_id, *(ids or [])]):
+        if indicator_id not in rest or latest is None:
+            continue
+        for rule in wanted[indicator_id]:
+            if rule.kind in AS_OF_KINDS:
+                breach = stale_breach(rule, indicator_id, step, as_date(latest), as_of)
+                _record(evaluation, rule, indicator_id, breach)
+
+
+def _classify(evaluation: Evaluation, wanted: dict[int, list[Rule]], row: Row, as_of: dt.date, seen: set[int]) -> None:
     indicator_id = row["indicator_id"]
     seen.add(indicator_id)
     for rule in wanted.get(indicator_id, ()):
         _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
 
 
-def _evaluate_dated(rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.date, since) -> Evaluation:
+def _evaluate_dated(
+    rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.date, since: dt.datetime | None
+) -> Evaluation:
     """The date-dependent rules (stale) alone, for the indicators whose data did not change since ``since``
     (the others are evaluated whole by their own shard): they need nothing but each indicator's latest period,
     read with the pairs."""
@@ -128,13 +171,13 @@ def _evaluate_dated(rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.da
     return evaluation
 
 
-def sparse_ids(ids, lo_id: int, hi_id: int) -> list[int] | None:
+def sparse_ids(ids: Collection[int], lo_id: int, hi_id: int) -> list[int] | None:
     """``ids``, sorted, when they are few in the wide range ``lo_id <= id < hi_id`` (the changed indicators of an
     incremental run): reading just them beats reading the range. ``None``: read the range."""
     return sorted(ids) if len(ids) <= _ID_LIST_LIMIT and len(ids) * 2 < hi_id - lo_id else None
 
 
-def _record(evaluation: Evaluation, rule: Rule, indicator_id: int, outcome) -> None:
+def _record(evaluation: Evaluation, rule: Rule, indicator_id: int, outcome: Outcome) -> None:
     if outcome is NOT_EVALUATED:
         return
     evaluation.evaluated.add((indicator_id, rule.id))

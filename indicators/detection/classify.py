@@ -11,11 +11,15 @@ or not evaluated, as the rule says (``ThresholdRule.preliminary``)."""
 
 import calendar
 import datetime as dt
+import enum
+from collections.abc import Callable
 from decimal import Decimal, localcontext
 from functools import lru_cache
+from typing import Final, Literal, TypeAlias
 
 from ..models import Direction, MeasurementType, MeasureUnit, Preliminary, RuleKind, TargetKind
-from .dialect import to_decimal
+from .dialect import DbNumber, decimal_of, to_decimal
+from .query import Row
 from .rules import Rule
 from .types import Breach
 
@@ -24,7 +28,17 @@ HUNDRED = Decimal(100)
 SIX = Decimal("0.000001")
 # Signal.change and Signal.measure are DECIMAL(20, 6): a change from a near-zero baseline can exceed them.
 LIMIT = Decimal("99999999999999")
-NOT_EVALUATED = object()
+
+
+class _NotEvaluated(enum.Enum):
+    """A one-member enum, so that the type checker knows ``outcome is NOT_EVALUATED`` leaves a breach or None."""
+
+    NOT_EVALUATED = enum.auto()
+
+
+NOT_EVALUATED: Final = _NotEvaluated.NOT_EVALUATED
+# What classifying one (indicator, rule) gives: a breach, "evaluated, no breach", or "cannot be evaluated".
+Outcome: TypeAlias = Breach | None | Literal[_NotEvaluated.NOT_EVALUATED]
 
 
 def _stored(value: Decimal | None) -> Decimal | None:
@@ -42,21 +56,23 @@ def _worse_amount(difference: Decimal, direction: str) -> Decimal:
     return abs(difference)
 
 
-def change_thresholds(rule: Rule, row: dict) -> tuple[Decimal, Decimal]:
+def change_thresholds(rule: Rule, row: Row) -> tuple[Decimal, Decimal]:
     """(yellow, red) in percent for a change rule: a liaison's tolerance replaces yellow; a critical
     indicator's thresholds are multiplied by the rule's critical factor."""
     factor = rule.critical_factor if row["critical"] else Decimal(1)
-    yellow = to_decimal(row["tolerance"]) if row["tolerance"] is not None else rule.yellow * factor
+    yellow = decimal_of(row["tolerance"]) if row["tolerance"] is not None else rule.yellow * factor
     return yellow, rule.red * factor
 
 
-def change_breach(rule: Rule, row: dict, numerator, denominator=1):
-    """A change rule with baseline b = numerator / denominator (denominator > 0: a count for averages)."""
-    value, numerator = to_decimal(row["value"]), to_decimal(numerator)
-    if value is None or numerator is None or not denominator:
+def change_breach(rule: Rule, row: Row, raw_numerator: DbNumber | None, count: int = 1) -> Outcome:
+    """A change rule with baseline b = numerator / count (count > 0: the values averaged)."""
+    value, numerator = to_decimal(row["value"]), to_decimal(raw_numerator)
+    if value is None or numerator is None or not count:
         return NOT_EVALUATED
-    denominator = Decimal(denominator)
+    denominator = Decimal(count)
     yellow, red = change_thresholds(rule, row)
+    change: Decimal | None
+    measure: Decimal | None
     with localcontext() as ctx:
         ctx.prec = 80
         difference = value * denominator - numerator  # (v − b) · denominator
@@ -79,21 +95,21 @@ def change_breach(rule: Rule, row: dict, numerator, denominator=1):
     return _percent_breach(rule, row, severity, baseline, change, measure, yellow, red)
 
 
-def _control(rule: Rule, row: dict):
+def _control(rule: Rule, row: Row) -> Outcome:
     w = rule.window
     point = to_decimal(row["point"])
     if point is None:
         return NOT_EVALUATED
     # The query's frame includes the latest point itself (see query.py): take it out again.
-    n = row[f"cl{w}_n"] - 1
-    if n < rule.min_points:
+    count: int = row[f"cl{w}_n"] - 1
+    if count < rule.min_points:
         return NOT_EVALUATED
-    total = to_decimal(row[f"cl{w}_s"]) - point
-    squares = to_decimal(row[f"cl{w}_q"]) - point * point
+    total = decimal_of(row[f"cl{w}_s"]) - point
+    squares = decimal_of(row[f"cl{w}_q"]) - point * point
     factor = rule.critical_factor if row["critical"] else Decimal(1)
     with localcontext() as ctx:
         ctx.prec = 80
-        n = Decimal(n)
+        n = Decimal(count)
         spread = n * squares - total * total  # n(n−1)·variance
         deviation = n * point - total  # n · (point − mean)
         worse = _worse_amount(deviation, row["desired_direction"])
@@ -115,8 +131,8 @@ def _control(rule: Rule, row: dict):
         z = abs(deviation / n) / sigma if sigma else None  # a flat history: any move is beyond it
         # The expected value: the trailing mean for annual series; for sub-annual ones, last year's value plus
         # the mean year-over-year change.
-        expected = mean if row["step"] == 12 else to_decimal(row["yoy_value"]) + mean
-        value = to_decimal(row["value"])
+        expected = mean if row["step"] == 12 else decimal_of(row["yoy_value"]) + mean
+        value = decimal_of(row["value"])
         change = (value - expected) / abs(expected) if expected else None
     return _breach(
         rule,
@@ -131,7 +147,7 @@ def _control(rule: Rule, row: dict):
     )
 
 
-def _unusual(rule: Rule, row: dict):
+def _unusual(rule: Rule, row: Row) -> Outcome:
     """Worse than the same period ``years`` earlier by at least the percentage thresholds (as the other change
     rules: critical factor and tolerance apply) **and** by at least ``sigma_…`` standard deviations of the
     series' own changes over the same span in the ``window`` periods before. For a monthly series the change
@@ -146,12 +162,12 @@ def _unusual(rule: Rule, row: dict):
         return NOT_EVALUATED
     if (row[f"{key}_rn"] or 0) < recent or (row[f"{key}_n"] or 0) < rule.min_points:
         return NOT_EVALUATED
-    total = to_decimal(row[f"{key}_rs"])
+    total = decimal_of(row[f"{key}_rs"])
     worse = -total if direction == Direction.UP else total  # the recent changes summed, worse-signed
     if worse <= 0:  # not worse (most indicators on most nights): nothing more to compute
         return None
-    base = to_decimal(row[f"{key}_rb"])
-    n, s, q = Decimal(row[f"{key}_n"]), to_decimal(row[f"{key}_s"]), to_decimal(row[f"{key}_q"])
+    base = decimal_of(row[f"{key}_rb"])
+    n, s, q = Decimal(row[f"{key}_n"]), decimal_of(row[f"{key}_s"]), decimal_of(row[f"{key}_q"])
     yellow, red = change_thresholds(rule, row)
     with localcontext() as ctx:
         ctx.prec = 80
@@ -176,25 +192,26 @@ def _unusual(rule: Rule, row: dict):
     return _percent_breach(rule, row, severity, baseline, change, measure, yellow, red)
 
 
-def _count_breach(rule: Rule, row: dict, count: int, baseline) -> Breach | None:
+def _count_breach(rule: Rule, row: Row, count: int, baseline: DbNumber | None) -> Breach | None:
     if count <= 0 or count < rule.yellow:
         return None
     severity = RED if count >= rule.red else YELLOW
     # The query reads as far back as the rules need, not to the start of the series: a count at or past the red
     # threshold is "at least red" (the same whatever else is configured).
+    cap = max(rule.red, rule.yellow)
     return _breach(
         rule,
         row,
         severity,
         baseline=to_decimal(baseline),
-        measure=Decimal(min(count, max(rule.red, rule.yellow))),
+        measure=Decimal(cap if cap < count else count),  # min(count, cap), spelled out: mypy has no min(int, Decimal)
         unit=MeasureUnit.PERIODS,
         yellow=rule.yellow,
         red=rule.red,
     )
 
 
-def _sustained(rule: Rule, row: dict):
+def _sustained(rule: Rule, row: Row) -> Outcome:
     if row["down_streak"] is None:
         return NOT_EVALUATED
     streak = {
@@ -204,19 +221,19 @@ def _sustained(rule: Rule, row: dict):
     return _count_breach(rule, row, streak, row["lag_value"])
 
 
-def _sawtooth(rule: Rule, row: dict):
+def _sawtooth(rule: Rule, row: Row) -> Outcome:
     # A year-to-date series resets once a fiscal year: only a sub-annual series can show the saw-tooth.
     if row["step"] == 12:
         return NOT_EVALUATED
-    value, previous = to_decimal(row["value"]), to_decimal(row["lag_value"])
+    value, previous = decimal_of(row["value"]), to_decimal(row["lag_value"])
     if previous is None or row["rise_run"] is None:
         return NOT_EVALUATED
     dropped = value < previous and (previous - value) * HUNDRED >= rule.drop_pct * abs(previous)
     return _count_breach(rule, row, row["rise_run"], previous) if dropped else None
 
 
-def _impossible(rule: Rule, row: dict):
-    value = to_decimal(row["value"])
+def _impossible(rule: Rule, row: Row) -> Outcome:
+    value = decimal_of(row["value"])
     kind = row["measurement_type"]
     if kind == MeasurementType.PERCENTAGE and value > HUNDRED:
         return _breach(rule, row, RED, baseline=HUNDRED)
@@ -225,7 +242,16 @@ def _impossible(rule: Rule, row: dict):
     return None
 
 
-def _percent_breach(rule: Rule, row: dict, severity: str, baseline, change, measure, yellow, red) -> Breach:
+def _percent_breach(
+    rule: Rule,
+    row: Row,
+    severity: str,
+    baseline: Decimal,
+    change: Decimal | None,
+    measure: Decimal | None,
+    yellow: Decimal,
+    red: Decimal,
+) -> Breach:
     """A breach of a change rule: its measure in percent, the values stored as the columns keep them."""
     return _breach(
         rule,
@@ -240,7 +266,18 @@ def _percent_breach(rule: Rule, row: dict, severity: str, baseline, change, meas
     )
 
 
-def _breach(rule: Rule, row: dict, severity: str, **measured) -> Breach:
+def _breach(
+    rule: Rule,
+    row: Row,
+    severity: str,
+    *,
+    baseline: Decimal | None = None,
+    change: Decimal | None = None,
+    measure: Decimal | None = None,
+    unit: str = "",
+    yellow: Decimal | None = None,
+    red: Decimal | None = None,
+) -> Breach:
     preliminary = bool(row.get("preliminary"))
     if preliminary and rule.preliminary == Preliminary.CAP:
         severity = YELLOW
@@ -250,9 +287,14 @@ def _breach(rule: Rule, row: dict, severity: str, **measured) -> Breach:
         kind=rule.kind,
         period=row["period"],
         value=to_decimal(row["value"]),
+        baseline=baseline,
+        change=change,
+        measure=measure,
+        unit=unit,
+        yellow=yellow,
+        red=red,
         severity=severity,
         preliminary=preliminary,
-        **{"baseline": None, "change": None, "measure": None, "unit": "", "yellow": None, "red": None, **measured},
     )
 
 
@@ -270,7 +312,7 @@ def _missing_and_overdue(step: int, latest: dt.date, as_of: dt.date, grace_days:
     return missing, (as_of - due).days - grace_days
 
 
-def stale_breach(rule: Rule, indicator_id: int, step: int, latest: dt.date, as_of: dt.date):
+def stale_breach(rule: Rule, indicator_id: int, step: int, latest: dt.date, as_of: dt.date) -> Breach | None:
     """The period after the latest one is due when it ends; after the grace days every further day counts."""
     missing, overdue = _missing_and_overdue(step, latest, as_of, rule.grace_days)
     if overdue <= 0 or overdue < rule.yellow:
@@ -292,7 +334,21 @@ def stale_breach(rule: Rule, indicator_id: int, step: int, latest: dt.date, as_o
     )
 
 
-def classify(rule: Rule, row: dict, as_of: dt.date):
+# The kinds answered from the rule and the row alone by a function of their own: one look-up instead of a
+# comparison with each kind before them (classify runs for every row and rule).
+_BY_KIND: dict[str, Callable[[Rule, Row], Outcome]] = {
+    RuleKind.CONTROL_LIMIT: _control,
+    RuleKind.UNUSUAL_CHANGE: _unusual,
+    RuleKind.SUSTAINED: _sustained,
+    RuleKind.SAWTOOTH: _sawtooth,
+    RuleKind.IMPOSSIBLE_VALUE: _impossible,
+}
+
+
+def classify(rule: Rule, row: Row, as_of: dt.date) -> Outcome:
+    """One rule for one row of the window query: a breach, ``None`` or ``NOT_EVALUATED``. The change rules are
+    answered here, without another call; the other kinds through ``_BY_KIND``; ``stale`` (which preliminary
+    values do not concern) from the latest period and the date."""
     kind = rule.kind
     if row.get("preliminary") and rule.preliminary == Preliminary.SKIP and kind != RuleKind.STALE:
         return NOT_EVALUATED
@@ -306,20 +362,14 @@ def classify(rule: Rule, row: dict, as_of: dt.date):
         return change_breach(rule, row, row["target"])
     if kind == RuleKind.TREND_AVERAGE:
         # The query's frame includes the latest period itself (see query.py): take it out again.
-        total, count = to_decimal(row[f"ta{rule.n}_s"]), (row[f"ta{rule.n}_c"] or 0) - 1
+        count = (row[f"ta{rule.n}_c"] or 0) - 1
         if count <= 0:
             return NOT_EVALUATED
-        return change_breach(rule, row, total - to_decimal(row["value"]), count)
-    if kind == RuleKind.CONTROL_LIMIT:
-        return _control(rule, row)
-    if kind == RuleKind.UNUSUAL_CHANGE:
-        return _unusual(rule, row)
-    if kind == RuleKind.SUSTAINED:
-        return _sustained(rule, row)
-    if kind == RuleKind.SAWTOOTH:
-        return _sawtooth(rule, row)
-    if kind == RuleKind.IMPOSSIBLE_VALUE:
-        return _impossible(rule, row)
+        total = decimal_of(row[f"ta{rule.n}_s"])
+        return change_breach(rule, row, total - decimal_of(row["value"]), count)
+    by_kind = _BY_KIND.get(kind)
+    if by_kind is not None:
+        return by_kind(rule, row)
     if kind == RuleKind.STALE:
         return stale_breach(rule, row["indicator_id"], row["step"], row["period"], as_of)
     return NOT_EVALUATED

@@ -6,14 +6,21 @@ so its ``SUM`` of 0.1 + 0.2 is not 0.3 and an average that should equal a value 
 in Python that turns each float back into the decimal it was stored from (six places, the column's scale)
 and adds with ``Decimal``. The result is returned as text, read back as ``Decimal``."""
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import TypeAlias, cast
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
 SCALE = Decimal("0.000001")  # Measurement.value has six decimal places
 
+# A number as a database returns it: ``Decimal`` from PostgreSQL's numeric, ``float`` or ``int`` from SQLite's
+# columns, text from the exact sums (SQLite's, and PostgreSQL's on the fast path).
+DbNumber: TypeAlias = Decimal | float | int | str
 
-def to_decimal(raw) -> Decimal | None:
+
+def to_decimal(raw: DbNumber | None) -> Decimal | None:
     """A number as the database returned it → the exact ``Decimal`` it stands for."""
     if raw is None or isinstance(raw, Decimal):
         return raw
@@ -28,6 +35,12 @@ def to_decimal(raw) -> Decimal | None:
     return Decimal(raw)
 
 
+# ``to_decimal`` for a column that cannot be null where it is read (a sum over rows that were counted, the value
+# of a row that exists): the same function, typed without ``None`` so that the arithmetic on it is checked. An
+# alias and not a wrapper, because it runs for every row and rule.
+decimal_of = cast(Callable[[DbNumber], Decimal], to_decimal)
+
+
 class _ExactSum:
     """SQLite window function: exact sum of the decimals behind the floats (``None`` rows are skipped)."""
 
@@ -35,15 +48,15 @@ class _ExactSum:
         self.total = Decimal(0)
         self.count = 0
 
-    def _term(self, raw) -> Decimal:
-        return to_decimal(raw)
+    def _term(self, raw: DbNumber) -> Decimal:
+        return decimal_of(raw)
 
-    def step(self, raw) -> None:
+    def step(self, raw: DbNumber | None) -> None:
         if raw is not None:
             self.total += self._term(raw)
             self.count += 1
 
-    def inverse(self, raw) -> None:
+    def inverse(self, raw: DbNumber | None) -> None:
         if raw is not None:
             self.total -= self._term(raw)
             self.count -= 1
@@ -55,12 +68,12 @@ class _ExactSum:
 
 
 class _ExactSumOfSquares(_ExactSum):
-    def _term(self, raw) -> Decimal:
-        value = to_decimal(raw)
+    def _term(self, raw: DbNumber) -> Decimal:
+        value = decimal_of(raw)
         return value * value
 
 
-def _register_sqlite_functions(sender, connection, **kwargs) -> None:
+def _register_sqlite_functions(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
     if connection.vendor == "sqlite":
         connection.connection.create_window_function("percolate_xsum", 1, _ExactSum)
         connection.connection.create_window_function("percolate_xsumsq", 1, _ExactSumOfSquares)

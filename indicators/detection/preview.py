@@ -3,6 +3,7 @@ transaction that is always rolled back."""
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -16,8 +17,8 @@ from . import evaluate
 @dataclass(frozen=True)
 class RulePreview:
     as_of: dt.date
-    now: Counter  # severity → indicators the rule flags as it stands
-    proposed: Counter  # severity → indicators it would flag with the changes
+    now: Counter[str]  # severity → indicators the rule flags as it stands
+    proposed: Counter[str]  # severity → indicators it would flag with the changes
 
     @property
     def now_total(self) -> int:
@@ -32,13 +33,13 @@ class _Rollback(Exception):
     pass
 
 
-def _flagged(rule_id: int, as_of: dt.date) -> Counter:
+def _flagged(rule_id: int, as_of: dt.date) -> Counter[str]:
     top = Indicator.objects.aggregate(top=Max("id"))["top"] or 0
     evaluation = evaluate(lo_id=0, hi_id=top + 1, as_of=as_of)
     return Counter(breach.severity for breach in evaluation.breaches if breach.rule_id == rule_id)
 
 
-def rule_preview(*, rule: ThresholdRule, changes: dict) -> RulePreview:
+def rule_preview(*, rule: ThresholdRule, changes: Mapping[str, object]) -> RulePreview:
     """How many indicators ``rule`` flags now and would flag with ``changes`` (a dict of rule fields), on
     the data of the last successful check (its as-of date; today when there was none). Writes nothing: the
     change is applied inside a transaction that is rolled back, so the engine sees exactly what saving would

@@ -11,13 +11,22 @@ sqlite3 crashes when a Python window function meets a frame with no rows, which 
 PRECEDING" is at the start of every series."""
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeAlias
 
 from django.db import connection
 
 from ..models import RuleKind
 from .dialect import Dialect
 from .rules import STEP_MONTHS, WindowPlan
+
+# One row of ``metrics_sql`` or ``dense_metrics_sql``: column name → value as the database driver returns it. The
+# columns depend on the active rules (``metric_columns``), and a number's type on the database and the path: a
+# ``Decimal`` from PostgreSQL (text for the fast path's sums), an ``int`` or ``float`` from SQLite (text for its
+# exact sums). ``dialect.to_decimal`` and ``as_date`` make them exact where the math needs them.
+Row: TypeAlias = dict[str, Any]
+# What the queries here are given: ids, the as-of date, the ``since`` moment.
+SqlParam: TypeAlias = int | dt.date
 
 _STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in STEP_MONTHS.items()) + " ELSE 12 END"
 _SCOPE_RANK = "CASE r.scope WHEN 'indicator' THEN 0 WHEN 'agency' THEN 1 WHEN 'critical' THEN 2 ELSE 3 END"
@@ -42,7 +51,7 @@ def pairs_sql(
     kinds: tuple[str, ...] = (),
     unchanged: bool = False,
     latest_on: dt.date | None = None,
-) -> tuple[str, list]:
+) -> tuple[str, list[SqlParam]]:
     """(SQL, parameters) of (indicator, rule, kind) for every active rule that applies to each active
     indicator of the range, optionally only of the given ``kinds``: the one definition of "which rules apply".
 
@@ -55,7 +64,7 @@ def pairs_sql(
     listed = ", ".join(f"'{kind}'" for kind in kinds)
     of_kinds = f"AND r.kind IN ({listed})" if kinds else ""
     latest = ""
-    params: list = []
+    params: list[SqlParam] = []
     if latest_on is not None:
         latest = f", step, {_latest('applicable')}"
         params += [latest_on, latest_on]
@@ -154,7 +163,7 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     yoy = lagged(1) if 1 in plan.lag_years and present else "NULL"
     lag_columns = "".join(f", {lagged(y)} AS lagv{y}, w.value - {lagged(y)} AS d{y}" for y in plan.lag_years if present)
 
-    def per_step(periods) -> str:
+    def per_step(periods: Callable[..., int]) -> str:
         """A number of periods that depends on the indicator's months per period, as SQL."""
         return "CASE w.step " + " ".join(f"WHEN {s} THEN {periods(s)}" for s in STEP_MONTHS.values()) + " END"
 
@@ -358,9 +367,11 @@ def _is_count(column: str) -> bool:
     return column.endswith(("_n", "_c", "_rn"))
 
 
-def gap_free(row: dict) -> bool:
+def gap_free(row: Row) -> bool:
     """Whether a ``dense_metrics_sql`` row's window has every period from its first to its latest."""
-    first, latest, step = as_date(row["first_period"]), row["period"], row["step"]
+    first = as_date(row["first_period"])
+    latest: dt.date = row["period"]  # already a date: the caller made it one
+    step: int = row["step"]
     months = (latest.year - first.year) * 12 + latest.month - first.month
     return months % step == 0 and months // step + 1 == row["n_rows"]
 
@@ -382,13 +393,14 @@ def latest_sql(ids: list[int] | None = None) -> str:
     WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}"""
 
 
-def fetch(sql: str, params: list) -> list[tuple]:
+def fetch(sql: str, params: Sequence[SqlParam]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
-def stream(sql: str, params: list) -> Iterator[tuple]:
+def stream(sql: str, params: Sequence[SqlParam]) -> Iterator[tuple[Any, ...]]:
     """The rows of ``sql`` as PostgreSQL produces them, in chunks: the caller works on one chunk while the
     server computes the next (the window query and the classification use both cores). Elsewhere: ``fetch``."""
     if connection.vendor != "postgresql":
@@ -398,5 +410,5 @@ def stream(sql: str, params: list) -> Iterator[tuple]:
         yield from cursor.cursor.stream(sql, params, size=1000)
 
 
-def as_date(raw) -> dt.date:
+def as_date(raw: object) -> dt.date:
     return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)[:10])

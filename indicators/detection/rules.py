@@ -1,14 +1,21 @@
 """Which rules apply, with which parameters, and how far back the query must read for them."""
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import Any, TypedDict, cast
 
 from ..models import Frequency, Preliminary, RuleKind, ThresholdRule
 
 # Months per period of each frequency. Four-month periods are the PMMR's (July–October, …).
-STEP_MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.FOUR_MONTH: 4, Frequency.ANNUAL: 12}
+STEP_MONTHS: dict[str, int] = {
+    Frequency.MONTHLY: 1,
+    Frequency.QUARTERLY: 3,
+    Frequency.FOUR_MONTH: 4,
+    Frequency.ANNUAL: 12,
+}
 
 # Kinds whose answer changes with the date of the check even when no data changed: an incremental run
 # evaluates them for every indicator.
@@ -52,16 +59,32 @@ RULE_PARAMS: dict[str, dict[str, Param]] = {
 }
 
 
-def params_of(kind: str, params: dict | None) -> dict[str, int]:
-    """A rule's parameters with the kind's defaults filled in (stored values are validated on save)."""
+class RuleParams(TypedDict, total=False):
+    """The parameters of ``RULE_PARAMS`` as ``params_of`` returns them: a kind's own, each of its type."""
+
+    n: int
+    window: int
+    min_points: int
+    years: int
+    recent_months: int
+    sigma_yellow: Decimal | int  # a decimal parameter below its minimum becomes the (int) minimum
+    sigma_red: Decimal | int
+    grace_days: int
+    drop_pct: int
+
+
+def params_of(kind: str, params: Mapping[str, Any] | None) -> RuleParams:
+    """A rule's parameters (JSON as stored: any value) with the kind's defaults filled in (stored values are
+    validated on save; one that does not convert is left at its default)."""
     spec = RULE_PARAMS.get(kind, {})
-    values = {name: p.default for name, p in spec.items()}
+    values: dict[str, int | Decimal] = {name: p.default for name, p in spec.items()}
     for name, value in (params or {}).items():
         if name in spec:
             with contextlib.suppress(TypeError, ValueError, ArithmeticError):
                 number = Decimal(str(value)) if spec[name].decimal else int(value)
                 values[name] = max(spec[name].minimum, number)
-    return values
+    # The names are RULE_PARAMS', each an int or (``decimal``) a Decimal: RuleParams says which is which.
+    return cast(RuleParams, values)
 
 
 @dataclass(frozen=True)
@@ -75,7 +98,7 @@ class Rule:
     red: Decimal
     critical_factor: Decimal
     preliminary: str = Preliminary.INCLUDE
-    params: dict = field(default_factory=dict, hash=False, compare=False)
+    params: RuleParams = field(default_factory=RuleParams, hash=False, compare=False)
 
     @cached_property
     def n(self) -> int:
@@ -161,7 +184,7 @@ def window_plan(rules: dict[int, Rule]) -> WindowPlan:
     unusual = tuple(
         sorted({(r.years, r.recent_months, r.window) for r in rules.values() if r.kind == RuleKind.UNUSUAL_CHANGE})
     )
-    lookback = {}
+    lookback: dict[int, int] = {}
     for step in sorted(set(STEP_MONTHS.values())):
         needs = [step]
         if RuleKind.YEAR_OVER_YEAR in kinds:

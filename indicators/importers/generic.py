@@ -36,7 +36,7 @@ def measurement(
         is_preliminary = parse_bool(preliminary)
     except CellError as error:
         report.error(line, columns.get("preliminary", "preliminary"), str(error))
-    if len(report.errors) + report.errors_not_listed > errors_before or number is None:
+    if len(report.errors) + report.errors_not_listed > errors_before or number is None or day is None:
         return None
     if kind == "timespan" and (warning := timespan_warning(value)):
         report.warn(line, columns["value"], warning)

@@ -10,7 +10,7 @@ from .generic import measurement
 
 NAME = "generic_json"
 LABEL = 'generic JSON: [{"indicator": …, "period": …, "value": …}, …]'
-_SPACE = re.compile(r"\s*")
+_SPACE = re.compile(r"\s*")  # matches at every position: its match() is never None (the ignores below)
 _COLUMNS = {"indicator": "indicator", "period": "period", "value": "value", "preliminary": "preliminary"}
 
 
@@ -33,7 +33,7 @@ def parse_text(text: str, report: Report):
     # Numbers stay text so that the value parser applies the same limits as to CSV cells (a 5,000-digit
     # integer would otherwise raise inside the JSON decoder).
     decoder = json.JSONDecoder(parse_float=str, parse_int=str)
-    position = _SPACE.match(text).end()
+    position = _SPACE.match(text).end()  # type: ignore[union-attr]
     if text[position : position + 1] != "[":
         raise FileRejected('line 1: a JSON import is an array of {"indicator", "period", "value"} objects', 1)
     position += 1
@@ -44,7 +44,7 @@ def parse_text(text: str, report: Report):
         return FileRejected(message, error.lineno)
 
     while True:
-        position = _SPACE.match(text, position).end()
+        position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
         if text[position : position + 1] == "]":
             break
         try:
@@ -69,7 +69,7 @@ def parse_text(text: str, report: Report):
             )  # fmt: skip
             if record is not None:
                 yield record
-        position = _SPACE.match(text, end).end()
+        position = _SPACE.match(text, end).end()  # type: ignore[union-attr]
         separator = text[position : position + 1]
         if separator == ",":
             position += 1

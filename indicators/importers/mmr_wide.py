@@ -64,8 +64,8 @@ def derive_external_id(agency: str, name: str) -> str:
 
 def parse(header: list[str], rows: Rows, report: Report):
     index = column_index(header, REQUIRED, report, key=str.lower)
-    values = [(name, _VALUE.match(name.lower())) for name in header]
-    values = [(name, _year(m[1]), bool(m[2])) for name, m in values if m]
+    matches = [(name, _VALUE.match(name.lower())) for name in header]
+    values = [(name, _year(m[1]), bool(m[2])) for name, m in matches if m]
     targets = {_year(m[1]): name for name in header if (m := _TARGET.match(name.lower()))}
     if not values:
         report.error(1, None, "no value columns (named like fy16 or fy17_4_month_actual)")

@@ -166,7 +166,7 @@ def _values(state: _Indicator, external_id: str, day: dt.date, raw_value: str, r
             parsed[column] = (*parse_number(raw), raw)
         except CellError as error:
             report.error(line, name_of[column], str(error))
-    if len(parsed) < 2 or state.bad:
+    if len(parsed) < 2 or state.record is None:
         return
     wanted = []
     if companion := COMPANION.get(state.frequency):

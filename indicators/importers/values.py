@@ -39,7 +39,9 @@ def parse_number(raw: str) -> tuple[Decimal | None, str]:
         raise CellError(f'"{raw}" is not a number') from None
     if not value.is_finite() or abs(value) >= _LIMIT:
         raise CellError(f'"{raw}" is not a usable number')
-    if value.as_tuple().exponent < -6:  # the database keeps six decimals; round now so re-imports compare equal
+    # The database keeps six decimals: round now so that re-imports compare equal. (Finite: the exponent is an int.)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
         value = value.quantize(Decimal("0.000001"))
     return value, kind
 

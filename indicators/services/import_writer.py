@@ -160,6 +160,7 @@ class ImportWriter:
         base = name.upper() if len(name) <= 12 and len(words) <= 1 else "".join(w[0] for w in words).upper()
         base = re.sub(r"[^A-Z0-9-]", "", base)[:12] or "AGENCY"
         code, n = base, 2
+        assert self._agencies is not None  # loaded by _agency, the caller
         while code.lower() in self._agencies or Agency.objects.filter(code__iexact=code).exists():
             code, n = f"{base}{n}", n + 1
         return code
@@ -301,8 +302,9 @@ class ImportWriter:
             )
             return
         meta = Measurement._meta
+        column_of = {field.name: field.column for field in meta.concrete_fields}
         columns = ", ".join(
-            connection.ops.quote_name(meta.get_field(name).column)
+            connection.ops.quote_name(column_of[name])
             for name in ("indicator", "period", "value", "preliminary", "batch", "updated_at")
         )
         table = connection.ops.quote_name(meta.db_table)
@@ -344,7 +346,7 @@ class ImportWriter:
         if value > _HUNDRED and (record.percent or indicator.measurement_type == "percentage"):
             self.report.warn(record.line, record.column, f"{value.normalize():f} is over 100 for a percentage")
         history = self.history[indicator.pk]
-        if value and history.count >= JUMP_HISTORY:
+        if value and history.count >= JUMP_HISTORY and history.low is not None and history.high is not None:
             magnitude = abs(value)
             if magnitude > history.high * JUMP or magnitude * JUMP < history.low:
                 self.report.warn(

@@ -1,7 +1,7 @@
 """Importing indicator files: the one service behind the command, the API and the upload page."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -24,7 +24,7 @@ class ImportRejected(DomainError):
     """The file has errors; nothing was written (400). ``errors`` lists every problem found (the first
     thousand, then a count), each with line (the header is line 1), column and reason."""
 
-    def __init__(self, errors: list[Problem], warnings: list[Problem] = ()):
+    def __init__(self, errors: Sequence[Problem], warnings: Sequence[Problem] = ()):
         super().__init__(f"{len(errors)} error(s); nothing was imported")
         self.errors = list(errors)
         self.warnings = list(warnings)

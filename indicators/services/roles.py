@@ -1,5 +1,7 @@
 """Granting roles and their scope (agencies for liaisons, portfolios for deputy mayors' offices)."""
 
+from collections.abc import Sequence
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -14,7 +16,7 @@ def _unknown(kind: str, names) -> ValueError:
     return ValueError(f"unknown {kind}: {', '.join(sorted(names))}")
 
 
-def role_grant(*, username: str, role: str, agencies: list[str] = (), portfolios: list[str] = ()) -> None:
+def role_grant(*, username: str, role: str, agencies: Sequence[str] = (), portfolios: Sequence[str] = ()) -> None:
     """Give a user a role and (for liaisons and deputy mayors' offices) its scope. Agencies are named by
     code or name, portfolios by code. Creates nothing silently: an unknown user, role, agency or portfolio
     raises ``ValueError`` and nothing is written. Safe to repeat."""

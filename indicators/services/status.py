@@ -10,7 +10,7 @@ from django.db import connection
 
 from ..models import Indicator, Rag
 
-_RANK = {Rag.GREEN: 0, Rag.YELLOW: 1, Rag.RED: 2}
+_RANK: dict[str, int] = {Rag.GREEN: 0, Rag.YELLOW: 1, Rag.RED: 2}
 _CHUNK = 5000  # ids per IN list on SQLite, within its parameter limit
 
 
@@ -23,13 +23,14 @@ def indicator_rag_record(*, checked: Iterable[int], breaches: Iterable[tuple[int
     for indicator_id, severity in breaches:
         if indicator_id in wanted and _RANK[severity] > _RANK[wanted[indicator_id]]:
             wanted[indicator_id] = Rag(severity)
-    by_colour: dict[str, list[int]] = {}
+    by_colour: dict[Rag, list[int]] = {}
     for indicator_id, rag in wanted.items():
         by_colour.setdefault(rag, []).append(indicator_id)
     table = connection.ops.quote_name(Indicator._meta.db_table)
     changed = 0
     with connection.cursor() as cursor:
         for rag, ids in by_colour.items():
+            batches: list[list[int]] | list[list[list[int]]]  # each batch: the ids, or one array parameter of them
             if connection.vendor == "postgresql":  # one array parameter, however many ids
                 batches, match = [[ids]], "id = ANY(%s)"
             else:

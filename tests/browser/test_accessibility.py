@@ -25,7 +25,7 @@ def pages(demo) -> list[str]:
         f"/indicators/{flag.indicator_id}/",
         "/audit/",
         "/ops/rules/",
-        f"/ops/rules/{ThresholdRule.objects.first().pk}/edit/",
+        f"/ops/rules/{ThresholdRule.objects.all()[0].pk}/edit/",
         "/ops/check-runs/",
         "/ops/imports/",
         "/sla/",

@@ -68,7 +68,7 @@ def flag_in(ctx, agency):
     """flag_in(status) → a flag of ``agency`` brought to ``status`` through the services."""
 
     def make(status: str):
-        flag = FlagFactory(indicator__agency=agency)
+        flag = FlagFactory.create(indicator__agency=agency)
         for action, role in PATHS[status]:
             flag = perform(action, flag, ctx[role], ctx)
         assert flag.status == status

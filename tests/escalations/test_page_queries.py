@@ -95,7 +95,7 @@ def test_inbox_queries_do_not_grow_with_the_escalations(client, make_user, agenc
 
     def escalate(n: int) -> None:
         for _ in range(n):
-            flag = flag_review(flag=FlagFactory(indicator__agency=agency), actor=liaison)
+            flag = flag_review(flag=FlagFactory.create(indicator__agency=agency), actor=liaison)
             flag_escalate(flag=flag, actor=liaison, summary="s", recommendation="r")
 
     escalate(1)

@@ -38,7 +38,8 @@ class OwnRedis:
     """A redis-server of the test's own, without persistence: a restart loses every queued message."""
 
     def __init__(self, port: int, folder):
-        self.port, self.folder, self.proc = port, folder, None
+        self.port, self.folder = port, folder
+        self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"redis://127.0.0.1:{port}/0"
 
     def start(self) -> None:

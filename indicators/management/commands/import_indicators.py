@@ -65,7 +65,7 @@ class Command(BaseCommand):
             )
             return
         counts = ", ".join(f"{name.replace('_', ' ')}: {value}" for name, value in outcome.counts.items())
-        prefix = "dry run, nothing written" if dry_run else f"batch #{outcome.batch.pk}"
+        prefix = "dry run, nothing written" if dry_run or outcome.batch is None else f"batch #{outcome.batch.pk}"
         self.stdout.write(
             self.style.SUCCESS(
                 f"{file.name} ({outcome.format}, {outcome.rows:,} rows, {prefix}): {counts}; "
