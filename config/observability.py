@@ -49,7 +49,7 @@ def _user_name(context: dict) -> str:
     if "user" in context:
         return context["user"]
     user = getattr(context.get("request"), "user", None)
-    return user.get_username() if getattr(user, "is_authenticated", False) else "-"
+    return user.get_username() if user is not None and getattr(user, "is_authenticated", False) else "-"
 
 
 class RequestContextFilter(logging.Filter):

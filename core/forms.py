@@ -5,7 +5,7 @@ from django import forms
 from .errors import DomainError, InvalidInput
 
 
-def show_domain_error(form: forms.Form, error: DomainError) -> None:
+def show_domain_error(form: forms.BaseForm, error: DomainError) -> None:
     """Field problems on their fields, the rest above the form."""
     if isinstance(error, InvalidInput):
         for name, problem in error.fields.items():

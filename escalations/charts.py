@@ -11,6 +11,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
+from indicators.detection.classify import change_limits
 from indicators.models import Direction, Frequency, MeasurementType, MeasureUnit
 
 
@@ -60,20 +61,16 @@ class Band:
 
 def signal_band(signal, indicator) -> Band | None:
     """The band a percent signal draws around its baseline, from the thresholds detection applied to it
-    (``Signal.yellow``/``red``: critical factor and liaison tolerance already in), so the chart shows exactly
-    what the check flagged against. ``None`` for other units, a missing baseline or a neutral indicator."""
+    (``Signal.yellow``/``red``: critical factor and liaison tolerance already in) through detection's own
+    ``change_limits``, so the chart shows exactly what the check flagged against. ``None`` for other units, a
+    missing baseline or a neutral indicator."""
     if signal is None or signal.unit != MeasureUnit.PERCENT or signal.baseline is None or signal.yellow is None:
         return None
-    if indicator.desired_direction == Direction.NEUTRAL:
+    limits = change_limits(signal.baseline, signal.yellow, signal.red, indicator.desired_direction)
+    if limits is None:
         return None
-    base = float(signal.baseline)
-    below = indicator.desired_direction == Direction.UP
-    sign = -1 if below else 1
-    return Band(
-        yellow=base + sign * abs(base) * float(signal.yellow) / 100,
-        red=base + sign * abs(base) * float(signal.red) / 100,
-        below=below,
-    )
+    yellow, red = limits
+    return Band(yellow=float(yellow), red=float(red), below=indicator.desired_direction == Direction.UP)
 
 
 def case_chart(*, flag, measurements: list, since: dt.date | None = None) -> tuple[SafeString, Band | None]:

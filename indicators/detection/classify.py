@@ -64,6 +64,17 @@ def change_thresholds(rule: Rule, row: Row) -> tuple[Decimal, Decimal]:
     return yellow, rule.red * factor
 
 
+def change_limits(baseline: Decimal, yellow: Decimal, red: Decimal, direction: str) -> tuple[Decimal, Decimal] | None:
+    """The values at which a change against ``baseline`` turns yellow and red, for thresholds in percent
+    (``change_thresholds``): the inverse of ``change_breach``'s test, worse · 100 ≥ threshold · |baseline|, on
+    the worse side of an indicator whose desired direction is up or down. ``None`` for a neutral one (worse
+    both ways). The charts draw their band from here, so they show exactly what the check flags."""
+    if direction not in (Direction.UP, Direction.DOWN):
+        return None
+    step = abs(baseline) / HUNDRED * (-1 if direction == Direction.UP else 1)
+    return baseline + step * yellow, baseline + step * red
+
+
 def change_breach(rule: Rule, row: Row, raw_numerator: DbNumber | None, count: int = 1) -> Outcome:
     """A change rule with baseline b = numerator / count (count > 0: the values averaged)."""
     value, numerator = to_decimal(row["value"]), to_decimal(raw_numerator)

@@ -87,9 +87,10 @@ def _param_problem(kind: str, name: str, value: object) -> str:
     spec = known.get(name)
     if spec is None:
         return f"Unknown parameter {name!r} for a {kind} rule (allowed: {', '.join(known) or 'none'})."
-    if isinstance(value, bool) or not isinstance(value, int | float if spec.decimal else int):
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not (spec.decimal or isinstance(number, int)):
         return f"{name} must be a {'number' if spec.decimal else 'whole number'}."
-    if not spec.minimum <= value <= spec.maximum:
+    if not spec.minimum <= number <= spec.maximum:
         return f"{name} must be from {spec.minimum} to {spec.maximum}."
     return ""
 
