@@ -518,7 +518,7 @@ def _plan(rng: random.Random, ind: _Indicator, kind: str) -> dict | None:
             span = rng.randint(3, 12) if kind == "shift" else rng.randint(6, 18)
             start = _LAST - span + 1
             if kind == "shift":
-                return {"start": start, "worse": {m: magnitude for m in range(start, _LAST + 1)}}
+                return {"start": start, "worse": dict.fromkeys(range(start, _LAST + 1), magnitude)}
             return {"start": start, "worse": {start + i: magnitude * (i + 1) / span for i in range(span)}}
         if kind == "shift":
             years = rng.choice((1, 2))

@@ -32,7 +32,7 @@ def format_value(value, measurement_type: str = MeasurementType.NUMBER) -> str:
         return "—"
     value = Decimal(value)
     if measurement_type == MeasurementType.TIMESPAN:
-        seconds = int(round(value))
+        seconds = round(value)
         return f"{seconds // 60}:{seconds % 60:02d}"
     number = f"{value:,.2f}".rstrip("0").rstrip(".") if value != value.to_integral() else f"{value:,.0f}"
     if measurement_type == MeasurementType.PERCENTAGE:
@@ -111,12 +111,132 @@ def sparkline(values: list, *, label: str, width: int = 120, height: int = 28) -
     coords = [(pad + i * step, y(v)) for i, v in enumerate(points)]
     path = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords)
     lx, ly = coords[-1]
-    return mark_safe(
+    return mark_safe(  # noqa: S308 (numbers, and the label through escape())
         f'<svg class="sparkline" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
         f"<title>{escape(label)}</title>"
         f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{path}"/>'
         f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.5" fill="currentColor"/></svg>'
     )
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The plotting area of a series chart and its scales."""
+
+    left: float
+    right: float
+    top: float
+    bottom: float
+    n: int  # points
+    lo: float
+    hi: float
+
+    def x(self, i: int) -> float:
+        if self.n == 1:
+            return (self.left + self.right) / 2
+        return self.left + i * (self.right - self.left) / (self.n - 1)
+
+    def y(self, v: float) -> float:
+        return _scale(self.lo, self.hi, self.top, self.bottom)(v)
+
+
+def _frame(values: list[float], target: float | None, band: Band | None, width: int, height: int) -> tuple:
+    """The frame, with room for the target and the band, and the margin added around the values."""
+    extra = [*values, *([target] if target is not None else []), *([band.yellow, band.red] if band else [])]
+    lo, hi = min(extra), max(extra)
+    margin = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1
+    return _Frame(70, width - 20, 16, height - 34, len(values), lo - margin, hi + margin), margin
+
+
+def _description(indicator, measurements: list, target, flagged_period) -> str:
+    kind = indicator.measurement_type
+    desc = [
+        f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}{_preliminary(m)}"
+        for m in measurements
+    ]
+    if target is not None:
+        desc.append(f"target {format_value(target, kind)}")
+    if flagged_period is not None:
+        desc.append(f"flagged period {period_label(flagged_period, indicator.frequency)}")
+    return f'<desc id="chart-desc-{indicator.pk}">{escape("; ".join(desc))}</desc>'
+
+
+def _axes(f: _Frame, margin: float, kind: str) -> list[str]:
+    parts = [f'<line class="axis" x1="{f.left}" y1="{f.bottom}" x2="{f.right}" y2="{f.bottom}"/>']
+    parts.extend(
+        f'<text class="tick" x="{f.left - 6}" y="{f.y(v) + 4:.1f}" text-anchor="end">'
+        f"{escape(format_value(v, kind))}</text>"
+        f'<line class="grid" x1="{f.left}" y1="{f.y(v):.1f}" x2="{f.right}" y2="{f.y(v):.1f}"/>'
+        for v in (f.hi - margin, f.lo + margin)
+    )
+    return parts
+
+
+def _band(f: _Frame, band: Band, kind: str) -> list[str]:
+    y1, y2 = sorted((f.y(band.yellow), f.y(band.red)))
+    r1, r2 = sorted((f.y(band.red), f.bottom if band.below else f.top))
+    width = f.right - f.left
+    parts = [
+        f'<rect class="band-yellow" x="{f.left}" y="{y1:.1f}" width="{width}" height="{y2 - y1:.1f}"/>',
+        f'<rect class="band-red" x="{f.left}" y="{r1:.1f}" width="{width}" height="{r2 - r1:.1f}"/>',
+    ]
+    # The yellow label sits on the better side of its line, the red one on the worse side, so the two never
+    # overlap however close the limits are.
+    for name, v, worse_side in (("yellow", band.yellow, False), ("red", band.red, True)):
+        below = worse_side == band.below
+        parts.append(
+            f'<text class="band-label" x="{f.right - 4}" y="{f.y(v) + (11 if below else -3):.1f}" text-anchor="end">'
+            f"{name} limit {escape(format_value(v, kind))}</text>"
+        )
+    return parts
+
+
+def _target(f: _Frame, target: float, kind: str) -> str:
+    return (
+        f'<line class="target" x1="{f.left}" y1="{f.y(target):.1f}" x2="{f.right}" y2="{f.y(target):.1f}"/>'
+        f'<text class="target-label" x="{f.left + 4}" y="{f.y(target) - 4:.1f}">'
+        f"target {escape(format_value(target, kind))}</text>"
+    )
+
+
+def _since(f: _Frame, measurements: list, since: dt.date) -> list[str]:
+    """The project's start, before the first point on or after it."""
+    first = next((i for i, m in enumerate(measurements) if m.period >= since), None)
+    if first is None:
+        return []
+    x = f.x(first)
+    return [
+        f'<line class="since" x1="{x:.1f}" y1="{f.top}" x2="{x:.1f}" y2="{f.bottom}"/>',
+        f'<text class="since-label" x="{x + 4:.1f}" y="{f.top + 10}">project start</text>',
+    ]
+
+
+def _points(f: _Frame, indicator, measurements: list, values: list[float], flagged_period) -> list[str]:
+    parts = [
+        f'<polyline class="series" points="{" ".join(f"{f.x(i):.1f},{f.y(v):.1f}" for i, v in enumerate(values))}"/>'
+    ]
+    label_every = max(1, f.n // 8)
+    for i, m in enumerate(measurements):
+        cx, cy = f.x(i), f.y(values[i])
+        label = f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, indicator.measurement_type)}"
+        label += _preliminary(m)
+        if flagged_period is not None and m.period == flagged_period:
+            parts.append(
+                f'<line class="flagged-rule" x1="{cx:.1f}" y1="{f.top}" x2="{cx:.1f}" y2="{f.bottom}"/>'
+                f'<circle class="flagged" cx="{cx:.1f}" cy="{cy:.1f}" r="8">'
+                f"<title>Flagged — {escape(label)}</title></circle>"
+                f'<text class="flagged-label" x="{cx - 6:.1f}" y="{cy - 12:.1f}" text-anchor="end">flagged</text>'
+            )
+        point = "point preliminary" if _preliminary(m) else "point"
+        parts.append(
+            f'<circle class="{point}" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5"><title>{escape(label)}</title></circle>'
+        )
+        if i % label_every == 0 or i == f.n - 1:
+            parts.append(
+                f'<text class="tick" x="{cx:.1f}" y="{f.bottom + 18}" text-anchor="middle">'
+                f"{escape(period_label(m.period, indicator.frequency))}</text>"
+            )
+    return parts
 
 
 def series_chart(
@@ -132,99 +252,25 @@ def series_chart(
     """The indicator's series with its numeric target (dashed line), the threshold band (shaded, with the
     yellow and red limits labelled) and the flagged period (a ringed point and a vertical rule).
     ``measurements`` are objects with ``period`` and ``value``; ``since`` marks a project's start."""
-    title = f"{indicator.name}: {len(measurements)} values"
     if not measurements:
-        return mark_safe(f'<p class="chart-empty">No values recorded for {escape(indicator.name)}.</p>')
+        return mark_safe(f'<p class="chart-empty">No values recorded for {escape(indicator.name)}.</p>')  # noqa: S308
     kind = indicator.measurement_type
-    left, right, top, bottom = 70, width - 20, 16, height - 34
     values = [float(m.value) for m in measurements]
-    extra = list(values)
     target = float(indicator.target) if indicator.target is not None else None
-    if target is not None:
-        extra.append(target)
-    if band is not None:
-        extra += [band.yellow, band.red]
-    lo, hi = min(extra), max(extra)
-    margin = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1
-    lo, hi = lo - margin, hi + margin
-    y = _scale(lo, hi, top, bottom)
-    n = len(measurements)
-    step = (right - left) / max(n - 1, 1)
-
-    def x(i: int) -> float:
-        return left + i * step if n > 1 else (left + right) / 2
-
+    f, margin = _frame(values, target, band, width, height)
     parts = [
-        f'<svg class="series-chart" role="img" aria-labelledby="chart-title-{indicator.pk} chart-desc-{indicator.pk}" '
-        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet">',
-        f'<title id="chart-title-{indicator.pk}">{escape(title)}</title>',
+        (
+            f'<svg class="series-chart" role="img" aria-labelledby="chart-title-{indicator.pk} '
+            f'chart-desc-{indicator.pk}" viewBox="0 0 {width} {height}" width="100%" '
+            'preserveAspectRatio="xMidYMid meet">'
+        ),
+        f'<title id="chart-title-{indicator.pk}">{escape(f"{indicator.name}: {len(measurements)} values")}</title>',
+        _description(indicator, measurements, target, flagged_period),
+        *_axes(f, margin, kind),
+        *(_band(f, band, kind) if band is not None else []),
+        *([_target(f, target, kind)] if target is not None else []),
+        *(_since(f, measurements, since) if since is not None else []),
+        *_points(f, indicator, measurements, values, flagged_period),
+        "</svg>",
     ]
-    desc = [
-        f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}{_preliminary(m)}"
-        for m in measurements
-    ]
-    if target is not None:
-        desc.append(f"target {format_value(target, kind)}")
-    if flagged_period is not None:
-        desc.append(f"flagged period {period_label(flagged_period, indicator.frequency)}")
-    parts.append(f'<desc id="chart-desc-{indicator.pk}">{escape("; ".join(desc))}</desc>')
-    # Axes and the y range.
-    parts.append(f'<line class="axis" x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}"/>')
-    for v in (hi - margin, lo + margin):
-        parts.append(
-            f'<text class="tick" x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">'
-            f"{escape(format_value(v, kind))}</text>"
-            f'<line class="grid" x1="{left}" y1="{y(v):.1f}" x2="{right}" y2="{y(v):.1f}"/>'
-        )
-    if band is not None:
-        y1, y2 = sorted((y(band.yellow), y(band.red)))
-        outer = bottom if band.below else top
-        parts.append(
-            f'<rect class="band-yellow" x="{left}" y="{y1:.1f}" width="{right - left}" height="{y2 - y1:.1f}"/>'
-        )
-        r1, r2 = sorted((y(band.red), outer))
-        parts.append(f'<rect class="band-red" x="{left}" y="{r1:.1f}" width="{right - left}" height="{r2 - r1:.1f}"/>')
-        # The yellow label sits on the better side of its line, the red one on the worse side, so the two
-        # never overlap however close the limits are.
-        for name, v, worse_side in (("yellow", band.yellow, False), ("red", band.red, True)):
-            below = worse_side == band.below
-            parts.append(
-                f'<text class="band-label" x="{right - 4}" y="{y(v) + (11 if below else -3):.1f}" text-anchor="end">'
-                f"{name} limit {escape(format_value(v, kind))}</text>"
-            )
-    if target is not None:
-        parts.append(
-            f'<line class="target" x1="{left}" y1="{y(target):.1f}" x2="{right}" y2="{y(target):.1f}"/>'
-            f'<text class="target-label" x="{left + 4}" y="{y(target) - 4:.1f}">'
-            f"target {escape(format_value(target, kind))}</text>"
-        )
-    for i, m in enumerate(measurements):
-        if since is not None and m.period >= since and (i == 0 or measurements[i - 1].period < since):
-            parts.append(
-                f'<line class="since" x1="{x(i):.1f}" y1="{top}" x2="{x(i):.1f}" y2="{bottom}"/>'
-                f'<text class="since-label" x="{x(i) + 4:.1f}" y="{top + 10}">project start</text>'
-            )
-    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-    parts.append(f'<polyline class="series" points="{path}"/>')
-    label_every = max(1, n // 8)
-    for i, m in enumerate(measurements):
-        cx, cy = x(i), y(values[i])
-        label = f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}{_preliminary(m)}"
-        if flagged_period is not None and m.period == flagged_period:
-            parts.append(
-                f'<line class="flagged-rule" x1="{cx:.1f}" y1="{top}" x2="{cx:.1f}" y2="{bottom}"/>'
-                f'<circle class="flagged" cx="{cx:.1f}" cy="{cy:.1f}" r="8">'
-                f"<title>Flagged — {escape(label)}</title></circle>"
-                f'<text class="flagged-label" x="{cx - 6:.1f}" y="{cy - 12:.1f}" text-anchor="end">flagged</text>'
-            )
-        point = "point preliminary" if _preliminary(m) else "point"
-        parts.append(
-            f'<circle class="{point}" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5"><title>{escape(label)}</title></circle>'
-        )
-        if i % label_every == 0 or i == n - 1:
-            parts.append(
-                f'<text class="tick" x="{cx:.1f}" y="{bottom + 18}" text-anchor="middle">'
-                f"{escape(period_label(m.period, indicator.frequency))}</text>"
-            )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))
+    return mark_safe("".join(parts))  # noqa: S308 (numbers, and every text through escape())

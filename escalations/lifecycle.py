@@ -181,7 +181,7 @@ WORKERS = frozenset({Role.LIAISON, Role.OPS_LEAD, Role.DEPUTY_MAYOR, Role.PROJEC
 
 
 def _from(statuses, roles: frozenset[str]) -> dict[str, frozenset[str]]:
-    return {status: roles for status in statuses}
+    return dict.fromkeys(statuses, roles)
 
 
 def _row(action: Action, allowed, target: FlagStatus | None, verb: str, *inputs: Input) -> Transition:

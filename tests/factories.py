@@ -99,7 +99,7 @@ class FlagFactory(factory.django.DjangoModelFactory[Flag]):
     detected_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation
-    def signal(flag, create, extracted, **fields):
+    def signal(flag, create, extracted, **fields):  # noqa: N805 (factory_boy passes the object made)
         if not create or extracted is False:
             return
         values = {

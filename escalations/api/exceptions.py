@@ -60,8 +60,7 @@ def _handle(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response = invalid_response(detail)
-        return response
+        return invalid_response(detail)
     response = drf_exception_handler(exc, context)
     if response is not None and not (isinstance(response.data, dict) and "detail" in response.data):
         response.data = {"detail": str(response.data)}

@@ -66,7 +66,8 @@ def _targets(actor: Any, ids: Sequence[int] | None, selection: QuerySet[Flag] | 
         wanted = list(dict.fromkeys(ids))
         found = selectors.flags_visible_to(actor).in_bulk(wanted)
         return [found[pk] for pk in wanted if pk in found], [pk for pk in wanted if pk not in found]
-    assert selection is not None, "give ids or a selection"
+    if selection is None:
+        raise TypeError("flags_bulk_act needs ids or a selection")
     count = selection.count()
     if count > BULK_LIMIT:
         raise InvalidInput({"filter": f"The filter selects {count} flags; a bulk action takes at most {BULK_LIMIT}."})

@@ -69,6 +69,25 @@ def _enqueue_after_commit(shard_ids: Iterable[int]) -> None:
     transaction.on_commit(lambda: [check_shard.delay(shard_id) for shard_id in ids])
 
 
+def _incremental_scope(as_of: dt.date) -> tuple[dt.datetime | None, bool]:
+    """What an incremental run as of ``as_of`` re-evaluates: (changed since, date moved). ``since`` is the start
+    of the previous successful run (``None``: everything); ``date moved``: a later date than last time."""
+    last = (
+        CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED, started_at__isnull=False)
+        .order_by("-started_at")
+        .first()
+    )
+    if last is None or ThresholdRule.objects.filter(updated_at__gte=last.started_at).exists():
+        return None, False
+    # An earlier date than last time moves the latest period of any indicator: everything is re-checked.
+    if last.as_of > as_of:
+        return None, False
+    # Only the indicators with new data can answer differently: the shards cover just those (none at all on a
+    # night without data and with the same date). A later date changes the answer of the date-dependent rules
+    # (stale) without new data: their other pairs get shards of their own, over every indicator.
+    return last.started_at, last.as_of != as_of
+
+
 def check_run_start(
     *,
     mode: str,
@@ -98,22 +117,7 @@ def check_run_start(
             if existing.status == CheckRunStatus.FAILED:
                 _reopen(existing, dispatch=dispatch)
             return RunStart(existing, created=False)
-    since, date_moved = None, False
-    if mode == CheckRunMode.INCREMENTAL:
-        last = (
-            CheckRun.objects.filter(status=CheckRunStatus.SUCCEEDED, started_at__isnull=False)
-            .order_by("-started_at")
-            .first()
-        )
-        rules_edited = last is not None and ThresholdRule.objects.filter(updated_at__gte=last.started_at).exists()
-        # An earlier date than last time moves the latest period of any indicator: everything is re-checked.
-        if last is not None and last.as_of <= as_of and not rules_edited:
-            # Only the indicators with new data can answer differently: the shards cover just those (none at
-            # all on a night without data and with the same date).
-            since = last.started_at
-            # A later date changes the answer of the date-dependent rules (stale) without new data: their
-            # other pairs get shards of their own, over every indicator.
-            date_moved = last.as_of != as_of
+    since, date_moved = _incremental_scope(as_of) if mode == CheckRunMode.INCREMENTAL else (None, False)
     size = shard_size or settings.PERCOLATE_CHECK_SHARD_SIZE
     plan = [(lo, hi, False) for lo, hi in _shard_bounds(size, since)]
     if date_moved:

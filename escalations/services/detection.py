@@ -430,8 +430,10 @@ def _upsert_cases(rows: list[dict], now) -> dict[tuple[int, str], int]:
     conflict = f"({_q('indicator_id')}, {_q('category')}) WHERE {_q('status')} IN ({open_list})"
     updates = [f"{_q(c)} = excluded.{_q(c)}" for c in ("beyond", "recovered_at", "updated_at")] + [
         # A pinned severity stays as the person set it.
-        f"{_q('severity')} = CASE WHEN {table}.{_q('severity_pinned')} THEN {table}.{_q('severity')} "
-        f"ELSE excluded.{_q('severity')} END",
+        (
+            f"{_q('severity')} = CASE WHEN {table}.{_q('severity_pinned')} THEN {table}.{_q('severity')} "
+            f"ELSE excluded.{_q('severity')} END"
+        ),
     ]
     ids = {}
     for chunk in _chunks(rows):

@@ -30,7 +30,8 @@ def _text(spec: Input, value: Any) -> str:
 
 
 def _choice(spec: Input, value: Any) -> str:
-    assert spec.choices is not None
+    if spec.choices is None:
+        raise TypeError(f"the choice input {spec.name} names no choices")
     if value in (None, ""):
         return spec.default
     if value not in spec.choices.values:

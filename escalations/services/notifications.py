@@ -16,12 +16,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.errors import InvalidInput
-from core.permissions import Role
+from core.permissions import Role, holders
 
 from ..audit_trail import Verb, verb_label
 from ..lifecycle import FlagStatus, Severity
@@ -43,35 +43,47 @@ def notify_after_commit(event) -> None:
 
 
 def _with_role(users: QuerySet, role: str) -> QuerySet:
-    return users.filter(groups__name=role)
+    return users.filter(holders(role))
 
 
 def _escalators(flags) -> QuerySet:
     return User.objects.filter(pk__in=Escalation.objects.filter(flag__in=flags).values("escalated_by"))
 
 
-def recipients_of(event: Event, reason: str = "event") -> QuerySet:
-    """The users who should hear of ``event`` for ``reason``."""
-    flag, users = event.flag, User.objects.none()
+def _overdue_audience(flag) -> QuerySet:
+    """Whoever holds the overdue step: the deputy mayor's office of an escalated case, else its assignee,
+    else the liaisons of its agency."""
+    if flag.status == FlagStatus.ESCALATED and flag.indicator.agency.portfolio_id:
+        return _with_role(flag.indicator.agency.portfolio.members.all(), Role.DEPUTY_MAYOR)
+    if flag.assignee_id:
+        return User.objects.filter(pk=flag.assignee_id)
+    return _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
+
+
+def _audience(event: Event, reason: str) -> QuerySet:
+    flag = event.flag
     if reason == OVERDUE_LEAD:
-        users = _with_role(User.objects.all(), Role.OPS_LEAD)
-    elif event.verb == Verb.AUDIT_CHAIN_BROKEN:
-        users = User.objects.filter(Q(is_superuser=True) | Q(groups__name=Role.ADMIN))
-    elif event.verb in NEW_FLAG_VERBS and flag is not None and flag.severity == Severity.RED:
-        users = _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
-    elif event.verb == Verb.FLAG_ESCALATED and flag is not None and flag.indicator.agency.portfolio_id:
-        users = _with_role(flag.indicator.agency.portfolio.members.all(), Role.DEPUTY_MAYOR)
-    elif event.verb in DECISION_VERBS and flag is not None:
-        users = _escalators([flag])
-    elif event.verb in PROJECT_VERBS and event.project is not None:
-        users = User.objects.filter(pk=event.project.owner_id) | _escalators(event.project.flags.all())
-    elif event.verb == Verb.FLAG_OVERDUE and flag is not None:
-        if flag.status == FlagStatus.ESCALATED and flag.indicator.agency.portfolio_id:
-            users = _with_role(flag.indicator.agency.portfolio.members.all(), Role.DEPUTY_MAYOR)
-        elif flag.assignee_id:
-            users = User.objects.filter(pk=flag.assignee_id)
-        else:
-            users = _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
+        return _with_role(User.objects.all(), Role.OPS_LEAD)
+    if event.verb == Verb.AUDIT_CHAIN_BROKEN:
+        return _with_role(User.objects.all(), Role.ADMIN)
+    if event.verb in PROJECT_VERBS and event.project is not None:
+        return User.objects.filter(pk=event.project.owner_id) | _escalators(event.project.flags.all())
+    if flag is None:
+        return User.objects.none()
+    if event.verb in NEW_FLAG_VERBS and flag.severity == Severity.RED:
+        return _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
+    if event.verb == Verb.FLAG_ESCALATED and flag.indicator.agency.portfolio_id:
+        return _with_role(flag.indicator.agency.portfolio.members.all(), Role.DEPUTY_MAYOR)
+    if event.verb in DECISION_VERBS:
+        return _escalators([flag])
+    if event.verb == Verb.FLAG_OVERDUE:
+        return _overdue_audience(flag)
+    return User.objects.none()
+
+
+def recipients_of(event: Event, reason: str = "event") -> QuerySet:
+    """The users who should hear of ``event`` for ``reason`` — never the person who acted."""
+    users = _audience(event, reason)
     if event.actor_id:
         users = users.exclude(pk=event.actor_id)
     return users.filter(is_active=True).distinct()

@@ -91,7 +91,7 @@ def _display(value: Any) -> Any:
 def _check_changes(changes: dict[str, Any], status: str | None) -> None:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidInput({name: "This field cannot be changed." for name in sorted(unknown)})
+        raise InvalidInput(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     if "title" in changes and not (changes["title"] or "").strip():
         raise InvalidInput({"title": "This field is required."})
     if changes.get("owner") is not None:

@@ -96,7 +96,7 @@ def sla_policy_update(*, actor, **values) -> SlaPolicy:
     require(actor, Capability.CONFIGURE)
     unknown = set(values) - {"review_days_red", "review_days_yellow", "decision_days", "lead_grace_days"}
     if unknown:
-        raise InvalidInput({name: "This field cannot be changed." for name in sorted(unknown)})
+        raise InvalidInput(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     bad = {name: "Must be a whole number from 0 to 60." for name, v in values.items() if not (0 <= int(v) <= 60)}
     if bad:
         raise InvalidInput(bad)

@@ -38,7 +38,7 @@ class _NotEvaluated(enum.Enum):
 
 NOT_EVALUATED: Final = _NotEvaluated.NOT_EVALUATED
 # What classifying one (indicator, rule) gives: a breach, "evaluated, no breach", or "cannot be evaluated".
-Outcome: TypeAlias = Breach | None | Literal[_NotEvaluated.NOT_EVALUATED]
+Outcome: TypeAlias = Breach | Literal[_NotEvaluated.NOT_EVALUATED] | None
 
 
 def _stored(value: Decimal | None) -> Decimal | None:

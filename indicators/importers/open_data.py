@@ -92,7 +92,7 @@ class _Indicator:
     """What the parser remembers per indicator id: its metadata cells, the latest value date seen, the
     records last yielded and which companion series exist."""
 
-    __slots__ = ("meta", "latest", "record", "companions", "frequency", "clock", "bad")
+    __slots__ = ("bad", "clock", "companions", "frequency", "latest", "meta", "record")
 
     def __init__(self, meta: tuple, latest: dt.date, record: IndicatorRecord | None, frequency: str, clock: str):
         self.meta, self.latest, self.record, self.frequency, self.clock = meta, latest, record, frequency, clock

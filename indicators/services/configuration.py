@@ -28,7 +28,7 @@ def _full_clean(obj) -> None:
 def _apply(obj, changes: dict, allowed: tuple[str, ...]) -> None:
     unknown = set(changes) - set(allowed)
     if unknown:
-        raise InvalidInput({name: "This field cannot be changed." for name in sorted(unknown)})
+        raise InvalidInput(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     for name, value in changes.items():
         setattr(obj, name, value)
 

@@ -106,7 +106,7 @@ class World:
 
 SERVICE_INPUT: dict[Action, dict[str, object]] = {
     Action.REVIEW: {},
-    Action.MONITOR: {"until": dt.date.today() + dt.timedelta(days=30), "reason": "Wait"},
+    Action.MONITOR: {"until": timezone.localdate() + dt.timedelta(days=30), "reason": "Wait"},
     Action.ESCALATE: {"summary": "Slipping", "recommendation": "Project"},
     Action.DELEGATE: {"note": "We handle it"},
     Action.CONVERT: {"title": "A project"},

@@ -57,7 +57,7 @@ class Session:
 
     def _record(self, request) -> None:
         url = request.url
-        if not (url.startswith(self.base_url) or url.startswith("data:") or url == "about:blank"):
+        if not (url.startswith((self.base_url, "data:")) or url == "about:blank"):
             self.external.append(url)
 
     def go(self, path: str):

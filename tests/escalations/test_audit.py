@@ -1,5 +1,7 @@
 """The hash-chained audit trail and ``verify_audit``."""
 
+import itertools
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -20,7 +22,7 @@ def history(flag_in, deputy):
 
 def test_each_event_chains_onto_the_previous_one(history):
     assert history[0].prev_hash == "0" * 64
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert after.prev_hash == before.hash
 
 

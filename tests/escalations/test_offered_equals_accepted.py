@@ -14,6 +14,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -34,7 +35,7 @@ API_INPUT = {
     Action.REVIEW: {},
     Action.ASSIGN: {"assignee": "liaison"},
     Action.SET_SEVERITY: {"severity": "red", "reason": "Matters to the public"},
-    Action.MONITOR: {"until": (dt.date.today() + dt.timedelta(days=30)).isoformat(), "reason": "Next month"},
+    Action.MONITOR: {"until": (timezone.localdate() + dt.timedelta(days=30)).isoformat(), "reason": "Next month"},
     Action.RESUME: {},
     Action.DISMISS: {"reason_code": "data_error", "note": "Mis-keyed"},
     Action.ESCALATE: {"summary": "Slipping", "recommendation": "A project"},

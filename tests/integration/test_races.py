@@ -1,6 +1,7 @@
 """Concurrent actions on one flag serialise on PostgreSQL: the row lock makes every later action re-read the
 status the first one left, so exactly one of N conflicting actions succeeds and one event is written."""
 
+import itertools
 import threading
 
 import pytest
@@ -74,7 +75,7 @@ def test_concurrent_events_never_fork_the_audit_chain(liaison, agency):
 
     assert race(10, review_next) == ["ok"] * 10
     hashes = list(Event.objects.order_by("id").values_list("prev_hash", "hash"))
-    assert all(after[0] == before[1] for before, after in zip(hashes, hashes[1:], strict=False))
+    assert all(after[0] == before[1] for before, after in itertools.pairwise(hashes))
 
 
 def test_twenty_concurrent_requests_one_200_nineteen_409(live_server, lead, agency):

@@ -12,7 +12,7 @@ from escalations.services.notifications import notification_preference_set
 from indicators.services import ImportRejected, import_file, role_grant
 
 DEMO_FILE = Path(settings.BASE_DIR) / "indicators" / "data" / "nyc-pmmr-fy2023-indicators.csv"
-DEMO_PASSWORD = "demo"
+DEMO_PASSWORD = "demo"  # noqa: S105 (the demo accounts; refused outside local and test settings)
 # username, role, first and last name, scope
 DEMO_ACCOUNTS = [
     ("admin", Role.ADMIN, "Ada", "Admin", {}),

@@ -248,7 +248,9 @@ def test_a_monitored_case_keeps_monitoring_for_the_same_thing_and_resumes_for_ne
     indicator = series([100, 94], agency=agency)
     run_check(DAY1)
     flag = services.flag_review(flag=Flag.objects.get(), actor=liaison)
-    flag = services.flag_monitor(flag=flag, actor=liaison, until=dt.date.today() + dt.timedelta(days=30), reason="Wait")
+    flag = services.flag_monitor(
+        flag=flag, actor=liaison, until=timezone.localdate() + dt.timedelta(days=30), reason="Wait"
+    )
     events = Event.objects.count()
     run_check(DAY2, full=True)
     flag.refresh_from_db()

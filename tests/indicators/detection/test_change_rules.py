@@ -138,7 +138,7 @@ def test_target(series, only_rule, detect, direction, target, value, expected):
 def test_target_without_numeric_target_is_not_evaluated(series, only_rule, detect):
     rule = only_rule(RuleKind.TARGET, 0, 10)
     indicator = series([5], target_kind=TargetKind.UP)
-    breaches, evaluated = detect()
+    _breaches, evaluated = detect()
     assert (indicator.pk, rule.pk) not in evaluated
 
 
@@ -200,7 +200,7 @@ def test_a_scoped_rule_replaces_the_broader_ones_of_its_kind_only_when_marked(se
         kind=RuleKind.YEAR_OVER_YEAR, yellow=1, red=2, scope="critical", critical_factor=1, replaces_broader=True
     )
     assert _breaches_of(detect)[critical.pk] == {strict.pk: "red"}
-    assert [r for r in rules_applying(critical.pk)] == [strict.pk]
+    assert list(rules_applying(critical.pk)) == [strict.pk]
 
 
 def test_inactive_indicators_and_rules_are_not_evaluated(series, only_rule, detect):

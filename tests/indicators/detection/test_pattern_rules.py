@@ -42,7 +42,7 @@ def test_control_limit_constant_history(series, only_rule, detect):
     only_rule(RuleKind.CONTROL_LIMIT, 2, 3, params={"window": 24, "min_points": 8})
     flat = series([10] * 8 + [10])
     dipped = series([10] * 8 + ["9.999999"])
-    breaches, evaluated = detect()
+    breaches, _evaluated = detect()
     assert flat.pk not in breaches
     assert breaches[dipped.pk].severity == "red"  # σ = 0: any worse point is beyond every limit
 
@@ -67,12 +67,12 @@ def test_control_limit_on_sub_annual_series_uses_year_over_year_changes(series, 
     values += [v + 0 for v in year[:6]]
     seasonal = series(values, frequency=Frequency.MONTHLY, start=dt.date(2019, 7, 1), desired_direction=Direction.DOWN)
     broken = series(
-        values[:-1] + [values[-1] + 40],
+        [*values[:-1], values[-1] + 40],
         frequency=Frequency.MONTHLY,
         start=dt.date(2019, 7, 1),
         desired_direction=Direction.DOWN,
     )
-    breaches, evaluated = detect()
+    breaches, _evaluated = detect()
     assert seasonal.pk not in breaches
     assert breaches[broken.pk].severity == "red"
 

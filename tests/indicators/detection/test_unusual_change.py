@@ -90,7 +90,7 @@ def test_down_is_worse_for_a_down_indicator_and_neutral_ones_are_not_evaluated(s
 def test_too_little_history_is_not_evaluated(series, unusual, detect):
     rule = unusual()
     indicator = series([100] * 14 + [80] * 3, **MONTHLY)  # only 2 earlier changes: min_points is 3
-    breaches, evaluated = detect()
+    _breaches, evaluated = detect()
     assert (indicator.pk, rule.pk) not in evaluated
 
 
