@@ -35,6 +35,15 @@ class Problem:
         return f"{where}: {self.message}" if where else self.message
 
 
+class FileRejected(Exception):
+    """The file as a whole cannot be read (empty, binary, wrong encoding, too large, unknown format)."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        # The problem carries the line itself; keep "line 3: " out of its message so it is not said twice.
+        self.problem = Problem(line, None, re.sub(r"^line \d+(?:: |, )", "", message) if line else message)
+
+
 @dataclass
 class IndicatorRecord:
     external_id: str
