@@ -87,7 +87,7 @@ class _Layout:
     def four_month(self) -> bool:
         return any(column.four_month for column in self.values)
 
-    def name(self, key: str) -> str:
+    def column_name(self, key: str) -> str:
         """A required column as the file spells it, for problems' column."""
         return self.header[self.index[key]]
 
@@ -148,14 +148,14 @@ def _row(line: int, cells: list[str], layout: _Layout, seen: dict[str, int], rep
         line,
         report,
         (
-            (layout.name("desired_direction"), "desired_direction", cell["desired_direction"], parse_direction),
-            (layout.name("critical"), "critical", cell["critical"], parse_bool),
+            (layout.column_name("desired_direction"), "desired_direction", cell["desired_direction"], parse_direction),
+            (layout.column_name("critical"), "critical", cell["critical"], parse_bool),
         ),
     )
     if layout.target:
         read_target(record, line, layout.target[0], cells[layout.target[1]], report)
     if not record.agency_name:
-        report.warn(line, layout.name("agency"), NO_AGENCY)
+        report.warn(line, layout.column_name("agency"), NO_AGENCY)
     measurements = _measurements(line, cells, record, layout, report)
     if report.error_count > errors_before:
         return []
@@ -174,12 +174,12 @@ def _indicator(line: int, cell: dict, layout: _Layout, seen: dict[str, int], rep
         report.error(line, None, f"a text cell {error}")
         return None
     if not name:
-        report.error(line, layout.name("performance_indicator"), "the indicator name is empty")
+        report.error(line, layout.column_name("performance_indicator"), "the indicator name is empty")
         return None
     external_id = derive_external_id(agency, name)
     if external_id in seen:
         message = f'"{name}" of agency "{agency}" already appears on line {seen[external_id]}'
-        report.error(line, layout.name("performance_indicator"), message)
+        report.error(line, layout.column_name("performance_indicator"), message)
         return None
     seen[external_id] = line
     record = IndicatorRecord(
