@@ -25,9 +25,9 @@ COLUMNS = [
     "multiplication_factor", "lagtime", "geo", "geotype", "geovalue", "fiscalyear", "valuedate", "acceptedvalue",
     "acceptedvalueytd", "targetmmr",
 ]  # fmt: skip
-AGENCIES = [("DSNY", "Department of Sanitation"), ("DOT", "Department of Transportation"), ("NYPD", "New York City "
-            "Police Department"), ("HPD", "Housing Preservation and Development"), ("DOHMH", "Department of Health "
-            "and Mental Hygiene"), ("FDNY", "Fire Department of New York")]  # fmt: skip
+AGENCIES = [("DSNY", "Department of Sanitation"), ("DOT", "Department of Transportation"), ("NYPD", ("New York City "
+            "Police Department")), ("HPD", "Housing Preservation and Development"), ("DOHMH", ("Department of Health "
+            "and Mental Hygiene")), ("FDNY", "Fire Department of New York")]  # fmt: skip
 
 
 def generate(path: Path, *, indicators: int, months: int, first_fiscal_year: int, seed: int = 4) -> int:

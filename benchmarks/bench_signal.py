@@ -253,11 +253,8 @@ def measure_real_data() -> dict:
     load(REAL_FILE.name, REAL_FILE.read_bytes())
     run = check()
     cases = Flag.objects.filter(status__in=OPEN_STATUSES, category=FlagCategory.PERFORMANCE)
-    latest = {}
-    for indicator_id, measured in Measurement.objects.order_by("indicator_id", "period").values_list(
-        "indicator_id", "value"
-    ):
-        latest[indicator_id] = measured  # the last one, in period order
+    # Each indicator's last value in period order (a later row overwrites an earlier one).
+    latest = dict(Measurement.objects.order_by("indicator_id", "period").values_list("indicator_id", "value"))
     misses = []
     critical = Indicator.objects.filter(critical=True, active=True, target_kind=TargetKind.NUMERIC)
     for indicator in critical:

@@ -5,6 +5,7 @@ audit event in one transaction, the indicator's colour) one indicator and one ca
 times it on a sample."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 from django.db import transaction
@@ -31,37 +32,25 @@ def _month(day: dt.date) -> int:
 
 
 def _row(indicator: Indicator, series: list[tuple[dt.date, Decimal]], rules) -> dict:
+    """What the set-based check's window query gives for one indicator's latest period, computed in Python: the
+    latest value and its neighbours, streaks, and the sums each of ``rules`` reads."""
     step = STEP_MONTHS.get(indicator.frequency, 12)
     by_k = {_month(p) // step: v for p, v in series}
     by_month = {_month(p): v for p, v in series}
     period, value = series[-1]
-    k, month = _month(period) // step, _month(period)
+    k = _month(period) // step
     values = [v for _p, v in series]
-    changes = list(zip(values, values[1:], strict=False))
-
-    def streak(worse) -> int:
-        count = 0
-        for before, after in reversed(changes):
-            if not worse(before, after):
-                break
-            count += 1
-        return count
-
-    rise = 0
-    for before, after in reversed(changes[:-1]):
-        if after < before:
-            break
-        rise += 1
+    changes = list(itertools.pairwise(values))
     row = {
         "indicator_id": indicator.pk,
         "period": period,
         "value": value,
         "lag_value": values[-2] if len(values) > 1 else None,
         "prev_value": by_k.get(k - 1),
-        "yoy_value": by_month.get(month - 12),
-        "down_streak": streak(lambda a, b: b < a),
-        "up_streak": streak(lambda a, b: b > a),
-        "rise_run": rise if len(values) > 1 else None,
+        "yoy_value": by_month.get(_month(period) - 12),
+        "down_streak": _streak(changes, lambda a, b: b < a),
+        "up_streak": _streak(changes, lambda a, b: b > a),
+        "rise_run": _rise_run(changes) if len(values) > 1 else None,
         "step": step,
         "desired_direction": indicator.desired_direction,
         "critical": indicator.critical,
@@ -69,34 +58,74 @@ def _row(indicator: Indicator, series: list[tuple[dt.date, Decimal]], rules) -> 
         "target_kind": indicator.target_kind,
         "tolerance": indicator.tolerance,
         "measurement_type": indicator.measurement_type,
+        "point": _point(period, value, step, by_month),
     }
-
-    def point(p: dt.date, v: Decimal):
-        if step == 12:
-            return v
-        year_ago = by_month.get(_month(p) - 12)
-        return None if year_ago is None else v - year_ago
-
-    row["point"] = point(period, value)
     for rule in rules.values():
         if rule.kind == "trend_average":
-            window = [by_k[j] for j in range(k - rule.n, k + 1) if j in by_k]
-            row[f"ta{rule.n}_s"], row[f"ta{rule.n}_c"] = sum(window), len(window)
-        if rule.kind == "unusual_change":
-            lag, latest = 12 * rule.years // step, max(1, rule.recent_months // step)
-            lag_changes = {j: by_k[j] - by_k[j - lag] for j in by_k if j - lag in by_k}
-            recent = [j for j in lag_changes if j > k - latest]
-            earlier = [lag_changes[j] for j in lag_changes if k - lag - rule.window < j <= k - lag]
-            key = rule.unusual_key
-            row[f"{key}_rn"], row[f"{key}_rs"] = len(recent), sum(lag_changes[j] for j in recent)
-            row[f"{key}_rb"] = sum(by_k[j - lag] for j in recent)
-            row[f"{key}_n"], row[f"{key}_s"], row[f"{key}_q"] = len(earlier), sum(earlier), sum(x * x for x in earlier)
-        if rule.kind == "control_limit":
-            pts = [point(p, v) for p, v in series if k - rule.window <= _month(p) // step <= k]
-            pts = [x for x in pts if x is not None]
-            w = rule.window
-            row[f"cl{w}_n"], row[f"cl{w}_s"], row[f"cl{w}_q"] = len(pts), sum(pts), sum(x * x for x in pts)
+            row |= _trend_average_sums(rule, k, by_k)
+        elif rule.kind == "unusual_change":
+            row |= _unusual_change_sums(rule, k, step, by_k)
+        elif rule.kind == "control_limit":
+            row |= _control_limit_sums(rule, k, step, series, by_month)
     return row
+
+
+def _streak(changes: list[tuple[Decimal, Decimal]], worse) -> int:
+    """How many of the latest changes in a row are ``worse(before, after)``."""
+    count = 0
+    for before, after in reversed(changes):
+        if not worse(before, after):
+            break
+        count += 1
+    return count
+
+
+def _rise_run(changes: list[tuple[Decimal, Decimal]]) -> int:
+    """How many changes before the latest one in a row did not fall (the run the latest change ends)."""
+    rise = 0
+    for before, after in reversed(changes[:-1]):
+        if after < before:
+            break
+        rise += 1
+    return rise
+
+
+def _point(p: dt.date, v: Decimal, step: int, by_month: dict) -> Decimal | None:
+    """The value a control chart plots: the value itself for annual series, the change from a year earlier
+    otherwise (None without one), so that seasons do not look like special causes."""
+    if step == 12:
+        return v
+    year_ago = by_month.get(_month(p) - 12)
+    return None if year_ago is None else v - year_ago
+
+
+def _trend_average_sums(rule, k: int, by_k: dict) -> dict:
+    window = [by_k[j] for j in range(k - rule.n, k + 1) if j in by_k]
+    return {f"ta{rule.n}_s": sum(window), f"ta{rule.n}_c": len(window)}
+
+
+def _unusual_change_sums(rule, k: int, step: int, by_k: dict) -> dict:
+    """The recent changes over ``rule.years`` and the earlier ones they are compared with."""
+    lag, latest = 12 * rule.years // step, max(1, rule.recent_months // step)
+    changes = {j: by_k[j] - by_k[j - lag] for j in by_k if j - lag in by_k}
+    recent = [j for j in changes if j > k - latest]
+    earlier = [changes[j] for j in changes if k - lag - rule.window < j <= k - lag]
+    key = rule.unusual_key
+    return {
+        f"{key}_rn": len(recent),
+        f"{key}_rs": sum(changes[j] for j in recent),
+        f"{key}_rb": sum(by_k[j - lag] for j in recent),
+        f"{key}_n": len(earlier),
+        f"{key}_s": sum(earlier),
+        f"{key}_q": sum(x * x for x in earlier),
+    }
+
+
+def _control_limit_sums(rule, k: int, step: int, series: list, by_month: dict) -> dict:
+    points = [_point(p, v, step, by_month) for p, v in series if k - rule.window <= _month(p) // step <= k]
+    pts = [x for x in points if x is not None]
+    w = rule.window
+    return {f"cl{w}_n": len(pts), f"cl{w}_s": sum(pts), f"cl{w}_q": sum(x * x for x in pts)}
 
 
 def _applicable(indicator: Indicator, rules) -> list:
@@ -146,65 +175,83 @@ def _save_case(indicator: Indicator, category: str, outcomes: dict, now) -> int:
     with transaction.atomic():
         case = Flag.objects.filter(indicator_id=indicator.pk, category=category, status__in=OPEN_STATUSES).first()
         if case is None:
-            if not breaches:
-                return 0
-            previous = (
-                Flag.objects.filter(indicator_id=indicator.pk, category=category, status__in=CLOSED_STATUSES)
-                .order_by("-id")
-                .first()
-            )
-            reason = ""
-            if previous is not None:
-                seen = {s.rule_id: _seen(s) for s in previous.signals.all()}
-                reasons = [r for b in breaches if (r := reraise_reason(b, seen, previous.severity, indicator))]
-                if not reasons:
-                    return len(breaches)
-                reason = "; ".join(dict.fromkeys(reasons))
-            severity = max((b.severity for b in breaches), key=SEVERITY_RANK.__getitem__)
-            case = Flag.objects.create(
-                indicator_id=indicator.pk,
-                category=category,
-                severity=severity,
-                beyond=max(
-                    (d for b in breaches if (d := beyond_threshold(b.measure, b.yellow)) is not None), default=None
-                ),
-                detected_at=now,
-                previous_flag=previous,
-                reraise_reason=reason,
-                due_at=deadlines.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now),
-            )
-            for breach in breaches:
-                _write_signal(case, breach, now)
-            verb = Verb.FLAG_REGRESSED if previous is not None else Verb.FLAG_DETECTED
-            event_record(
-                verb=verb,
-                actor_label=SYSTEM_LABEL,
-                flag=case,
-                to_status=case.status,
-                data={"signals": [_detail(b) for b in breaches], "reason": reason},
-            )
+            _open_case(indicator, category, breaches, now)
             return len(breaches)
         signals = {s.rule_id: s for s in case.signals.all()}
         if case.status == FlagStatus.MONITORING:
-            seen = {rule: _seen(s) for rule, s in signals.items()}
-            reasons = [r for b in breaches if (r := reraise_reason(b, seen, case.severity, indicator))]
-            if reasons:
-                _follow(case, signals, outcomes, breaches, now)
-                flag_resume(flag=case, system=SYSTEM_LABEL, reason="; ".join(dict.fromkeys(reasons)))
-            elif cleared := _cleared(signals, outcomes):
-                _finish(case, signals, [], cleared, now, Verb.FLAG_RECOVERED)
-            return len(breaches)
-        changed = [b for b in breaches if b.rule_id not in signals or _changed(b, _seen(signals[b.rule_id]))]
-        if changed:
-            _follow(case, signals, outcomes, breaches, now, verb=Verb.FLAG_REDETECTED)
-        elif cleared := _cleared(signals, outcomes):
-            for breach in breaches:
-                _write_signal(case, breach, now)
-            _finish(case, signals, breaches, cleared, now, Verb.FLAG_RECOVERED)
+            _update_monitored(case, indicator, signals, outcomes, breaches, now)
         else:
-            for breach in breaches:
-                _write_signal(case, breach, now)
+            _update_open(case, signals, outcomes, breaches, now)
     return len(breaches)
+
+
+def _reraise_reasons(breaches: list[Breach], signals, severity: str, indicator: Indicator) -> str:
+    """Why ``breaches`` say something new compared with a case's ``signals`` ("" when they do not)."""
+    seen = {s.rule_id: _seen(s) for s in signals}
+    reasons = [r for b in breaches if (r := reraise_reason(b, seen, severity, indicator))]
+    return "; ".join(dict.fromkeys(reasons))
+
+
+def _open_case(indicator: Indicator, category: str, breaches: list[Breach], now) -> None:
+    """Open a case for ``breaches``, unless the last closed case of the category decided on the same thing."""
+    if not breaches:
+        return
+    previous = (
+        Flag.objects.filter(indicator_id=indicator.pk, category=category, status__in=CLOSED_STATUSES)
+        .order_by("-id")
+        .first()
+    )
+    reason = ""
+    if previous is not None:
+        reason = _reraise_reasons(breaches, previous.signals.all(), previous.severity, indicator)
+        if not reason:
+            return
+    severity = max((b.severity for b in breaches), key=SEVERITY_RANK.__getitem__)
+    case = Flag.objects.create(
+        indicator_id=indicator.pk,
+        category=category,
+        severity=severity,
+        beyond=max((r for b in breaches if (r := beyond_threshold(b.measure, b.yellow)) is not None), default=None),
+        detected_at=now,
+        previous_flag=previous,
+        reraise_reason=reason,
+        due_at=deadlines.due_at_for(status=FlagStatus.DETECTED, severity=severity, since=now),
+    )
+    for breach in breaches:
+        _write_signal(case, breach, now)
+    verb = Verb.FLAG_REGRESSED if previous is not None else Verb.FLAG_DETECTED
+    event_record(
+        verb=verb,
+        actor_label=SYSTEM_LABEL,
+        flag=case,
+        to_status=case.status,
+        data={"signals": [_detail(b) for b in breaches], "reason": reason},
+    )
+
+
+def _update_monitored(case: Flag, indicator: Indicator, signals: dict, outcomes: dict, breaches: list, now) -> None:
+    """A monitored case resumes when the data says something new, and recovers when its signals clear."""
+    reasons = _reraise_reasons(breaches, signals.values(), case.severity, indicator)
+    if reasons:
+        _follow(case, signals, outcomes, breaches, now)
+        flag_resume(flag=case, system=SYSTEM_LABEL, reason=reasons)
+    elif cleared := _cleared(signals, outcomes):
+        _finish(case, signals, [], cleared, now, Verb.FLAG_RECOVERED)
+
+
+def _update_open(case: Flag, signals: dict, outcomes: dict, breaches: list, now) -> None:
+    """An open case follows changed breaches (an event), recovers when signals clear, else keeps its signals
+    current without an event."""
+    changed = [b for b in breaches if b.rule_id not in signals or _changed(b, _seen(signals[b.rule_id]))]
+    if changed:
+        _follow(case, signals, outcomes, breaches, now, verb=Verb.FLAG_REDETECTED)
+    elif cleared := _cleared(signals, outcomes):
+        for breach in breaches:
+            _write_signal(case, breach, now)
+        _finish(case, signals, breaches, cleared, now, Verb.FLAG_RECOVERED)
+    else:
+        for breach in breaches:
+            _write_signal(case, breach, now)
 
 
 def _cleared(signals: dict, outcomes: dict) -> list:
@@ -222,7 +269,7 @@ def _finish(case, signals, breaches, cleared, now, verb) -> None:
     for signal in cleared:
         signal.cleared_at = now
         signal.save()
-    active = [s for s in Signal.objects.filter(flag=case, cleared_at__isnull=True)]
+    active = list(Signal.objects.filter(flag=case, cleared_at__isnull=True))
     if not case.severity_pinned and active:
         case.severity = max((s.severity for s in active), key=SEVERITY_RANK.__getitem__)
     case.beyond = max((r for s in active if (r := beyond_threshold(s.measure, s.yellow)) is not None), default=None)

@@ -706,31 +706,21 @@ def _rows(ind: _Indicator):
 
 def _restate(rng: random.Random, ind: _Indicator) -> list[tuple[str, str, str]]:
     """Rows re-sending a few of the indicator's latest values, each changed by ±0.5–3 % (at most its noise)."""
-    limit = min(0.03, max(0.005, ind.sigma))
+    return _restate_monthly(rng, ind) if ind.monthly else _restate_annual(rng, ind)
 
-    def changed(old: float, keep=lambda new: True) -> float | None:
-        size, sign = rng.uniform(0.005, limit), rng.choice((-1, 1))
-        for change in (sign * size, -sign * size):
-            new = _publish(old * (1 + change), ind)
-            if new != old and old != 0 and keep(new):
-                return new
-        return None
 
-    def margin_kept(new: float) -> bool:
-        """A clean FY2026 value still beats its target by 3–15 %."""
-        if ind.target is None or ind.kind:
-            return True
-        return 0.03 <= (new - ind.target) / ind.target * ind.sign <= 0.15
+def _restate_annual(rng: random.Random, ind: _Indicator) -> list[tuple[str, str, str]]:
+    """The latest fiscal year re-sent, when a change keeps a clean series' margin over its target."""
+    new = _changed(rng, ind, ind.values[LATEST_FY], lambda value: _margin_kept(ind, value))
+    return [] if new is None else [(ind.id, f"FY{LATEST_FY}", _fmt(new, ind.decimals))]
 
+
+def _restate_monthly(rng: random.Random, ind: _Indicator) -> list[tuple[str, str, str]]:
+    """The last one to three months re-sent to the ``-M`` series, and the ``-4M`` value they change."""
     rows = []
-    if not ind.monthly:
-        new = changed(ind.values[LATEST_FY], margin_kept)
-        if new is not None:
-            rows.append((ind.id, f"FY{LATEST_FY}", _fmt(new, ind.decimals)))
-        return rows
     restated = dict(ind.values)
     for month in range(_LAST - rng.randint(1, 3) + 1, _LAST + 1):
-        new = changed(ind.values[month])
+        new = _changed(rng, ind, ind.values[month])
         if new is not None:
             restated[month] = new
             rows.append((ind.id + "-M", _date(month).strftime("%Y-%m"), _fmt(new, ind.decimals)))
@@ -738,6 +728,25 @@ def _restate(rng: random.Random, ind: _Indicator) -> list[tuple[str, str, str]]:
     if rows and four != _fiscal_total(ind, ind.values, LATEST_FY + 1, 4):
         rows.append((ind.id + "-4M", _date(_fy_start(LATEST_FY + 1)).isoformat(), _fmt(four, ind.decimals)))
     return rows
+
+
+def _changed(rng: random.Random, ind: _Indicator, old: float, keep=lambda new: True) -> float | None:
+    """``old`` changed by ±0.5 % to at most 3 % (or the series' noise) as published; the other sign is tried
+    when the first gives the same published value or one ``keep`` refuses. None when neither does."""
+    limit = min(0.03, max(0.005, ind.sigma))
+    size, sign = rng.uniform(0.005, limit), rng.choice((-1, 1))
+    for change in (sign * size, -sign * size):
+        new = _publish(old * (1 + change), ind)
+        if new != old and old != 0 and keep(new):
+            return new
+    return None
+
+
+def _margin_kept(ind: _Indicator, new: float) -> bool:
+    """A clean FY2026 value still beats its target by 3–15 %."""
+    if ind.target is None or ind.kind:
+        return True
+    return 0.03 <= (new - ind.target) / ind.target * ind.sign <= 0.15
 
 
 def _csv(rows) -> bytes:

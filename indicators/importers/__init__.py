@@ -8,26 +8,16 @@ Every problem with the file as a whole (empty, binary, not UTF-8, too large, unk
 import csv
 import hashlib
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from . import comptroller, generic, generic_json, mmr_wide, open_data
-from .base import Problem, Record, Report
+from .base import FileRejected, Record, Report
 
 FORMATS = {module.NAME: module for module in (comptroller, mmr_wide, open_data, generic, generic_json)}
 _CSV_FORMATS = [module for module in FORMATS.values() if module is not generic_json]
 _CHUNK = 1 << 20
-
-
-class FileRejected(Exception):
-    """The file as a whole cannot be read (empty, binary, wrong encoding, too large, unknown format)."""
-
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        # The problem carries the line itself; keep "line 3: " out of its message so it is not said twice.
-        self.problem = Problem(line, None, re.sub(r"^line \d+(?:: |, )", "", message) if line else message)
 
 
 def accepted_formats() -> str:
@@ -85,41 +75,51 @@ def read(source: Source, format: str | None, report: Report) -> tuple[str, Itera
     or unknown format, and while iterating for encoding or CSV-structure errors."""
     if format is not None and format not in FORMATS:
         raise FileRejected(f'unknown format "{format}"; accepted formats: {accepted_formats()}')
-    looks_like_json = _first_character(source.stream) in "[{"
-    if format == generic_json.NAME or (format is None and looks_like_json):
-        try:
-            text = source.stream.read().decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise FileRejected(f"the file is not UTF-8 text (byte {error.start})") from None
-        return generic_json.NAME, generic_json.parse_text(text, report)
+    if format == generic_json.NAME or (format is None and _first_character(source.stream) in "[{"):
+        return generic_json.NAME, generic_json.parse_text(_json_text(source.stream), report)
+    reader = csv.reader(io.TextIOWrapper(source.stream, encoding="utf-8-sig", newline=""))
+    header = _header(reader)
+    module = FORMATS[format] if format is not None else _csv_format(header)
+    return module.NAME, module.parse(header, _data_rows(reader, report), report)
 
-    wrapper = io.TextIOWrapper(source.stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(wrapper)
+
+def _json_text(stream: BinaryIO) -> str:
+    """A JSON file is decoded whole: its parser needs the text to give each object's line."""
     try:
-        header = [name.strip() for name in next(reader)]
+        return stream.read().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FileRejected(f"the file is not UTF-8 text (byte {error.start})") from None
+
+
+def _header(reader) -> list[str]:
+    """The CSV file's first line, its names stripped of spaces."""
+    try:
+        return [name.strip() for name in next(reader)]
     except StopIteration:
         raise FileRejected("the file is empty") from None
     except UnicodeDecodeError:
         raise FileRejected("line 1: the file is not UTF-8 text", 1) from None
     except csv.Error as error:
         raise FileRejected(f"line 1: the header cannot be read ({error})", 1) from None
-    if format is None:
-        module = next((m for m in _CSV_FORMATS if m.matches(header)), None)
-        if module is None:
-            raise FileRejected(f"line 1: the header matches no known format; accepted formats: {accepted_formats()}", 1)
-    else:
-        module = FORMATS[format]
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        # csv.reader's line_num is the physical line where the record ended (quoted cells may hold newlines).
-        try:
-            for cells in reader:
-                if cells and any(cells):
-                    report.rows += 1
-                    yield reader.line_num, cells
-        except UnicodeDecodeError:
-            raise FileRejected(f"line {reader.line_num + 1}: the file is not UTF-8 text", reader.line_num + 1) from None
-        except csv.Error as error:
-            raise FileRejected(f"line {reader.line_num}: {error}", reader.line_num) from None
 
-    return module.NAME, module.parse(header, rows(), report)
+def _csv_format(header: list[str]):
+    """The first CSV format whose ``matches`` recognises the header."""
+    module = next((module for module in _CSV_FORMATS if module.matches(header)), None)
+    if module is None:
+        raise FileRejected(f"line 1: the header matches no known format; accepted formats: {accepted_formats()}", 1)
+    return module
+
+
+def _data_rows(reader, report: Report) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of every row that is not blank, counted in ``report.rows``. csv.reader's line_num is the
+    physical line where the record ended (quoted cells may hold newlines)."""
+    try:
+        for cells in reader:
+            if cells and any(cells):
+                report.rows += 1
+                yield reader.line_num, cells
+    except UnicodeDecodeError:
+        raise FileRejected(f"line {reader.line_num + 1}: the file is not UTF-8 text", reader.line_num + 1) from None
+    except csv.Error as error:
+        raise FileRejected(f"line {reader.line_num}: {error}", reader.line_num) from None

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .values import CellError, parse_number, parse_target, timespan_warning
+
 # Long enough for every real report, short enough that a file with an error on each of 770,000 rows does not
 # build a 300 MB report: past this many, problems are counted and summarised instead of listed.
 MAX_LISTED = 1000
@@ -31,6 +33,15 @@ class Problem:
             if part
         )
         return f"{where}: {self.message}" if where else self.message
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be read (empty, binary, wrong encoding, too large, unknown format)."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        # The problem carries the line itself; keep "line 3: " out of its message so it is not said twice.
+        self.problem = Problem(line, None, re.sub(r"^line \d+(?:: |, )", "", message) if line else message)
 
 
 @dataclass
@@ -89,6 +100,12 @@ class Report:
     def failed(self) -> bool:
         return bool(self.errors)
 
+    @property
+    def error_count(self) -> int:
+        """Every error so far, listed or only counted: a parser compares it before and after a row to know
+        whether the row had errors."""
+        return len(self.errors) + self.errors_not_listed
+
     def error(self, line: int | None, column: str | None, message: str) -> None:
         if len(self.errors) < MAX_LISTED:
             self.errors.append(Problem(line, column, message))
@@ -115,6 +132,14 @@ class Report:
 def _by_line(problem: Problem) -> int:
     # Rows are checked when read and again when written (against stored data): report them in file order.
     return problem.line or 0
+
+
+NO_AGENCY = "no agency given; the indicator goes to UNASSIGNED"
+
+
+def named_agency(raw: str) -> str:
+    """The agency a cell names, or "" when it names none: New York's files write a missing agency as NA."""
+    return "" if raw.upper() in ("", "NA") else raw
 
 
 def fiscal_year_start(year: int) -> dt.date:
@@ -178,3 +203,54 @@ def width_problem(header: list[str], cells: list[str]) -> tuple[str, str]:
     if len(cells) < len(header):
         return header[len(cells)], f"has {len(cells)} cells where the header has {len(header)}: this cell is missing"
     return header[-1], f"has {len(cells)} cells where the header has {len(header)}: extra cells after this column"
+
+
+def read_cells(record: IndicatorRecord, line: int, report: Report, cells) -> None:
+    """Set attributes of ``record`` from cells, ``cells`` being (column, attribute, raw cell, parser). A cell that
+    cannot be read is reported at its column and leaves its attribute as it was; the others are still read, so
+    that one pass over a row lists all of its problems."""
+    for column, attribute, raw, parser in cells:
+        try:
+            setattr(record, attribute, parser(raw))
+        except CellError as error:
+            report.error(line, column, str(error))
+
+
+def read_target(record: IndicatorRecord, line: int, column: str, raw: str, report: Report) -> None:
+    """Set the indicator's target and target kind from its cell; a cell that cannot be read is reported."""
+    try:
+        record.target, record.target_kind = parse_target(raw)
+    except CellError as error:
+        report.error(line, column, str(error))
+
+
+def read_value(raw: str, line: int, column: str, report: Report) -> tuple[Decimal, str] | None:
+    """A value cell → (value, kind) as ``parse_number`` reads it, or None when it is empty (NA) or cannot be read
+    (reported). A time span with a field of 60 or more is kept, with a warning: it is most often a typing error."""
+    try:
+        value, kind = parse_number(raw)
+    except CellError as error:
+        report.error(line, column, str(error))
+        return None
+    if kind == "timespan" and (warning := timespan_warning(raw)):
+        report.warn(line, column, warning)
+    return None if value is None else (value, kind)
+
+
+def fiscal_year_value(
+    external_id: str, year: int, raw: str, *, line: int, column: str, preliminary: bool, report: Report
+) -> MeasurementRecord | None:
+    """The value a wide file's cell gives for fiscal year ``year``, or None (empty, or unreadable and reported)."""
+    read = read_value(raw, line, column, report)
+    if read is None:
+        return None
+    value, kind = read
+    return MeasurementRecord(
+        external_id=external_id,
+        period=fiscal_year_start(year),
+        value=value,
+        line=line,
+        column=column,
+        preliminary=preliminary,
+        percent=kind == "percent",
+    )

@@ -5,6 +5,7 @@ so the last year column is marked preliminary."""
 import re
 
 from .base import (
+    NO_AGENCY,
     IndicatorRecord,
     MeasurementRecord,
     Record,
@@ -12,12 +13,15 @@ from .base import (
     Rows,
     TextError,
     column_index,
-    fiscal_year_start,
+    fiscal_year_value,
     infer_measurement_type,
+    named_agency,
+    read_cells,
+    read_target,
     text,
     width_problem,
 )
-from .values import CellError, parse_bool, parse_direction, parse_number, parse_target, timespan_warning
+from .values import parse_bool, parse_direction
 
 NAME = "comptroller"
 LABEL = "NYC Comptroller tidy file: ID, Agency.Full.Name.y, Indicator, …, 2016 … 2023"
@@ -48,20 +52,37 @@ def parse(header: list[str], rows: Rows, report: Report):
 
 
 def _row(line: int, cell: dict, years: list[str], last_year: str, seen: dict, report: Report) -> list[Record]:
+    """The indicator and values of one row, or nothing when the row has an error (every error reported)."""
+    external_id = _external_id(line, cell, seen, report)
+    if external_id is None:
+        return []
+    errors_before = report.error_count
+    record = _indicator(line, cell, external_id, report)
+    measurements = _measurements(line, cell, external_id, years, last_year, report)
+    if report.error_count > errors_before:
+        return []
+    return [record, *measurements]
+
+
+def _external_id(line: int, cell: dict, seen: dict, report: Report) -> str | None:
+    """The row's indicator ID (the MMR's), or None when it is unusable or repeats an earlier row's (reported)."""
     external_id = cell["ID"]
     if not external_id or len(external_id) > 64:
         report.error(line, "ID", "the indicator ID is empty" if not external_id else "the indicator ID is too long")
-        return []
+        return None
     if external_id in seen:
         report.error(line, "ID", f'indicator ID "{external_id}" already appears on line {seen[external_id]}')
-        return []
+        return None
     seen[external_id] = line
-    errors_before = len(report.errors) + report.errors_not_listed
-    agency = cell["Agency.Full.Name.y"]
+    return external_id
+
+
+def _indicator(line: int, cell: dict, external_id: str, report: Report) -> IndicatorRecord:
+    """The indicator a row describes; its unreadable cells are reported and left at their defaults."""
     record = IndicatorRecord(
         external_id=external_id,
         name="",
-        agency_name="" if agency.upper() in ("", "NA") else agency,
+        agency_name=named_agency(cell["Agency.Full.Name.y"]),
         agency_number=cell.get("Agency.Number", "").replace("NA", "")[:16],
         line=line,
     )
@@ -75,42 +96,29 @@ def _row(line: int, cell: dict, years: list[str], last_year: str, seen: dict, re
     if len(record.agency_name) > 200 or "\x00" in record.agency_name:
         report.error(line, "Agency.Full.Name.y", "the agency name is not usable (too long or binary)")
     record.measurement_type, record.unit = infer_measurement_type(record.name)
-    for column, attribute, parser in (
-        ("Desired.Direction", "desired_direction", parse_direction),
-        ("Critical", "critical", parse_bool),
-    ):
-        try:
-            setattr(record, attribute, parser(cell[column]))
-        except CellError as error:
-            report.error(line, column, str(error))
-    try:
-        record.target, record.target_kind = parse_target(cell["Target.MMR"])
-    except CellError as error:
-        report.error(line, "Target.MMR", str(error))
+    read_cells(
+        record,
+        line,
+        report,
+        (
+            ("Desired.Direction", "desired_direction", cell["Desired.Direction"], parse_direction),
+            ("Critical", "critical", cell["Critical"], parse_bool),
+        ),
+    )
+    read_target(record, line, "Target.MMR", cell["Target.MMR"], report)
     if not record.agency_name:
-        report.warn(line, "Agency.Full.Name.y", "no agency given; the indicator goes to UNASSIGNED")
-    measurements = []
-    for year in years:
-        try:
-            value, kind = parse_number(cell[year])
-        except CellError as error:
-            report.error(line, year, str(error))
-            continue
-        if value is None:
-            continue
-        if kind == "timespan" and (warning := timespan_warning(cell[year])):
-            report.warn(line, year, warning)
-        measurements.append(
-            MeasurementRecord(
-                external_id=external_id,
-                period=fiscal_year_start(int(year)),
-                value=value,
-                line=line,
-                column=year,
-                preliminary=year == last_year,
-                percent=kind == "percent",
-            )
+        report.warn(line, "Agency.Full.Name.y", NO_AGENCY)
+    return record
+
+
+def _measurements(
+    line: int, cell: dict, external_id: str, years: list[str], last_year: str, report: Report
+) -> list[MeasurementRecord]:
+    """The row's fiscal-year values; the last year is the PMMR's projection, so it is preliminary."""
+    values = (
+        fiscal_year_value(
+            external_id, int(year), cell[year], line=line, column=year, preliminary=year == last_year, report=report
         )
-    if len(report.errors) + report.errors_not_listed > errors_before:
-        return []
-    return [record, *measurements]
+        for year in years
+    )
+    return [value for value in values if value is not None]

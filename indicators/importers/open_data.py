@@ -32,6 +32,7 @@ import re
 from decimal import Decimal
 
 from .base import (
+    NO_AGENCY,
     IndicatorRecord,
     MeasurementRecord,
     Report,
@@ -39,11 +40,14 @@ from .base import (
     TextError,
     column_index,
     infer_measurement_type,
+    named_agency,
+    read_cells,
+    read_target,
     slug,
     text,
     width_problem,
 )
-from .values import CellError, parse_bool, parse_date, parse_direction, parse_number, parse_target, timespan_warning
+from .values import CellError, parse_bool, parse_date, parse_direction, parse_number, timespan_warning
 
 NAME = "open_data_long"
 LABEL = "NYC Open Data long table: id, parentid, agency, …, valuedate, acceptedvalue, acceptedvalueytd, targetmmr"
@@ -67,6 +71,8 @@ COMPANION = {"monthly": "-M", "quarterly": "-Q"}
 FOUR_MONTH_SUFFIX = "-4M"
 TYPES = {"number": "number", "percentage": "percentage", "percent": "percentage", "currency": "currency",
          "timespan": "timespan", "time": "timespan", "ratio": "ratio"}  # fmt: skip
+_FREQUENCY = METADATA.index("frequency")
+REQUIRED_POSITIONS = ("id", "valuedate", "acceptedvalue", "acceptedvalueytd")
 _COLON_UNIT = re.compile(r"\(\s*(hours?\s*:\s*minutes?|minutes?\s*:\s*seconds?)\s*\)", re.IGNORECASE)
 _PLAIN_UNIT = re.compile(r"\((minutes?|hours?|days?|seconds?)\)", re.IGNORECASE)
 
@@ -99,158 +105,262 @@ class _Indicator:
         self.companions: dict[str, IndicatorRecord] = {}
         self.bad = record is None
 
+    def seen_on(self, day: dt.date) -> None:
+        if day > self.latest:
+            self.latest = day
+
+
+class _Columns:
+    """Where one file keeps each column, and its own spelling of their names (problems are reported in it)."""
+
+    __slots__ = ("date", "geotype", "geovalue", "id", "meta", "name_of", "parent", "value", "width", "ytd")
+
+    def __init__(self, header: list[str], index: dict[str, int]):
+        self.width = len(header)
+        self.name_of = {key: header[i] for key, i in index.items()}
+        self.meta = [index.get(name) for name in METADATA]
+        self.id, self.date, self.value, self.ytd = (index[name] for name in REQUIRED_POSITIONS)
+        self.parent, self.geotype, self.geovalue = index.get("parentid"), index.get("geotype"), index.get("geovalue")
+
+    def metadata(self, cells: list[str]) -> tuple:
+        """The row's cells of ``METADATA``, "" for a column the file does not have."""
+        return tuple(cells[i] if i is not None else "" for i in self.meta)
+
 
 def parse(header: list[str], rows: Rows, report: Report):
     index = column_index(header, REQUIRED, report, key=_column_key)
     if index is None:
         return
-    name_of = {key: header[i] for key, i in index.items()}
-    meta_idx = [index.get(name) for name in METADATA]
-    i_id, i_date = index["id"], index["valuedate"]
-    i_value, i_ytd, i_parent = index["acceptedvalue"], index["acceptedvalueytd"], index.get("parentid")
-    i_geovalue, i_geotype = index.get("geovalue"), index.get("geotype")
-    width = len(header)
-    dates: dict[str, dt.date] = {}
+    columns = _Columns(header, index)
+    dates: dict[str, dt.date] = {}  # the table repeats each value date on thousands of rows: parse it once
     seen: dict[str, _Indicator] = {}
-
     for line, cells in rows:
-        if len(cells) != width:
+        if len(cells) != columns.width:
             report.error(line, *width_problem(header, cells))
             continue
-        external_id = cells[i_id].strip()
-        if i_geovalue is not None and i_parent is not None:
-            parent = cells[i_parent].strip()
-            if cells[i_geovalue].strip() and (not external_id or external_id == parent):
-                geotype = slug(cells[i_geotype]) if i_geotype is not None else ""
-                external_id = f"{parent}-{geotype or 'geo'}-{slug(cells[i_geovalue])}"[:58]
-        if not external_id or len(external_id) > 60:
-            report.error(line, name_of["id"], "the indicator id is empty" if not external_id else "the id is too long")
+        external_id = _external_id(line, cells, columns, report)
+        if external_id is None:
             continue
-        raw_date = cells[i_date]
-        day = dates.get(raw_date)
+        day = _day(line, cells[columns.date], dates, columns, report)
         if day is None:
-            try:
-                day = dates[raw_date] = parse_date(raw_date)
-            except CellError as error:
-                report.error(line, name_of["valuedate"], str(error))
-                continue
-        meta = tuple(cells[i] if i is not None else "" for i in meta_idx)
+            continue
+        meta = columns.metadata(cells)
         state = seen.get(external_id)
         if state is None:
-            record = _record(external_id, meta, line, name_of, report)
-            frequency = FREQUENCIES.get(meta[9].strip().lower(), "annual")
-            clock = _clock(record) if record else ""
-            state = seen[external_id] = _Indicator(meta, day, record, frequency, clock)
-            if record is not None:
-                yield record
+            state = seen[external_id] = _first_row(external_id, meta, day, line, columns.name_of, report)
+            if not state.bad:
+                yield state.record
         elif meta != state.meta:
-            record = _record(external_id, meta, line, name_of, report)
-            if record is not None and day >= state.latest and not state.bad:
-                state.meta, state.record = meta, record
-                state.clock = _clock(record)
-                yield record
-                for suffix in state.companions:
-                    state.companions[suffix] = _companion(record, suffix)
-                    yield state.companions[suffix]
-        if day > state.latest:
-            state.latest = day
-        yield from _values(state, external_id, day, cells[i_value], cells[i_ytd], line, name_of, report)
+            yield from _changed_metadata(state, external_id, meta, day, line, columns.name_of, report)
+        state.seen_on(day)
+        yield from _values(
+            state, external_id, day, cells[columns.value], cells[columns.ytd], line, columns.name_of, report
+        )
+
+
+def _external_id(line: int, cells: list[str], columns: _Columns, report: Report) -> str | None:
+    """The row's indicator id, or None when it is empty or too long (reported)."""
+    external_id = _breakout_id(cells, columns) or cells[columns.id].strip()
+    if not external_id or len(external_id) > 60:
+        message = "the indicator id is empty" if not external_id else "the id is too long"
+        report.error(line, columns.name_of["id"], message)
+        return None
+    return external_id
+
+
+def _breakout_id(cells: list[str], columns: _Columns) -> str:
+    """``<parentid>-<geotype>-<geovalue>`` for a geographic breakout that has no id of its own or reuses its
+    parent's; "" for every other row."""
+    if columns.geovalue is None or columns.parent is None or not cells[columns.geovalue].strip():
+        return ""
+    external_id, parent = cells[columns.id].strip(), cells[columns.parent].strip()
+    if external_id and external_id != parent:
+        return ""
+    geotype = slug(cells[columns.geotype]) if columns.geotype is not None else ""
+    return f"{parent}-{geotype or 'geo'}-{slug(cells[columns.geovalue])}"[:58]
+
+
+def _day(line: int, raw: str, dates: dict[str, dt.date], columns: _Columns, report: Report) -> dt.date | None:
+    """The row's value date, or None when it cannot be read (reported)."""
+    day = dates.get(raw)
+    if day is not None:
+        return day
+    try:
+        day = dates[raw] = parse_date(raw)
+    except CellError as error:
+        report.error(line, columns.name_of["valuedate"], str(error))
+        return None
+    return day
+
+
+def _first_row(external_id: str, meta: tuple, day: dt.date, line: int, name_of: dict, report: Report) -> _Indicator:
+    """What is known of an indicator from its first row; without a record (and so without values) when the
+    row's metadata has errors."""
+    record = _record(external_id, meta, line, name_of, report)
+    frequency = FREQUENCIES.get(meta[_FREQUENCY].strip().lower(), "annual")
+    return _Indicator(meta, day, record, frequency, _clock(record) if record else "")
+
+
+def _changed_metadata(
+    state: _Indicator, external_id: str, meta: tuple, day: dt.date, line: int, name_of: dict, report: Report
+):
+    """A row whose metadata differs from the indicator's previous row: its cells are checked, and when the row is
+    not older than the latest seen, the indicator and its companions are given again with the new metadata (so
+    the current fiscal year's target wins). An indicator whose first row failed stays failed."""
+    record = _record(external_id, meta, line, name_of, report)
+    if record is None or day < state.latest or state.bad:
+        return
+    state.meta, state.record, state.clock = meta, record, _clock(record)
+    yield record
+    for suffix in state.companions:
+        state.companions[suffix] = _companion(record, suffix)
+        yield state.companions[suffix]
 
 
 def _values(state: _Indicator, external_id: str, day: dt.date, raw_value: str, raw_ytd: str, line, name_of, report):
-    """The measurements one row gives (see the module docstring for which row means what). Both value cells
-    are checked on every row, used or not: a broken cell means a broken export."""
-    parsed = {}
-    for column, raw in (("acceptedvalue", raw_value), ("acceptedvalueytd", raw_ytd)):
-        try:
-            parsed[column] = (*parse_number(raw), raw)
-        except CellError as error:
-            report.error(line, name_of[column], str(error))
-    if len(parsed) < 2 or state.record is None:
+    """The measurements one row gives (see the module docstring for which row means what), each series'
+    companion indicator before its first value."""
+    parsed = _both_values(raw_value, raw_ytd, line, name_of, report)
+    if parsed is None or state.bad or state.record is None:
         return
-    wanted = []
-    if companion := COMPANION.get(state.frequency):
-        wanted.append((companion, "acceptedvalue", False))
-    if day.month in (6, 10):
-        # The full-year (June) or 4-month (October) figure is the year-to-date one; annual indicators may only
-        # fill acceptedvalue.
-        column = "acceptedvalueytd" if parsed["acceptedvalueytd"][0] is not None else "acceptedvalue"
-        wanted.append(("" if day.month == 6 else FOUR_MONTH_SUFFIX, column, day.month == 10))
-    for suffix, column, preliminary in wanted:
+    for suffix, column, preliminary in _series_fed(state.frequency, day, parsed):
         value, kind, raw = parsed[column]
         if value is None:
             continue
-        if kind == "timespan" and (warning := timespan_warning(raw)):
-            report.warn(line, name_of[column], warning)
-        elif kind == "number" and state.clock:
-            value = _decode_clock(value, state.clock, raw, line, name_of[column], report)
+        value = _stored_value(value, kind, raw, state.clock, line, name_of[column], report)
         if suffix and suffix not in state.companions:
             state.companions[suffix] = _companion(state.record, suffix)
             yield state.companions[suffix]
         yield MeasurementRecord(external_id + suffix, day, value, line, name_of[column], preliminary, kind == "percent")
 
 
+def _both_values(raw_value: str, raw_ytd: str, line: int, name_of: dict, report: Report) -> dict | None:
+    """Both value cells as (value, kind, raw cell) by column, or None when either cannot be read (reported).
+    Both are checked on every row, used or not: a broken cell means a broken export."""
+    parsed = {}
+    for column, raw in (("acceptedvalue", raw_value), ("acceptedvalueytd", raw_ytd)):
+        try:
+            parsed[column] = (*parse_number(raw), raw)
+        except CellError as error:
+            report.error(line, name_of[column], str(error))
+    return parsed if len(parsed) == 2 else None
+
+
+def _series_fed(frequency: str, day: dt.date, parsed: dict) -> list[tuple[str, str, bool]]:
+    """(suffix, column, preliminary) of each series a row of ``day`` gives a value to: the month's own value to a
+    monthly (quarterly) indicator's ``-M`` (``-Q``) companion; June's year-to-date value to the indicator itself
+    (the full year), October's to its ``-4M`` companion."""
+    fed = []
+    if companion := COMPANION.get(frequency):
+        fed.append((companion, "acceptedvalue", False))
+    if day.month in (6, 10):
+        # Annual indicators may fill only acceptedvalue.
+        column = "acceptedvalueytd" if parsed["acceptedvalueytd"][0] is not None else "acceptedvalue"
+        fed.append(("" if day.month == 6 else FOUR_MONTH_SUFFIX, column, day.month == 10))
+    return fed
+
+
+def _stored_value(value: Decimal, kind: str, raw: str, clock: str, line: int, column: str, report: Report) -> Decimal:
+    """The value as stored: a clock decimal (6.41 for 6:41) in seconds; a time span with a field of 60 or more
+    warned about."""
+    if kind == "timespan" and (warning := timespan_warning(raw)):
+        report.warn(line, column, warning)
+    elif kind == "number" and clock:
+        value = _decode_clock(value, clock, raw, line, column, report)
+    return value
+
+
 def _record(external_id: str, meta: tuple, line: int, name_of: dict, report: Report) -> IndicatorRecord | None:
     """The indicator described by one row's metadata cells, or None (with errors reported)."""
     (parentid, agency, agency_name, service, goal, indicator, description, retired, direction, frequency, critical,
-     measurement_type, geotype, geovalue, target) = meta  # fmt: skip
-    errors_before = len(report.errors) + report.errors_not_listed
+     measurement_type, _geotype, geovalue, target) = meta  # fmt: skip
+    errors_before = report.error_count
     record = IndicatorRecord(external_id=external_id, name="", agency_name="", line=line)
-    for column, attribute, raw, limit in (
-        ("indicator", "name", indicator, 450),
-        ("agency", "agency_code", agency, 32),
-        ("agency_name", "agency_name", agency_name, 200),
-        ("service", "service", service, 500),
-        ("goal", "goal", goal, 500),
-        ("description", "description", description, 20000),
-    ):
+    _read_texts(
+        record,
+        line,
+        name_of,
+        report,
+        (
+            ("indicator", "name", indicator, 450),
+            ("agency", "agency_code", agency, 32),
+            ("agency_name", "agency_name", agency_name, 200),
+            ("service", "service", service, 500),
+            ("goal", "goal", goal, 500),
+            ("description", "description", description, 20000),
+        ),
+    )
+    if not record.name:
+        report.error(line, name_of["indicator"], "the indicator name is empty")
+    _set_agency(record, line, name_of, report)
+    _set_breakout(record, external_id, parentid, geovalue)
+    if frequency.strip().lower() in FREQUENCIES:
+        record.frequency = "annual"  # the indicator holds the fiscal-year series; see COMPANION
+    else:
+        message = f'"{frequency}" is not a frequency (Monthly, Quarterly, Annually, PMMR/MMR)'
+        report.error(line, name_of["frequency"], message)
+    read_cells(
+        record,
+        line,
+        report,
+        (
+            (name_of.get("desireddirection", "desireddirection"), "desired_direction", direction, parse_direction),
+            (name_of.get("critical", "critical"), "critical", critical, parse_bool),
+            (name_of.get("retired", "retired"), "active", retired, _not_retired),
+        ),
+    )
+    read_target(record, line, name_of.get("targetmmr", "targetmmr"), target, report)
+    _set_measurement_type(record, measurement_type)
+    if report.error_count > errors_before:
+        return None
+    return record
+
+
+def _read_texts(record: IndicatorRecord, line: int, name_of: dict, report: Report, cells) -> None:
+    """Set the record's text attributes from (column, attribute, raw cell, length limit); a cell the database
+    cannot keep is reported."""
+    for column, attribute, raw, limit in cells:
         try:
             setattr(record, attribute, text(raw, limit))
         except TextError as error:
             report.error(line, name_of.get(column, column), f"the text {error}")
-    if not record.name:
-        report.error(line, name_of["indicator"], "the indicator name is empty")
-    if record.agency_code.upper() in ("NA", "") and record.agency_name.upper() in ("NA", ""):
+
+
+def _set_agency(record: IndicatorRecord, line: int, name_of: dict, report: Report) -> None:
+    """The agency by code or name, either of which may be missing; with neither, UNASSIGNED (warned about)."""
+    if not named_agency(record.agency_code) and not named_agency(record.agency_name):
         record.agency_code = record.agency_name = ""
-        report.warn(line, name_of["agency"], "no agency given; the indicator goes to UNASSIGNED")
+        report.warn(line, name_of["agency"], NO_AGENCY)
     record.agency_name = record.agency_name or record.agency_code
+
+
+def _set_breakout(record: IndicatorRecord, external_id: str, parentid: str, geovalue: str) -> None:
+    """A geographic breakout's place in its name ("… — Bronx") and its link to the parent indicator."""
     geovalue = geovalue.strip()
     if geovalue and geovalue.lower() not in record.name.lower():
         record.name = f"{record.name} — {geovalue[:40]}"
     parentid = parentid.strip()
     if parentid and parentid != external_id:
         record.parent_external_id = parentid
-    if frequency.strip().lower() in FREQUENCIES:
-        record.frequency = "annual"  # the indicator holds the fiscal-year series; see COMPANION
-    else:
-        report.error(
-            line, name_of["frequency"], f'"{frequency}" is not a frequency (Monthly, Quarterly, Annually, PMMR/MMR)'
-        )
-    for column, attribute, raw, parser in (
-        ("desireddirection", "desired_direction", direction, parse_direction),
-        ("critical", "critical", critical, parse_bool),
-        ("retired", "active", retired, parse_bool),
-    ):
-        try:
-            setattr(record, attribute, parser(raw))
-        except CellError as error:
-            report.error(line, name_of.get(column, column), str(error))
-    record.active = not record.active  # the column says "retired"
-    try:
-        record.target, record.target_kind = parse_target(target)
-    except CellError as error:
-        report.error(line, name_of.get("targetmmr", "targetmmr"), str(error))
+
+
+def _not_retired(raw: str) -> bool:
+    """The table says whether an indicator is retired; the record whether it is active."""
+    return not parse_bool(raw)
+
+
+def _set_measurement_type(record: IndicatorRecord, measurement_type: str) -> None:
+    """The measurement type the table states, when it has one, wins over the one the name suggests; a time span
+    keeps the unit its name gives ("(days)"), seconds by default."""
     record.measurement_type, record.unit = infer_measurement_type(record.name)
     kind = TYPES.get(measurement_type.strip().lower())
-    if kind and kind != record.measurement_type:
-        record.measurement_type = kind
-        record.unit = {"percentage": "%", "currency": "$"}.get(kind, "")
-        if kind == "timespan":
-            unit = _PLAIN_UNIT.search(record.name)
-            record.unit = unit[1].lower() if unit else "seconds"
-    if len(report.errors) + report.errors_not_listed > errors_before:
-        return None
-    return record
+    if not kind or kind == record.measurement_type:
+        return
+    record.measurement_type = kind
+    record.unit = {"percentage": "%", "currency": "$"}.get(kind, "")
+    if kind == "timespan":
+        unit = _PLAIN_UNIT.search(record.name)
+        record.unit = unit[1].lower() if unit else "seconds"
 
 
 def _clock(record: IndicatorRecord) -> str:

@@ -120,6 +120,12 @@ def _date(year: int, month: int, day: int, raw: str) -> dt.date:
         raise CellError(f'"{raw}" is not a valid date') from None
 
 
+def fiscal_year(digits: str) -> int:
+    """The fiscal year that two or four digits name: ``23`` and ``2023`` are both 2023 (files write ``FY23``,
+    ``FY2023``, ``fy16``, ``tgt2017``)."""
+    return int(digits) + 2000 if len(digits) == 2 else int(digits)
+
+
 def parse_date(raw: str) -> dt.date:
     """``2021-06-01``, ``2021-06-01T00:00:00.000`` (NYC Open Data) or ``06/01/2021`` → a date."""
     text = (raw or "").strip()
@@ -135,9 +141,7 @@ def parse_period(raw: str) -> tuple[dt.date, bool]:
     ``2023-07`` (a month) and ``FY2023``/``FY23`` (the fiscal year July 2022 – June 2023)."""
     text = (raw or "").strip()
     if match := _FISCAL_YEAR.match(text):
-        year = int(match[1])
-        year = year + 2000 if year < 100 else year
-        return _date(year - 1, 7, 1, raw), True
+        return _date(fiscal_year(match[1]) - 1, 7, 1, raw), True
     if match := _MONTH.match(text):
         return _date(int(match[1]), int(match[2]), 1, raw), False
     try:

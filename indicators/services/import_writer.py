@@ -160,8 +160,8 @@ class ImportWriter:
         base = name.upper() if len(name) <= 12 and len(words) <= 1 else "".join(w[0] for w in words).upper()
         base = re.sub(r"[^A-Z0-9-]", "", base)[:12] or "AGENCY"
         code, n = base, 2
-        assert self._agencies is not None  # loaded by _agency, the caller
-        while code.lower() in self._agencies or Agency.objects.filter(code__iexact=code).exists():
+        known = self._agencies or {}  # loaded by _agency, the caller
+        while code.lower() in known or Agency.objects.filter(code__iexact=code).exists():
             code, n = f"{base}{n}", n + 1
         return code
 
@@ -217,21 +217,10 @@ class ImportWriter:
 
     # -- measurements ----------------------------------------------------------------------------------------
     def _write_measurements(self) -> None:
+        """Write the pending values: new ones inserted, changed ones updated (a changed value keeps the old one
+        as a revision), equal ones counted as unchanged."""
         records, self.pending_measurements = self.pending_measurements, []
-        if not records:
-            return
-        self._load({record.external_id for record in records})
-        keyed: list[tuple[MeasurementRecord, Indicator, dt.date]] = []
-        for record in records:
-            indicator = self.indicators.get(record.external_id)
-            if indicator is None:
-                self.report.error(record.line, "indicator", f'no indicator has the id "{record.external_id}"')
-                continue
-            if record.whole_year and indicator.frequency in ("monthly", "quarterly"):
-                message = f"names a whole fiscal year, but {record.external_id} is {indicator.frequency}"
-                self.report.error(record.line, "period", message)
-                continue
-            keyed.append((record, indicator, period_start(record.period, indicator.frequency)))
+        keyed = self._keyed(records)
         if not keyed:
             return
         self._load_history({indicator.pk for _, indicator, _ in keyed})
@@ -239,44 +228,16 @@ class ImportWriter:
         seen: dict[tuple[int, dt.date], int] = {}
         new, restated, revisions = [], [], []
         for record, indicator, period in keyed:
-            key = (indicator.pk, period)
-            current = stored.get(key)
-            if key in seen or (current is not None and current.batch_id == self.batch.pk):
-                earlier = f"on line {seen[key]}" if key in seen else "earlier in this file"
-                self.report.error(
-                    record.line, record.column, f"{record.external_id} already has a value for {period} {earlier}"
-                )
+            current = stored.get((indicator.pk, period))
+            if self._repeated(record, (indicator.pk, period), current, seen):
                 continue
-            seen[key] = record.line
             self._check_value(record, indicator)
             if current is None:
                 new.append((indicator.pk, period, record.value, record.preliminary))
                 self.changed_ids.add(indicator.pk)
             elif current.value != record.value or current.preliminary != record.preliminary:
-                if current.value != record.value:
-                    revisions.append(
-                        MeasurementRevision(
-                            measurement=current,
-                            old_value=current.value,
-                            new_value=record.value,
-                            old_preliminary=current.preliminary,
-                            batch=self.batch,
-                            changed_by=self.user,
-                        )
-                    )
-                    self.report.warn(
-                        record.line,
-                        record.column,
-                        f"restated: {record.external_id} for the period starting {period} was "
-                        f"{current.value.normalize():f}, now {record.value.normalize():f}",
-                    )
-                    self.changed_ids.add(indicator.pk)
-                current.value, current.preliminary, current.batch, current.updated_at = (
-                    record.value,
-                    record.preliminary,
-                    self.batch,
-                    self.now,
-                )
+                if revision := self._restate(current, record, indicator, period):
+                    revisions.append(revision)
                 restated.append(current)
             else:
                 self.counts["measurements_unchanged"] += 1
@@ -285,6 +246,70 @@ class ImportWriter:
         MeasurementRevision.objects.bulk_create(revisions, batch_size=2000)
         self.counts["measurements_created"] += len(new)
         self.counts["measurements_restated"] += len(revisions)
+
+    def _keyed(self, records: list[MeasurementRecord]) -> list[tuple[MeasurementRecord, Indicator, dt.date]]:
+        """Each value with its indicator and the start of its period. A value of an unknown indicator, or one
+        naming a whole fiscal year for a monthly or quarterly indicator, is reported and left out."""
+        if not records:
+            return []
+        self._load({record.external_id for record in records})
+        keyed = []
+        for record in records:
+            indicator = self.indicators.get(record.external_id)
+            if indicator is None:
+                self.report.error(record.line, "indicator", f'no indicator has the id "{record.external_id}"')
+            elif record.whole_year and indicator.frequency in ("monthly", "quarterly"):
+                message = f"names a whole fiscal year, but {record.external_id} is {indicator.frequency}"
+                self.report.error(record.line, "period", message)
+            else:
+                keyed.append((record, indicator, period_start(record.period, indicator.frequency)))
+        return keyed
+
+    def _repeated(
+        self, record: MeasurementRecord, key: tuple[int, dt.date], current: Measurement | None, seen: dict
+    ) -> bool:
+        """Whether the file gave this indicator and period a value on an earlier line (reported): among the
+        values written together with this one (``seen``), or in an earlier write of this import (the stored value
+        already belongs to its ``ImportBatch``)."""
+        if key in seen or (current is not None and current.batch_id == self.batch.pk):
+            earlier = f"on line {seen[key]}" if key in seen else "earlier in this file"
+            self.report.error(
+                record.line, record.column, f"{record.external_id} already has a value for {key[1]} {earlier}"
+            )
+            return True
+        seen[key] = record.line
+        return False
+
+    def _restate(
+        self, current: Measurement, record: MeasurementRecord, indicator: Indicator, period: dt.date
+    ) -> MeasurementRevision | None:
+        """Give the stored measurement the file's value and preliminary flag. A changed value is a restatement:
+        the old value is kept as a revision (returned), warned about, and the indicator is marked for
+        re-evaluation; a changed flag alone is not."""
+        revision = None
+        if current.value != record.value:
+            revision = MeasurementRevision(
+                measurement=current,
+                old_value=current.value,
+                new_value=record.value,
+                old_preliminary=current.preliminary,
+                batch=self.batch,
+                changed_by=self.user,
+            )
+            self.report.warn(
+                record.line,
+                record.column,
+                f"restated: {record.external_id} for the period starting {period} was "
+                f"{current.value.normalize():f}, now {record.value.normalize():f}",
+            )
+            self.changed_ids.add(indicator.pk)
+        current.value, current.preliminary, current.batch, current.updated_at = (
+            record.value,
+            record.preliminary,
+            self.batch,
+            self.now,
+        )
+        return revision
 
     def _insert(self, rows: list[tuple]) -> None:
         """Insert new measurements given as (indicator id, period, value, preliminary). On PostgreSQL through

@@ -62,7 +62,7 @@ class ImportOutcome:
 
 
 class _RollBack(Exception):
-    pass
+    """Leaves the import's transaction so that it is rolled back: the file had errors, or this is a dry run."""
 
 
 def import_file(
@@ -90,56 +90,15 @@ def import_file(
 
     Safe to repeat: an identical file imported before is recognised by its SHA-256 and changes nothing, and a
     file with the same values as stored leaves every measurement unchanged."""
-    try:
-        source = importers.open_source(content, max_bytes=settings.PERCOLATE_IMPORT_MAX_BYTES)
-    except importers.FileRejected as error:
-        raise ImportRejected([error.problem]) from None
+    source = _checked(content)
     previous = ImportBatch.objects.filter(sha256=source.sha256).order_by("imported_at").first()
     if previous is not None:
-        return ImportOutcome(
-            batch=previous,
-            duplicate_of=previous,
-            counts=dict.fromkeys(COUNTS, 0),
-            format=previous.format,
-            rows=previous.rows_read,
-            dry_run=dry_run,
-        )
-
+        return _already_imported(previous, dry_run=dry_run)
     report = Report()
-    total = max(source.lines, 1)
-    outcome = ImportOutcome(batch=None, dry_run=dry_run)
     try:
-        with transaction.atomic():
-            batch = ImportBatch.objects.create(file_name=file_name[:255], sha256=source.sha256, imported_by=user)
-            writer = ImportWriter(batch=batch, user=user, report=report)
-            batch.format, records = importers.read(source, format, report)
-            for record in records:
-                if writer.add(record) and progress:
-                    progress(report.rows, max(total, report.rows))
-            counts = writer.finish()
-            if report.rows == 0 and not report.failed:
-                report.error(None, None, "the file has no data rows")
-            if report.failed:
-                raise _RollBack
-            for name, value in counts.items():
-                setattr(batch, name, value)
-            batch.rows_read = report.rows
-            batch.warnings = [warning.as_dict() for warning in report.listed_warnings()]
-            batch.save()
-            outcome = ImportOutcome(
-                batch=batch,
-                counts=counts,
-                warnings=report.listed_warnings(),
-                format=batch.format,
-                rows=report.rows,
-                dry_run=dry_run,
-            )
-            if dry_run:
-                raise _RollBack
-    except _RollBack:
-        if report.failed:
-            raise ImportRejected(report.listed_errors(), report.listed_warnings()) from None
-        outcome.batch = None
+        outcome = _import_or_roll_back(
+            source, report, file_name=file_name, format=format, user=user, dry_run=dry_run, progress=progress
+        )
     except importers.FileRejected as error:
         raise ImportRejected([*report.listed_errors(), error.problem], report.listed_warnings()) from None
     except IntegrityError:
@@ -160,3 +119,89 @@ def import_file(
         outcome.counts,
     )  # fmt: skip
     return outcome
+
+
+def _checked(content: bytes | BinaryIO) -> importers.Source:
+    """The file checked and fingerprinted; a file that cannot be read at all is refused."""
+    try:
+        return importers.open_source(content, max_bytes=settings.PERCOLATE_IMPORT_MAX_BYTES)
+    except importers.FileRejected as error:
+        raise ImportRejected([error.problem]) from None
+
+
+def _already_imported(previous: ImportBatch, *, dry_run: bool) -> ImportOutcome:
+    """The outcome of a file identical to an earlier one: its batch, and nothing changed."""
+    return ImportOutcome(
+        batch=previous,
+        duplicate_of=previous,
+        counts=dict.fromkeys(COUNTS, 0),
+        format=previous.format,
+        rows=previous.rows_read,
+        dry_run=dry_run,
+    )
+
+
+def _import_or_roll_back(
+    source: importers.Source,
+    report: Report,
+    *,
+    file_name: str,
+    format: str | None,
+    user,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportOutcome:
+    """Write the file inside one transaction, rolled back when any row has an error (``ImportRejected``) or
+    when this is a dry run (the outcome keeps its counts and warnings, without a batch)."""
+    outcome = ImportOutcome(batch=None, dry_run=dry_run)
+    try:
+        with transaction.atomic():
+            outcome = _write(
+                source, report, file_name=file_name, format=format, user=user, dry_run=dry_run, progress=progress
+            )
+            if dry_run:
+                raise _RollBack
+    except _RollBack:
+        if report.failed:
+            raise ImportRejected(report.listed_errors(), report.listed_warnings()) from None
+        outcome.batch = None
+    return outcome
+
+
+def _write(
+    source: importers.Source,
+    report: Report,
+    *,
+    file_name: str,
+    format: str | None,
+    user,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportOutcome:
+    """Read the file's records into the database and record its batch; raises ``_RollBack`` when any row has
+    an error (or the file has no rows), so that nothing is kept."""
+    batch = ImportBatch.objects.create(file_name=file_name[:255], sha256=source.sha256, imported_by=user)
+    writer = ImportWriter(batch=batch, user=user, report=report)
+    batch.format, records = importers.read(source, format, report)
+    total = max(source.lines, 1)
+    for record in records:
+        if writer.add(record) and progress:
+            progress(report.rows, max(total, report.rows))
+    counts = writer.finish()
+    if report.rows == 0 and not report.failed:
+        report.error(None, None, "the file has no data rows")
+    if report.failed:
+        raise _RollBack
+    for name, value in counts.items():
+        setattr(batch, name, value)
+    batch.rows_read = report.rows
+    batch.warnings = [warning.as_dict() for warning in report.listed_warnings()]
+    batch.save()
+    return ImportOutcome(
+        batch=batch,
+        counts=counts,
+        warnings=report.listed_warnings(),
+        format=batch.format,
+        rows=report.rows,
+        dry_run=dry_run,
+    )

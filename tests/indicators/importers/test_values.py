@@ -7,6 +7,7 @@ import pytest
 
 from indicators.importers.values import (
     CellError,
+    fiscal_year,
     parse_bool,
     parse_date,
     parse_direction,
@@ -132,6 +133,16 @@ def test_parse_date_refuses_impossible_dates(raw):
 )
 def test_parse_period(raw, expected):
     assert parse_period(raw) == expected
+
+
+@pytest.mark.parametrize(("digits", "year"), [("23", 2023), ("2023", 2023), ("16", 2016), ("1999", 1999)])
+def test_fiscal_year_reads_two_or_four_digits(digits, year):
+    assert fiscal_year(digits) == year
+
+
+def test_parse_period_refuses_a_fiscal_year_outside_1900_to_2100():
+    with pytest.raises(CellError, match="between 1900 and 2100"):
+        parse_period("FY0023")
 
 
 @pytest.mark.parametrize(
