@@ -7,7 +7,9 @@ from rest_framework.authtoken.models import Token
 
 from config.urls import urlpatterns as product_urlpatterns
 from escalations.access import available_actions
+from escalations.case_signals import breach_sentence
 from escalations.lifecycle import OPEN_STATUSES
+from escalations.priority import priority_terms
 from escalations.selectors import flags_visible_to
 
 
@@ -17,6 +19,28 @@ def _decimal(value):
 
 def _time(value):
     return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _signal(signal, indicator) -> dict:
+    rule = signal.rule
+    return {
+        "rule": {"id": rule.pk, "name": rule.name, "kind": rule.kind},
+        "period": signal.period.isoformat(),
+        "value": _decimal(signal.value),
+        "baseline": _decimal(signal.baseline),
+        "change": _decimal(signal.change),
+        "measure": _decimal(signal.measure),
+        "unit": signal.unit,
+        "yellow": _decimal(signal.yellow),
+        "red": _decimal(signal.red),
+        "severity": signal.severity,
+        "preliminary": signal.preliminary,
+        "active": signal.cleared_at is None,
+        "description": breach_sentence(signal, indicator),
+        "first_seen_at": _time(signal.first_seen_at),
+        "last_seen_at": _time(signal.last_seen_at),
+        "cleared_at": _time(signal.cleared_at),
+    }
 
 
 def floor_flags(request):
@@ -45,22 +69,17 @@ def floor_flags(request):
                     "critical": indicator.critical,
                 },
                 "portfolio": agency.portfolio.code if agency.portfolio else None,
-                "rule": {"id": flag.rule.pk, "name": flag.rule.name, "kind": flag.rule.kind} if flag.rule else None,
                 "origin": flag.origin,
                 "category": flag.category,
                 "summary": flag.summary,
-                "period": flag.period.isoformat() if flag.period else None,
-                "value": _decimal(flag.value),
-                "baseline": _decimal(flag.baseline),
-                "change": _decimal(flag.change),
-                "worse_by": _decimal(flag.worse_by),
                 "severity": flag.severity,
                 "severity_pinned": flag.severity_pinned,
+                "priority": flag.priority,
+                "priority_terms": [{"reason": r, "points": n} for r, n in priority_terms(flag)],
+                "signals": [_signal(signal, indicator) for signal in flag.signals.all()],
                 "status": flag.status,
                 "assignee": flag.assignee.username if flag.assignee else None,
                 "detected_at": _time(flag.detected_at),
-                "last_detected_at": _time(flag.last_detected_at),
-                "detection_count": flag.detection_count,
                 "recovered_at": _time(flag.recovered_at),
                 "due_at": _time(flag.due_at),
                 "overdue_at": _time(flag.overdue_at),
@@ -69,6 +88,7 @@ def floor_flags(request):
                 "resolution": flag.resolution,
                 "closed_at": _time(flag.closed_at),
                 "previous_flag": flag.previous_flag_id,
+                "reraise_reason": flag.reraise_reason,
                 "project": flag.project_id,
                 "available_actions": available_actions(user, flag),
             }
