@@ -134,6 +134,13 @@ class Input:
     rows: int = 3
     users: Users | None = None
 
+    @property
+    def choice_class(self) -> type[models.TextChoices]:
+        """``choices``, which a ``CHOICE`` input must name."""
+        if self.choices is None:
+            raise TypeError(f"the choice input {self.name} names no choices")
+        return self.choices
+
 
 def _paragraph(name: str, label: str, *, required: bool = True, help_text: str = "", rows: int = 3) -> Input:
     return Input(name, InputKind.PARAGRAPH, label, required=required, help_text=help_text, rows=rows)
