@@ -1,6 +1,8 @@
 """Pages answer a domain error that reached them (a refusal no form caught) with its own HTTP status and
 message, as the API does: 403 with the 403 page, 404 with the 404 page, 400 or 409 with the error page."""
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -10,7 +12,7 @@ _TEMPLATES = {403: "403.html", 404: "404.html"}
 
 
 class DomainErrorMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

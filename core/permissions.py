@@ -15,11 +15,14 @@ question, so a page never offers what the service would refuse.
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from django.db import models
 
 from .errors import ActionForbidden
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class Role(models.TextChoices):
@@ -88,10 +91,14 @@ class HasAgency(Protocol):
     portfolio_id: Any
 
 
-def roles_of(user: Any) -> frozenset[str]:
+def _signed_in(user: "User | AnonymousUser") -> TypeGuard["User"]:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def roles_of(user: "User | AnonymousUser") -> frozenset[str]:
     """The role names of ``user`` (cached on the user object for the length of a request); a superuser
     holds the administrator role."""
-    if not getattr(user, "is_authenticated", False):
+    if not _signed_in(user):
         return frozenset()
     cached: frozenset[str] | None = getattr(user, "_percolate_roles", None)
     if cached is None:
@@ -99,11 +106,11 @@ def roles_of(user: Any) -> frozenset[str]:
         if user.is_superuser:
             names.add(Role.ADMIN)
         cached = frozenset(names)
-        user._percolate_roles = cached
+        setattr(user, "_percolate_roles", cached)  # noqa: B010 (the User type has no such attribute: our cache)
     return cached
 
 
-def has_role(user: Any, *roles: str) -> bool:
+def has_role(user: "User | AnonymousUser", *roles: str) -> bool:
     """Whether ``user`` holds one of ``roles`` (role only; scope is ``Scope.covers``)."""
     return bool(roles_of(user) & set(roles))
 
@@ -148,23 +155,29 @@ class Scope:
         return bool(roles)
 
 
-def scope_of(user: Any) -> Scope:
+def scope_of(user: "User | AnonymousUser") -> Scope:
     """The user's scope, computed once and kept on the user object for the rest of the request."""
     cached: Scope | None = getattr(user, "_percolate_scope", None)
     if cached is not None:
         return cached
-    if not getattr(user, "is_authenticated", False):
+    if not _signed_in(user):
         return Scope(frozenset(), frozenset(), frozenset())
     scope = Scope(
         roles=roles_of(user),
         agency_ids=frozenset(user.agencies.values_list("id", flat=True)),
         portfolio_ids=frozenset(user.portfolios.values_list("id", flat=True)),
     )
-    user._percolate_scope = scope
+    setattr(user, "_percolate_scope", scope)  # noqa: B010 (the User type has no such attribute: our cache)
     return scope
 
 
-def may(user: Any, capability: Capability, *, agency: HasAgency | None = None, portfolio_id: int | None = None) -> bool:
+def may(
+    user: "User | AnonymousUser",
+    capability: Capability,
+    *,
+    agency: HasAgency | None = None,
+    portfolio_id: int | None = None,
+) -> bool:
     """The question views, API permissions and templates ask (without ``agency`` or ``portfolio_id``: the role
     question alone, which needs no look-up of assignments)."""
     if agency is None and portfolio_id is None:
@@ -173,14 +186,18 @@ def may(user: Any, capability: Capability, *, agency: HasAgency | None = None, p
 
 
 def require(
-    user: Any, capability: Capability, *, agency: HasAgency | None = None, portfolio_id: int | None = None
+    user: "User | AnonymousUser",
+    capability: Capability,
+    *,
+    agency: HasAgency | None = None,
+    portfolio_id: int | None = None,
 ) -> None:
     """The services' check: raises ``ActionForbidden`` with the capability's refusal."""
     if not may(user, capability, agency=agency, portfolio_id=portfolio_id):
         raise ActionForbidden(GRANTS[capability].refusal)
 
 
-def abilities(user: Any) -> dict[str, bool]:
+def abilities(user: "User | AnonymousUser") -> dict[str, bool]:
     """Every capability's answer for ``user`` (anywhere), for the templates: ``{% if may.run_projects %}``."""
     return {capability.value: may(user, capability) for capability in Capability}
 

@@ -4,9 +4,13 @@ stored event detectable. ``services.event_record`` appends; ``audit_chain_verify
 import hashlib
 import json
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+if TYPE_CHECKING:
+    from .models import Event
 
 GENESIS_HASH = "0" * 64
 
@@ -66,7 +70,7 @@ def event_hash(event) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def audit_chain_verify(batch_size: int = 5000):
+def audit_chain_verify(batch_size: int = 5000) -> "tuple[Event, str] | None":
     """Walk the chain in id order. Returns ``None`` when it holds, else ``(event, problem)`` for the first
     event that does not match."""
     from .models import Event

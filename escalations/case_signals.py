@@ -22,7 +22,7 @@ from .charts import format_value, period_label
 
 SEVERITY_RANK = {"yellow": 1, "red": 2}
 
-_REFERENCE = {
+_REFERENCE: dict[str, str] = {
     RuleKind.PERIOD_CHANGE: "the period before",
     RuleKind.YEAR_OVER_YEAR: "a year earlier",
     RuleKind.TARGET: "its target",
@@ -40,7 +40,8 @@ def measure_text(measure, unit: str) -> str:
     if unit == MeasureUnit.SIGMA:
         return f"{measure:.1f} σ"
     count = int(measure)
-    noun = {MeasureUnit.PERIODS: "period", MeasureUnit.DAYS: "day"}.get(unit, "")
+    nouns: dict[str, str] = {MeasureUnit.PERIODS: "period", MeasureUnit.DAYS: "day"}
+    noun = nouns.get(unit, "")
     return f"{count} {noun}{'' if count == 1 else 's'}".strip()
 
 

@@ -24,7 +24,7 @@ def _official_holidays(year: int) -> frozenset[dt.date]:
 
 def non_business_days(start: dt.date, end: dt.date) -> frozenset[dt.date]:
     """Holidays and closures between ``start`` and ``end`` (weekends are handled by the caller)."""
-    official = set()
+    official: set[dt.date] = set()
     for year in range(start.year, end.year + 1):
         official |= _official_holidays(year)
     closures = Closure.objects.filter(date__range=(start, end)).values_list("date", flat=True)

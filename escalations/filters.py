@@ -33,7 +33,8 @@ MANUAL = "manual"  # the ``rule`` of cases raised by a person
 class IdFilter(filters.NumberFilter):
     """An object id; out-of-range numbers are refused as invalid input rather than reaching the database."""
 
-    field_class = forms.IntegerField
+    # The stubs narrow ``field_class`` to NumberFilter's default (DecimalField); django-filter takes any field.
+    field_class = forms.IntegerField  # type: ignore[assignment]
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)
@@ -60,7 +61,8 @@ class StrictBooleanField(forms.Field):
 
 
 class BooleanFilter(filters.BooleanFilter):
-    field_class = StrictBooleanField
+    # The stubs narrow ``field_class`` to BooleanFilter's default (NullBooleanField); django-filter takes any field.
+    field_class = StrictBooleanField  # type: ignore[assignment]
 
 
 class DayOrMomentField(forms.Field):

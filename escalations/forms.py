@@ -4,6 +4,7 @@ of the triage queue, projects, and the small forms of the follow-through pages. 
 puts a refusal back on the form."""
 
 import datetime as dt
+from typing import TypedDict, cast
 
 from django import forms
 from django.forms.models import ModelChoiceIterator
@@ -50,20 +51,22 @@ class UserChoiceField(forms.ModelChoiceField):
 
 class _ListChoiceIterator(ModelChoiceIterator):
     """Choices from objects read once for a whole page, so that many forms with the same select do not cost
-    a query each (validation still goes through the field's queryset)."""
+    a query each (validation still goes through the field's queryset). The objects are the field's
+    ``shared_objects``, set by ``share_choices``: an attribute of ours, which Django's field type does not
+    declare (hence ``getattr``)."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.field.shared_objects:
+        for obj in getattr(self.field, "shared_objects"):  # noqa: B009
             yield self.choice(obj)
 
     def __len__(self) -> int:
-        return len(self.field.shared_objects) + (self.field.empty_label is not None)
+        return len(getattr(self.field, "shared_objects")) + (self.field.empty_label is not None)  # noqa: B009
 
 
 def share_choices(field: forms.ModelChoiceField, objects: list) -> None:
-    field.shared_objects = objects
+    setattr(field, "shared_objects", objects)  # noqa: B010 (read by _ListChoiceIterator)
     field.iterator = _ListChoiceIterator
     field.widget.choices = field.choices
 
@@ -95,17 +98,26 @@ class ActionForm(forms.Form):
         return self.transition.label
 
     def _choices(self, name: str, queryset) -> None:
-        self.fields[name].queryset = queryset
+        field = cast(forms.ModelChoiceField, self.fields[name])  # a USER, PROJECT or AGENCIES input's field
+        field.queryset = queryset
         if name in self.shared:
-            share_choices(self.fields[name], self.shared[name])
+            share_choices(field, self.shared[name])
 
     def service_kwargs(self) -> dict:
         return dict(self.cleaned_data)
 
 
+class _Common(TypedDict):
+    """The arguments every input's form field takes."""
+
+    label: str
+    required: bool
+    help_text: str
+
+
 def _form_field(spec: Input) -> forms.Field:
     """The form field of one input of a transition table."""
-    common = {"label": spec.label, "required": spec.required, "help_text": spec.help_text}
+    common: _Common = {"label": spec.label, "required": spec.required, "help_text": spec.help_text}
     if spec.kind == InputKind.PARAGRAPH:
         return text(
             spec.label, required=spec.required, rows=spec.rows, help_text=spec.help_text, max_length=spec.max_length
@@ -114,7 +126,7 @@ def _form_field(spec: Input) -> forms.Field:
         return forms.CharField(max_length=spec.max_length, **common)
     if spec.kind == InputKind.CHOICE:
         blank = [] if spec.required or spec.default else [("", "—")]
-        return forms.ChoiceField(choices=[*blank, *spec.choices.choices], initial=spec.default or None, **common)
+        return forms.ChoiceField(choices=[*blank, *spec.choice_class.choices], initial=spec.default or None, **common)
     if spec.kind == InputKind.FUTURE_DATE:
         return forms.DateField(widget=DateInput, **common)
     if spec.kind == InputKind.USER:

@@ -7,6 +7,7 @@ and OpenAPI schema, and both their bulk actions from them; the tests enumerate t
 what, or what an action asks for, change a row here. Adding an action is one row plus its service.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -133,6 +134,13 @@ class Input:
     rows: int = 3
     users: Users | None = None
 
+    @property
+    def choice_class(self) -> type[models.TextChoices]:
+        """``choices``, which a ``CHOICE`` input must name."""
+        if self.choices is None:
+            raise TypeError(f"the choice input {self.name} names no choices")
+        return self.choices
+
 
 def _paragraph(name: str, label: str, *, required: bool = True, help_text: str = "", rows: int = 3) -> Input:
     return Input(name, InputKind.PARAGRAPH, label, required=required, help_text=help_text, rows=rows)
@@ -180,11 +188,13 @@ PROJECT_MANAGER = frozenset({Role.PROJECT_MANAGER})
 WORKERS = frozenset({Role.LIAISON, Role.OPS_LEAD, Role.DEPUTY_MAYOR, Role.PROJECT_MANAGER})
 
 
-def _from(statuses, roles: frozenset[str]) -> dict[str, frozenset[str]]:
+def _from(statuses: Iterable[str], roles: frozenset[str]) -> dict[str, frozenset[str]]:
     return dict.fromkeys(statuses, roles)
 
 
-def _row(action: Action, allowed, target: FlagStatus | None, verb: str, *inputs: Input) -> Transition:
+def _row(
+    action: Action, allowed: dict[str, frozenset[str]], target: FlagStatus | None, verb: str, *inputs: Input
+) -> Transition:
     return Transition(action, action.label, allowed, target, verb, inputs)
 
 
@@ -342,7 +352,9 @@ PROJECT_RUNNERS = GRANTS[Capability.RUN_PROJECTS].roles
 OPEN_PROJECT_STATUSES = (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD)
 
 
-def _project_row(action: ProjectAction, sources, target: ProjectStatus, verb: str, *inputs: Input) -> Transition:
+def _project_row(
+    action: ProjectAction, sources: Iterable[str], target: ProjectStatus, verb: str, *inputs: Input
+) -> Transition:
     return Transition(action, action.label, _from(sources, PROJECT_RUNNERS), target, verb, inputs)
 
 

@@ -266,7 +266,7 @@ class Event(models.Model):
 
     @property
     def actor_name(self) -> str:
-        return self.actor.get_username() if self.actor_id else self.actor_label or "system"
+        return self.actor.get_username() if self.actor is not None else self.actor_label or "system"
 
 
 class SlaPolicy(models.Model):

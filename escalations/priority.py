@@ -79,7 +79,7 @@ def priority_of(flag, now: dt.datetime | None = None) -> int:
 def priority_annotation(now: dt.datetime | None = None):
     """The same formula as a database expression over a ``Flag`` queryset (joined to its indicator)."""
     now = now or timezone.now()
-    integer = IntegerField()
+    integer: IntegerField[int, int] = IntegerField()
     severity = Case(
         *(When(severity=s, then=Value(p)) for s, p in SEVERITY_POINTS.items()), default=Value(0), output_field=integer
     )

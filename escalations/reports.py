@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -144,8 +145,8 @@ class FlagOutcome:
         flag = self.flag
         if flag.status == FlagStatus.DISMISSED:
             return f"dismissed: {flag.get_dismiss_reason_display()}"
-        if flag.project_id:
-            project = flag.project
+        project = flag.project
+        if project is not None:
             outcome = f" — {project.outcome}" if project.outcome else ""
             return f"project “{project.title}” ({project.get_status_display().lower()}){outcome}"
         decisions = [e for e in flag.escalations.all() if e.decision]
@@ -175,22 +176,23 @@ class FlagOutcome:
 def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
     """The story of each flag in ``flags`` (already scoped by the caller), oldest first, with every event of
     the flag and of its project, in four queries."""
-    flags = list(
+    ordered = list(
         flags.select_related("indicator__agency", "project", "assignee")
         .prefetch_related("escalations")
         .order_by("detected_at", "pk")
     )
-    outcomes = {flag.pk: FlagOutcome(flag) for flag in flags}
+    outcomes = {flag.pk: FlagOutcome(flag) for flag in ordered}
     project_flags: dict[int, list[int]] = defaultdict(list)
-    for flag in flags:
+    for flag in ordered:
         if flag.project_id:
             project_flags[flag.project_id].append(flag.pk)
     events = Event.objects.filter(Q(flag__in=outcomes) | Q(project__in=project_flags, flag__isnull=True))
     for event in events.select_related("actor").order_by("occurred_at", "pk"):
-        targets = [event.flag_id] if event.flag_id else project_flags[event.project_id]
+        # The query reads an event without a flag only when it belongs to one of ``project_flags``.
+        targets = [event.flag_id] if event.flag_id else project_flags[cast(int, event.project_id)]
         for flag_id in targets:
             outcomes[flag_id].events.append(event)
-    series = series_by_indicator({flag.indicator_id for flag in flags})
+    series = series_by_indicator({flag.indicator_id for flag in ordered})
     for outcome in outcomes.values():
         flagged = outcome.lead.period if outcome.lead else None
         later = [m for m in series.get(outcome.flag.indicator_id, []) if flagged and m.period > flagged]

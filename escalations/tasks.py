@@ -7,6 +7,7 @@ would hand a still-running task to a second worker."""
 
 import datetime as dt
 import logging
+from typing import TypedDict
 
 from celery import shared_task
 from django.conf import settings
@@ -18,7 +19,15 @@ from indicators.models import CheckRunMode, CheckRunTrigger
 from .services import events, notifications, sla
 from .services.checks import CheckRunBusy, check_run_start, check_shard_execute, check_shards_sweep
 
-IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
+
+class _TaskOptions(TypedDict):
+    """Options of ``shared_task`` (a TypedDict, so that the type checker matches them to its signature)."""
+
+    acks_late: bool
+    reject_on_worker_lost: bool
+
+
+IDEMPOTENT: _TaskOptions = {"acks_late": True, "reject_on_worker_lost": True}
 _SHARD_LIMIT = settings.PERCOLATE_CHECK_SHARD_TIME_LIMIT
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,11 @@ Columns follow the list's serializer — a nested object becomes dotted columns 
 lists and free-form JSON are written as JSON text — unless the list shares an export with its page
 (``csv_export``: the audit log)."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer
 
@@ -34,10 +36,11 @@ class CSVRenderer(BaseRenderer):
 
 
 def _columns(serializer: serializers.Serializer) -> list[tuple[str, str | None]]:
-    columns = []
+    columns: list[tuple[str, str | None]] = []
     for name, field in serializer.fields.items():
         if isinstance(field, serializers.Serializer):
-            columns += [(name, sub) for sub in field.fields]
+            # A BindingDict iterates its field names; the stubs say it iterates the fields.
+            columns += [(name, sub) for sub in field.fields]  # type: ignore[misc]
         else:
             columns.append((name, None))
     return columns
@@ -65,7 +68,8 @@ class CsvExportMixin:
     """For a list viewset: ``?format=csv`` streams every row the same filters select."""
 
     csv_filename = "export.csv"
-    csv_export = None  # a function (queryset → response) shared with a page, instead of the serializer's columns
+    # A function (queryset → response) shared with a page, instead of the serializer's columns.
+    csv_export: Callable[[QuerySet[Any]], StreamingHttpResponse] | None = None
 
     def get_renderers(self):
         renderers = super().get_renderers()

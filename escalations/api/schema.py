@@ -11,7 +11,7 @@ from .serializers.common import ErrorSerializer, ValidationErrorSerializer
 
 
 class PercolateAutoSchema(AutoSchema):
-    def _error_codes(self) -> dict[str, type]:
+    def _error_codes(self) -> dict[str, type[ErrorSerializer]]:
         permissions = getattr(self.view, "permission_classes", ())
         if any(permission is AllowAny for permission in permissions):
             return {"400": ValidationErrorSerializer} if self.method != "GET" else {}

@@ -3,7 +3,7 @@ outcome is reported. The pages' bulk form and ``POST /api/v1/flags/bulk/`` both 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
@@ -15,6 +15,9 @@ from ..lifecycle import TRANSITIONS, Action
 from ..models import Flag
 from .flags import ACTION_SERVICES
 from .inputs import clean_inputs
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 BULK_LIMIT = 1000
 
@@ -29,7 +32,7 @@ class BulkOutcome:
 
 def flags_bulk_act(
     *,
-    actor: Any,
+    actor: "User",
     action: Action,
     inputs: Mapping[str, Any],
     ids: Sequence[int] | None = None,
@@ -61,7 +64,9 @@ def flags_bulk_act(
     return outcome
 
 
-def _targets(actor: Any, ids: Sequence[int] | None, selection: QuerySet[Flag] | None) -> tuple[list[Flag], list[int]]:
+def _targets(
+    actor: "User", ids: Sequence[int] | None, selection: QuerySet[Flag] | None
+) -> tuple[list[Flag], list[int]]:
     if ids is not None:
         wanted = list(dict.fromkeys(ids))
         found = selectors.flags_visible_to(actor).in_bulk(wanted)

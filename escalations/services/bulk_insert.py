@@ -6,13 +6,14 @@ travel as one array per column, expanded by ``unnest`` (``WITH ORDINALITY``, so 
 SQLite, where binding is cheap, gets the plain ``VALUES`` list."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     """A value as PostgreSQL reads it from text (arrays of text travel fast; the cast does the parsing)."""
     if value is None or isinstance(value, str):
         return value
@@ -23,18 +24,18 @@ def _text(value) -> str | None:
     return str(value)
 
 
-def _element(value) -> str:
+def _element(value: object) -> str:
     text = _text(value)
     if text is None:
         return "NULL"
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _array_literal(values) -> str:
+def _array_literal(values: Iterable[object]) -> str:
     # Written here as one string: psycopg's array dumper visits every element in Python, ten times slower.
     # Most columns repeat a few values (statuses, defaults, the same timestamp): each is written out once.
-    written: dict = {}
-    parts = []
+    written: dict[object, str] = {}
+    parts: list[str] = []
     for value in values:
         try:
             part = written[value]
@@ -46,27 +47,31 @@ def _array_literal(values) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def insert_select(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence]) -> tuple[str, list]:
+def insert_select(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> tuple[str, list[Any]]:
     """(``INSERT INTO table (columns) <rows>`` without a trailing clause, parameters). ``columns`` are
     attnames; ``rows`` hold the model-level values (the function prepares them for the database)."""
     q = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in columns]
+    # Attnames of concrete fields: never a reverse relation or a generic foreign key.
+    fields = [cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in columns]
     head = f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
     if connection.vendor == "postgresql":
-        arrays = [f"%s::text[]::{f.cast_db_type(connection)}[]" for f in fields]
+        # Django's Field.cast_db_type (since 2.0) is missing from the stubs.
+        arrays = [f"%s::text[]::{f.cast_db_type(connection)}[]" for f in fields]  # type: ignore[attr-defined]
         names = [f"c{i}" for i in range(len(fields))]
         body = (
             f"SELECT {', '.join(f'u.{n}' for n in names)} FROM unnest({', '.join(arrays)}) "
             f"WITH ORDINALITY AS u({', '.join(names)}, ord) ORDER BY u.ord"
         )
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
-        return head + body, [_array_literal(column) for column in columns]
+        by_column: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
+        return head + body, [_array_literal(column) for column in by_column]
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [f.get_db_prep_save(value, connection) for row in rows for f, value in zip(fields, row, strict=True)]
     return head + "VALUES " + ", ".join([placeholder] * len(rows)), params
 
 
-def execute(sql: str, params: list) -> list[tuple]:
+def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run ``sql`` in the current transaction and return its rows (empty when it returns none). On
     PostgreSQL through a server-side-binding cursor: the arrays are sent as parameters, not quoted into the
     statement one element at a time, which is what Django's client-side binding would do."""

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -30,6 +31,9 @@ from indicators.models import (
 )
 
 from .detection import flags_apply_evaluation
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ def check_run_start(
     mode: str,
     as_of: dt.date,
     trigger: str = CheckRunTrigger.MANUAL,
-    requested_by=None,
+    requested_by: "User | None" = None,
     shard_size: int | None = None,
     dispatch: bool = True,
 ) -> RunStart:

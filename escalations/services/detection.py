@@ -20,9 +20,14 @@ the cases and one ``INSERT … ON CONFLICT (flag_id, rule_id) DO UPDATE`` for th
 arrays on PostgreSQL, see ``bulk``), one ``UPDATE`` for cleared signals, one multi-row insert of the events.
 A re-run on unchanged data writes no event."""
 
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NotRequired, TypedDict, TypeVar
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from indicators.detection import Breach, Evaluation, sparse_ids
@@ -40,7 +45,7 @@ from .events import event_record_many
 
 SYSTEM_LABEL = "nightly check"
 _CHUNK = 500  # rows per upsert statement on SQLite: ~20 parameters a row stays far below its 32,766
-_SEEN = ("id", "rule_id", "period", "value", "baseline", "measure", "unit", "severity", "yellow", "red", "cleared_at")
+_Row = TypeVar("_Row")
 
 
 def flag_category(kind: str) -> str:
@@ -56,6 +61,65 @@ class DetectionCounts:
     resumed: int = 0
 
 
+class _OpenCase(TypedDict):
+    """An open case of the shard, as its locked row is read."""
+
+    id: int
+    indicator_id: int
+    category: str
+    status: str
+    severity: str
+    severity_pinned: bool
+    recovered_at: dt.datetime | None
+
+
+class _SeenSignal(TypedDict):
+    """A signal of a case as it stands (for a closed or monitored case: as the decision saw it)."""
+
+    flag_id: int
+    id: int
+    rule_id: int
+    period: dt.date
+    value: Decimal | None
+    baseline: Decimal | None
+    measure: Decimal | None
+    unit: str
+    severity: str
+    yellow: Decimal | None
+    red: Decimal | None
+    cleared_at: dt.datetime | None
+
+
+class _ClosedCase(TypedDict):
+    """The latest closed case of an (indicator, category), with its signals by rule id."""
+
+    id: int
+    indicator_id: int
+    category: str
+    severity: str
+    signals: dict[int, _SeenSignal]
+
+
+class _CaseRow(TypedDict):
+    """A case's upsert row: a new case (its ``id`` is set once written) or a changed open one."""
+
+    id: NotRequired[int]
+    indicator_id: int
+    category: str
+    severity: str
+    beyond: Decimal | None
+    recovered_at: dt.datetime | None
+    previous_flag_id: int | None
+    reraise_reason: str
+    due_at: dt.datetime | None
+
+
+class _CaseRef(TypedDict):
+    """An open case whose breaches were seen again unchanged: only its signals' upsert needs it."""
+
+    id: int
+
+
 @dataclass
 class _Case:
     """One (indicator, category) of the shard: its open case (if any) and what this check found."""
@@ -64,11 +128,18 @@ class _Case:
     category: str
     breaches: list[Breach] = field(default_factory=list)
     evaluated: set[int] = field(default_factory=set)  # rule ids evaluated for it
-    open: dict | None = None
-    signals: dict[int, dict] = field(default_factory=dict)  # rule id → the open case's signal
+    open: _OpenCase | None = None
+    signals: dict[int, _SeenSignal] = field(default_factory=dict)  # rule id → the open case's signal
+
+    @property
+    def existing(self) -> _OpenCase:
+        """The open case, for an (indicator, category) that has one (worked and monitored cases)."""
+        if self.open is None:
+            raise ValueError(f"indicator #{self.indicator_id} has no open {self.category} case")
+        return self.open
 
 
-def _detail(breach: Breach) -> dict:
+def _detail(breach: Breach) -> dict[str, Any]:
     return {
         "rule": breach.rule_id,
         "kind": breach.kind,
@@ -83,13 +154,13 @@ def _detail(breach: Breach) -> dict:
     }
 
 
-def _changed(breach: Breach, signal: dict | None) -> bool:
+def _changed(breach: Breach, signal: Mapping[str, object] | None) -> bool:
     if signal is None or signal["cleared_at"] is not None:
         return True
     return any(getattr(breach, name) != signal[name] for name in ("period", "value", "baseline", "measure", "severity"))
 
 
-def _worst(severities) -> str | None:
+def _worst(severities: Iterable[str]) -> str | None:
     return max(severities, key=SEVERITY_RANK.__getitem__, default=None)
 
 
@@ -121,8 +192,11 @@ def flags_apply_evaluation(
         shard = shard.filter(indicator_id__in=ids)
     # Lock the shard's open cases: a person's action on one of them waits for this transaction, and then
     # sees what detection wrote.
-    fields = ("id", "indicator_id", "category", "status", "severity", "severity_pinned", "recovered_at")
-    for row in shard.filter(status__in=OPEN_STATUSES).select_for_update().values(*fields):
+    for row in (
+        shard.filter(status__in=OPEN_STATUSES)
+        .select_for_update()
+        .values("id", "indicator_id", "category", "status", "severity", "severity_pinned", "recovered_at")
+    ):
         case = cases.get((row["indicator_id"], row["category"]))
         if case is not None:
             case.open = row
@@ -136,7 +210,7 @@ def flags_apply_evaluation(
     decided = _decided(shard, to_open)
     indicators = _indicators({case.indicator_id for case in to_open if (case.indicator_id, case.category) in decided})
     indicators |= _indicators(
-        {case.indicator_id for case in by_flag.values() if case.open["status"] == FlagStatus.MONITORING}
+        {case.indicator_id for case in by_flag.values() if case.existing["status"] == FlagStatus.MONITORING}
     )
 
     plan = _Plan(now=now, run_id=run_id)
@@ -176,35 +250,50 @@ def _cases(evaluation: Evaluation) -> dict[tuple[int, str], _Case]:
     return cases
 
 
-def _in_chunks(ids: list[int], size: int = _CHUNK * 10):
+def _in_chunks(ids: list[int], size: int = _CHUNK * 10) -> Iterator[list[int]]:
     # IN lists within SQLite's parameter limit
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
 
-def _signals_of(flag_ids) -> list[dict]:
+def _signals_of(flag_ids: Iterable[int]) -> list[_SeenSignal]:
     ids = sorted(flag_ids)
     return [
         row
         for chunk in _in_chunks(ids)
-        for row in Signal.objects.filter(flag_id__in=chunk).values("flag_id", *_SEEN).order_by()
+        for row in Signal.objects.filter(flag_id__in=chunk)
+        .values(
+            "flag_id",
+            "id",
+            "rule_id",
+            "period",
+            "value",
+            "baseline",
+            "measure",
+            "unit",
+            "severity",
+            "yellow",
+            "red",
+            "cleared_at",
+        )
+        .order_by()
     ]
 
 
-def _decided(shard, to_open: list[_Case]) -> dict[tuple[int, str], dict]:
+def _decided(shard: QuerySet[Flag], to_open: list[_Case]) -> dict[tuple[int, str], _ClosedCase]:
     """The latest closed case of each (indicator, category) about to be opened, with its signals as the
     decision saw them (``signals``)."""
     if not to_open:
         return {}
     wanted = {(case.indicator_id, case.category) for case in to_open}
-    latest: dict[tuple[int, str], dict] = {}
+    latest: dict[tuple[int, str], _ClosedCase] = {}
     closed = shard.filter(status__in=CLOSED_STATUSES, indicator_id__in={key[0] for key in wanted})
     if len(wanted) > _CHUNK * 10:  # too many for an IN list: read the shard's closed cases
         closed = shard.filter(status__in=CLOSED_STATUSES)
     for row in closed.values("id", "indicator_id", "category", "severity").order_by("id"):
         key = (row["indicator_id"], row["category"])
         if key in wanted:
-            latest[key] = row | {"signals": {}}
+            latest[key] = {**row, "signals": {}}
     by_id = {row["id"]: row for row in latest.values()}
     for signal in _signals_of(by_id):
         by_id[signal["flag_id"]]["signals"][signal["rule_id"]] = signal
@@ -222,21 +311,24 @@ def _indicators(ids: set[int]) -> dict[int, Indicator]:
 class _Plan:
     """What the shard writes, gathered case by case and then written set-based (``write``)."""
 
-    def __init__(self, *, now, run_id: int | None) -> None:
+    def __init__(self, *, now: dt.datetime, run_id: int | None) -> None:
         self.now, self.run_id = now, run_id
-        self.case_rows: list[dict] = []  # the cases' upsert rows (new and changed ones)
-        self.signal_rows: list[tuple[dict, Breach]] = []  # (case row, breach) to upsert as signals
+        self.case_rows: list[_CaseRow] = []  # the cases' upsert rows (new and changed ones)
+        self.signal_rows: list[tuple[_CaseRow | _CaseRef, Breach]] = []  # (case row, breach) to upsert as signals
         self.cleared: list[int] = []  # signal ids
         self.events: list[Event] = []
-        self.pending_events: list[tuple[dict, str, str, dict]] = []  # (case row, verb, to_status, data)
-        self.new_cases: list[dict] = []
-        self.to_resume: list[tuple[dict, str, dict]] = []  # (case row, reason, detail)
+        # (case row, verb, to_status, data)
+        self.pending_events: list[tuple[_CaseRow, str, str, dict[str, Any]]] = []
+        self.new_cases: list[_CaseRow] = []
+        self.to_resume: list[tuple[_CaseRow, str, dict[str, Any]]] = []  # (case row, reason, detail)
         # The review deadline of a new case depends only on its severity (and on when it was detected).
-        self.due = {s: deadlines.due_at_for(status=FlagStatus.DETECTED, severity=s, since=now) for s in Severity}
+        self.due: dict[str, dt.datetime | None] = {
+            s: deadlines.due_at_for(status=FlagStatus.DETECTED, severity=s, since=now) for s in Severity
+        }
 
     # --- deciding, case by case ------------------------------------------------------------------------
 
-    def open_case(self, case: _Case, previous: dict | None, indicators: dict[int, Indicator]) -> None:
+    def open_case(self, case: _Case, previous: _ClosedCase | None, indicators: dict[int, Indicator]) -> None:
         reason = ""
         if previous is not None:
             reasons = [
@@ -248,7 +340,9 @@ class _Plan:
                 return  # the decision sticks: the same thing, seen again
             reason = "; ".join(dict.fromkeys(reasons))
         severity = _worst(b.severity for b in case.breaches)
-        row = {
+        if severity is None:
+            raise ValueError("a case is opened for its breaches: it has at least one")
+        row: _CaseRow = {
             "indicator_id": case.indicator_id,
             "category": case.category,
             "severity": severity,
@@ -261,7 +355,7 @@ class _Plan:
         self.case_rows.append(row)
         self.new_cases.append(row)
         self.signal_rows += [(row, b) for b in case.breaches]
-        data = {"signals": [_detail(b) for b in case.breaches], "severity": severity}
+        data: dict[str, Any] = {"signals": [_detail(b) for b in case.breaches], "severity": severity}
         if previous is not None:
             data |= {"previous_flag": previous["id"], "reason": reason}
         verb = Verb.FLAG_REGRESSED if previous is not None else Verb.FLAG_DETECTED
@@ -269,7 +363,9 @@ class _Plan:
 
     def monitored_case(self, case: _Case, indicator: Indicator) -> None:
         active = {rule: s for rule, s in case.signals.items() if s["cleared_at"] is None}
-        reasons = [r for b in case.breaches if (r := reraise_reason(b, case.signals, case.open["severity"], indicator))]
+        reasons = [
+            r for b in case.breaches if (r := reraise_reason(b, case.signals, case.existing["severity"], indicator))
+        ]
         if reasons:
             reason = "; ".join(dict.fromkeys(reasons))
             row, detail = self._follow(case)
@@ -292,9 +388,9 @@ class _Plan:
         if cleared:
             self._clear_only(case, cleared, active)
         # Breaches seen again unchanged: their signals' "last seen" moves, nothing else (and no event).
-        self.signal_rows += [({"id": case.open["id"]}, b) for b in case.breaches]
+        self.signal_rows += [({"id": case.existing["id"]}, b) for b in case.breaches]
 
-    def _follow(self, case: _Case) -> tuple[dict, dict]:
+    def _follow(self, case: _Case) -> tuple[_CaseRow, dict[str, Any]]:
         """The case takes what the check measured: its breaches become its signals, the others of the
         evaluated rules clear. Returns its upsert row and the event detail."""
         breaching = _rules(case.breaches)
@@ -309,11 +405,11 @@ class _Plan:
             "signals": [_detail(b) for b in changed],
             "cleared": [s["rule_id"] for s in cleared],
             "severity": row["severity"],
-            "old_severity": case.open["severity"],
+            "old_severity": case.existing["severity"],
         }
         return row, detail
 
-    def _clear_only(self, case: _Case, cleared: list[dict], active: dict[int, dict]) -> None:
+    def _clear_only(self, case: _Case, cleared: list[_SeenSignal], active: dict[int, _SeenSignal]) -> None:
         remaining = [s for s in active.values() if s not in cleared]
         row = self._case_row(case, [], remaining)
         self.cleared += [s["id"] for s in cleared]
@@ -321,18 +417,18 @@ class _Plan:
             "cleared": [s["rule_id"] for s in cleared],
             "all_clear": not remaining,
             "severity": row["severity"],
-            "old_severity": case.open["severity"],
+            "old_severity": case.existing["severity"],
         }
         self.pending_events.append((row, Verb.FLAG_RECOVERED, "", detail))
 
-    def _case_row(self, case: _Case, breaches: list[Breach], remaining: list[dict]) -> dict:
+    def _case_row(self, case: _Case, breaches: list[Breach], remaining: list[_SeenSignal]) -> _CaseRow:
         """The open case's new severity, distance beyond its thresholds and recovery, from the signals it
         keeps: this check's breaches and the active signals of rules it did not evaluate."""
-        open_case = case.open
+        open_case = case.existing
         worst = _worst([b.severity for b in breaches] + [s["severity"] for s in remaining])
         severity = open_case["severity"] if open_case["severity_pinned"] or worst is None else worst
         all_clear = not breaches and not remaining
-        row = {
+        row: _CaseRow = {
             "id": open_case["id"],
             "indicator_id": case.indicator_id,
             "category": case.category,
@@ -381,7 +477,7 @@ def _rules(breaches: list[Breach]) -> set[int]:
     return {b.rule_id for b in breaches}
 
 
-def _beyond(breaches: list[Breach], signals: list[dict] = ()):
+def _beyond(breaches: list[Breach], signals: Sequence[_SeenSignal] = ()) -> Decimal | None:
     ratios = [beyond_threshold(b.measure, b.yellow) for b in breaches]
     ratios += [beyond_threshold(s["measure"], s["yellow"]) for s in signals]
     return max((r for r in ratios if r is not None), default=None)
@@ -389,7 +485,8 @@ def _beyond(breaches: list[Breach], signals: list[dict] = ()):
 
 # --- the two upserts -------------------------------------------------------------------------------------
 
-_CASE_COLUMNS = [f.attname for f in Flag._meta.concrete_fields if not f.primary_key]
+_CASE_FIELDS = [f for f in Flag._meta.concrete_fields if not f.primary_key]
+_CASE_COLUMNS = [f.attname for f in _CASE_FIELDS]
 _SIGNAL_COLUMNS = [f.attname for f in Signal._meta.concrete_fields if not f.primary_key]
 
 
@@ -397,7 +494,14 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _upsert(model, columns, rows, conflict: str, updates: list[str], returning: str) -> str:
+def _upsert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    conflict: str,
+    updates: list[str],
+    returning: str,
+) -> tuple[str, list[Any]]:
     insert, params = insert_select(model, columns, rows)
     # SQLite reads "INSERT … SELECT … ON" as a join unless the SELECT has a WHERE; PostgreSQL needs none.
     where = "" if connection.vendor == "postgresql" or "SELECT" not in insert else " WHERE true"
@@ -405,24 +509,23 @@ def _upsert(model, columns, rows, conflict: str, updates: list[str], returning: 
     return sql, params
 
 
-def _chunks(rows: list):
+def _chunks(rows: list[_Row]) -> Iterator[list[_Row]]:
     size = _CHUNK if connection.vendor != "postgresql" else 10_000  # arrays: few parameters per chunk
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
 
-def _upsert_cases(rows: list[dict], now) -> dict[tuple[int, str], int]:
+def _upsert_cases(rows: list[_CaseRow], now: dt.datetime) -> dict[tuple[int, str], int]:
     """Insert the new cases and update the changed open ones in one statement per chunk; returns the ids by
     (indicator, category)."""
-    fields = [Flag._meta.get_field(name) for name in _CASE_COLUMNS]
-    constant = {
+    constant: dict[str, object] = {
         "origin": FlagOrigin.AUTOMATED,
         "status": FlagStatus.DETECTED,
         "severity_pinned": False,
         "detected_at": now,
         "updated_at": now,
     }
-    defaults = {f.attname: constant.get(f.attname, f.get_default()) for f in fields}
+    defaults = {f.attname: constant.get(f.attname, f.get_default()) for f in _CASE_FIELDS}
     table = _q(Flag._meta.db_table)
     # Literal statuses, written exactly as the partial index's predicate, so that both PostgreSQL and SQLite
     # infer the index ``flag_one_open_case_per_indicator_category`` as the conflict target.
@@ -435,7 +538,7 @@ def _upsert_cases(rows: list[dict], now) -> dict[tuple[int, str], int]:
             f"ELSE excluded.{_q('severity')} END"
         ),
     ]
-    ids = {}
+    ids: dict[tuple[int, str], int] = {}
     for chunk in _chunks(rows):
         values = [[{**defaults, **row}.get(name) for name in _CASE_COLUMNS] for row in chunk]
         returned = execute(
@@ -447,13 +550,13 @@ def _upsert_cases(rows: list[dict], now) -> dict[tuple[int, str], int]:
     return ids
 
 
-def _upsert_signals(rows: list[tuple[dict, Breach]], now) -> None:
+def _upsert_signals(rows: list[tuple[_CaseRow | _CaseRef, Breach]], now: dt.datetime) -> None:
     conflict = f"({_q('flag_id')}, {_q('rule_id')})"
-    refreshed = ("period", "value", "baseline", "change", "measure", "unit", "yellow", "red", "severity")
-    refreshed += ("preliminary", "last_seen_at", "cleared_at")
+    refreshed: tuple[str, ...] = ("period", "value", "baseline", "change", "measure", "unit", "yellow", "red")
+    refreshed += ("severity", "preliminary", "last_seen_at", "cleared_at")
     updates = [f"{_q(c)} = excluded.{_q(c)}" for c in refreshed]
     for chunk in _chunks(rows):
-        values = []
+        values: list[list[Any]] = []
         for case, b in chunk:
             row = {
                 "flag_id": case["id"],

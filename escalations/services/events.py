@@ -1,12 +1,19 @@
 """Appending to the audit trail, and checking its hash chain."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import connection, transaction
 from django.utils import timezone
 
+from indicators.models import Indicator
+
 from ..audit_trail import GENESIS_HASH, Verb, audit_chain_verify, event_hash, json_safe
-from ..models import Event
+from ..models import Event, Flag, Project
 from .bulk_insert import execute, insert_select
 from .notifications import notify_after_commit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Any constant shared by every process: the key of the PostgreSQL advisory lock that serialises appends.
 _CHAIN_LOCK_KEY = 7_302_118_001
@@ -25,14 +32,14 @@ def _chain_head() -> str:
 def event_record(
     *,
     verb: str,
-    actor=None,
+    actor: "User | None" = None,
     actor_label: str = "",
-    flag=None,
-    project=None,
-    indicator=None,
+    flag: Flag | None = None,
+    project: Project | None = None,
+    indicator: Indicator | None = None,
     from_status: str = "",
     to_status: str = "",
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Event:
     """Append one event to the chain. Must run inside the transaction of the change it records.
 

@@ -9,7 +9,7 @@ writes exactly one ``Event`` and schedules notifications after commit. A refused
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +27,9 @@ from .events import event_record
 from .inputs import clean_inputs
 from .notifications import notify_after_commit
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # A change receives the flag (locked) and the cleaned input, applies itself and returns the event's data.
 Change = Callable[[Flag, dict[str, Any]], dict[str, Any]]
 logger = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ def _lock(flag_id: int) -> Flag:
 def _transition(
     *,
     flag: Flag,
-    actor: Any,
+    actor: "User | None",
     action: Action,
     inputs: Mapping[str, Any] | None = None,
     change: Change | None = None,
@@ -99,12 +102,10 @@ def _enter_status(flag: Flag, from_status: str) -> None:
 
 def _no_other_open_case(indicator_id: int, category: str, but: int | None = None) -> None:
     """Refuse when the indicator already has an open case of the category: there is one case to work."""
-    other = (
-        Flag.objects.filter(indicator_id=indicator_id, category=category, status__in=OPEN_STATUSES)
-        .exclude(pk=but)
-        .values_list("pk", "status")
-        .first()
-    )
+    others = Flag.objects.filter(indicator_id=indicator_id, category=category, status__in=OPEN_STATUSES)
+    if but is not None:
+        others = others.exclude(pk=but)
+    other = others.values_list("pk", "status").first()
     if other is not None:
         raise TransitionNotAllowed(
             f"Case #{other[0]} is open for this indicator; work that one instead (add a note, set its severity).",
@@ -112,7 +113,7 @@ def _no_other_open_case(indicator_id: int, category: str, but: int | None = None
         )
 
 
-def flag_raise(*, indicator: Indicator, actor: Any, severity: str, summary: str) -> Flag:
+def flag_raise(*, indicator: Indicator, actor: "User", severity: str, summary: str) -> Flag:
     """Raise a case by hand (no rule): status ``detected``, origin ``manual``, severity pinned. Writes
     ``flag.created``. Liaisons of the indicator's agency and ops leads may; refused (409) while the indicator
     has an open performance case. Not idempotent: each call raises a new case."""
@@ -135,7 +136,7 @@ def flag_raise(*, indicator: Indicator, actor: Any, severity: str, summary: str)
     return flag
 
 
-def flag_review(*, flag: Flag, actor: Any) -> Flag:
+def flag_review(*, flag: Flag, actor: "User") -> Flag:
     """detected → in_review. Assigns the actor when nobody is assigned. Writes ``flag.reviewed``."""
 
     def change(flag: Flag, data: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +148,7 @@ def flag_review(*, flag: Flag, actor: Any) -> Flag:
     return _transition(flag=flag, actor=actor, action=Action.REVIEW, change=change)
 
 
-def flag_assign(*, flag: Flag, actor: Any, assignee: Any) -> Flag:
+def flag_assign(*, flag: Flag, actor: "User", assignee: "User") -> Flag:
     """Any open status, status unchanged (ops lead). The assignee must be able to work the flag: a liaison
     of its agency or an ops lead. Writes ``flag.assigned`` with the old and new assignee."""
 
@@ -155,14 +156,14 @@ def flag_assign(*, flag: Flag, actor: Any, assignee: Any) -> Flag:
         scope = scope_of(assignee)
         if not any(scope.covers(role, flag.indicator.agency) for role in (Role.LIAISON, Role.OPS_LEAD)):
             raise InvalidInput({"assignee": f"{assignee.get_username()} is not a liaison of this flag's agency."})
-        old = flag.assignee.get_username() if flag.assignee_id else None
+        old = flag.assignee.get_username() if flag.assignee is not None else None
         flag.assignee = assignee
         return {"old": old, "new": assignee.get_username()}
 
     return _transition(flag=flag, actor=actor, action=Action.ASSIGN, inputs={"assignee": assignee}, change=change)
 
 
-def flag_set_severity(*, flag: Flag, actor: Any, severity: str, reason: str) -> Flag:
+def flag_set_severity(*, flag: Flag, actor: "User", severity: str, reason: str) -> Flag:
     """Any open status, status unchanged. Pins the severity so that redetection no longer changes it.
     Writes ``flag.severity_set`` with old, new and the reason."""
 
@@ -178,7 +179,7 @@ def flag_set_severity(*, flag: Flag, actor: Any, severity: str, reason: str) -> 
     return _transition(flag=flag, actor=actor, action=Action.SET_SEVERITY, inputs=inputs, change=change)
 
 
-def flag_monitor(*, flag: Flag, actor: Any, until: dt.date, reason: str) -> Flag:
+def flag_monitor(*, flag: Flag, actor: "User", until: dt.date, reason: str) -> Flag:
     """in_review → monitoring until a future date. Writes ``flag.monitored``; the monitoring task resumes
     the flag when the date passes."""
 
@@ -191,7 +192,7 @@ def flag_monitor(*, flag: Flag, actor: Any, until: dt.date, reason: str) -> Flag
 
 
 def flag_resume(
-    *, flag: Flag, actor: Any = None, system: str = "", reason: str = "", detail: dict[str, Any] | None = None
+    *, flag: Flag, actor: "User | None" = None, system: str = "", reason: str = "", detail: dict[str, Any] | None = None
 ) -> Flag:
     """monitoring → in_review, by a person or by Percolate (``actor=None`` with a ``system`` label, when
     ``monitor_until`` passes or a check finds news: ``reason`` in words, ``detail`` the signals it measured).
@@ -207,7 +208,7 @@ def flag_resume(
     return _transition(flag=flag, actor=actor, action=Action.RESUME, inputs=inputs, change=change, system=system)
 
 
-def flag_dismiss(*, flag: Flag, actor: Any, reason_code: str, note: str) -> Flag:
+def flag_dismiss(*, flag: Flag, actor: "User", reason_code: str, note: str) -> Flag:
     """detected, in_review or monitoring → dismissed, with a reason code and a note. Writes
     ``flag.dismissed``."""
 
@@ -220,7 +221,9 @@ def flag_dismiss(*, flag: Flag, actor: Any, reason_code: str, note: str) -> Flag
     return _transition(flag=flag, actor=actor, action=Action.DISMISS, inputs=inputs, change=change)
 
 
-def flag_escalate(*, flag: Flag, actor: Any, summary: str, recommendation: str, urgency: str = Urgency.ROUTINE) -> Flag:
+def flag_escalate(
+    *, flag: Flag, actor: "User", summary: str, recommendation: str, urgency: str = Urgency.ROUTINE
+) -> Flag:
     """in_review or monitoring → escalated to the deputy mayor of the agency's portfolio. Creates the
     ``Escalation`` (with the agency intelligence noted so far) and writes ``flag.escalated``; the portfolio's
     office is notified after commit."""
@@ -245,7 +248,7 @@ def flag_escalate(*, flag: Flag, actor: Any, summary: str, recommendation: str, 
     return _transition(flag=flag, actor=actor, action=Action.ESCALATE, inputs=inputs, change=change)
 
 
-def _decide(flag: Flag, actor: Any, decision: Decision, note: str) -> int | None:
+def _decide(flag: Flag, actor: "User", decision: Decision, note: str) -> int | None:
     """Record the deputy mayor's decision on the escalation awaiting one; returns its id."""
     escalation = flag.escalations.filter(decision="").order_by("-escalated_at").first()
     if escalation is None:
@@ -258,7 +261,7 @@ def _decide(flag: Flag, actor: Any, decision: Decision, note: str) -> int | None
     return escalation.pk
 
 
-def flag_return(*, flag: Flag, actor: Any, question: str) -> Flag:
+def flag_return(*, flag: Flag, actor: "User", question: str) -> Flag:
     """escalated → in_review, with the deputy mayor's question (kept as a ``question`` note too, for the
     liaison to answer). Writes ``flag.returned``; the liaison who escalated is notified."""
 
@@ -270,7 +273,7 @@ def flag_return(*, flag: Flag, actor: Any, question: str) -> Flag:
     return _transition(flag=flag, actor=actor, action=Action.RETURN, inputs={"question": question}, change=change)
 
 
-def flag_delegate(*, flag: Flag, actor: Any, note: str) -> Flag:
+def flag_delegate(*, flag: Flag, actor: "User", note: str) -> Flag:
     """escalated → agency_managed: the deputy mayor's office handles it with the agency. Writes
     ``flag.delegated``."""
 
@@ -283,10 +286,10 @@ def flag_delegate(*, flag: Flag, actor: Any, note: str) -> Flag:
 def flag_convert(
     *,
     flag: Flag,
-    actor: Any,
+    actor: "User",
     project: Project | None = None,
     title: str = "",
-    owner: Any = None,
+    owner: "User | None" = None,
     agencies: list[Agency] | tuple[Agency, ...] = (),
     description: str = "",
 ) -> Flag:
@@ -319,7 +322,7 @@ def flag_convert(
     return _transition(flag=flag, actor=actor, action=Action.CONVERT, inputs=inputs, change=change)
 
 
-def flag_resolve(*, flag: Flag, actor: Any, resolution: str, system: str = "") -> Flag:
+def flag_resolve(*, flag: Flag, actor: "User | None", resolution: str, system: str = "") -> Flag:
     """in_review or monitoring (liaison, ops lead), agency_managed (deputy mayor) or project (project
     manager) → resolved. Writes ``flag.resolved``."""
 
@@ -332,7 +335,7 @@ def flag_resolve(*, flag: Flag, actor: Any, resolution: str, system: str = "") -
     return _transition(flag=flag, actor=actor, action=Action.RESOLVE, inputs=inputs, change=change, system=system)
 
 
-def flag_reopen(*, flag: Flag, actor: Any, reason: str) -> Flag:
+def flag_reopen(*, flag: Flag, actor: "User", reason: str) -> Flag:
     """dismissed or resolved → in_review. Refused while another case of the same indicator and category is
     open (there can be only one). Writes ``flag.reopened``."""
 
@@ -346,7 +349,7 @@ def flag_reopen(*, flag: Flag, actor: Any, reason: str) -> Flag:
     return _transition(flag=flag, actor=actor, action=Action.REOPEN, inputs={"reason": reason}, change=change)
 
 
-def flag_add_note(*, flag: Flag, actor: Any, body: str, kind: str = NoteKind.NOTE, source: str = "") -> Note:
+def flag_add_note(*, flag: Flag, actor: "User", body: str, kind: str = NoteKind.NOTE, source: str = "") -> Note:
     """Add a note (any status; liaisons of the agency, ops leads, the portfolio's deputy mayor's office,
     project managers). Writes ``flag.noted``. Notes are never edited or deleted."""
     created: list[Note] = []

@@ -30,12 +30,11 @@ def _text(spec: Input, value: Any) -> str:
 
 
 def _choice(spec: Input, value: Any) -> str:
-    if spec.choices is None:
-        raise TypeError(f"the choice input {spec.name} names no choices")
+    choices = spec.choice_class
     if value in (None, ""):
         return spec.default
-    if value not in spec.choices.values:
-        raise _Problem(f"Must be one of {', '.join(spec.choices.values)}.")
+    if value not in choices.values:
+        raise _Problem(f"Must be one of {', '.join(choices.values)}.")
     return str(value)
 
 

@@ -11,6 +11,9 @@ an e-mail goes out only from the worker whose UPDATE claimed ``emailed_at`` from
 Scheduling (``notify_after_commit``): notifications leave only after the transaction that wrote the event
 commits, so a rolled-back change never tells anybody anything."""
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
@@ -25,9 +28,12 @@ from core.permissions import Role, holders
 
 from ..audit_trail import Verb, verb_label
 from ..lifecycle import FlagStatus, Severity
-from ..models import EmailMode, Escalation, Event, Notification, NotificationPreference
+from ..models import EmailMode, Escalation, Event, Flag, Notification, NotificationPreference
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+else:
+    User = get_user_model()
 
 NEW_FLAG_VERBS = {Verb.FLAG_DETECTED, Verb.FLAG_CREATED, Verb.FLAG_REGRESSED}
 DECISION_VERBS = {Verb.FLAG_RETURNED, Verb.FLAG_DELEGATED, Verb.FLAG_CONVERTED}
@@ -35,45 +41,47 @@ PROJECT_VERBS = {Verb.PROJECT_CREATED, Verb.PROJECT_COMPLETED}
 OVERDUE_LEAD = "overdue_lead"
 
 
-def notify_after_commit(event) -> None:
+def notify_after_commit(event: Event) -> None:
     from ..tasks import notify_event
 
     event_id = event.pk
     transaction.on_commit(lambda: notify_event.delay(event_id))
 
 
-def _with_role(users: QuerySet, role: str) -> QuerySet:
+def _with_role(users: "QuerySet[User]", role: str) -> "QuerySet[User]":
     return users.filter(holders(role))
 
 
-def _escalators(flags) -> QuerySet:
+def _escalators(flags: Iterable[Flag]) -> "QuerySet[User]":
     return User.objects.filter(pk__in=Escalation.objects.filter(flag__in=flags).values("escalated_by"))
 
 
-def _overdue_audience(flag) -> QuerySet:
+def _overdue_audience(flag: Flag) -> "QuerySet[User]":
     """Whoever holds the overdue step: the deputy mayor's office of an escalated case, else its assignee,
     else the liaisons of its agency."""
-    if flag.status == FlagStatus.ESCALATED and flag.indicator.agency.portfolio_id:
-        return _with_role(flag.indicator.agency.portfolio.members.all(), Role.DEPUTY_MAYOR)
+    if flag.status == FlagStatus.ESCALATED and (portfolio := flag.indicator.agency.portfolio) is not None:
+        return _with_role(portfolio.members.all(), Role.DEPUTY_MAYOR)
     if flag.assignee_id:
         return User.objects.filter(pk=flag.assignee_id)
     return _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
 
 
-def _audience(event: Event, reason: str) -> QuerySet:
+def _audience(event: Event, reason: str) -> "QuerySet[User]":
     flag = event.flag
     if reason == OVERDUE_LEAD:
         return _with_role(User.objects.all(), Role.OPS_LEAD)
     if event.verb == Verb.AUDIT_CHAIN_BROKEN:
         return _with_role(User.objects.all(), Role.ADMIN)
     if event.verb in PROJECT_VERBS and event.project is not None:
-        return User.objects.filter(pk=event.project.owner_id) | _escalators(event.project.flags.all())
+        # Without an owner, pk=None is Django's "IS NULL": nobody. The plugin's lookup types leave None out.
+        owner = User.objects.filter(pk=event.project.owner_id)  # type: ignore[misc]
+        return owner | _escalators(event.project.flags.all())
     if flag is None:
         return User.objects.none()
     if event.verb in NEW_FLAG_VERBS and flag.severity == Severity.RED:
         return _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
-    if event.verb == Verb.FLAG_ESCALATED and flag.indicator.agency.portfolio_id:
-        return _with_role(flag.indicator.agency.portfolio.members.all(), Role.DEPUTY_MAYOR)
+    if event.verb == Verb.FLAG_ESCALATED and (portfolio := flag.indicator.agency.portfolio) is not None:
+        return _with_role(portfolio.members.all(), Role.DEPUTY_MAYOR)
     if event.verb in DECISION_VERBS:
         return _escalators([flag])
     if event.verb == Verb.FLAG_OVERDUE:
@@ -81,7 +89,7 @@ def _audience(event: Event, reason: str) -> QuerySet:
     return User.objects.none()
 
 
-def recipients_of(event: Event, reason: str = "event") -> QuerySet:
+def recipients_of(event: Event, reason: str = "event") -> "QuerySet[User]":
     """The users who should hear of ``event`` for ``reason`` — never the person who acted."""
     users = _audience(event, reason)
     if event.actor_id:
@@ -89,7 +97,7 @@ def recipients_of(event: Event, reason: str = "event") -> QuerySet:
     return users.filter(is_active=True).distinct()
 
 
-def _new_case_audience(event: Event, reason: str) -> tuple | None:
+def _new_case_audience(event: Event, reason: str) -> tuple[str, int, int | None] | None:
     """What the audience of a new red case depends on (its agency and who acted), or ``None`` for any other
     event: the key under which events of one agency share their recipients."""
     flag = event.flag
@@ -100,9 +108,9 @@ def _new_case_audience(event: Event, reason: str) -> tuple | None:
 
 def _title(event: Event, reason: str) -> str:
     subject = "Overdue and untouched" if reason == OVERDUE_LEAD else verb_label(event.verb)
-    if event.flag_id:
+    if event.flag is not None:
         subject += f": {event.flag.indicator.name}"
-    elif event.project_id:
+    elif event.project is not None:
         subject += f": {event.project.title}"
     return subject[:300]
 
@@ -120,7 +128,7 @@ def notifications_create_many(*, event_ids: list[int], reason: str = "event") ->
     events = Event.objects.select_related("flag__indicator__agency__portfolio", "indicator", "project", "actor").filter(
         pk__in=event_ids
     )
-    audiences: dict[tuple, list] = {}
+    audiences: dict[tuple[object, ...], list[User]] = {}
     new = []
     for event in events.order_by("pk"):
         # A new red case tells its agency's liaisons: the events of one agency share one look-up, known before
@@ -160,7 +168,7 @@ def notifications_create_many(*, event_ids: list[int], reason: str = "event") ->
     return notifications
 
 
-def _email_mode(user) -> str:
+def _email_mode(user: "User") -> str:
     preference = getattr(user, "notification_preference", None)
     return preference.email_mode if preference is not None else EmailMode.IMMEDIATE
 
@@ -196,7 +204,7 @@ def digests_send() -> int:
         .select_related("user")
         .order_by("user_id", "created_at")
     )
-    by_user: dict = {}
+    by_user: dict[User, list[Notification]] = {}
     for notification in pending:
         by_user.setdefault(notification.user, []).append(notification)
     for user, notifications in by_user.items():
@@ -213,7 +221,7 @@ def digests_send() -> int:
     return sent
 
 
-def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+def notifications_mark_read(*, user: "User", ids: list[int] | None = None) -> int:
     """Mark the user's notifications (all, or those ``ids``) read; returns how many changed. Safe to repeat."""
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
@@ -221,7 +229,7 @@ def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
     return unread.update(read_at=timezone.now())
 
 
-def notification_preference_set(*, user, email_mode: str):
+def notification_preference_set(*, user: "User", email_mode: str) -> NotificationPreference:
     """Choose immediate e-mails, one daily digest, or none. Safe to repeat."""
     if email_mode not in EmailMode.values:
         raise InvalidInput({"email_mode": f"Must be one of {', '.join(EmailMode.values)}."})

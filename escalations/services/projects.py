@@ -3,7 +3,7 @@ runs them; status changes follow ``lifecycle.PROJECT_TRANSITIONS``. Completing a
 still attached to it, each with its own ``flag.resolved`` event."""
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +27,9 @@ from .events import event_record
 from .inputs import clean_inputs
 from .notifications import notify_after_commit
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 EDITABLE_FIELDS = ("title", "description", "owner", "start_date", "target_date", "outcome")
 
 
@@ -34,7 +37,7 @@ def project_is_open(project: Project) -> bool:
     return project.status in OPEN_PROJECT_STATUSES
 
 
-def validate_owner(owner: Any) -> None:
+def validate_owner(owner: "User") -> None:
     if not has_role(owner, Role.PROJECT_MANAGER):
         raise InvalidInput({"owner": f"{owner.get_username()} is not a project manager."})
 
@@ -46,11 +49,11 @@ def _validate_dates(start_date: dt.date | None, target_date: dt.date | None) -> 
 
 def project_create(
     *,
-    actor,
+    actor: "User",
     title: str,
     description: str = "",
-    owner=None,
-    agencies: list[Agency] | tuple = (),
+    owner: "User | None" = None,
+    agencies: list[Agency] | tuple[Agency, ...] = (),
     start_date: dt.date | None = None,
     target_date: dt.date | None = None,
 ) -> Project:
@@ -135,7 +138,7 @@ def _status_transition(project: Project, status: str | None) -> Transition | Non
 
 
 def project_update(
-    *, project: Project, actor: Any, status: str | None = None, agencies: list[Agency] | None = None, **changes: Any
+    *, project: Project, actor: "User", status: str | None = None, agencies: list[Agency] | None = None, **changes: Any
 ) -> Project:
     """Change a project's fields and/or status (a row of ``PROJECT_TRANSITIONS``). Completing needs an
     outcome and resolves the project's open flags (``flag.resolved`` each, system actor labelled with the
@@ -154,7 +157,7 @@ def project_update(
         if not diff and row is None:
             return project
         completing = row is not None and row.target == ProjectStatus.COMPLETED
-        if row is not None:
+        if row is not None and row.target is not None:  # a project row always has a target
             project.status = row.target
         if completing:
             project.completed_at = timezone.now()
@@ -179,7 +182,7 @@ def project_update(
     return project
 
 
-def project_act(*, project: Project, actor: Any, action: ProjectAction, **inputs: Any) -> Project:
+def project_act(*, project: Project, actor: "User", action: ProjectAction, **inputs: Any) -> Project:
     """Take one action of the project table (start, hold, complete with its outcome, cancel): the same
     change as ``project_update`` with the row's target status."""
     row = PROJECT_TRANSITIONS[action]
@@ -187,7 +190,7 @@ def project_act(*, project: Project, actor: Any, action: ProjectAction, **inputs
     return project_update(project=project, actor=actor, status=row.target, **values)
 
 
-def milestone_add(*, project: Project, actor, title: str, due: dt.date | None = None) -> Milestone:
+def milestone_add(*, project: Project, actor: "User", title: str, due: dt.date | None = None) -> Milestone:
     """Add a milestone to an open project. Writes ``project.milestone_added``."""
     require(actor, Capability.RUN_PROJECTS)
     title = (title or "").strip()
@@ -207,7 +210,7 @@ def milestone_add(*, project: Project, actor, title: str, due: dt.date | None = 
     return milestone
 
 
-def milestone_complete(*, milestone: Milestone, actor) -> Milestone:
+def milestone_complete(*, milestone: Milestone, actor: "User") -> Milestone:
     """Mark a milestone done. Writes ``project.milestone_done``; a milestone already done is left as it is
     and writes nothing (safe to repeat)."""
     require(actor, Capability.RUN_PROJECTS)

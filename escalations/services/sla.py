@@ -1,6 +1,7 @@
 """Keeping the process moving: overdue flags, the chain to the ops leads, and monitoring that ends."""
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -16,6 +17,9 @@ from ..models import Event, Flag, Notification, SlaPolicy
 from .events import event_record
 from .flags import flag_resume
 from .notifications import notify_after_commit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 SYSTEM = "SLA check"
 
@@ -57,7 +61,7 @@ def flags_overdue_untouched(*, now: dt.datetime | None = None) -> list[Event]:
     return [
         Event.objects.filter(flag=flag, verb=Verb.FLAG_OVERDUE).latest("id")
         for flag in flags
-        if deadlines.add_business_days(flag.overdue_at, grace) <= now
+        if flag.overdue_at is not None and deadlines.add_business_days(flag.overdue_at, grace) <= now
     ]
 
 
@@ -90,7 +94,7 @@ def flags_resume_due_monitoring(*, today: dt.date | None = None) -> int:
     return resumed
 
 
-def sla_policy_update(*, actor, **values) -> SlaPolicy:
+def sla_policy_update(*, actor: "User", **values: Any) -> SlaPolicy:
     """Change the SLA policy (ops leads and admins). Deadlines already set keep their date; new ones follow
     the new policy. Safe to repeat."""
     require(actor, Capability.CONFIGURE)

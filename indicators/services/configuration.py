@@ -4,10 +4,12 @@ agencies), threshold rules, and an indicator's tolerance and public-impact weigh
 Refusals are the domain errors of ``core.errors``: ``ActionForbidden`` for a role, ``InvalidInput`` with a
 field dict for input (the model's own validation included)."""
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from core.errors import InvalidInput
@@ -16,8 +18,11 @@ from core.permissions import Capability, require
 from ..detection.rules import RULE_PARAMS
 from ..models import Agency, Indicator, Portfolio, RuleScope, ThresholdRule
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _full_clean(obj) -> None:
+
+def _full_clean(obj: models.Model) -> None:
     """The model's own validation, reported as ``InvalidInput``."""
     try:
         obj.full_clean()
@@ -25,7 +30,7 @@ def _full_clean(obj) -> None:
         raise InvalidInput({name: " ".join(problems) for name, problems in error.message_dict.items()}) from None
 
 
-def _apply(obj, changes: dict, allowed: tuple[str, ...]) -> None:
+def _apply(obj: models.Model, changes: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = set(changes) - set(allowed)
     if unknown:
         raise InvalidInput(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
@@ -33,7 +38,7 @@ def _apply(obj, changes: dict, allowed: tuple[str, ...]) -> None:
         setattr(obj, name, value)
 
 
-def portfolio_save(*, actor, portfolio: Portfolio | None = None, **changes) -> Portfolio:
+def portfolio_save(*, actor: "User", portfolio: Portfolio | None = None, **changes: Any) -> Portfolio:
     """Create (``portfolio=None``) or change a portfolio: ``code``, ``name``. Admins only."""
     require(actor, Capability.MANAGE_REFERENCE_DATA)
     portfolio = portfolio or Portfolio()
@@ -43,7 +48,7 @@ def portfolio_save(*, actor, portfolio: Portfolio | None = None, **changes) -> P
     return portfolio
 
 
-def agency_save(*, actor, agency: Agency | None = None, **changes) -> Agency:
+def agency_save(*, actor: "User", agency: Agency | None = None, **changes: Any) -> Agency:
     """Create (``agency=None``) or change an agency: ``code``, ``name``, ``budget_number``, ``portfolio``.
     Admins only."""
     require(actor, Capability.MANAGE_REFERENCE_DATA)
@@ -123,7 +128,7 @@ RULE_FIELDS = (
 )
 
 
-def rule_save(*, actor, rule: ThresholdRule | None = None, **changes) -> ThresholdRule:
+def rule_save(*, actor: "User", rule: ThresholdRule | None = None, **changes: Any) -> ThresholdRule:
     """Create (``rule=None``) or change a threshold rule. Ops leads and admins. The rule's ``updated_at``
     moves, so the next incremental check re-evaluates what it covers."""
     require(actor, Capability.CONFIGURE)
@@ -136,7 +141,7 @@ def rule_save(*, actor, rule: ThresholdRule | None = None, **changes) -> Thresho
     return rule
 
 
-def indicator_tune(*, indicator: Indicator, actor, **changes) -> Indicator:
+def indicator_tune(*, indicator: Indicator, actor: "User", **changes: Any) -> Indicator:
     """Set an indicator's ``tolerance`` (with its ``tolerance_rationale``: a written reason is required
     whenever a tolerance is set) and ``public_impact_weight``. The agency's liaisons, ops leads, admins."""
     require(actor, Capability.TUNE_INDICATORS, agency=indicator.agency)

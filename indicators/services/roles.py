@@ -1,6 +1,6 @@
 """Granting roles and their scope (agencies for liaisons, portfolios for deputy mayors' offices)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -12,7 +12,7 @@ from core.permissions import Role
 from ..models import Agency, Portfolio
 
 
-def _unknown(kind: str, names) -> ValueError:
+def _unknown(kind: str, names: Iterable[str]) -> ValueError:
     return ValueError(f"unknown {kind}: {', '.join(sorted(names))}")
 
 

@@ -14,7 +14,8 @@ class MeasurementPointSerializer(serializers.Serializer):
 class NoteBriefSerializer(serializers.Serializer):
     author = serializers.CharField(source="author.username")
     body = serializers.CharField()
-    source = serializers.CharField()
+    # DRF's metaclass takes declared fields out of the class body: this does not replace ``Field.source``.
+    source = serializers.CharField()  # type: ignore[assignment]
     created_at = serializers.DateTimeField()
 
 

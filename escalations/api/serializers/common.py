@@ -16,7 +16,10 @@ class ErrorSerializer(serializers.Serializer):
 class ValidationErrorSerializer(ErrorSerializer):
     """400: the input was refused; ``fields`` maps each bad field to its problems."""
 
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    # DRF's metaclass takes declared fields out of the class body: this does not replace ``Serializer.fields``.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
 
 
 class ConflictSerializer(ErrorSerializer):

@@ -1,5 +1,7 @@
 """Flags, their notes and timeline, and the input of each lifecycle action."""
 
+from typing import TYPE_CHECKING, TypedDict
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,6 +16,9 @@ from escalations.services import BULK_LIMIT
 from indicators.models import Indicator, MeasureUnit, ThresholdRule
 
 from .common import AgencyCodeField, UsernameField
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class IndicatorRefSerializer(serializers.ModelSerializer):
@@ -84,7 +89,9 @@ class FlagSerializer(serializers.ModelSerializer):
     )
     priority_terms = serializers.SerializerMethodField(help_text="The terms of the priority, largest first.")
     portfolio = serializers.SerializerMethodField(help_text="The code of the agency's portfolio.")
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    assignee: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     available_actions = serializers.SerializerMethodField()
     dismiss_reason = serializers.ChoiceField(choices=DismissReason.choices, allow_blank=True, read_only=True)
 
@@ -134,7 +141,7 @@ class FlagSerializer(serializers.ModelSerializer):
 
 
 class NoteSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Note
@@ -188,15 +195,30 @@ class ActionInput(serializers.Serializer):
                 field.queryset = projects_visible_to(request.user)
 
 
+class _Common(TypedDict):
+    """The arguments every input's serializer field takes."""
+
+    required: bool
+    help_text: str | None
+
+
+class _Optional(TypedDict, total=False):
+    """What an optional text or choice input adds: blank allowed, and its default."""
+
+    allow_blank: bool
+    default: str
+
+
 def _input_field(spec: Input) -> serializers.Field:
     """The serializer field of one input of a transition table."""
-    common = {"required": spec.required, "help_text": spec.help_text or None}
+    common: _Common = {"required": spec.required, "help_text": spec.help_text or None}
+    optional: _Optional
     if spec.kind in (InputKind.TEXT, InputKind.PARAGRAPH):
         optional = {} if spec.required else {"allow_blank": True, "default": ""}
         return serializers.CharField(max_length=spec.max_length, **common, **optional)
     if spec.kind == InputKind.CHOICE:
         optional = {} if spec.required else {"allow_blank": True, "default": spec.default}
-        return serializers.ChoiceField(choices=spec.choices.choices, **common, **optional)
+        return serializers.ChoiceField(choices=spec.choice_class.choices, **common, **optional)
     if spec.kind == InputKind.FUTURE_DATE:
         return serializers.DateField(**common)
     if spec.kind == InputKind.USER:

@@ -1,17 +1,29 @@
 """An indicator's history: what Operations did about it."""
 
+from typing import TYPE_CHECKING
+
 from rest_framework import serializers
 
 from escalations.models import Decision, Escalation
+from indicators.models import Portfolio
 
 from .flags import EventSerializer, FlagSerializer, IndicatorRefSerializer
 from .projects import ProjectSerializer
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 class EscalationSerializer(serializers.ModelSerializer):
-    portfolio = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    escalated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    portfolio: "serializers.SlugRelatedField[Portfolio]" = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    escalated_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    decided_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     decision = serializers.ChoiceField(
         choices=Decision.choices, allow_blank=True, read_only=True, help_text="Empty while awaiting a decision."
     )

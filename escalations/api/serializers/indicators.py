@@ -1,5 +1,7 @@
 """Reference data, indicators and their series, rules, check runs and imports."""
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -20,6 +22,9 @@ from indicators.models import (
 from indicators.services.configuration import RULE_FIELDS
 
 from .common import AgencyCodeField, CodeField
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PARAMS_HELP = "; ".join(
     f"{kind} {{{', '.join(f'{name}: {p.help} (default {p.default})' for name, p in params.items())}}}"
@@ -47,7 +52,9 @@ class MeSerializer(serializers.Serializer):
 
 
 class PortfolioSerializer(serializers.ModelSerializer):
-    agencies = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    agencies: "serializers.SlugRelatedField[Agency]" = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
 
     class Meta:
         model = Portfolio
@@ -154,7 +161,9 @@ class RuleSerializer(serializers.ModelSerializer):
 class CheckRunSerializer(serializers.ModelSerializer):
     """A check run. ``flags_opened``/``flags_updated``/``flags_recovered`` count cases."""
 
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    requested_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     progress = serializers.FloatField(read_only=True, help_text="Share of the work done, 0 to 1.")
 
     class Meta:
@@ -187,8 +196,11 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
-    imported_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    errors = ProblemSerializer(many=True, read_only=True)
+    imported_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    # DRF's metaclass takes declared fields out of the class body: this does not replace ``Serializer.errors``.
+    errors = ProblemSerializer(many=True, read_only=True)  # type: ignore[assignment]
     warnings = ProblemSerializer(many=True, read_only=True)
 
     class Meta:
@@ -241,9 +253,15 @@ class ImportRejectedSerializer(serializers.Serializer):
     """400 for a file that cannot be imported: every bad row (nothing was written)."""
 
     detail = serializers.CharField()
-    errors = ProblemSerializer(many=True, required=False, help_text="Every bad row (a rejected file).")
+    # DRF's metaclass takes declared fields out of the class body: these do not replace ``Serializer.errors``
+    # and ``Serializer.fields``.
+    errors = ProblemSerializer(  # type: ignore[assignment]
+        many=True, required=False, help_text="Every bad row (a rejected file)."
+    )
     warnings = ProblemSerializer(many=True, required=False)
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
 
 
 class CheckRunInput(serializers.Serializer):

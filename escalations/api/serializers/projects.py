@@ -1,10 +1,16 @@
 """Projects and their milestones."""
 
+from typing import TYPE_CHECKING
+
 from rest_framework import serializers
 
-from escalations.models import Milestone, Project, ProjectStatus
+from escalations.models import Flag, Milestone, Project, ProjectStatus
+from indicators.models import Agency
 
 from .common import AgencyCodeField, UsernameField
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class MilestoneSerializer(serializers.ModelSerializer):
@@ -20,9 +26,13 @@ class MilestoneSerializer(serializers.ModelSerializer):
 
 
 class ProjectSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    agencies = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    flags = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    owner: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    agencies: "serializers.SlugRelatedField[Agency]" = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    flags: "serializers.PrimaryKeyRelatedField[Flag]" = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     milestones = MilestoneSerializer(many=True, read_only=True)
 
     class Meta:

@@ -1,6 +1,9 @@
 """``me/``, ``portfolios/``, ``agencies/`` and ``dashboard/``: who you are, the reference data, and the RAG
 counts everyone signed in may read."""
 
+from collections.abc import Callable
+
+from django.db.models import Model
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -41,7 +44,7 @@ class _ReferenceViewSet(
     permission_classes = [IsAuthenticated & (ReadOnly | Allows(Capability.MANAGE_REFERENCE_DATA))]
     pagination_class = Pagination
     http_method_names = ["get", "post", "patch", "head", "options"]
-    save_service = None
+    save_service: Callable[..., Model] | None = None  # the service that creates or changes one
 
     def perform_create(self, serializer):
         serializer.instance = type(self).save_service(actor=self.request.user, **serializer.validated_data)
