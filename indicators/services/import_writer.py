@@ -5,10 +5,14 @@ the import-time warnings that need the stored history (restatement, percentage o
 Memory stays flat however large the file: only the current batch of records, one row per indicator touched
 and a few numbers of history per indicator are held."""
 
+from __future__ import annotations
+
 import datetime as dt
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db import connection
 from django.db.models import Count, Max, Min, OuterRef, Subquery
@@ -17,6 +21,10 @@ from django.utils import timezone
 
 from ..importers.base import IndicatorRecord, MeasurementRecord, Report
 from ..importers.values import period_start
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 from ..models import UNASSIGNED_AGENCY_CODE, Agency, ImportBatch, Indicator, Measurement, MeasurementRevision
 
 INDICATOR_FIELDS = (
@@ -48,9 +56,10 @@ _IN_CHUNK = 900
 JUMP = 10
 JUMP_HISTORY = 3
 _HUNDRED = Decimal(100)
+T = TypeVar("T")
 
 
-def _chunks(items: list, size: int = _IN_CHUNK):
+def _chunks(items: list[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -79,7 +88,7 @@ class ImportWriter:
     """Receives records in file order (an indicator's record always before its measurements), writes them in
     batches of ``BATCH_ROWS`` and counts what changed. Not safe to share between imports."""
 
-    def __init__(self, *, batch: ImportBatch, user, report: Report):
+    def __init__(self, *, batch: ImportBatch, user: User | None, report: Report):
         self.batch, self.user, self.report = batch, user, report
         self.now = timezone.now()
         self.indicators: dict[str, Indicator] = {}  # every indicator this import touched, by external id
@@ -111,7 +120,7 @@ class ImportWriter:
         self._write_indicators()
         self._write_measurements()
 
-    def finish(self) -> dict:
+    def finish(self) -> dict[str, int]:
         """Write what is pending, link geographic breakouts to their parents, mark changed indicators for
         re-evaluation; returns the counts."""
         self.flush()
@@ -166,7 +175,7 @@ class ImportWriter:
         return code
 
     # -- indicators ------------------------------------------------------------------------------------------
-    def _load(self, external_ids) -> None:
+    def _load(self, external_ids: Iterable[str]) -> None:
         wanted = [external_id for external_id in external_ids if external_id not in self.indicators]
         for ids in _chunks(wanted):
             for indicator in Indicator.objects.filter(external_id__in=ids):
@@ -266,7 +275,11 @@ class ImportWriter:
         return keyed
 
     def _repeated(
-        self, record: MeasurementRecord, key: tuple[int, dt.date], current: Measurement | None, seen: dict
+        self,
+        record: MeasurementRecord,
+        key: tuple[int, dt.date],
+        current: Measurement | None,
+        seen: dict[tuple[int, dt.date], int],
     ) -> bool:
         """Whether the file gave this indicator and period a value on an earlier line (reported): among the
         values written together with this one (``seen``), or in an earlier write of this import (the stored value
@@ -311,7 +324,7 @@ class ImportWriter:
         )
         return revision
 
-    def _insert(self, rows: list[tuple]) -> None:
+    def _insert(self, rows: list[tuple[int, dt.date, Decimal, bool]]) -> None:
         """Insert new measurements given as (indicator id, period, value, preliminary). On PostgreSQL through
         COPY: building a model instance per value and compiling the INSERT cost more than the database's work,
         and a 770,000-row file must import in well under two minutes."""
@@ -338,7 +351,9 @@ class ImportWriter:
             for pk, period, value, preliminary in rows:
                 copy.write_row((pk, period, value, preliminary, batch_id, now))
 
-    def _stored(self, keyed) -> dict:
+    def _stored(
+        self, keyed: list[tuple[MeasurementRecord, Indicator, dt.date]]
+    ) -> dict[tuple[int, dt.date], Measurement]:
         """The stored measurements the batch may touch. Files come sorted by indicator or by date, so the
         indicators' ids and the batch's period range together select few rows either way."""
         periods = [period for _, _, period in keyed]

@@ -1,14 +1,19 @@
 """Importing indicator files: the one service behind the command, the API and the upload page."""
 
+from __future__ import annotations
+
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 
 from core.errors import DomainError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 from .. import importers
 from ..importers.base import Problem, Report
@@ -29,7 +34,7 @@ class ImportRejected(DomainError):
         self.errors = list(errors)
         self.warnings = list(warnings)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         """``{"detail", "errors": [{"line", "column", "message"}, …], "warnings": […]}``."""
         return {
             "detail": self.message,
@@ -42,13 +47,13 @@ class ImportRejected(DomainError):
 class ImportOutcome:
     batch: ImportBatch | None  # None for a dry run
     duplicate_of: ImportBatch | None = None  # set when the identical file was imported before
-    counts: dict = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     format: str = ""
     rows: int = 0
     dry_run: bool = False
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         """What the API returns and the upload page shows: batch id, format, row count, counts, warnings."""
         return {
             "batch": self.batch.pk if self.batch else None,
@@ -70,7 +75,7 @@ def import_file(
     file_name: str,
     content: bytes | BinaryIO,
     format: str | None = None,
-    user=None,
+    user: User | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportOutcome:
@@ -147,7 +152,7 @@ def _import_or_roll_back(
     *,
     file_name: str,
     format: str | None,
-    user,
+    user: User | None,
     dry_run: bool,
     progress: Progress | None,
 ) -> ImportOutcome:
@@ -174,7 +179,7 @@ def _write(
     *,
     file_name: str,
     format: str | None,
-    user,
+    user: User | None,
     dry_run: bool,
     progress: Progress | None,
 ) -> ImportOutcome:
