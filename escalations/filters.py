@@ -13,6 +13,7 @@ The querysets come from the selectors (scope applied); the filters only narrow a
 
 import datetime as dt
 from functools import cache
+from typing import Any
 
 import django_filters as filters
 from django import forms
@@ -145,12 +146,30 @@ class FilterSet(filters.FilterSet):
         return self._form
 
 
-def _agency_choices():
+def _agency_choices() -> list[tuple[str, str]]:
     return [(agency.code, agency.name) for agency in selectors.agencies_all()]
 
 
-def _portfolio_choices():
+def _portfolio_choices() -> list[tuple[str, str]]:
     return [(portfolio.code, portfolio.name) for portfolio in selectors.portfolios_all()]
+
+
+def AgencyFilter(path: str = "", **kwargs: Any) -> filters.ChoiceFilter:  # noqa: N802 (used like a class)
+    """An agency named by its code; ``path`` leads from the list's model to the agency (none with a
+    ``method``)."""
+    kwargs.setdefault("empty_label", "Any")
+    kwargs.setdefault("help_text", "Agency code.")
+    if "method" not in kwargs:
+        kwargs["field_name"] = f"{path}code"
+    return filters.ChoiceFilter(choices=_agency_choices, **kwargs)
+
+
+def PortfolioFilter(path: str, **kwargs: Any) -> filters.ChoiceFilter:  # noqa: N802 (used like a class)
+    """A portfolio named by its code; ``path`` leads from the list's model to the portfolio."""
+    kwargs.setdefault("empty_label", "Any")
+    return filters.ChoiceFilter(
+        field_name=f"{path}code", choices=_portfolio_choices, help_text="Portfolio code.", **kwargs
+    )
 
 
 def _rule_choices():
@@ -183,13 +202,8 @@ class FlagFilter(FilterSet):
         help_text="performance, or data_quality (reporting gaps, impossible values).",
     )
     severity = filters.ChoiceFilter(choices=Severity.choices, empty_label="Any")
-    portfolio = filters.ChoiceFilter(
-        field_name="indicator__agency__portfolio__code", choices=_portfolio_choices, empty_label="Any",
-        help_text="Portfolio code.",
-    )  # fmt: skip
-    agency = filters.ChoiceFilter(
-        field_name="indicator__agency__code", choices=_agency_choices, empty_label="Any", help_text="Agency code."
-    )
+    portfolio = PortfolioFilter("indicator__agency__portfolio__")
+    agency = AgencyFilter("indicator__agency__")
     indicator = IdFilter(field_name="indicator_id", widget=forms.HiddenInput)
     rule = filters.ChoiceFilter(
         choices=_rule_choices,
@@ -239,10 +253,8 @@ class EventFilter(FilterSet):
     verb = filters.MultipleChoiceFilter(
         choices=Verb.choices, widget=forms.SelectMultiple(attrs={"size": 3}), help_text="Repeat for several."
     )
-    agency = filters.ChoiceFilter(
-        choices=_agency_choices,
+    agency = AgencyFilter(
         method="filter_agency",
-        empty_label="Any",
         help_text="Agency code: events of its indicators, their cases and the projects it takes part in.",
     )
     flag = IdFilter(field_name="flag_id", widget=forms.HiddenInput)
@@ -278,13 +290,8 @@ class EventFilter(FilterSet):
 class IndicatorFilter(FilterSet):
     """Indicators: the dashboard page, ``GET /api/v1/dashboard/`` and ``GET /api/v1/indicators/``."""
 
-    portfolio = filters.ChoiceFilter(
-        field_name="agency__portfolio__code", choices=_portfolio_choices, empty_label="All portfolios",
-        help_text="Portfolio code.",
-    )  # fmt: skip
-    agency = filters.ChoiceFilter(
-        field_name="agency__code", choices=_agency_choices, empty_label="All agencies", help_text="Agency code."
-    )
+    portfolio = PortfolioFilter("agency__portfolio__", empty_label="All portfolios")
+    agency = AgencyFilter("agency__", empty_label="All agencies")
     critical = BooleanFilter(label="Critical")
     rag = filters.ChoiceFilter(
         choices=Rag.choices, label="Colour", empty_label="Any", help_text="What the latest check measured."

@@ -206,6 +206,8 @@ class ProjectForm(forms.ModelForm):
         self.fields["owner"].queryset = selectors.project_managers()
         self.fields["agencies"].queryset = selectors.agencies_all()
         self.fields["agencies"].widget.attrs["size"] = 8
+        if self.instance.pk is None:
+            del self.fields["outcome"]  # a new project has no outcome yet
 
 
 class MilestoneForm(forms.Form):

@@ -6,6 +6,7 @@ Each selector joins what its callers display, so a page or API list costs a fixe
 from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from core.errors import NotFound
 from core.permissions import Capability, Role, roles_of, scope_of
 from indicators.detection import rules_applying
 from indicators.models import Agency, Indicator, Measurement, Portfolio, ThresholdRule
@@ -116,10 +117,11 @@ def indicators_with_status() -> QuerySet[Indicator]:
 
 def portfolio_for_briefing(user, code: str) -> Portfolio:
     """The portfolio whose briefing ``user`` may read (a deputy mayor's office: its own; ops leads, auditors
-    and admins: any); raises ``Portfolio.DoesNotExist`` otherwise, so that another's does not exist for them."""
-    portfolio = Portfolio.objects.get(code=code)
-    if not scope_of(user).may(Capability.READ_BRIEFINGS, portfolio_id=portfolio.pk):
-        raise Portfolio.DoesNotExist
+    and admins: any); ``NotFound`` otherwise, so that another's does not exist for them (404 on the page and in
+    the API)."""
+    portfolio = Portfolio.objects.filter(code=code).first()
+    if portfolio is None or not scope_of(user).may(Capability.READ_BRIEFINGS, portfolio_id=portfolio.pk):
+        raise NotFound("No such briefing.")
     return portfolio
 
 

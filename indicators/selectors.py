@@ -1,5 +1,6 @@
-"""Reads of the operations pages (rules, check runs, imports). Nothing here depends on who is asking: the
-pages check the role, and these tables hold no agency-scoped data."""
+"""Reads of the reference data and the operations lists (rules, check runs, imports), for the pages and the
+API alike. Nothing here depends on who is asking: the callers check the role, and these tables hold no
+agency-scoped data."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -10,7 +11,27 @@ from django.utils import timezone
 
 from .detection.classify import add_months
 from .detection.rules import STEP_MONTHS
-from .models import CheckRun, ImportBatch, Indicator, Measurement, ThresholdRule
+from .models import Agency, CheckRun, ImportBatch, Indicator, Measurement, Portfolio, ThresholdRule
+
+
+def portfolios_listed() -> QuerySet[Portfolio]:
+    """Portfolios with their agencies, by code (the API's list)."""
+    return Portfolio.objects.prefetch_related("agencies").order_by("code")
+
+
+def agencies_listed() -> QuerySet[Agency]:
+    """Agencies with their portfolio, by code (the API's list)."""
+    return Agency.objects.select_related("portfolio").order_by("code")
+
+
+def check_runs() -> QuerySet[CheckRun]:
+    """Every check run, newest first, with who asked for it."""
+    return CheckRun.objects.select_related("requested_by").order_by("-id")
+
+
+def import_batches() -> QuerySet[ImportBatch]:
+    """Every imported file, newest first, with who imported it."""
+    return ImportBatch.objects.select_related("imported_by").order_by("-imported_at", "-id")
 
 
 def rules_all() -> QuerySet[ThresholdRule]:
@@ -22,11 +43,11 @@ def indicator_by_external_id(external_id: str) -> Indicator | None:
 
 
 def check_runs_recent(limit: int = 100) -> list[CheckRun]:
-    return list(CheckRun.objects.select_related("requested_by")[:limit])
+    return list(check_runs()[:limit])
 
 
 def import_batches_recent(limit: int = 20) -> list[ImportBatch]:
-    return list(ImportBatch.objects.select_related("imported_by")[:limit])
+    return list(import_batches()[:limit])
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from core.errors import DomainError
 from core.forms import show_domain_error
-from core.permissions import Capability, may, require
+from core.permissions import Capability, require
 
 from . import importers, selectors
 from .detection import indicators_per_rule, rules_applying
@@ -37,7 +37,6 @@ def rule_list(request):
     applying = set(rules_applying(indicator.pk)) if indicator else set()
     context = {
         "rules": rules,
-        "can_edit": may(request.user, Capability.CONFIGURE),
         "indicator": indicator,
         "indicator_query": wanted,
         "applying": applying,

@@ -2,7 +2,6 @@
 with the decision forms this user may use."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -12,7 +11,6 @@ from .. import charts, reports, selectors
 from ..access import available_actions
 from ..forms import ACTION_FORMS
 from ..lifecycle import Action
-from ..models import Portfolio
 
 DECISIONS = (Action.DELEGATE, Action.CONVERT, Action.RETURN)
 
@@ -25,10 +23,7 @@ def _briefing_item(escalation, series, **extra) -> dict:
 
 @login_required
 def briefing(request, code: str):
-    try:
-        portfolio = selectors.portfolio_for_briefing(request.user, code)
-    except Portfolio.DoesNotExist:
-        raise Http404("No such briefing.") from None
+    portfolio = selectors.portfolio_for_briefing(request.user, code)
     since = reports.briefing_since(request.GET.get("since", ""))
     briefing = reports.briefing_for(user=request.user, portfolio=portfolio, since=since)
     items = [_briefing_item(item.escalation, item.series, intelligence=item.intelligence) for item in briefing.awaiting]

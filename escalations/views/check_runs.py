@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.errors import Conflict
-from core.permissions import Capability, may, require
+from core.permissions import Capability, require
 from indicators import selectors as indicator_selectors
 from indicators.models import CheckRunMode, CheckRunStatus
 
@@ -23,7 +23,6 @@ def check_run_list(request):
     context = {
         "runs": runs,
         "running": any(run.status in (CheckRunStatus.PENDING, CheckRunStatus.RUNNING) for run in runs),
-        "can_start": may(request.user, Capability.CONFIGURE),
         "default_as_of": indicator_selectors.check_default_as_of(),
     }
     return render(request, "escalations/check_runs.html", context)

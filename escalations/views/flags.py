@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
-from core.forms import show_domain_error
+from core.forms import submit
 
 from .. import charts, selectors
 from ..access import available_actions
@@ -130,15 +130,9 @@ def flag_act(request, pk: int, action: str):
         raise Http404("No such action")
     action = Action(action)
     form = ACTION_FORMS[action](request.POST, flag=flag, user=request.user)
-    status = 400
-    if form.is_valid():
-        try:
-            ACTION_SERVICES[action](flag=flag, actor=request.user, **form.service_kwargs())
-        except DomainError as error:
-            show_domain_error(form, error)
-            status = error.status_code
-            flag = _flag_or_404(request.user, pk)
-        else:
-            messages.success(request, f"{action.label}: done.")
-            return redirect(safe_next(request, reverse("flag_detail", args=[flag.pk])))
+    status, _ = submit(form, lambda: ACTION_SERVICES[action](flag=flag, actor=request.user, **form.service_kwargs()))
+    if status == 200:
+        messages.success(request, f"{action.label}: done.")
+        return redirect(safe_next(request, reverse("flag_detail", args=[flag.pk])))
+    flag = _flag_or_404(request.user, pk)  # as it is now: another action may have come first
     return render(request, "escalations/flag_detail.html", flag_page_context(request, flag, bound=form), status=status)

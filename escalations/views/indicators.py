@@ -9,8 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError
-from core.forms import show_domain_error
+from core.forms import submit
 from core.permissions import Capability, may
 from indicators.models import Indicator
 
@@ -62,12 +61,8 @@ def indicator_raise_flag(request, pk: int):
     """Raise a flag by hand (what the thresholds do not catch); the service checks role and scope."""
     indicator = _indicator_or_404(pk)
     form = RaiseFlagForm(request.POST)
-    if form.is_valid():
-        try:
-            flag = flag_raise(indicator=indicator, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            show_domain_error(form, error)
-            return indicator_detail(request, pk, raise_form=form, status=error.status_code)
-        messages.success(request, f"Case #{flag.pk} raised.")
-        return redirect("flag_detail", flag.pk)
-    return indicator_detail(request, pk, raise_form=form, status=400)
+    status, flag = submit(form, lambda: flag_raise(indicator=indicator, actor=request.user, **form.cleaned_data))
+    if flag is None:
+        return indicator_detail(request, pk, raise_form=form, status=status)
+    messages.success(request, f"Case #{flag.pk} raised.")
+    return redirect("flag_detail", flag.pk)

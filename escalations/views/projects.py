@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
-from core.forms import show_domain_error
-from core.permissions import Capability, may, require
+from core.forms import submit
+from core.permissions import Capability, require
 
 from .. import charts, selectors
 from ..access import project_actions_available
@@ -58,7 +58,6 @@ def project_board(request):
         "escalations/project_board.html",
         {
             "columns": [(ProjectStatus(status).label, status, items) for status, items in columns.items()],
-            "can_run": may(request.user, Capability.RUN_PROJECTS),
         },
     )
 
@@ -92,7 +91,6 @@ def project_detail(request, pk: int, action_form=None, milestone_form=None, stat
         {
             "project": project,
             "trends": trends,
-            "can_run": may(request.user, Capability.RUN_PROJECTS),
             "action_forms": _project_action_forms(request, project, bound=action_form),
             "open_bound": action_form.action.value if action_form is not None else "",
             "milestone_form": milestone_form or MilestoneForm(),
@@ -106,24 +104,13 @@ def project_detail(request, pk: int, action_form=None, milestone_form=None, stat
 def project_create_view(request):
     require(request.user, Capability.RUN_PROJECTS)
     form = ProjectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            project = project_create(
-                actor=request.user,
-                title=data["title"],
-                description=data["description"],
-                owner=data["owner"],
-                agencies=list(data["agencies"]),
-                start_date=data["start_date"],
-                target_date=data["target_date"],
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
+    status = 200
+    if request.method == "POST":
+        status, project = submit(form, lambda: project_create(actor=request.user, **_project_fields(form)))
+        if project is not None:
             messages.success(request, f"Project “{project.title}” created.")
             return redirect("project_detail", project.pk)
-    return render(request, "escalations/project_form.html", {"form": form, "project": None})
+    return render(request, "escalations/project_form.html", {"form": form, "project": None}, status=status)
 
 
 @login_required
@@ -131,19 +118,20 @@ def project_edit(request, pk: int):
     require(request.user, Capability.RUN_PROJECTS)
     project = _project_or_404(request.user, pk)
     form = ProjectForm(request.POST or None, instance=project)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        agencies = list(data.pop("agencies"))
-        # Fresh from the database: the model form has already copied the input onto ``project``.
-        project = _project_or_404(request.user, pk)
-        try:
-            project_update(project=project, actor=request.user, agencies=agencies, **data)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
+    status = 200
+    if request.method == "POST":
+        # Fresh from the database: validating the model form copies the input onto its instance.
+        stored = _project_or_404(request.user, pk)
+        status, _ = submit(form, lambda: project_update(project=stored, actor=request.user, **_project_fields(form)))
+        if status == 200:
             messages.success(request, "Project saved.")
             return redirect("project_detail", project.pk)
-    return render(request, "escalations/project_form.html", {"form": form, "project": project})
+    return render(request, "escalations/project_form.html", {"form": form, "project": project}, status=status)
+
+
+def _project_fields(form: ProjectForm) -> dict:
+    """The project form's values as the project services take them."""
+    return {**form.cleaned_data, "agencies": list(form.cleaned_data["agencies"])}
 
 
 @login_required
@@ -155,17 +143,13 @@ def project_act_view(request, pk: int, action: str):
         raise Http404("No such action")
     action = ProjectAction(action)
     form = PROJECT_ACTION_FORMS[action](request.POST, user=request.user)
-    status = 400
-    if form.is_valid():
-        try:
-            project = project_act(project=project, actor=request.user, action=action, **form.cleaned_data)
-        except DomainError as error:
-            show_domain_error(form, error)
-            status = error.status_code
-        else:
-            messages.success(request, f"Project is now {project.get_status_display().lower()}.")
-            return redirect("project_detail", project.pk)
-    return project_detail(request, pk, action_form=form, status=status)
+    status, changed = submit(
+        form, lambda: project_act(project=project, actor=request.user, action=action, **form.cleaned_data)
+    )
+    if changed is None:
+        return project_detail(request, pk, action_form=form, status=status)
+    messages.success(request, f"Project is now {changed.get_status_display().lower()}.")
+    return redirect("project_detail", project.pk)
 
 
 @login_required
@@ -174,15 +158,11 @@ def project_milestone_add(request, pk: int):
     require(request.user, Capability.RUN_PROJECTS)
     project = _project_or_404(request.user, pk)
     form = MilestoneForm(request.POST)
-    if form.is_valid():
-        try:
-            milestone_add(project=project, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            messages.success(request, "Milestone added.")
-            return redirect("project_detail", project.pk)
-    return project_detail(request, pk, milestone_form=form, status=400)
+    status, _ = submit(form, lambda: milestone_add(project=project, actor=request.user, **form.cleaned_data))
+    if status != 200:
+        return project_detail(request, pk, milestone_form=form, status=status)
+    messages.success(request, "Milestone added.")
+    return redirect("project_detail", project.pk)
 
 
 @login_required

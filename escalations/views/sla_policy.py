@@ -4,9 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
-from core.errors import DomainError
-from core.forms import show_domain_error
-from core.permissions import Capability, may, require
+from core.forms import submit
+from core.permissions import Capability, require
 
 from ..forms import SlaPolicyForm
 from ..models import SlaPolicy
@@ -18,14 +17,9 @@ def sla_policy(request):
     require(request.user, Capability.READ_OPERATIONS)
     form = SlaPolicyForm(request.POST or None, instance=SlaPolicy.current())
     status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            sla_policy_update(actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            show_domain_error(form, error)
-            status = error.status_code
-        else:
+    if request.method == "POST":
+        status, _ = submit(form, lambda: sla_policy_update(actor=request.user, **form.cleaned_data))
+        if status == 200:
             messages.success(request, "SLA policy saved; it applies to deadlines set from now on.")
             return redirect("sla_policy")
-    context = {"form": form, "can_edit": may(request.user, Capability.CONFIGURE)}
-    return render(request, "escalations/sla_policy.html", context, status=status)
+    return render(request, "escalations/sla_policy.html", {"form": form}, status=status)

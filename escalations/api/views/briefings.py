@@ -1,13 +1,11 @@
 """``briefings/{portfolio}/``: the deputy mayor's briefing of a portfolio, as on its page."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from escalations import reports, selectors
-from indicators.models import Portfolio
 
 from ..serializers.briefings import BriefingSerializer
 
@@ -25,10 +23,7 @@ class BriefingView(APIView):
         responses={200: BriefingSerializer},
     )
     def get(self, request, code: str):
-        try:
-            portfolio = selectors.portfolio_for_briefing(request.user, code)
-        except Portfolio.DoesNotExist:
-            raise NotFound("No such briefing.") from None
+        portfolio = selectors.portfolio_for_briefing(request.user, code)
         since = reports.briefing_since(request.query_params.get("since", ""))
         briefing = reports.briefing_for(user=request.user, portfolio=portfolio, since=since)
         return Response(BriefingSerializer(briefing, context={"request": request}).data)

@@ -16,8 +16,8 @@ from escalations.filters import IndicatorFilter
 from escalations.models import Escalation
 from escalations.selectors import events_visible_to, flags_visible_to, indicators_with_status, projects_visible_to
 from escalations.services.checks import check_run_start
-from indicators.models import CheckRun, CheckRunMode, ImportBatch, ThresholdRule
-from indicators.selectors import check_default_as_of
+from indicators import selectors as indicator_selectors
+from indicators.models import CheckRunMode
 from indicators.services import import_file, indicator_tune, rule_save
 
 from ..csv import CsvExportMixin, CSVRenderer
@@ -117,7 +117,7 @@ class RuleViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = ThresholdRule.objects.select_related("agency").order_by("kind", "name", "id")
+    queryset = indicator_selectors.rules_all()
     serializer_class = RuleSerializer
     permission_classes = operations_permissions()
     pagination_class = Pagination
@@ -149,7 +149,7 @@ class RuleViewSet(
 class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The nightly (and requested) checks with their progress."""
 
-    queryset = CheckRun.objects.select_related("requested_by").order_by("-id")
+    queryset = indicator_selectors.check_runs()
     serializer_class = CheckRunSerializer
     pagination_class = Pagination
     permission_classes = operations_permissions()
@@ -158,7 +158,7 @@ class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = CheckRunInput(data=request.data)
         data.is_valid(raise_exception=True)
         mode = CheckRunMode.FULL if data.validated_data["full"] else CheckRunMode.INCREMENTAL
-        as_of = data.validated_data.get("as_of") or check_default_as_of().date
+        as_of = data.validated_data.get("as_of") or indicator_selectors.check_default_as_of().date
         run = check_run_start(mode=mode, as_of=as_of, requested_by=request.user).run
         run.refresh_from_db()
         return Response(CheckRunSerializer(run).data, status=status.HTTP_201_CREATED)
@@ -182,7 +182,7 @@ class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     ),
 )
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = ImportBatch.objects.select_related("imported_by").order_by("-imported_at", "-id")
+    queryset = indicator_selectors.import_batches()
     serializer_class = ImportBatchSerializer
     permission_classes = operations_permissions()
     parser_classes = [MultiPartParser]

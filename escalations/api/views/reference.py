@@ -16,7 +16,8 @@ from core.permissions import Capability
 from escalations import reports
 from escalations.filters import IndicatorFilter
 from escalations.selectors import indicators_on_dashboard
-from indicators.models import Agency, Portfolio, Rag
+from indicators import selectors as indicator_selectors
+from indicators.models import Rag
 from indicators.services import agency_save, portfolio_save
 
 from ..pagination import Pagination
@@ -61,7 +62,7 @@ class _ReferenceViewSet(
     partial_update=extend_schema(summary="Change a portfolio (admin)"),
 )
 class PortfolioViewSet(_ReferenceViewSet):
-    queryset = Portfolio.objects.prefetch_related("agencies").order_by("code")
+    queryset = indicator_selectors.portfolios_listed()
     serializer_class = PortfolioSerializer
     save_service = staticmethod(portfolio_save)
     lookup_model_name = "portfolio"
@@ -73,7 +74,7 @@ class PortfolioViewSet(_ReferenceViewSet):
     partial_update=extend_schema(summary="Change an agency (admin)"),
 )
 class AgencyViewSet(_ReferenceViewSet):
-    queryset = Agency.objects.select_related("portfolio").order_by("code")
+    queryset = indicator_selectors.agencies_listed()
     serializer_class = AgencySerializer
     save_service = staticmethod(agency_save)
     lookup_model_name = "agency"
