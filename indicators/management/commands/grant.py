@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import DomainError
 from core.permissions import Role
 from indicators.services import role_grant
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, username, role, agency, portfolio, **options):
         try:
             role_grant(username=username, role=role, agencies=agency, portfolios=portfolio)
-        except ValueError as error:
-            raise CommandError(str(error)) from None
+        except DomainError as error:
+            raise CommandError(error.message) from None
         scope = [*agency, *portfolio]
         self.stdout.write(f"{username}: {role}" + (f" for {', '.join(scope)}" if scope else ""))
