@@ -157,6 +157,7 @@ def _portfolio_choices() -> list[tuple[str, str]]:
 def AgencyFilter(path: str = "", **kwargs: Any) -> filters.ChoiceFilter:  # noqa: N802 (used like a class)
     """An agency named by its code; ``path`` leads from the list's model to the agency (none with a
     ``method``)."""
+    kwargs.setdefault("label", "Agency")
     kwargs.setdefault("empty_label", "Any")
     kwargs.setdefault("help_text", "Agency code.")
     if "method" not in kwargs:
@@ -166,6 +167,7 @@ def AgencyFilter(path: str = "", **kwargs: Any) -> filters.ChoiceFilter:  # noqa
 
 def PortfolioFilter(path: str, **kwargs: Any) -> filters.ChoiceFilter:  # noqa: N802 (used like a class)
     """A portfolio named by its code; ``path`` leads from the list's model to the portfolio."""
+    kwargs.setdefault("label", "Portfolio")
     kwargs.setdefault("empty_label", "Any")
     return filters.ChoiceFilter(
         field_name=f"{path}code", choices=_portfolio_choices, help_text="Portfolio code.", **kwargs
@@ -191,30 +193,35 @@ FLAG_ORDERS = {
 class FlagFilter(FilterSet):
     """The flag list: the triage queue page and ``GET /api/v1/flags/``."""
 
-    open = BooleanFilter(method="filter_open", label="Open", help_text="true: open cases; false: closed ones.")
+    open = BooleanFilter(method="filter_open", label="Open", help_text="Open cases (true) or closed ones (false).")
     status = filters.MultipleChoiceFilter(
-        choices=FlagStatus.choices, widget=forms.SelectMultiple(attrs={"size": 3}), help_text="Repeat for several."
+        choices=FlagStatus.choices,
+        label="Status",
+        widget=forms.SelectMultiple(attrs={"size": 3}),
+        help_text="One or several.",
     )
     category = filters.ChoiceFilter(
         choices=FlagCategory.choices,
         label="Queue",
         empty_label="Both",
-        help_text="performance, or data_quality (reporting gaps, impossible values).",
+        help_text="Performance, or data quality (reporting gaps, impossible values).",
     )
-    severity = filters.ChoiceFilter(choices=Severity.choices, empty_label="Any")
+    severity = filters.ChoiceFilter(choices=Severity.choices, label="Severity", empty_label="Any")
     portfolio = PortfolioFilter("indicator__agency__portfolio__")
     agency = AgencyFilter("indicator__agency__")
     indicator = IdFilter(field_name="indicator_id", widget=forms.HiddenInput)
     rule = filters.ChoiceFilter(
         choices=_rule_choices,
         method="filter_rule",
+        label="Rule",
         empty_label="Any",
-        help_text="Cases with an active signal of this rule (its id), or `manual`: raised by a person.",
+        help_text="Cases with an active signal of the rule (its id), or raised by a person (manual).",
     )
     assignee = filters.CharFilter(
         method="filter_assignee",
+        label="Assignee",
         widget=forms.Select(choices=[("", "Anyone"), ("me", "Me"), ("none", "Nobody")]),
-        help_text="A username, `me` or `none` (unassigned).",
+        help_text="A username, me, or none (unassigned).",
     )
     critical = BooleanFilter(field_name="indicator__critical", label="Critical indicator")
     # By id by default: PostgreSQL walks the primary key backwards and joins just one page (ordering by
@@ -248,10 +255,13 @@ class EventFilter(FilterSet):
     actor = filters.CharFilter(
         method="filter_actor",
         label="Actor",
-        help_text="A username or a system label such as `nightly check` (any case).",
+        help_text="A username, or a system label such as nightly check (any case).",
     )
     verb = filters.MultipleChoiceFilter(
-        choices=Verb.choices, widget=forms.SelectMultiple(attrs={"size": 3}), help_text="Repeat for several."
+        choices=Verb.choices,
+        label="What happened",
+        widget=forms.SelectMultiple(attrs={"size": 3}),
+        help_text="One or several.",
     )
     agency = AgencyFilter(
         method="filter_agency",

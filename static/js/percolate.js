@@ -8,6 +8,20 @@ document.addEventListener("change", (event) => {
   });
 });
 
+// The queue's bulk form: show the fields of the chosen action only.
+function showBulkInputs(select) {
+  select.form.querySelectorAll("[data-bulk-action]").forEach((fieldset) => {
+    fieldset.hidden = fieldset.dataset.bulkAction !== select.value;
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches("#bulk select[name=action]")) showBulkInputs(event.target);
+});
+document.addEventListener("DOMContentLoaded", () => {
+  const select = document.querySelector("#bulk select[name=action]");
+  if (select) showBulkInputs(select);
+});
+
 // The import page: while the form is being processed, poll the server for the rows imported so far.
 document.addEventListener("submit", (event) => {
   const form = event.target.closest("[data-import-progress]");

@@ -31,6 +31,11 @@ def test_flag_from_triage_to_completed_project(session, demo):
     page.check("#select-all")  # the page's own script, allowed by the CSP
     assert page.locator("#bulk input[name=ids]:checked").count() == page.locator("#bulk input[name=ids]").count()
     page.uncheck("#select-all")
+    # The bulk form shows the fields of the chosen action only (the same fields as the action's own form).
+    assert page.locator("[data-bulk-action=dismiss]").is_hidden()
+    page.select_option("#bulk select[name=action]", "dismiss")
+    assert page.locator("#id_bulk-dismiss-note").is_visible()
+    assert page.locator("[data-bulk-action=escalate]").is_hidden()
     rows = page.locator("table.flags tbody tr")
     assert all(agency.code in rows.nth(i).inner_text() for i in range(rows.count()))
 

@@ -186,6 +186,28 @@ def test_bulk_action_reports_honestly(client, liaison, flag, agency):
     assert Flag.objects.get(pk=flag.pk).status == FlagStatus.IN_REVIEW
 
 
+def test_bulk_action_takes_the_fields_of_its_row_of_the_table(client, liaison, flag, agency):
+    second = FlagFactory(indicator__agency=agency)
+    client = signed_in(client, liaison)
+    queue = client.get(reverse("flag_queue"), follow=True).text
+    assert 'data-bulk-action="dismiss"' in queue and 'name="bulk-dismiss-note"' in queue
+    assert 'data-bulk-action="escalate"' in queue  # every action a liaison may take, with its own fields
+    response = client.post(
+        reverse("flag_bulk"),
+        {
+            "ids": [flag.pk, second.pk],
+            "action": "dismiss",
+            "bulk-dismiss-reason_code": "data_error",
+            "bulk-dismiss-note": "Mis-keyed by the agency",
+        },
+        follow=True,
+    )
+    assert "Dismiss: 2 of 2 cases done." in response.text
+    assert set(Flag.objects.filter(pk__in=[flag.pk, second.pk]).values_list("dismiss_reason", flat=True)) == {
+        "data_error"
+    }
+
+
 def test_bulk_dismiss_needs_a_reason(client, liaison, flag):
     response = signed_in(client, liaison).post(
         reverse("flag_bulk"), {"ids": [flag.pk], "action": "dismiss"}, follow=True
