@@ -12,13 +12,14 @@ with the same parameters shows.
 The querysets come from the selectors (scope applied); the filters only narrow and order them."""
 
 import datetime as dt
-from functools import cache
+from collections.abc import Callable
 from typing import Any
 
 import django_filters as filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 
 from indicators.models import Indicator, Rag
 
@@ -31,6 +32,7 @@ MAX_ID = 2**63 - 1
 MANUAL = "manual"  # the ``rule`` of cases raised by a person
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
     """An object id; out-of-range numbers are refused as invalid input rather than reaching the database."""
 
@@ -94,6 +96,10 @@ class DayOrMomentField(forms.Field):
         return moment, is_day
 
 
+DAY_OR_MOMENT = {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+
+
+@extend_schema_field(DAY_OR_MOMENT)
 class SinceFilter(filters.Filter):
     """From this day (inclusive) or moment (inclusive)."""
 
@@ -103,6 +109,7 @@ class SinceFilter(filters.Filter):
         return qs if value is None else qs.filter(**{f"{self.field_name}__gte": value[0]})
 
 
+@extend_schema_field(DAY_OR_MOMENT)
 class UntilFilter(filters.Filter):
     """Through this day (the whole day, inclusive), or before this moment (exclusive)."""
 
@@ -131,51 +138,57 @@ class SortFilter(filters.ChoiceFilter):
         return qs.order_by(*self.orders[value or self.default][1], "pk")
 
 
-class FilterSet(filters.FilterSet):
-    """Choices read from the database are read when first needed (a list that names no agency reads no
-    agencies), and then once per request: validating and rendering share them."""
-
-    @property
-    def form(self):
-        if not hasattr(self, "_form"):
-            for field in super().form.fields.values():
-                # django-filter wraps the choices given to a filter (here a function reading the database).
-                read = getattr(getattr(field, "choices", None), "choices", None)
-                if callable(read):
-                    field.choices = cache(read)
-        return self._form
-
-
-def _agency_choices() -> list[tuple[str, str]]:
+def _agency_options() -> list[tuple[str, str]]:
     return [(agency.code, agency.name) for agency in selectors.agencies_all()]
 
 
-def _portfolio_choices() -> list[tuple[str, str]]:
+def _portfolio_options() -> list[tuple[str, str]]:
     return [(portfolio.code, portfolio.name) for portfolio in selectors.portfolios_all()]
 
 
-def AgencyFilter(path: str = "", **kwargs: Any) -> filters.ChoiceFilter:  # noqa: N802 (used like a class)
+def _rule_options() -> list[tuple[str, str]]:
+    return [(MANUAL, "Raised by a person"), *((str(rule.pk), rule.name) for rule in selectors.rules_all())]
+
+
+class OptionsSelect(forms.Select):
+    """A select whose options are read when it is drawn (once per drawing), not when the form is built."""
+
+    def __init__(self, options: Callable[[], list[tuple[str, str]]], empty_label: str):
+        super().__init__()
+        self.read_options, self.empty_label = options, empty_label
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        options: list[tuple[str, str]] = [("", self.empty_label), *self.read_options()]
+        self.choices = options
+        return super().get_context(name, value, attrs)
+
+
+class CodeFilter(filters.CharFilter):
+    """Something named by its code (an agency, a portfolio, a rule's id). Any text is accepted — a code that
+    names nothing selects nothing, as any filter that matches no row — and a page offers the known codes in a
+    select."""
+
+    def __init__(
+        self, *args: Any, options: Callable[[], list[tuple[str, str]]], empty_label: str = "Any", **kwargs: Any
+    ):
+        kwargs.setdefault("widget", OptionsSelect(options, empty_label))
+        super().__init__(*args, **kwargs)
+
+
+def AgencyFilter(path: str = "", **kwargs: Any) -> CodeFilter:  # noqa: N802 (used like a class)
     """An agency named by its code; ``path`` leads from the list's model to the agency (none with a
     ``method``)."""
     kwargs.setdefault("label", "Agency")
-    kwargs.setdefault("empty_label", "Any")
     kwargs.setdefault("help_text", "Agency code.")
     if "method" not in kwargs:
         kwargs["field_name"] = f"{path}code"
-    return filters.ChoiceFilter(choices=_agency_choices, **kwargs)
+    return CodeFilter(options=_agency_options, **kwargs)
 
 
-def PortfolioFilter(path: str, **kwargs: Any) -> filters.ChoiceFilter:  # noqa: N802 (used like a class)
+def PortfolioFilter(path: str, **kwargs: Any) -> CodeFilter:  # noqa: N802 (used like a class)
     """A portfolio named by its code; ``path`` leads from the list's model to the portfolio."""
     kwargs.setdefault("label", "Portfolio")
-    kwargs.setdefault("empty_label", "Any")
-    return filters.ChoiceFilter(
-        field_name=f"{path}code", choices=_portfolio_choices, help_text="Portfolio code.", **kwargs
-    )
-
-
-def _rule_choices():
-    return [(MANUAL, "Raised by a person"), *((str(rule.pk), rule.name) for rule in selectors.rules_all())]
+    return CodeFilter(field_name=f"{path}code", options=_portfolio_options, help_text="Portfolio code.", **kwargs)
 
 
 FLAG_ORDERS = {
@@ -190,7 +203,7 @@ FLAG_ORDERS = {
 }
 
 
-class FlagFilter(FilterSet):
+class FlagFilter(filters.FilterSet):
     """The flag list: the triage queue page and ``GET /api/v1/flags/``."""
 
     open = BooleanFilter(method="filter_open", label="Open", help_text="Open cases (true) or closed ones (false).")
@@ -210,11 +223,10 @@ class FlagFilter(FilterSet):
     portfolio = PortfolioFilter("indicator__agency__portfolio__")
     agency = AgencyFilter("indicator__agency__")
     indicator = IdFilter(field_name="indicator_id", widget=forms.HiddenInput)
-    rule = filters.ChoiceFilter(
-        choices=_rule_choices,
+    rule = CodeFilter(
+        options=_rule_options,
         method="filter_rule",
         label="Rule",
-        empty_label="Any",
         help_text="Cases with an active signal of the rule (its id), or raised by a person (manual).",
     )
     assignee = filters.CharFilter(
@@ -238,7 +250,9 @@ class FlagFilter(FilterSet):
     def filter_rule(self, queryset, name, value: str):
         if value == MANUAL:
             return queryset.filter(origin=FlagOrigin.MANUAL)
-        return selectors.flags_with_active_signal_of(queryset, value)
+        if not value.isascii() or not value.isdigit() or not 0 < int(value) <= MAX_ID:
+            return queryset.none()  # names no rule
+        return selectors.flags_with_active_signal_of(queryset, int(value))
 
     def filter_assignee(self, queryset, name, value):
         if value == "me":
@@ -249,7 +263,7 @@ class FlagFilter(FilterSet):
         return queryset.filter(assignee__username=value)
 
 
-class EventFilter(FilterSet):
+class EventFilter(filters.FilterSet):
     """The audit log: its page and ``GET /api/v1/events/``."""
 
     actor = filters.CharFilter(
@@ -297,7 +311,7 @@ class EventFilter(FilterSet):
         )
 
 
-class IndicatorFilter(FilterSet):
+class IndicatorFilter(filters.FilterSet):
     """Indicators: the dashboard page, ``GET /api/v1/dashboard/`` and ``GET /api/v1/indicators/``."""
 
     portfolio = PortfolioFilter("agency__portfolio__", empty_label="All portfolios")

@@ -201,6 +201,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON in (bounded: escalations/api/parsers.py); imports take a multipart file of their own.
+    "DEFAULT_PARSER_CLASSES": ["escalations.api.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "escalations.api.schema.PercolateAutoSchema",
     "EXCEPTION_HANDLER": "escalations.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "escalations.api.pagination.Pagination",
@@ -217,6 +220,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "escalations.api.schema.mark_bodies",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "FlagStatusEnum": "escalations.lifecycle.FlagStatus",
         "ProjectStatusEnum": "escalations.models.ProjectStatus",
@@ -227,6 +234,9 @@ SPECTACULAR_SETTINGS = {
         "NoteKindEnum": "escalations.models.NoteKind",
     },
 }
+
+# Largest JSON body the API reads (bytes); an import's file has its own limit below.
+PERCOLATE_API_MAX_BODY_BYTES = env.int("PERCOLATE_API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 
 # Largest file accepted by an import (bytes).
 PERCOLATE_IMPORT_MAX_BYTES = env.int("PERCOLATE_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)

@@ -81,6 +81,8 @@ class CsvExportMixin:
         if getattr(request.accepted_renderer, "format", None) != CSVRenderer.format:
             return super().list(request, *args, **kwargs)
         queryset = self.filter_queryset(self.get_queryset())
+        if self.paginator is not None:  # every row is exported, but a malformed page parameter is still refused
+            self.paginator.validate_query(request)
         if self.csv_export is not None:
             return self.csv_export(queryset)
         serializer_class, context = self.get_serializer_class(), self.get_serializer_context()

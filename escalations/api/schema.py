@@ -1,8 +1,11 @@
 """The OpenAPI schema's error responses. Every operation documents the errors it can answer, in the one
 shape the exception handler writes, so that clients (and schemathesis) can rely on them:
 401 without credentials, 403 for a role that may not, 404 for what is outside one's scope or does not
-exist, 400 for refused input (writes, and lists with filters). 409 is declared by the views that can
+exist, 400 for refused input (writes, and lists: their filters and pages). 409 is declared by the views that can
 refuse on an object's status (lifecycle actions, projects)."""
+
+import re
+from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import AllowAny
@@ -16,9 +19,13 @@ class PercolateAutoSchema(AutoSchema):
         if any(permission is AllowAny for permission in permissions):
             return {"400": ValidationErrorSerializer} if self.method != "GET" else {}
         codes = {"401": ErrorSerializer, "403": ErrorSerializer, "404": ErrorSerializer}
-        if self.method != "GET" or getattr(self.view, "filterset_class", None) is not None:
+        if self.method != "GET" or self._takes_query():
             codes["400"] = ValidationErrorSerializer
         return codes
+
+    def _takes_query(self) -> bool:
+        """Whether the operation reads query parameters it may refuse (filters, pagination)."""
+        return getattr(self.view, "filterset_class", None) is not None or self._is_list_view()
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -28,3 +35,49 @@ class PercolateAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(serializer, code, ["application/json"], direction)
         return responses
+
+
+# drf-spectacular's pattern for a decimal string also matches "", "-" and "."; the server refuses those.
+_DECIMAL_PATTERN = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\.\\d\{0,(\d+)\}\)\?\$$")
+
+
+def _strict_decimal(pattern: str) -> str:
+    match = _DECIMAL_PATTERN.match(pattern)
+    if not match:
+        return pattern
+    whole, places = match.groups()
+    return rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
+
+
+# Text refuses the null character (Django's and DRF's fields do); a schema says so, or a client reads any
+# string as valid.
+_TEXT = r"^[^\u0000]*$"
+
+
+def _walk(node: Any, inbound: bool) -> None:
+    """Tighten the schemas of what a client sends (``inbound``): decimals and text as the server reads them."""
+    if isinstance(node, dict):
+        if node.get("format") == "decimal" and isinstance(node.get("pattern"), str):
+            node["pattern"] = _strict_decimal(node["pattern"])
+        elif inbound and node.get("type") == "string" and not {"format", "pattern", "enum"} & node.keys():
+            node["pattern"] = _TEXT
+        for key, value in node.items():
+            _walk(value, inbound or key in ("parameters", "requestBody") or str(key).endswith("Request"))
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, inbound)
+
+
+def mark_bodies(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """A schema postprocessing hook: every request body is required (no operation of the API acts on an empty
+    one), the bulk action's ``filter`` object refuses keys it does not know, and a decimal string needs a
+    digit and text has no null character, as the server reads them."""
+    _walk(result, inbound=False)
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name in ("BulkFilter", "BulkFilterRequest"):
+            component["additionalProperties"] = False
+    return result

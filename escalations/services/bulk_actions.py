@@ -39,9 +39,10 @@ def flags_bulk_act(
     selection: QuerySet[Flag] | None = None,
 ) -> BulkOutcome:
     """Take ``action`` with ``inputs`` on the flags named by ``ids`` (those the actor cannot see are
-    reported as not found) or on every flag of ``selection`` (a filtered list of the actor's; at most
-    ``BULK_LIMIT``). Refuses up front — writing nothing — when no role of the actor ever takes the action or
-    the input is invalid; after that each flag succeeds or fails on its own."""
+    reported as not found), on every flag of ``selection`` (a filtered list of the actor's; at most
+    ``BULK_LIMIT``), or with both on the named flags the selection holds (the others: not found). Refuses
+    up front — writing nothing — when no role of the actor ever takes the action or the input is invalid;
+    after that each flag succeeds or fails on its own."""
     if not may_ever(actor, action):
         raise ActionForbidden(f"Your role does not allow the action “{action.label.lower()}” on flags.")
     clean_inputs(TRANSITIONS[action].inputs, inputs)
@@ -69,7 +70,8 @@ def _targets(
 ) -> tuple[list[Flag], list[int]]:
     if ids is not None:
         wanted = list(dict.fromkeys(ids))
-        found = selectors.flags_visible_to(actor).in_bulk(wanted)
+        scope = selection if selection is not None else selectors.flags_visible_to(actor)
+        found = scope.in_bulk(wanted)
         return [found[pk] for pk in wanted if pk in found], [pk for pk in wanted if pk not in found]
     if selection is None:
         raise TypeError("flags_bulk_act needs ids or a selection")

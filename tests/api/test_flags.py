@@ -81,7 +81,17 @@ class TestList:
         assert page["count"] == 1
 
     @pytest.mark.parametrize(
-        "params", [{"severity": "purple"}, {"indicator": "abc"}, {"rule": 2**70}, {"open": "maybe"}]
+        "params",
+        [
+            {"severity": "purple"},
+            {"indicator": "abc"},
+            {"indicator": 2**70},
+            {"open": "maybe"},
+            {"critical": ""},
+            {"indicator": ""},
+            {"page_size": "ten"},
+            {"page": ["1", "2"]},
+        ],
     )
     def test_bad_filter_values_are_400(self, lead_api, params):
         response = lead_api.get(f"{API}flags/", params)
@@ -263,13 +273,20 @@ class TestBulk:
         assert response.status_code == 400
         assert Event.objects.count() == 0
 
-    def test_needs_ids_or_filter_and_valid_action_input(self, client_for, liaison, flag_in):
+    def test_names_flags_by_ids_filter_both_or_none_and_needs_valid_action_input(self, client_for, liaison, flag_in):
         api = client_for(liaison)
-        flag = flag_in(FlagStatus.DETECTED)
-        assert api.post(f"{API}flags/bulk/", {"action": "review"}, format="json").status_code == 400
+        flag, other = flag_in(FlagStatus.DETECTED), flag_in(FlagStatus.IN_REVIEW)
+        nothing = api.post(f"{API}flags/bulk/", {"action": "review"}, format="json").json()
+        assert (nothing["matched"], nothing["succeeded"]) == (0, 0)
+        both = {"action": "review", "ids": [flag.pk, other.pk], "filter": {"status": ["detected"]}}
+        result = api.post(f"{API}flags/bulk/", both, format="json").json()
+        assert result["succeeded_ids"] == [flag.pk] and [f["id"] for f in result["failed"]] == [other.pk]
         response = api.post(f"{API}flags/bulk/", {"action": "dismiss", "ids": [flag.pk]}, format="json")
         assert response.status_code == 400
         assert set(response.json()["fields"]) == {"reason_code", "note"}
+        assert api.post(f"{API}flags/bulk/", {"action": "fly", "ids": [flag.pk]}, format="json").status_code == 400
+        typo = {"action": "review", "filter": {"stauts": "detected"}}
+        assert api.post(f"{API}flags/bulk/", typo, format="json").status_code == 400
 
     def test_convert_with_a_title_makes_one_project(self, client_for, lead, flag_in):
         flags = [flag_in(FlagStatus.IN_REVIEW) for _ in range(3)]

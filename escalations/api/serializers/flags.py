@@ -1,13 +1,15 @@
 """Flags, their notes and timeline, and the input of each lifecycle action."""
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+import django_filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from escalations.access import available_actions
 from escalations.audit_trail import verb_label
 from escalations.case_signals import breach_sentence
+from escalations.filters import MAX_ID, FlagFilter
 from escalations.lifecycle import RAISE_INPUTS, TRANSITIONS, Action, DismissReason, Input, InputKind, Transition
 from escalations.models import Event, Flag, Note, Project, Signal
 from escalations.priority import PRIORITY_FORMULA, priority_terms
@@ -263,19 +265,55 @@ class BulkResultSerializer(serializers.Serializer):
     failed = Failure(many=True, help_text="Each flag the action was refused for, with the reason.")
 
 
-class BulkInput(serializers.Serializer):
-    """``action`` and either ``ids`` or ``filter`` (the query parameters of ``GET flags/`` as an object);
-    the action's own input (e.g. ``reason_code`` and ``note`` for ``dismiss``) goes alongside."""
+def _filter_field(query_filter: django_filters.Filter) -> serializers.Field:
+    """The JSON field of one filter of ``FlagFilter`` (a bulk action's ``filter`` object)."""
+    common: dict[str, Any] = {"required": False, "help_text": query_filter.extra.get("help_text")}
+    if isinstance(query_filter, django_filters.MultipleChoiceFilter):
+        return serializers.ListField(child=serializers.ChoiceField(choices=query_filter.extra["choices"]), **common)
+    if isinstance(query_filter, django_filters.BooleanFilter):
+        return serializers.BooleanField(**common)
+    if isinstance(query_filter, django_filters.NumberFilter):
+        return serializers.IntegerField(min_value=1, max_value=MAX_ID, **common)
+    if isinstance(query_filter, django_filters.ChoiceFilter):
+        return serializers.ChoiceField(choices=query_filter.extra["choices"], **common)
+    return serializers.CharField(**common)
 
-    action = serializers.ChoiceField(choices=Action.choices)
-    ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=BULK_LIMIT
-    )
-    filter = serializers.DictField(
-        required=False, help_text='Query parameters of GET flags/, e.g. {"status": "detected"}.'
-    )
 
-    def validate(self, data):
-        if ("ids" in data) == ("filter" in data):
-            raise serializers.ValidationError("Give either ids or filter.")
-        return data
+class _StrictObject(serializers.Serializer):
+    """Refuses keys it does not know (a typo in a bulk action's filter must not widen it to every flag)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown filter."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+# The query parameters of ``GET flags/`` as an object: ``FlagFilter``'s filters, one field each.
+BulkFilter = type(
+    "BulkFilter",
+    (_StrictObject,),
+    {
+        "__doc__": "The query parameters of GET flags/, as an object: the flags the list selects.",
+        **{name: _filter_field(f) for name, f in FlagFilter.base_filters.items()},
+    },
+)
+
+
+def bulk_input(action: Action) -> type[serializers.Serializer]:
+    """The request of ``POST flags/bulk/`` for one action: the action's own input (its row of the table),
+    and the flags — ``ids``, the ``filter`` of ``GET flags/``, both (the named flags the filter selects) or
+    neither (nothing)."""
+    fields = {
+        "action": serializers.ChoiceField(choices=[(action.value, action.label)]),
+        "ids": serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=BULK_LIMIT
+        ),
+        "filter": BulkFilter(required=False),
+    }
+    name = "Bulk" + ACTION_INPUTS[action].__name__
+    return type(name, (ACTION_INPUTS[action],), {"__doc__": bulk_input.__doc__, **fields})
+
+
+BULK_INPUTS: dict[Action, type[serializers.Serializer]] = {action: bulk_input(action) for action in TRANSITIONS}

@@ -1,6 +1,5 @@
 """``events/``: the audit trail as far as the user's scope reaches, filtered, paginated or as CSV."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -10,6 +9,7 @@ from escalations.filters import EventFilter
 from escalations.selectors import events_visible_to
 
 from ..csv import CsvExportMixin, CSVRenderer
+from ..filtering import FilterBackend
 from ..pagination import Pagination
 from ..serializers.flags import EventSerializer
 from .flags import CSV_PARAMETER
@@ -21,7 +21,7 @@ from .flags import CSV_PARAMETER
 )
 class EventViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = EventSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = EventFilter
     pagination_class = Pagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]

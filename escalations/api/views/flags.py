@@ -8,8 +8,7 @@ lock; a refusal becomes 409/403 in the exception handler."""
 import keyword
 
 from django.http import QueryDict
-from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action as viewset_action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -25,12 +24,13 @@ from escalations.lifecycle import TRANSITIONS, Action
 from escalations.services import ACTION_SERVICES, BulkOutcome, flag_raise, flags_bulk_act
 
 from ..csv import CsvExportMixin, CSVRenderer
+from ..filtering import FilterBackend
 from ..pagination import Pagination
 from ..permissions import Allows, MayTakeLifecycleAction, ReadOnly
 from ..serializers.common import ConflictSerializer, ValidationErrorSerializer
 from ..serializers.flags import (
     ACTION_INPUTS,
-    BulkInput,
+    BULK_INPUTS,
     BulkResultSerializer,
     EventSerializer,
     FlagRaiseSerializer,
@@ -84,7 +84,7 @@ def lifecycle_endpoint(action: Action):
 class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = FlagSerializer
     permission_classes = [IsAuthenticated & (ReadOnly | Allows(Capability.RAISE_FLAGS))]
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = FlagFilter
     pagination_class = Pagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
@@ -165,11 +165,16 @@ class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     @extend_schema(
         summary="One action on many flags",
         description=(
-            "Runs each flag through the same service as the single action and reports every outcome. "
-            "`filter` takes the query parameters of `GET flags/` and acts on exactly what that list selects "
-            "(at most 1000 flags); `ids` names flags directly. The action's input goes alongside."
+            "Runs each flag through the same service as the single action and reports every outcome. The "
+            "action's own input goes alongside `action`, as for the single action. The flags: `ids`, or "
+            "`filter` — the query parameters of `GET flags/` as an object, acting on exactly what that list "
+            "selects (at most 1000 flags) — or both (the named flags the filter selects); neither names none."
         ),
-        request=BulkInput,
+        request=PolymorphicProxySerializer(
+            component_name="BulkRequest",
+            serializers=list(BULK_INPUTS.values()),
+            resource_type_field_name=None,
+        ),
         responses={200: BulkResultSerializer},
     )
     @viewset_action(
@@ -181,26 +186,25 @@ class FlagViewSet(CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         pagination_class=None,
     )
     def bulk(self, request):
-        bulk = BulkInput(data=request.data)
-        bulk.is_valid(raise_exception=True)
-        action = Action(bulk.validated_data["action"])
-        extra = {key: value for key, value in request.data.items() if key not in ("action", "ids", "filter")}
-        serializer = ACTION_INPUTS[action](data=extra, context=self.get_serializer_context())
+        action = request.data.get("action") if isinstance(request.data, dict) else None
+        if action not in Action.values:
+            raise ValidationError({"action": [f"One of {', '.join(Action.values)}."]})
+        action = Action(action)
+        serializer = BULK_INPUTS[action](data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        if "ids" in bulk.validated_data:
-            targets = {"ids": bulk.validated_data["ids"]}
-        else:
-            targets = {"selection": self._filtered(bulk.validated_data["filter"])}
-        outcome = flags_bulk_act(actor=request.user, action=action, inputs=serializer.validated_data, **targets)
+        values = dict(serializer.validated_data)
+        values.pop("action")
+        ids, conditions = values.pop("ids", None), values.pop("filter", None)
+        selection = self._filtered(conditions) if conditions is not None else None
+        if ids is None and selection is None:
+            ids = []  # no flag named: nothing done
+        outcome = flags_bulk_act(actor=request.user, action=action, inputs=values, ids=ids, selection=selection)
         return Response(BulkResultSerializer(_bulk_result(outcome)).data)
 
-    def _filtered(self, parameters: dict):
+    def _filtered(self, conditions: dict):
         """The flags ``GET flags/`` lists with these query parameters (given as a JSON object)."""
-        unknown = sorted(set(parameters) - set(FlagFilter.base_filters))
-        if unknown:
-            raise ValidationError({"filter": [f"Unknown filter: {name}." for name in unknown]})
         query = QueryDict(mutable=True)
-        for key, value in parameters.items():
+        for key, value in conditions.items():
             for item in value if isinstance(value, list) else [value]:
                 query.appendlist(key, str(item).lower() if isinstance(item, bool) else str(item))
         filterset = FlagFilter(data=query, queryset=self.get_queryset(), request=self.request)

@@ -2,7 +2,6 @@
 and ``imports/``."""
 
 from django.db.models import Q
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -21,6 +20,7 @@ from indicators.models import CheckRunMode
 from indicators.services import import_file, indicator_tune, rule_save
 
 from ..csv import CsvExportMixin, CSVRenderer
+from ..filtering import FilterBackend
 from ..pagination import Pagination
 from ..permissions import Allows, ReadOnly, operations_permissions
 from ..serializers.common import ErrorSerializer, ValidationErrorSerializer
@@ -54,7 +54,7 @@ class IndicatorViewSet(
 ):
     serializer_class = IndicatorSerializer
     permission_classes = [IsAuthenticated & (ReadOnly | Allows(Capability.TUNE_INDICATORS))]
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = IndicatorFilter
     pagination_class = Pagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]

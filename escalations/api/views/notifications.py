@@ -57,8 +57,9 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     @action(detail=False, methods=["get", "patch"])
     def preference(self, request):
-        if request.method == "PATCH":
-            data = PreferenceSerializer(data=request.data)
+        if request.method == "PATCH":  # a partial update: an empty body changes nothing
+            data = PreferenceSerializer(data=request.data, partial=True)
             data.is_valid(raise_exception=True)
-            notifications.notification_preference_set(user=request.user, **data.validated_data)
+            if data.validated_data:
+                notifications.notification_preference_set(user=request.user, **data.validated_data)
         return Response({"email_mode": selectors.email_mode_of(request.user)})

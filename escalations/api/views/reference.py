@@ -4,7 +4,6 @@ counts everyone signed in may read."""
 from collections.abc import Callable
 
 from django.db.models import Model
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.generics import GenericAPIView
@@ -20,6 +19,7 @@ from indicators import selectors as indicator_selectors
 from indicators.models import Rag
 from indicators.services import agency_save, portfolio_save
 
+from ..filtering import FilterBackend
 from ..pagination import Pagination
 from ..permissions import Allows, ReadOnly
 from ..serializers.indicators import AgencySerializer, MeSerializer, PortfolioSerializer
@@ -107,7 +107,7 @@ class DashboardView(GenericAPIView):
     """RAG counts of the active indicators (what the latest check measured), per portfolio and, within it, per
     agency — counted by the dashboard page's own function, with the page's filters."""
 
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = IndicatorFilter
     pagination_class = None
 
