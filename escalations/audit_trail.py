@@ -43,6 +43,24 @@ class Verb(models.TextChoices):
     MILESTONE_ADDED = "project.milestone_added", "Milestone added"
     MILESTONE_DONE = "project.milestone_done", "Milestone done"
     AUDIT_CHAIN_BROKEN = "audit.chain_broken", "Audit chain broken"
+    # Changes outside the flag lifecycle: configuration, reference data, roles, data, runs, sign-in.
+    RULE_CREATED = "rule.created", "Rule added"
+    RULE_UPDATED = "rule.updated", "Rule changed"
+    RULE_ACTIVATED = "rule.activated", "Rule switched on"
+    RULE_DEACTIVATED = "rule.deactivated", "Rule switched off"
+    RULE_DELETED = "rule.deleted", "Rule deleted"
+    INDICATOR_TUNED = "indicator.tuned", "Tolerance or weight changed"
+    INDICATOR_UPDATED = "indicator.updated", "Indicator definition changed"
+    AGENCY_CREATED = "agency.created", "Agency added"
+    AGENCY_UPDATED = "agency.updated", "Agency changed"
+    PORTFOLIO_CREATED = "portfolio.created", "Portfolio added"
+    PORTFOLIO_UPDATED = "portfolio.updated", "Portfolio changed"
+    ROLE_GRANTED = "role.granted", "Role granted"
+    ROLE_REVOKED = "role.revoked", "Role revoked"
+    SLA_POLICY_UPDATED = "sla.policy_updated", "SLA policy changed"
+    IMPORT_COMPLETED = "import.completed", "File imported"
+    CHECK_RUN_STARTED = "check_run.started", "Check run started by hand"
+    SIGNIN_LOCKED_OUT = "signin.locked_out", "Sign-in locked out"
 
 
 def json_safe(data: dict) -> dict:

@@ -378,7 +378,9 @@ class ImportBatch(models.Model):
     """One accepted import of a file. Rejected files write nothing, so every batch here was applied."""
 
     file_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64, db_index=True)
+    # Unique: the same file is imported once. Two uploads of it at the same moment meet here, and the one
+    # that commits second is told which import won (``import_file``).
+    sha256 = models.CharField(max_length=64, unique=True)
     format = models.CharField(max_length=32)
     rows_read = models.PositiveIntegerField(default=0)
     indicators_created = models.PositiveIntegerField(default=0)

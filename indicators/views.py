@@ -20,7 +20,7 @@ from .detection import indicators_per_rule, rules_applying
 from .detection.preview import rule_preview
 from .forms import ImportForm, RuleForm
 from .models import ThresholdRule
-from .services import ImportRejected, import_file, rule_save
+from .services import ImportConflict, ImportRejected, import_file, rule_save
 
 
 @login_required
@@ -75,7 +75,7 @@ def import_upload(request):
     require(request.user, Capability.CONFIGURE)
     formats = [(name, getattr(module, "LABEL", name)) for name, module in importers.FORMATS.items()]
     form = ImportForm(request.POST or None, request.FILES or None, formats=formats)
-    report = None
+    report, status = None, 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         key = _progress_key(request.POST.get("upload_id", ""))
@@ -98,6 +98,10 @@ def import_upload(request):
                 "errors": [p.as_dict() for p in rejected.errors],
                 "warnings": [p.as_dict() for p in rejected.warnings],
             }
+            status = rejected.status_code
+        except ImportConflict as conflict:  # the same file imported by someone else at the same moment
+            show_domain_error(form, conflict)
+            status = conflict.status_code
         else:
             report = {
                 "rejected": False,
@@ -111,7 +115,7 @@ def import_upload(request):
         request,
         "indicators/import_form.html",
         {"form": form, "report": report, "batches": batches, "upload_id": uuid.uuid4().hex},
-        status=400 if report and report["rejected"] else 200,
+        status=status,
     )
 
 

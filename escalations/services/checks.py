@@ -30,7 +30,9 @@ from indicators.models import (
     ThresholdRule,
 )
 
+from ..audit_trail import Verb
 from .detection import flags_apply_evaluation
+from .events import event_record
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -108,7 +110,8 @@ def check_run_start(
     nightly run for (as_of, mode), that run is returned with ``created=False`` (a failed one is reopened, its
     unfinished shards get fresh attempts, and re-dispatched). A run started by a person always runs, with the
     rule edits and data of the day, if ``requested_by`` may configure Percolate (``ActionForbidden``
-    otherwise). Raises ``CheckRunBusy`` when another run is running.
+    otherwise), and writes one ``check_run.started`` event (who — ``manage.py run_checks`` when no signed-in
+    user —, as of, mode) in the run's transaction. Raises ``CheckRunBusy`` when another run is running.
 
     Incremental runs re-evaluate the indicators whose data changed since the start of the previous successful
     run; everything when there is none, when a rule was edited since (rules may apply to any indicator and
@@ -145,6 +148,7 @@ def check_run_start(
             if not shards:
                 run.status, run.finished_at = CheckRunStatus.SUCCEEDED, timezone.now()
             run.save(update_fields=["shards_total", "status", "finished_at"])
+            _record_start(run, requested_by)
             if dispatch:
                 _enqueue_after_commit(shard.pk for shard in shards)
     except IntegrityError:
@@ -156,6 +160,19 @@ def check_run_start(
         raise CheckRunBusy(f"another check is running: {running}") from None
     logger.info("check run #%s (%s, as of %s): %s shards", run.pk, mode, as_of, run.shards_total)
     return RunStart(run, created=True)
+
+
+def _record_start(run: CheckRun, requested_by: "User | None") -> None:
+    """The ``check_run.started`` event of a run started by hand, in the run's transaction (the nightly
+    schedule's runs are not a person's change: the run ledger records them)."""
+    if run.trigger != CheckRunTrigger.MANUAL:
+        return
+    event_record(
+        verb=Verb.CHECK_RUN_STARTED,
+        actor=requested_by,
+        actor_label="" if requested_by else "manage.py run_checks",
+        data={"run": run.pk, "as_of": run.as_of, "mode": run.mode, "shards": run.shards_total},
+    )
 
 
 def _reopen(run: CheckRun, *, dispatch: bool) -> None:

@@ -1,7 +1,11 @@
-"""Appending to the audit trail, and checking its hash chain."""
+"""Appending to the audit trail, and checking its hash chain. Changes made by the indicators app arrive
+through ``core.audit.changed`` (``change_record``, connected when the app is ready), sign-in lock-outs
+through django-axes' ``user_locked_out`` (``signin_lockout_record``)."""
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -112,3 +116,38 @@ def audit_chain_check() -> Event | None:
         )
         notify_after_commit(alert)
     return alert
+
+
+def change_record(
+    sender: object,
+    *,
+    verb: str,
+    actor: "User | None",
+    actor_label: str,
+    indicator: Indicator | None,
+    data: dict[str, Any],
+    **kwargs: Any,
+) -> None:
+    """The receiver of ``core.audit.changed``: append the change's event inside the sender's transaction (an
+    unknown verb is a programming error: every verb is listed once, in ``Verb``)."""
+    if verb not in Verb.values:
+        raise ValueError(f"{verb!r} is not an audit verb (add it to escalations.audit_trail.Verb)")
+    event_record(verb=verb, actor=actor, actor_label=actor_label, indicator=indicator, data=data)
+
+
+def signin_lockout_record(*, username: str, ip_address: str | None) -> Event | None:
+    """Record that sign-in is locked for ``username`` from ``ip_address`` (``signin.locked_out``, no actor:
+    nobody is signed in). django-axes reports the lock-out again on every attempt while it lasts; one event
+    per lock-out is enough, so a repeat within the cool-off time writes nothing (returns ``None``)."""
+    cooloff = settings.AXES_COOLOFF_TIME
+    since = timezone.now() - (cooloff if isinstance(cooloff, dt.timedelta) else dt.timedelta(hours=1))
+    username, ip_address = (username or "")[:150], ip_address or ""
+    with transaction.atomic():
+        recorded = Event.objects.filter(
+            verb=Verb.SIGNIN_LOCKED_OUT, occurred_at__gte=since, data__username=username, data__ip=ip_address
+        )
+        if recorded.exists():
+            return None
+        return event_record(
+            verb=Verb.SIGNIN_LOCKED_OUT, actor_label="sign-in", data={"username": username, "ip": ip_address}
+        )

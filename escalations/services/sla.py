@@ -95,8 +95,9 @@ def flags_resume_due_monitoring(*, today: dt.date | None = None) -> int:
 
 
 def sla_policy_update(*, actor: "User", **values: Any) -> SlaPolicy:
-    """Change the SLA policy (ops leads and admins). Deadlines already set keep their date; new ones follow
-    the new policy. Safe to repeat."""
+    """Change the SLA policy (ops leads and admins): one ``sla.policy_updated`` event with old and new values.
+    Deadlines already set keep their date; new ones follow the new policy. Safe to repeat: the same values
+    again write nothing."""
     require(actor, Capability.CONFIGURE)
     unknown = set(values) - {"review_days_red", "review_days_yellow", "decision_days", "lead_grace_days"}
     if unknown:
@@ -106,7 +107,15 @@ def sla_policy_update(*, actor: "User", **values: Any) -> SlaPolicy:
         raise InvalidInput(bad)
     with transaction.atomic():
         policy = SlaPolicy.objects.select_for_update().order_by("pk").first() or SlaPolicy()
+        changes = {
+            name: {"old": getattr(policy, name), "new": int(value)}
+            for name, value in values.items()
+            if getattr(policy, name) != int(value)
+        }
+        if not changes:
+            return policy
         for name, value in values.items():
-            setattr(policy, name, value)
+            setattr(policy, name, int(value))
         policy.save()
+        event_record(verb=Verb.SLA_POLICY_UPDATED, actor=actor, data={"changes": changes})
     return policy

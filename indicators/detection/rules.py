@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, TypedDict, cast
 
-from ..models import Frequency, Preliminary, RuleKind, ThresholdRule
+from ..models import Frequency, Preliminary, RuleKind, RuleScope, ThresholdRule
 
 # Months per period of each frequency. Four-month periods are the PMMR's (July–October, …).
 STEP_MONTHS: dict[str, int] = {
@@ -204,3 +204,58 @@ def window_plan(rules: dict[int, Rule]) -> WindowPlan:
         unusual=unusual,
         lookback_months=lookback,
     )
+
+
+# -- validation: what the API, the rules page and the admin's rule form all refuse ------------------------------
+def _scope_problems(rule: ThresholdRule) -> dict[str, str]:
+    if rule.scope == RuleScope.AGENCY and (rule.agency_id is None or rule.indicator_id is not None):
+        return {"agency": "A rule scoped to one agency names that agency (and no indicator)."}
+    if rule.scope == RuleScope.INDICATOR and (rule.indicator_id is None or rule.agency_id is not None):
+        return {"indicator": "A rule scoped to one indicator names that indicator (and no agency)."}
+    if rule.scope in (RuleScope.ALL, RuleScope.CRITICAL) and (rule.agency_id or rule.indicator_id):
+        return {"scope": "A rule for all (or all critical) indicators names no agency or indicator."}
+    if rule.replaces_broader and rule.scope == RuleScope.ALL:
+        return {
+            "replaces_broader": "Only a rule scoped to critical indicators, an agency or an indicator replaces "
+            "broader ones."
+        }
+    return {}
+
+
+def _threshold_problems(rule: ThresholdRule) -> dict[str, str]:
+    problems = {}
+    if rule.yellow is not None and rule.red is not None:
+        if rule.yellow < 0 or rule.red < 0:
+            problems["yellow"] = "Thresholds are not negative."
+        elif Decimal(rule.red) < Decimal(rule.yellow):
+            problems["red"] = "The red threshold is at least the yellow one."
+    if rule.critical_factor is not None and rule.critical_factor <= 0:
+        problems["critical_factor"] = "Must be greater than 0."
+    return problems
+
+
+def _param_problem(kind: str, name: str, value: object) -> str:
+    """What is wrong with one parameter of a rule of ``kind`` ("" when nothing is)."""
+    known = RULE_PARAMS.get(kind, {})
+    spec = known.get(name)
+    if spec is None:
+        return f"Unknown parameter {name!r} for a {kind} rule (allowed: {', '.join(known) or 'none'})."
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not (spec.decimal or isinstance(number, int)):
+        return f"{name} must be a {'number' if spec.decimal else 'whole number'}."
+    if not spec.minimum <= number <= spec.maximum:
+        return f"{name} must be from {spec.minimum} to {spec.maximum}."
+    return ""
+
+
+def rule_problems(rule: ThresholdRule) -> dict[str, str]:
+    """What is wrong with a rule as it stands (field → problem; empty when nothing is): its scope, thresholds,
+    critical factor and parameters. The one validation of a rule, read by ``rule_save`` and the admin's form."""
+    problems = _scope_problems(rule) | _threshold_problems(rule)
+    if not isinstance(rule.params, dict):
+        problems["params"] = "Must be an object."
+    else:
+        found = [_param_problem(rule.kind, name, value) for name, value in rule.params.items()]
+        if any(found):
+            problems["params"] = [problem for problem in found if problem][-1]
+    return problems

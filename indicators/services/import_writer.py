@@ -49,6 +49,9 @@ COUNTS = (
     "measurements_unchanged",
 )
 BATCH_ROWS = 5000
+# How many restated values and changed indicators the import's audit event names one by one (the counts are
+# always complete; the batch's revisions keep every restated value).
+AUDIT_LISTED = 100
 # Keeps every IN (…) list under SQLite's limit on query parameters.
 _IN_CHUNK = 900
 # A value more than JUMP times the largest (or less than 1/JUMP of the smallest) of at least JUMP_HISTORY earlier
@@ -66,6 +69,11 @@ def _chunks(items: list[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
 
 def _normal(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _shown(value: object) -> object:
+    """A value as the audit trail shows it: an agency by its code."""
+    return value.code if isinstance(value, Agency) else value
 
 
 @dataclass(slots=True)
@@ -100,6 +108,9 @@ class ImportWriter:
         self.parents: dict[str, tuple[str, int]] = {}
         self.history: dict[int, _History] = {}
         self.counts = dict.fromkeys(("measurements_created", "measurements_restated", "measurements_unchanged"), 0)
+        # For the audit event: the first AUDIT_LISTED restated values and changed indicators, old and new.
+        self.restated: list[dict[str, object]] = []
+        self.redefined: list[dict[str, object]] = []
         self._agencies: dict[str, Agency] | None = None
 
     # -- intake ----------------------------------------------------------------------------------------------
@@ -198,6 +209,7 @@ class ImportWriter:
                 self.indicators[record.external_id] = indicator
                 created.append(indicator)
             elif any(getattr(indicator, name) != value for name, value in values.items()):
+                self._note_redefined(indicator, values)
                 for name, value in values.items():
                     setattr(indicator, name, value)
                 updated.append(indicator)
@@ -211,6 +223,16 @@ class ImportWriter:
         updated = list({indicator.pk: indicator for indicator in updated}.values())
         Indicator.objects.bulk_update(updated, [*INDICATOR_FIELDS, "agency"], batch_size=1000)
         self.updated_ids.update(indicator.pk for indicator in updated)
+
+    def _note_redefined(self, indicator: Indicator, values: dict[str, object]) -> None:
+        if len(self.redefined) >= AUDIT_LISTED:
+            return
+        changes = {}
+        for name, value in values.items():
+            old = getattr(indicator, name)
+            if old != value:
+                changes[name] = {"old": _shown(old), "new": _shown(value)}
+        self.redefined.append({"indicator": indicator.pk, "external_id": indicator.external_id, "changes": changes})
 
     def _link_parents(self) -> None:
         self._load(parent for parent, _line in self.parents.values())
@@ -309,6 +331,16 @@ class ImportWriter:
                 batch=self.batch,
                 changed_by=self.user,
             )
+            if len(self.restated) < AUDIT_LISTED:
+                self.restated.append(
+                    {
+                        "indicator": indicator.pk,
+                        "external_id": indicator.external_id,
+                        "period": period,
+                        "old": current.value,
+                        "new": record.value,
+                    }
+                )
             self.report.warn(
                 record.line,
                 record.column,

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 
-from core.errors import DomainError
+from core.audit import record_change
+from core.errors import Conflict, DomainError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -41,6 +42,22 @@ class ImportRejected(DomainError):
             "errors": [problem.as_dict() for problem in self.errors],
             "warnings": [problem.as_dict() for problem in self.warnings],
         }
+
+
+class ImportConflict(Conflict):
+    """The same file was being imported by someone else at the same moment, and theirs was stored first
+    (409): names that import (id, who, when); nothing of this one was written."""
+
+    def __init__(self, winner: ImportBatch):
+        who = winner.imported_by.get_username() if winner.imported_by else "a command"
+        super().__init__(
+            f"the same file was imported at the same moment as import #{winner.pk} "
+            f"(by {who} at {winner.imported_at:%Y-%m-%d %H:%M:%S %Z}); nothing more was imported"
+        )
+        self.winner = winner
+
+    def as_dict(self) -> dict[str, object]:
+        return {"detail": self.message, "duplicate_of": self.winner.pk}
 
 
 @dataclass
@@ -93,8 +110,13 @@ def import_file(
     transaction that is rolled back, so its counts and warnings are exact. ``progress(rows_done, rows_total)``
     is called after every batch (``rows_total`` is the file's line count, exact at the last call).
 
+    An applied import writes one ``import.completed`` audit event in its transaction: the batch, file name,
+    SHA-256, format, counts, and old and new values of the first restated measurements and changed indicators.
+
     Safe to repeat: an identical file imported before is recognised by its SHA-256 and changes nothing, and a
-    file with the same values as stored leaves every measurement unchanged."""
+    file with the same values as stored leaves every measurement unchanged. Two imports of the same file at the
+    same moment meet on the batch's unique SHA-256: the later one waits for the first to commit, then raises
+    ``ImportConflict`` naming it (409)."""
     source = _checked(content)
     previous = ImportBatch.objects.filter(sha256=source.sha256).order_by("imported_at").first()
     if previous is not None:
@@ -107,6 +129,9 @@ def import_file(
     except importers.FileRejected as error:
         raise ImportRejected([*report.listed_errors(), error.problem], report.listed_warnings()) from None
     except IntegrityError:
+        winner = ImportBatch.objects.select_related("imported_by").filter(sha256=source.sha256).first()
+        if winner is not None:  # the same file, imported at the same moment: the other one was stored first
+            raise ImportConflict(winner) from None
         # Two imports writing the same (indicator, period) at once: the later one to commit loses the race.
         logger.warning("import of %s collided with a concurrent import", file_name, exc_info=True)
         problem = Problem(None, None, "another import changed the same values at the same time; import again")
@@ -202,6 +227,21 @@ def _write(
     batch.rows_read = report.rows
     batch.warnings = [warning.as_dict() for warning in report.listed_warnings()]
     batch.save()
+    record_change(
+        verb="import.completed",
+        actor=user,
+        actor_label="" if user else "manage.py",
+        data={
+            "batch": batch.pk,
+            "file_name": batch.file_name,
+            "sha256": batch.sha256,
+            "format": batch.format,
+            "rows": batch.rows_read,
+            "counts": counts,
+            "restated": writer.restated,
+            "indicators_changed": writer.redefined,
+        },
+    )
     return ImportOutcome(
         batch=batch,
         counts=counts,

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from indicators import importers
-from indicators.services import ImportRejected, import_file
+from indicators.services import ImportConflict, ImportRejected, import_file
 
 
 class ProgressBar:
@@ -56,6 +56,8 @@ class Command(BaseCommand):
             for problem in rejected.errors:
                 self.stderr.write(f"error: {file.name}: {problem}")
             raise CommandError(f"{file.name}: {len(rejected.errors)} error(s); nothing was imported") from None
+        except ImportConflict as conflict:
+            raise CommandError(f"{file.name}: {conflict.message}") from None
         for warning in outcome.warnings:
             self.stdout.write(f"warning: {file.name}: {warning}")
         if outcome.duplicate_of is not None:
