@@ -6,7 +6,7 @@ class EscalationsConfig(AppConfig):
     verbose_name = "Escalations"
 
     def ready(self) -> None:
-        from axes.signals import user_locked_out  # type: ignore[import-untyped]
+        from axes.signals import user_locked_out
 
         from core.audit import changed
 
