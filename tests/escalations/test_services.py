@@ -42,7 +42,7 @@ def test_invalid_input_is_refused_and_writes_nothing(liaison, agency, kwargs, fi
     with pytest.raises(InvalidInput) as caught:
         services.flag_set_severity(flag=flag, actor=liaison, **kwargs)
     assert field in caught.value.fields
-    assert not Event.objects.exists()
+    assert not Event.objects.filter(flag=flag).exists()
 
 
 def test_monitor_needs_a_future_date(liaison, flag_in):
