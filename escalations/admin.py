@@ -1,21 +1,12 @@
-"""The admin is for looking things up. Changes to flags and projects go through the pages and the API
-(which call the services and write the audit trail), so flags, escalations and notes are read-only here and
-events can never be changed or deleted."""
+"""The admin is for looking things up. Changes to flags, projects and the SLA policy go through the pages and
+the API (which call the services and write the audit trail), so flags, signals, escalations, notes, projects
+and the SLA policy are read-only here and events can never be changed or deleted."""
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
+
 from .models import Closure, Escalation, Event, Flag, Milestone, Note, Notification, Project, Signal, SlaPolicy
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class NoteInline(admin.TabularInline):
@@ -96,7 +87,9 @@ class EventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(ReadOnlyAdmin):
+    """Read-only: the SLA page changes the policy through ``sla_policy_update`` (an audit event)."""
+
     list_display = ("__str__", "review_days_red", "review_days_yellow", "decision_days", "lead_grace_days")
 
 

@@ -1,86 +1,234 @@
+"""The admin of what is measured. It changes nothing the audit trail records except through the services
+that record it, validating as the API does:
+
+- rules: added, changed and deleted through ``rule_save`` / ``rule_delete`` (the form checks
+  ``detection.rules.rule_problems``, the validation the API and the rules page use);
+- indicators: tolerance and weight through ``indicator_tune``, what the indicator is held to (critical, target,
+  direction, active) through ``indicator_update``; the rest comes from imports and is read-only;
+- portfolios and agencies: through ``portfolio_save`` / ``agency_save``; who covers them (a liaison's agencies,
+  a deputy mayor's office's portfolios) is a role grant (``manage.py grant``), read-only here;
+- measurements, revisions, check runs and imports: read-only (a value changes only by importing a file, which
+  is recorded and re-checked)."""
+
+import copy
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.permissions import Capability, may
+
+from .detection.rules import rule_problems
 from .models import Agency, CheckRun, ImportBatch, Indicator, Measurement, MeasurementRevision, Portfolio, ThresholdRule
+from .services import agency_save, indicator_tune, indicator_update, portfolio_save, rule_delete, rule_save
+from .services.configuration import (
+    AGENCY_FIELDS,
+    DEFINITION_FIELDS,
+    PORTFOLIO_FIELDS,
+    RULE_FIELDS,
+    TUNE_FIELDS,
+    tune_problems,
+)
 
 
-class AgencyInline(admin.TabularInline):
+class ServiceAdmin(admin.ModelAdmin):
+    """Changes allowed only to whoever the service allows (``capability``), written by the service."""
+
+    capability = Capability.CONFIGURE
+
+    def _may(self, request: HttpRequest) -> bool:
+        return may(request.user, self.capability)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request) and self._may(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _changes(self, form: forms.ModelForm, change: bool, fields: tuple[str, ...]) -> dict:
+        names = form.changed_data if change else list(form.fields)
+        return {name: form.cleaned_data[name] for name in names if name in fields}
+
+
+def _problems_on_form(form: forms.ModelForm, problems: dict[str, str]) -> None:
+    for name, problem in problems.items():
+        form.add_error(name if name in form.fields else None, problem)
+
+
+def _as_entered(form: forms.ModelForm):
+    """The form's instance with the entered values, without touching the instance itself."""
+    obj = copy.copy(form.instance)
+    for name, value in form.cleaned_data.items():
+        setattr(obj, name, value)
+    return obj
+
+
+# -- reference data -------------------------------------------------------------------------------------------
+class AgencyInline(ReadOnlyInline, admin.TabularInline):
     model = Agency
     fields = ("code", "name", "budget_number")
-    extra = 0
+    readonly_fields = fields
     show_change_link = True
 
 
 @admin.register(Portfolio)
-class PortfolioAdmin(admin.ModelAdmin):
+class PortfolioAdmin(ServiceAdmin):
+    capability = Capability.MANAGE_REFERENCE_DATA
     list_display = ("code", "name")
     search_fields = ("code", "name")
-    filter_horizontal = ("members",)
+    fields = (*PORTFOLIO_FIELDS, "members")
+    readonly_fields = ("members",)
     inlines = [AgencyInline]
+
+    def save_model(self, request, obj, form, change):
+        saved = portfolio_save(
+            actor=request.user,
+            portfolio=obj if change else None,
+            **self._changes(form, change, PORTFOLIO_FIELDS),
+        )
+        obj.pk = saved.pk
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is written here (members are granted with ``manage.py grant``)."""
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(ServiceAdmin):
+    capability = Capability.MANAGE_REFERENCE_DATA
     list_display = ("code", "name", "budget_number", "portfolio")
     list_filter = ("portfolio",)
     search_fields = ("code", "name", "budget_number")
-    filter_horizontal = ("liaisons",)
+    fields = (*AGENCY_FIELDS, "liaisons")
+    readonly_fields = ("liaisons",)
+
+    def save_model(self, request, obj, form, change):
+        changes = self._changes(form, change, AGENCY_FIELDS)
+        saved = agency_save(actor=request.user, agency=obj if change else None, **changes)
+        obj.pk = saved.pk
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is written here (liaisons are granted with ``manage.py grant``)."""
 
 
-class MeasurementInline(admin.TabularInline):
+# -- indicators and their data ------------------------------------------------------------------------------------
+class MeasurementInline(ReadOnlyInline, admin.TabularInline):
     model = Measurement
     fields = ("period", "value", "preliminary", "batch")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ("-period",)
 
-    def has_add_permission(self, request, obj=None):
-        return False
+
+class IndicatorForm(forms.ModelForm):
+    class Meta:
+        model = Indicator
+        fields = (*TUNE_FIELDS, *DEFINITION_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            _problems_on_form(self, tune_problems(_as_entered(self)))
+        return cleaned
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(ServiceAdmin):
+    capability = Capability.MANAGE_REFERENCE_DATA
+    form = IndicatorForm
     list_display = ("external_id", "name", "agency", "desired_direction", "critical", "target", "frequency", "active")
     list_filter = ("critical", "desired_direction", "frequency", "target_kind", "active", "agency__portfolio", "agency")
     search_fields = ("external_id", "name", "service", "goal")
     list_select_related = ("agency",)
-    raw_id_fields = ("parent",)
+    readonly_fields = (
+        "external_id",
+        "agency",
+        "parent",
+        "name",
+        "service",
+        "goal",
+        "description",
+        "unit",
+        "measurement_type",
+        "frequency",
+        "rag",
+        "rag_since",
+        "reported_through",
+        "data_changed_at",
+    )
     inlines = [MeasurementInline]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # indicators come from imports
+
+    def save_model(self, request, obj, form, change):
+        tuned = self._changes(form, change, TUNE_FIELDS)
+        if tuned:
+            indicator_tune(indicator=obj, actor=request.user, **tuned)
+        defined = self._changes(form, change, DEFINITION_FIELDS)
+        if defined:
+            indicator_update(indicator=obj, actor=request.user, **defined)
 
 
 @admin.register(Measurement)
-class MeasurementAdmin(admin.ModelAdmin):
+class MeasurementAdmin(ReadOnlyAdmin):
     list_display = ("indicator", "period", "value", "preliminary", "batch", "updated_at")
     list_filter = ("preliminary",)
     search_fields = ("indicator__external_id", "indicator__name")
     list_select_related = ("indicator", "batch")
-    raw_id_fields = ("indicator", "batch")
     date_hierarchy = "period"
 
 
 @admin.register(MeasurementRevision)
-class MeasurementRevisionAdmin(admin.ModelAdmin):
+class MeasurementRevisionAdmin(ReadOnlyAdmin):
     list_display = ("measurement", "old_value", "new_value", "changed_by", "changed_at", "batch")
     search_fields = ("measurement__indicator__external_id",)
     list_select_related = ("measurement__indicator", "changed_by", "batch")
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+# -- rules ---------------------------------------------------------------------------------------------------------
+class RuleForm(forms.ModelForm):
+    """The rule as the API validates it: ``rule_problems`` on the entered values."""
+
+    class Meta:
+        model = ThresholdRule
+        fields = RULE_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            _problems_on_form(self, rule_problems(_as_entered(self)))
+        return cleaned
 
 
 @admin.register(ThresholdRule)
-class ThresholdRuleAdmin(admin.ModelAdmin):
+class ThresholdRuleAdmin(ServiceAdmin):
+    form = RuleForm
     list_display = ("name", "kind", "yellow", "red", "critical_factor", "scope", "agency", "indicator", "active")
     list_filter = ("kind", "scope", "active")
     search_fields = ("name",)
     raw_id_fields = ("indicator",)
 
+    def has_delete_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_delete_permission(self, request, obj) and self._may(request)
 
+    def save_model(self, request, obj, form, change):
+        saved = rule_save(actor=request.user, rule=obj if change else None, **self._changes(form, change, RULE_FIELDS))
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        rule_delete(actor=request.user, rule=obj)
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            rule_delete(actor=request.user, rule=rule)
+
+
+# -- runs and imports ----------------------------------------------------------------------------------------------
 @admin.register(CheckRun)
-class CheckRunAdmin(admin.ModelAdmin):
+class CheckRunAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "mode",
@@ -94,14 +242,10 @@ class CheckRunAdmin(admin.ModelAdmin):
         "flags_recovered",
     )
     list_filter = ("mode", "status")
-    readonly_fields = [field.name for field in CheckRun._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdmin):
     list_display = (
         "file_name",
         "format",
@@ -114,7 +258,3 @@ class ImportBatchAdmin(admin.ModelAdmin):
     )
     list_filter = ("format",)
     search_fields = ("file_name", "sha256")
-    readonly_fields = [field.name for field in ImportBatch._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

@@ -31,7 +31,9 @@ def check_run_list(request):
 @login_required
 @require_POST
 def check_run_start_view(request):
-    """ "Run now": a manual run as of the given date (blank: the default date); the service checks the role."""
+    """ "Run now": a manual run as of the given date (blank: the default date). Refused for the role (403)
+    before anything else is read."""
+    require(request.user, Capability.CONFIGURE)
     try:
         as_of = dt.date.fromisoformat(request.POST["as_of"]) if request.POST.get("as_of") else None
     except ValueError:
@@ -41,7 +43,7 @@ def check_run_start_view(request):
     mode = CheckRunMode.FULL if request.POST.get("full") else CheckRunMode.INCREMENTAL
     try:
         run = check_run_start(mode=mode, as_of=as_of, requested_by=request.user).run
-    except Conflict as busy:  # another run is under way (a refused role answers 403 like any page)
+    except Conflict as busy:  # another run is under way
         messages.error(request, busy.message)
     else:
         messages.success(

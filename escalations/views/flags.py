@@ -7,11 +7,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError
+from core.errors import ActionForbidden, DomainError
 from core.forms import submit
 
 from .. import charts, selectors
-from ..access import available_actions
+from ..access import actions_ever_allowed, available_actions, may_ever
 from ..filters import FlagFilter
 from ..forms import ACTION_FORMS, BulkActionForm
 from ..lifecycle import Action
@@ -45,6 +45,8 @@ def flag_queue(request):
 def flag_bulk(request):
     """Apply one action to several flags through the bulk service (each flag through the same service as
     the single action), and say honestly how many succeeded and why the others did not."""
+    if not actions_ever_allowed(request.user):  # a role that acts on no case: refused (403), not redirected
+        raise ActionForbidden("Your role takes no action on cases.")
     back = safe_next(request, reverse("flag_queue"))
     requested = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
     if not requested:
@@ -129,6 +131,8 @@ def flag_act(request, pk: int, action: str):
     if action not in Action.values:
         raise Http404("No such action")
     action = Action(action)
+    if not may_ever(request.user, action):  # refused for the role (403) whatever was typed
+        raise ActionForbidden(f"Your role may not take the action “{action.label}”.")
     form = ACTION_FORMS[action](request.POST, flag=flag, user=request.user)
     status, _ = submit(form, lambda: ACTION_SERVICES[action](flag=flag, actor=request.user, **form.service_kwargs()))
     if status == 200:

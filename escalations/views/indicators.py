@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.forms import submit
-from core.permissions import Capability, may
+from core.permissions import Capability, may, require
 from indicators.models import Indicator
 
 from .. import charts, selectors
@@ -60,6 +60,7 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
 def indicator_raise_flag(request, pk: int):
     """Raise a flag by hand (what the thresholds do not catch); the service checks role and scope."""
     indicator = _indicator_or_404(pk)
+    require(request.user, Capability.RAISE_FLAGS, agency=indicator.agency)  # 403 whatever was typed
     form = RaiseFlagForm(request.POST)
     status, flag = submit(form, lambda: flag_raise(indicator=indicator, actor=request.user, **form.cleaned_data))
     if flag is None:

@@ -137,7 +137,9 @@ def _project_fields(form: ProjectForm) -> dict:
 @login_required
 @require_POST
 def project_act_view(request, pk: int, action: str):
-    """Submit one action of the project table (start, hold, complete, cancel): the service decides."""
+    """Submit one action of the project table (start, hold, complete, cancel): the service decides (a role
+    that runs no project is refused first, 403)."""
+    require(request.user, Capability.RUN_PROJECTS)
     project = _project_or_404(request.user, pk)
     if action not in ProjectAction.values:
         raise Http404("No such action")

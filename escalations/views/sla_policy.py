@@ -18,6 +18,7 @@ def sla_policy(request):
     form = SlaPolicyForm(request.POST or None, instance=SlaPolicy.current())
     status = 200
     if request.method == "POST":
+        require(request.user, Capability.CONFIGURE)  # refused for the role (403) whatever was typed
         status, _ = submit(form, lambda: sla_policy_update(actor=request.user, **form.cleaned_data))
         if status == 200:
             messages.success(request, "SLA policy saved; it applies to deadlines set from now on.")

@@ -176,6 +176,19 @@ TUNE_FIELDS = ("tolerance", "tolerance_rationale", "public_impact_weight")
 DEFINITION_FIELDS = ("critical", "target", "target_kind", "desired_direction", "active")
 
 
+def tune_problems(indicator: Indicator) -> dict[str, str]:
+    """What is wrong with an indicator's tolerance and weight as they stand (field → problem): the one
+    validation, read by ``indicator_tune`` and the admin's indicator form."""
+    problems = {}
+    if indicator.tolerance is not None and not (indicator.tolerance_rationale or "").strip():
+        problems["tolerance_rationale"] = "Say why this indicator gets its own tolerance."
+    if indicator.tolerance is not None and indicator.tolerance < 0:
+        problems["tolerance"] = "Must not be negative."
+    if not 1 <= (indicator.public_impact_weight or 0) <= 5:
+        problems["public_impact_weight"] = "Must be from 1 to 5."
+    return problems
+
+
 def indicator_tune(*, indicator: Indicator, actor: "User", **changes: Any) -> Indicator:
     """Set an indicator's ``tolerance`` (with its ``tolerance_rationale``: a written reason is required
     whenever a tolerance is set) and ``public_impact_weight``. The agency's liaisons, ops leads, admins.
@@ -186,12 +199,9 @@ def indicator_tune(*, indicator: Indicator, actor: "User", **changes: Any) -> In
         before = _snapshot(indicator, TUNE_FIELDS)
         _apply(indicator, changes, TUNE_FIELDS)
         indicator.tolerance_rationale = (indicator.tolerance_rationale or "").strip()
-        if indicator.tolerance is not None and not indicator.tolerance_rationale:
-            raise InvalidInput({"tolerance_rationale": "Say why this indicator gets its own tolerance."})
-        if indicator.tolerance is not None and indicator.tolerance < 0:
-            raise InvalidInput({"tolerance": "Must not be negative."})
-        if not 1 <= indicator.public_impact_weight <= 5:
-            raise InvalidInput({"public_impact_weight": "Must be from 1 to 5."})
+        problems = tune_problems(indicator)
+        if problems:
+            raise InvalidInput(problems)
         changed = diff(before, _snapshot(indicator, TUNE_FIELDS))
         if not changed:
             return indicator

@@ -1,0 +1,77 @@
+"""What the Django admin may change, for every app: nothing that the audit trail records unless through the
+service that records it. ``ReadOnlyAdmin`` is the admin of a model written only by services (events,
+measurements, runs…). Roles are Django groups: the admin shows a user's roles but grants and revokes
+them only through ``manage.py grant`` (``indicators.services.role_grant`` / ``role_revoke``, each an audit
+event), so groups, permissions and superuser status — which is the administrator role — are read-only here."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.http import HttpRequest
+
+ROLES_HELP = "Roles are granted and revoked with manage.py grant [--revoke], which records them in the audit trail."
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Look, never touch: the rows are written by services, each with its audit event."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline:
+    """The same for an inline: shown, never added to, changed or deleted."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class PercolateUserAdmin(UserAdmin):  # type: ignore[type-arg]
+    readonly_fields = ("is_superuser", "groups", "user_permissions", "last_login", "date_joined")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [
+            (name, {**options, "description": ROLES_HELP} if str(name) == "Permissions" else options)
+            for name, options in fieldsets
+        ]
+
+
+@admin.register(Group)
+class RoleAdmin(GroupAdmin):
+    """The roles: listed, never changed here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
