@@ -9,6 +9,7 @@ every one of its changes belongs in the same hash-chained trail as a flag's. So 
 ``record_change`` refuses to run when nobody listens, so a change can never go unrecorded silently (a
 process without the escalations app installed fails loudly instead)."""
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -39,8 +40,17 @@ def record_change(
     )
 
 
+def shown(value: Any) -> Any:
+    """A value as the audit trail shows it: a number as written (``10``, not ``10.0000``)."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return value
+
+
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``{field: {"old", "new"}}`` of the fields whose value differs between two snapshots."""
     return {
-        name: {"old": before.get(name), "new": after.get(name)} for name in after if before.get(name) != after.get(name)
+        name: {"old": shown(before.get(name)), "new": shown(after.get(name))}
+        for name in after
+        if before.get(name) != after.get(name)
     }

@@ -63,7 +63,7 @@ def test_a_rule_changed_in_the_admin_writes_one_event_with_old_and_new_values(ad
     assert response.status_code == 302
     event = Event.objects.get(verb="rule.updated")
     assert event.actor.username == "root"
-    assert event.data["changes"] == {"red": {"old": "10.0000", "new": "15"}}
+    assert event.data["changes"] == {"red": {"old": "10", "new": "15"}}
     assert ThresholdRule.objects.get(pk=rule.pk).red == 15
 
 
@@ -72,7 +72,7 @@ def test_a_rule_deleted_in_the_admin_writes_one_event(admin_client):
     response = admin_client.post(f"/admin/indicators/thresholdrule/{rule.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302 and not ThresholdRule.objects.filter(pk=rule.pk).exists()
     event = Event.objects.get(verb="rule.deleted")
-    assert event.data["name"] == rule.name and event.data["changes"]["red"] == {"old": "10.0000", "new": None}
+    assert event.data["name"] == rule.name and event.data["changes"]["red"] == {"old": "10", "new": None}
 
 
 def test_a_measurement_cannot_be_changed_in_the_admin(admin_client):

@@ -19,6 +19,8 @@ from django.db.models import Count, Max, Min, OuterRef, Subquery
 from django.db.models.functions import Abs
 from django.utils import timezone
 
+from core.audit import shown
+
 from ..importers.base import IndicatorRecord, MeasurementRecord, Report
 from ..importers.values import period_start
 
@@ -73,7 +75,7 @@ def _normal(name: str) -> str:
 
 def _shown(value: object) -> object:
     """A value as the audit trail shows it: an agency by its code."""
-    return value.code if isinstance(value, Agency) else value
+    return value.code if isinstance(value, Agency) else shown(value)
 
 
 @dataclass(slots=True)
@@ -337,8 +339,8 @@ class ImportWriter:
                         "indicator": indicator.pk,
                         "external_id": indicator.external_id,
                         "period": period,
-                        "old": current.value,
-                        "new": record.value,
+                        "old": shown(current.value),
+                        "new": shown(record.value),
                     }
                 )
             self.report.warn(
