@@ -106,3 +106,54 @@ def test_twenty_concurrent_requests_one_200_nineteen_409(live_server, lead, agen
     race(20, review)
     assert sorted(statuses) == [200] + [409] * 19
     assert Event.objects.filter(flag=flag).count() == 1
+
+
+def test_concurrent_imports_of_the_same_file_one_wins_the_others_are_told_which(lead):
+    """Three uploads of one file at the same moment: one is stored, the other two wait for it on the batch's
+    unique SHA-256 and are refused (409) naming it; one batch, one import event."""
+    from indicators.models import ImportBatch
+    from indicators.services import ImportConflict, import_file
+
+    from ..indicators.conftest import FY16_SAMPLE
+
+    content = FY16_SAMPLE.read_bytes()
+    refusals: list[str] = []
+
+    def upload():
+        try:
+            import_file(file_name=FY16_SAMPLE.name, content=content, user=lead)
+        except ImportConflict as conflict:
+            refusals.append(conflict.message)
+            raise
+
+    assert sorted(race(3, upload)) == ["ImportConflict", "ImportConflict", "ok"]
+    batch = ImportBatch.objects.get()
+    assert all(f"import #{batch.pk} (by lead at" in message for message in refusals)
+    assert Event.objects.filter(verb="import.completed").count() == 1
+
+
+def test_concurrent_uploads_through_the_api_answer_201_and_409(lead):
+    from django.test import Client
+
+    from indicators.models import ImportBatch
+
+    from ..indicators.conftest import FY16_SAMPLE
+
+    clients = [Client(), Client()]
+    for client in clients:
+        client.force_login(lead)
+    statuses: list[tuple[int, dict]] = []
+    turn = iter(clients)
+    lock = threading.Lock()
+
+    def upload():
+        with lock:
+            client = next(turn)
+        with FY16_SAMPLE.open("rb") as file:
+            response = client.post("/api/v1/imports/", {"file": file})
+        statuses.append((response.status_code, response.json()))
+
+    race(2, upload)
+    assert sorted(status for status, _ in statuses) == [201, 409]
+    (refused,) = [body for status, body in statuses if status == 409]
+    assert refused["duplicate_of"] == ImportBatch.objects.get().pk
