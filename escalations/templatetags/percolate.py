@@ -140,8 +140,45 @@ DETAIL_KEYS = (
     "title",
     "severity",
     "old_severity",
+    # Changes outside the flag lifecycle (rules, reference data, roles, imports, runs, sign-in).
+    "user",
+    "name",
+    "code",
+    "file_name",
+    "sha256",
+    "as_of",
+    "mode",
+    "username",
+    "ip",
     "changes",
+    "counts",
+    "restated",
+    "indicators_changed",
 )
+
+
+def _old_new(change: object) -> str:
+    if isinstance(change, dict) and set(change) == {"old", "new"}:
+        return f"{_blank(change['old'])} → {_blank(change['new'])}"
+    return str(change)
+
+
+def _blank(value: object) -> str:
+    return "—" if value in (None, "", []) else ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _detail(key: str, value: object) -> str:
+    """One detail as a sentence: old → new for changes, one line per restated value or changed indicator."""
+    if key == "restated" and isinstance(value, list):
+        return "; ".join(f"{r.get('external_id')} {r.get('period')}: {r.get('old')} → {r.get('new')}" for r in value)
+    if key == "indicators_changed" and isinstance(value, list):
+        return "; ".join(
+            f"{r.get('external_id')}: " + ", ".join(f"{name} {_old_new(c)}" for name, c in r.get("changes", {}).items())
+            for r in value
+        )
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_old_new(v)}" for k, v in value.items())
+    return str(value)
 
 
 @register.filter
@@ -155,7 +192,5 @@ def event_details(data) -> list[tuple[str, str]]:
         if value in (None, "", {}, []) or (key == "note" and not isinstance(value, str)):
             # A note event's "note" is the note's id; its text is under "body".
             continue
-        if isinstance(value, dict):
-            value = "; ".join(f"{k}: {v}" for k, v in value.items())
-        pairs.append((key.replace("_", " "), str(value)))
+        pairs.append((key.replace("_", " "), _detail(key, value)))
     return pairs

@@ -255,8 +255,12 @@ def test_a_sign_in_lock_out_is_recorded_once_with_username_and_address(client):
     assert audit_chain_verify() is None
 
 
-def test_every_new_verb_has_a_label_on_the_audit_log(client, auditor, agency):
+def test_the_audit_log_shows_who_changed_what_from_what_to_what(client, auditor, lead, agency):
     role_grant(username=auditor.username, role=Role.LIAISON, agencies=[agency.code])
+    rule = rule_save(actor=lead, name="Drop", kind=RuleKind.YEAR_OVER_YEAR, yellow=5, red=10)
+    rule_save(actor=lead, rule=rule, red=12)
     client.force_login(auditor)
-    page = client.get("/audit/", {"verb": "role.granted"})
-    assert page.status_code == 200 and "Role granted" in page.content.decode()
+    granted = client.get("/audit/", {"verb": "role.granted"}).content.decode()
+    assert "Role granted" in granted and f"agencies: — → {agency.code}" in granted
+    changed = client.get("/audit/", {"verb": "rule.updated"}).content.decode()
+    assert "Rule changed" in changed and "red: 10 → 12" in changed and "lead" in changed
