@@ -264,6 +264,13 @@ class ImportRejectedSerializer(serializers.Serializer):
     )
 
 
+class ImportConflictSerializer(serializers.Serializer):
+    """409 for a file imported by someone else at the same moment: which import was stored."""
+
+    detail = serializers.CharField()
+    duplicate_of = serializers.IntegerField(help_text="The import that was stored.")
+
+
 class CheckRunInput(serializers.Serializer):
     full = serializers.BooleanField(default=False, help_text="Re-evaluate every indicator, not only what changed.")
     as_of = serializers.DateField(

@@ -29,6 +29,7 @@ from ..serializers.indicators import (
     CheckRunInput,
     CheckRunSerializer,
     ImportBatchSerializer,
+    ImportConflictSerializer,
     ImportInput,
     ImportRejectedSerializer,
     ImportResultSerializer,
@@ -171,13 +172,16 @@ class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         summary="Import a file (ops lead, admin)",
         description=(
             "All or nothing. 201: imported; 200: a dry run, or the identical file was imported before "
-            "(nothing changed); 400: every bad row with its line, column and reason (nothing written)."
+            "(nothing changed); 400: every bad row with its line, column and reason (nothing written); 409: the "
+            "same file was being imported by someone else at the same moment and theirs was stored "
+            "(`duplicate_of` names it; nothing of this one was written)."
         ),
         request={"multipart/form-data": ImportInput},
         responses={
             201: ImportResultSerializer,
             200: OpenApiResponse(ImportResultSerializer, description="Dry run, or a file imported before."),
             400: ImportRejectedSerializer,
+            409: ImportConflictSerializer,
         },
     ),
 )
