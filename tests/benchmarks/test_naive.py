@@ -32,7 +32,9 @@ def _outcome() -> tuple[list, list, list, list]:
             "cleared_at",
         )
     )
-    events = sorted(Event.objects.values_list("flag__indicator_id", "flag__category", "verb"))
+    # The cases' events (a run started by hand also records itself; the naive loop starts no run).
+    case_events = Event.objects.filter(flag__isnull=False)
+    events = sorted(case_events.values_list("flag__indicator_id", "flag__category", "verb"))
     colours = sorted(Indicator.objects.values_list("pk", "rag"))
     return cases, signals, events, colours
 

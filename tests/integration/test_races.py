@@ -3,9 +3,10 @@ status the first one left, so exactly one of N conflicting actions succeeds and 
 
 import itertools
 import threading
+import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from core.errors import DomainError
 from escalations import services
@@ -108,6 +109,32 @@ def test_twenty_concurrent_requests_one_200_nineteen_409(live_server, lead, agen
     assert Event.objects.filter(flag=flag).count() == 1
 
 
+def race_to_import(n: int, action) -> list[str]:
+    """``race`` for imports, made certain to overlap: new batches are held at their first write (the table is
+    locked against inserts, not reads) until all ``n`` imports have looked for an earlier import of the file
+    and are waiting to write. Without the hold, one upload may finish before another starts (then the later
+    one is simply "imported before")."""
+    from indicators.models import ImportBatch
+
+    table = ImportBatch._meta.db_table
+    outcomes: list[str] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        threads = [threading.Thread(target=lambda: outcomes.extend(race(1, action))) for _ in range(n)]
+        for thread in threads:
+            thread.start()
+        for _ in range(300):
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [table])
+            if cursor.fetchone()[0] >= n:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"the imports never reached their first write: {outcomes}")
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def test_concurrent_imports_of_the_same_file_one_wins_the_others_are_told_which(lead):
     """Three uploads of one file at the same moment: one is stored, the other two wait for it on the batch's
     unique SHA-256 and are refused (409) naming it; one batch, one import event."""
@@ -126,23 +153,22 @@ def test_concurrent_imports_of_the_same_file_one_wins_the_others_are_told_which(
             refusals.append(conflict.message)
             raise
 
-    assert sorted(race(3, upload)) == ["ImportConflict", "ImportConflict", "ok"]
+    assert sorted(race_to_import(3, upload)) == ["ImportConflict", "ImportConflict", "ok"]
     batch = ImportBatch.objects.get()
     assert all(f"import #{batch.pk} (by lead at" in message for message in refusals)
     assert Event.objects.filter(verb="import.completed").count() == 1
 
 
-def test_concurrent_uploads_through_the_api_answer_201_and_409(lead):
+def _upload_twice(lead, url: str) -> list:
+    """The same file posted to ``url`` by two signed-in clients at the same moment; their responses."""
     from django.test import Client
-
-    from indicators.models import ImportBatch
 
     from ..indicators.conftest import FY16_SAMPLE
 
     clients = [Client(), Client()]
     for client in clients:
         client.force_login(lead)
-    statuses: list[tuple[int, dict]] = []
+    responses: list = []
     turn = iter(clients)
     lock = threading.Lock()
 
@@ -150,10 +176,23 @@ def test_concurrent_uploads_through_the_api_answer_201_and_409(lead):
         with lock:
             client = next(turn)
         with FY16_SAMPLE.open("rb") as file:
-            response = client.post("/api/v1/imports/", {"file": file})
-        statuses.append((response.status_code, response.json()))
+            responses.append(client.post(url, {"file": file}))
 
-    race(2, upload)
-    assert sorted(status for status, _ in statuses) == [201, 409]
-    (refused,) = [body for status, body in statuses if status == 409]
-    assert refused["duplicate_of"] == ImportBatch.objects.get().pk
+    race_to_import(2, upload)
+    return sorted(responses, key=lambda response: response.status_code)
+
+
+def test_concurrent_uploads_through_the_api_answer_201_and_409(lead):
+    from indicators.models import ImportBatch
+
+    stored, refused = _upload_twice(lead, "/api/v1/imports/")
+    assert (stored.status_code, refused.status_code) == (201, 409)
+    assert refused.json()["duplicate_of"] == ImportBatch.objects.get().pk
+
+
+def test_concurrent_uploads_on_the_import_page_answer_200_and_409_naming_the_import(lead):
+    from indicators.models import ImportBatch
+
+    stored, refused = _upload_twice(lead, "/ops/imports/")
+    assert (stored.status_code, refused.status_code) == (200, 409)
+    assert f"import #{ImportBatch.objects.get().pk} (by lead" in refused.content.decode()
