@@ -264,3 +264,18 @@ def test_the_audit_log_shows_who_changed_what_from_what_to_what(client, auditor,
     assert "Role granted" in granted and f"agencies: — → {agency.code}" in granted
     changed = client.get("/audit/", {"verb": "rule.updated"}).content.decode()
     assert "Rule changed" in changed and "red: 10 → 12" in changed and "lead" in changed
+
+
+def test_a_change_nobody_records_is_refused_and_an_unknown_verb_too():
+    from core.audit import changed, record_change
+    from escalations.services.events import change_record
+
+    changed.disconnect(dispatch_uid="escalations.change_record")
+    try:
+        with pytest.raises(RuntimeError, match="no audit receiver"):
+            record_change(verb="rule.created", data={})
+    finally:
+        changed.connect(change_record, dispatch_uid="escalations.change_record")
+    with pytest.raises(ValueError, match="not an audit verb"):
+        record_change(verb="rule.renamed", data={})
+    assert not Event.objects.exists()
