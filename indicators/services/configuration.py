@@ -75,6 +75,8 @@ AGENCY_FIELDS = ("code", "name", "budget_number", "portfolio")
 def _reference_save(
     obj: models.Model, *, actor: "User", changes: Mapping[str, Any], fields: tuple[str, ...], entity: str
 ) -> Any:
+    """Create (``obj`` unsaved) or change a portfolio or agency under its row lock, writing
+    ``<entity>.created`` / ``<entity>.updated`` with the old and new values (nothing when nothing changed)."""
     require(actor, Capability.MANAGE_REFERENCE_DATA)
     model = type(obj)
     with transaction.atomic():
