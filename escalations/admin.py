@@ -4,7 +4,19 @@ events can never be changed or deleted."""
 
 from django.contrib import admin
 
-from .models import Closure, Escalation, Event, Flag, Milestone, Note, Notification, Project, Signal, SlaPolicy
+from .models import (
+    Closure,
+    Escalation,
+    Event,
+    Flag,
+    Milestone,
+    Note,
+    Notification,
+    OutboxMessage,
+    Project,
+    Signal,
+    SlaPolicy,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -111,3 +123,14 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "user", "title", "reason", "read_at", "emailed_at")
     list_filter = ("reason",)
     search_fields = ("user__username", "title")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """The side effects owed and delivered: a failed one (out of attempts) is listed with its last error, for a
+    person to look into; only the dispatcher changes these rows."""
+
+    list_display = ("id", "kind", "state", "attempts", "created_at", "next_attempt_at", "delivered_at", "last_error")
+    list_filter = ("kind", ("delivered_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter))
+    search_fields = ("key", "last_error")
+    date_hierarchy = "created_at"

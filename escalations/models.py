@@ -352,3 +352,50 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.title}"
+
+
+class OutboxKind(models.TextChoices):
+    NOTIFY = "notify", "Notify of events"
+    EMAIL = "email", "E-mail a notification"
+    DIGEST = "digest", "E-mail a daily digest"
+    CHECK_SHARD = "check_shard", "Run a check shard"
+
+
+class OutboxMessage(models.Model):
+    """A side effect owed by a committed change: written in the same transaction as the change, delivered by
+    the dispatcher (``escalations.services.outbox``). A message is ``delivered_at`` once it went out, retried
+    with backoff while it fails (``attempts``, ``next_attempt_at``, ``last_error``), and ``failed_at`` once it
+    ran out of attempts: it stays so, visible in the admin and counted on ``/healthz``.
+
+    ``key`` is set for messages that must exist once (one e-mail per notification, one digest per user and
+    day): the unique constraint turns a second write into nothing."""
+
+    kind = models.CharField(max_length=16, choices=OutboxKind.choices)
+    payload = models.JSONField(default=dict)
+    key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The dispatcher's question, "what is due?", reads only the waiting rows: delivered ones pile up.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(delivered_at__isnull=True, failed_at__isnull=True),
+                name="outbox_due_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def state(self) -> str:
+        if self.delivered_at is not None:
+            return "delivered"
+        return "failed" if self.failed_at is not None else "waiting"

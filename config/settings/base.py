@@ -164,11 +164,24 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # must stay below it, or a long task would run twice at once.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# The outbox (escalations.services.outbox): beat runs its dispatcher every this many seconds; a failed delivery
+# waits RETRY_BASE seconds, doubling each time up to RETRY_CAP, and fails for good after MAX_ATTEMPTS.
+PERCOLATE_OUTBOX_DISPATCH_EVERY = env.float("PERCOLATE_OUTBOX_DISPATCH_EVERY", default=10.0)
+PERCOLATE_OUTBOX_RETRY_BASE = env.float("PERCOLATE_OUTBOX_RETRY_BASE", default=30.0)
+PERCOLATE_OUTBOX_RETRY_CAP = env.float("PERCOLATE_OUTBOX_RETRY_CAP", default=3600.0)
+PERCOLATE_OUTBOX_MAX_ATTEMPTS = env.int("PERCOLATE_OUTBOX_MAX_ATTEMPTS", default=10)
 # Periodic jobs, run by the single `celery -A config beat`.
 CELERY_BEAT_SCHEDULE = {
     # CELERY_TIMEZONE is New York's: 02:00 local, across daylight-saving changes.
     "nightly-checks": {"task": "escalations.tasks.nightly_checks", "schedule": crontab(hour=2, minute=0)},
     "sweep-check-shards": {"task": "escalations.tasks.sweep_check_shards", "schedule": 300.0},
+    # The outbox's dispatcher: delivers what a kick after commit could not (the broker was down) and retries.
+    # A run that waited longer than its period is dropped: the next one does the same work.
+    "dispatch-outbox": {
+        "task": "escalations.tasks.dispatch_outbox",
+        "schedule": PERCOLATE_OUTBOX_DISPATCH_EVERY,
+        "options": {"expires": PERCOLATE_OUTBOX_DISPATCH_EVERY},
+    },
     "mark-overdue-flags": {"task": "escalations.tasks.mark_overdue", "schedule": crontab(minute=5)},
     "resume-monitoring": {"task": "escalations.tasks.resume_monitoring", "schedule": crontab(hour=6, minute=0)},
     "send-digests": {"task": "escalations.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},

@@ -30,7 +30,9 @@ from indicators.models import (
     ThresholdRule,
 )
 
+from ..models import OutboxKind, OutboxMessage
 from .detection import flags_apply_evaluation
+from .outbox import outbox_put_many
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -66,11 +68,10 @@ def _shard_bounds(size: int, changed_since: dt.datetime | None = None) -> list[t
     return [(lo, starts[i + 1] if i + 1 < len(starts) else last + 1) for i, lo in enumerate(starts)]
 
 
-def _enqueue_after_commit(shard_ids: Iterable[int]) -> None:
-    from ..tasks import check_shard
-
-    ids = list(shard_ids)
-    transaction.on_commit(lambda: [check_shard.delay(shard_id) for shard_id in ids])
+def _dispatch_shards(shard_ids: Iterable[int]) -> None:
+    """Owe one ``check_shard`` task per shard: outbox messages in the caller's transaction, handed to the
+    broker by the dispatcher (see ``services.outbox``)."""
+    outbox_put_many(OutboxKind.CHECK_SHARD, [{"shard": shard_id} for shard_id in shard_ids])
 
 
 def _incremental_scope(as_of: dt.date) -> tuple[dt.datetime | None, bool]:
@@ -101,8 +102,9 @@ def check_run_start(
     shard_size: int | None = None,
     dispatch: bool = True,
 ) -> RunStart:
-    """Open a run for (as_of, mode) as ``running`` and plan its shards; with ``dispatch``, enqueue one Celery
-    task per shard after commit (eager in the embedded mode: they run before this returns).
+    """Open a run for (as_of, mode) as ``running`` and plan its shards; with ``dispatch``, owe one Celery task
+    per shard (outbox messages in the run's transaction; eager in the embedded mode: they run before this
+    returns).
 
     The nightly schedule (``trigger=nightly``) is de-duplicated by the ledger: when it already holds a
     nightly run for (as_of, mode), that run is returned with ``created=False`` (a failed one is reopened, its
@@ -146,7 +148,7 @@ def check_run_start(
                 run.status, run.finished_at = CheckRunStatus.SUCCEEDED, timezone.now()
             run.save(update_fields=["shards_total", "status", "finished_at"])
             if dispatch:
-                _enqueue_after_commit(shard.pk for shard in shards)
+                _dispatch_shards(shard.pk for shard in shards)
     except IntegrityError:
         existing = CheckRun.objects.filter(as_of=as_of, mode=mode, trigger=trigger).first()
         if trigger == CheckRunTrigger.NIGHTLY and existing is not None:
@@ -169,7 +171,7 @@ def _reopen(run: CheckRun, *, dispatch: bool) -> None:
             ids = list(unfinished.values_list("pk", flat=True))
             unfinished.update(status=CheckShardStatus.PENDING, attempts=0, error="")
             if dispatch:
-                _enqueue_after_commit(ids)
+                _dispatch_shards(ids)
     except IntegrityError:
         raise CheckRunBusy("another check is running") from None
     run.refresh_from_db()
@@ -266,7 +268,8 @@ def _test_pause() -> None:
 
 def check_shards_sweep(*, stuck_after: dt.timedelta | None = None) -> int:
     """Re-queue the shards of running runs that have not finished within ``stuck_after`` (default:
-    ``PERCOLATE_CHECK_STUCK_AFTER``, the shard time limit plus a minute) — lost messages, dead workers.
+    ``PERCOLATE_CHECK_STUCK_AFTER``, the shard time limit plus a minute) — messages the broker lost after the
+    outbox handed them over, dead workers; a shard whose outbox message is still waiting is left to it.
     Changes no status itself: the re-queued task
     claims the shard as usual, and a shard out of attempts fails its run there. Returns the number re-queued.
     Safe to repeat: a shard queued twice runs once."""
@@ -277,9 +280,12 @@ def check_shards_sweep(*, stuck_after: dt.timedelta | None = None) -> int:
         Q(status=CheckShardStatus.RUNNING, started_at__lt=cutoff)
         | Q(status=CheckShardStatus.PENDING, run__started_at__lt=cutoff)
     )
-    ids = list(stuck.values_list("pk", flat=True))
+    # A shard whose message still waits in the outbox (the broker is down, say) is owed already.
+    waiting = OutboxMessage.objects.filter(kind=OutboxKind.CHECK_SHARD, delivered_at=None, failed_at=None)
+    owed = {message["shard"] for message in waiting.values_list("payload", flat=True)}
+    ids = [pk for pk in stuck.values_list("pk", flat=True) if pk not in owed]
     if ids:
         logger.warning("re-queuing %s stuck check shard(s): %s", len(ids), ids)
         with transaction.atomic():
-            _enqueue_after_commit(ids)
+            _dispatch_shards(ids)
     return len(ids)

@@ -10,7 +10,7 @@ from indicators.models import Indicator
 from ..audit_trail import GENESIS_HASH, Verb, audit_chain_verify, event_hash, json_safe
 from ..models import Event, Flag, Project
 from .bulk_insert import execute, insert_select
-from .notifications import notify_after_commit
+from .notifications import notify_later
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -110,5 +110,5 @@ def audit_chain_check() -> Event | None:
             actor_label="audit check",
             data={"event": bad.pk, "verb": bad.verb, "problem": problem},
         )
-        notify_after_commit(alert)
+        notify_later(alert)
     return alert
