@@ -79,8 +79,11 @@ def outbox_kick() -> None:
         dispatch_outbox.apply()
         return
     try:
-        # retry=False: fail at once rather than hold the request while the broker is away.
-        dispatch_outbox.apply_async(retry=False)
+        # No retries, neither to connect nor to publish: kombu's defaults would hold the request for seconds
+        # while the broker is away, and the row does not need them.
+        with dispatch_outbox.app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=0)
+            dispatch_outbox.apply_async(producer=producer, retry=False)
     except Exception:
         logger.warning("outbox: the broker is unreachable; beat's dispatcher will deliver", exc_info=True)
 
