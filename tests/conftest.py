@@ -189,4 +189,4 @@ def broker_at():
 
     yield point
     app.conf.update(saved)
-    app._after_fork()  # type: ignore[attr-defined]
+    app._after_fork()
