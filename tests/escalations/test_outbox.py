@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from core.permissions import Role
 from escalations import services
-from escalations.models import Notification, OutboxKind, OutboxMessage
-from escalations.services.notifications import email_subject
+from escalations.models import EmailMode, Notification, NotificationPreference, OutboxKind, OutboxMessage
+from escalations.services.notifications import digests_send, email_subject
 from escalations.services.outbox import outbox_dispatch
 
 from ..factories import IndicatorFactory
@@ -96,6 +96,27 @@ def test_a_subject_with_a_newline_is_sanitised_and_the_mail_is_sent(liaisons, re
     }
     assert all(len(m.recipients()) == 1 for m in mail.outbox)
     assert not OutboxMessage.objects.filter(delivered_at=None).exists()
+
+
+def test_a_refused_digest_keeps_its_notifications_for_the_retry(settings, liaisons, red_case):
+    settings.EMAIL_BACKEND = "tests.mail_backends.RefusingBackend"
+    settings.TEST_EMAIL_REFUSED = ["bo@percolate.example"]
+    bo = liaisons[2]
+    NotificationPreference.objects.create(user=bo, email_mode=EmailMode.DIGEST)
+    red_case()
+    red_case("Potholes filled")
+    assert digests_send() == 1
+    outbox_dispatch()
+    digest = OutboxMessage.objects.get(kind=OutboxKind.DIGEST)
+    assert digest.delivered_at is None and "SMTPRecipientsRefused" in digest.last_error
+    assert Notification.objects.filter(user=bo, emailed_at=None).count() == 2  # not claimed: nothing was sent
+
+    settings.TEST_EMAIL_REFUSED = []
+    with time_machine.travel(digest.next_attempt_at + dt.timedelta(seconds=1)):
+        outbox_dispatch()
+    [sent] = [m for m in mail.outbox if m.to == [bo.email]]
+    assert "2 update(s)" in sent.subject and "Potholes filled" in sent.body
+    assert not Notification.objects.filter(user=bo, emailed_at=None).exists()
 
 
 def test_subjects_lose_control_characters_and_stay_short():
