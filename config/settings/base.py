@@ -137,6 +137,9 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="percolate@localhost")
+# Seconds an SMTP server may take to answer: the outbox's dispatcher holds an e-mail's row while it sends, and a
+# server that never answers must fail that e-mail (retried later), not hold the dispatcher for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # The cache carries short-lived shared state, such as an import's progress for the page that polls it: Redis
 # when there is one (shared by every web process), else memory (the embedded mode's single process).

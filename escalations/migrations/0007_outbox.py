@@ -38,9 +38,9 @@ class Migration(migrations.Migration):
                 "ordering": ["-id"],
                 "indexes": [
                     models.Index(
-                        condition=models.Q(("delivered_at__isnull", True), ("failed_at__isnull", True)),
+                        condition=models.Q(("delivered_at__isnull", True)),
                         fields=["next_attempt_at"],
-                        name="outbox_due_idx",
+                        name="outbox_undelivered_idx",
                     )
                 ],
             },

@@ -136,8 +136,9 @@ def _title(event: Event, reason: str) -> str:
 
 
 def notifications_create(*, event_id: int, reason: str = "event") -> list[Notification]:
-    """Create the notifications of one event (safe to repeat: existing ones are kept, none added twice) and
-    e-mail the recipients who want immediate e-mails. Returns the notifications of the event for ``reason``."""
+    """Create the notifications of one event (safe to repeat: existing ones are kept, none added twice) and, in
+    the same transaction, owe an e-mail to each recipient who wants immediate e-mails and has not had it (the
+    outbox's dispatcher sends them). Returns the notifications of the event for ``reason``."""
     return notifications_create_many(event_ids=[event_id], reason=reason)
 
 
