@@ -84,7 +84,7 @@ def outbox_kick() -> None:
         with dispatch_outbox.app.producer_or_acquire() as producer:
             producer.connection.ensure_connection(max_retries=0)
             dispatch_outbox.apply_async(producer=producer, retry=False)
-    except Exception:
+    except Exception:  # any failure to publish: the row is safe and beat's dispatcher delivers it
         logger.warning("outbox: the broker is unreachable; beat's dispatcher will deliver", exc_info=True)
 
 
