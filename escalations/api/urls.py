@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from .parsers import JSONParser
 from .views.briefings import BriefingView
 from .views.errors import not_found
 from .views.events import EventViewSet
@@ -33,6 +34,8 @@ router.register("notifications", NotificationViewSet, basename="notification")
 class TokenView(ObtainAuthToken):
     """``POST {"username", "password"}`` → ``{"token"}``; then send ``Authorization: Token …``. Repeated
     failures lock the username out from that address (429), as on the sign-in form."""
+
+    parser_classes = [JSONParser]
 
     def get_serializer_context(self):
         # Authenticate with Django's own request: django-axes marks a lockout on it, and its middleware

@@ -36,8 +36,10 @@ def test_me_names_agencies_and_portfolios_by_code(client_for, make_user, agency)
 
 @pytest.mark.django_db
 def test_token_endpoint(client, liaison):
-    assert client.post(f"{API}auth/token/", {"username": "liaison", "password": "wrong"}).status_code == 400
-    token = client.post(f"{API}auth/token/", {"username": "liaison", "password": "pw"}).json()["token"]
+    wrong = {"username": "liaison", "password": "wrong"}
+    assert client.post(f"{API}auth/token/", wrong, content_type="application/json").status_code == 400
+    right = {"username": "liaison", "password": "pw"}
+    token = client.post(f"{API}auth/token/", right, content_type="application/json").json()["token"]
     assert client.get(f"{API}me/", HTTP_AUTHORIZATION=f"Token {token}").json()["username"] == "liaison"
 
 
