@@ -100,7 +100,9 @@ def test_actions_are_logged_with_request_id_user_and_action(client, log_lines):
     flag = FlagFactory(indicator__agency=agency)
     client.force_login(liaison)
     lines = log_lines()
-    response = client.post(f"/api/v1/flags/{flag.pk}/review/", HTTP_X_REQUEST_ID="req-42")
+    response = client.post(
+        f"/api/v1/flags/{flag.pk}/review/", content_type="application/json", HTTP_X_REQUEST_ID="req-42"
+    )
     assert response.status_code == 200 and response.json()["status"] == FlagStatus.IN_REVIEW
     assert response["X-Request-ID"] == "req-42"
     [line] = [line for line in lines.json() if line.get("action") == "review"]
@@ -113,7 +115,9 @@ def test_a_task_sent_while_serving_a_request_logs_with_the_request_id_and_user(c
     flag = FlagFactory(indicator__agency=agency)
     client.force_login(liaison)
     lines = log_lines()
-    response = client.post(f"/api/v1/flags/{flag.pk}/review/", HTTP_X_REQUEST_ID="req-7")
+    response = client.post(
+        f"/api/v1/flags/{flag.pk}/review/", content_type="application/json", HTTP_X_REQUEST_ID="req-7"
+    )
     assert response.status_code == 200
     event = Event.objects.get(flag=flag, verb="flag.reviewed")
     [task_line] = [line for line in lines.json() if line["logger"] == "escalations.tasks"]

@@ -97,9 +97,10 @@ def _incremental_scope(as_of: dt.date) -> tuple[dt.datetime | None, bool]:
 AS_OF_AHEAD = dt.timedelta(days=7)
 
 
-def _check_as_of(as_of: dt.date) -> None:
-    """A run's date lies between the earliest measured period and a week from today: before the data begins
-    nothing can be checked, and far ahead every indicator would look overdue."""
+def check_as_of_allowed(as_of: dt.date) -> None:
+    """The date a person may ask a run for lies between the earliest measured period and a week from today:
+    before the data begins nothing can be checked, and far ahead every indicator would look overdue. (The
+    page, the API and ``manage.py run_checks --as-of`` check it; the schedule always runs as of today.)"""
     latest = timezone.localdate() + AS_OF_AHEAD
     earliest = Measurement.objects.aggregate(first=Min("period"))["first"]
     if as_of > latest or (earliest is not None and as_of < earliest):
@@ -123,14 +124,15 @@ def check_run_start(
     nightly run for (as_of, mode), that run is returned with ``created=False`` (a failed one is reopened, its
     unfinished shards get fresh attempts, and re-dispatched). A run started by a person always runs, with the
     rule edits and data of the day, if ``requested_by`` may configure Percolate (``ActionForbidden``
-    otherwise). Raises ``CheckRunBusy`` when another run is running.
+    otherwise) and the date is one a person may ask for (``check_as_of_allowed``). Raises ``CheckRunBusy``
+    when another run is running.
 
     Incremental runs re-evaluate the indicators whose data changed since the start of the previous successful
     run; everything when there is none, when a rule was edited since (rules may apply to any indicator and
     each indicator's colour needs all of its rules) or when the date is earlier than last time."""
     if requested_by is not None:
         require(requested_by, Capability.CONFIGURE)
-    _check_as_of(as_of)
+        check_as_of_allowed(as_of)
     if trigger == CheckRunTrigger.NIGHTLY:
         existing = CheckRun.objects.filter(as_of=as_of, mode=mode, trigger=trigger).first()
         if existing is not None:

@@ -49,6 +49,7 @@ REFUSED_BY_MEANING = {
     "POST /api/v1/flags/": "the indicator must exist and lie in the user's agencies",
     "POST /api/v1/flags/bulk/": "the assignee, project manager or project must exist",
     "POST /api/v1/auth/token/": "the username and password must match",
+    "POST /api/v1/check-runs/": "the date lies between the earliest measured period and a week from today",
 }
 
 
