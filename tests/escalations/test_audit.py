@@ -186,3 +186,14 @@ def test_the_database_refuses_to_change_checkpoints(history, sql):
 def test_verify_audit_writes_nothing(history):
     call_command("verify_audit")
     assert AuditCheckpoint.objects.count() == 0
+
+
+def test_the_admin_shows_checkpoints_and_cannot_change_them(history, client, django_user_model):
+    audit_chain_check()
+    checkpoint = AuditCheckpoint.objects.get()
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.org", "x"))
+    listing = client.get("/admin/escalations/auditcheckpoint/")
+    assert listing.status_code == 200 and checkpoint.head_hash in listing.content.decode()
+    assert client.get("/admin/escalations/auditcheckpoint/add/").status_code == 403
+    assert client.post(f"/admin/escalations/auditcheckpoint/{checkpoint.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditCheckpoint.objects.count() == 1
