@@ -22,6 +22,7 @@ from .audit_trail import (
     ChainEntry,
     ChainProblem,
     ChainReport,
+    Head,
     audit_trail_walk,
     canonical_json,
     chain_walk,
@@ -59,6 +60,7 @@ class ExportCheck:
     """The outcome of checking an export file: every problem (by line), what it holds, and its checkpoint."""
 
     problems: list[ChainProblem] = field(default_factory=list)
+    problem_count: int = 0
     event_count: int = 0
     last_event_id: int | None = None
     head_hash: str = ""
@@ -67,7 +69,14 @@ class ExportCheck:
 
     @property
     def intact(self) -> bool:
-        return not self.problems
+        return self.problem_count == 0
+
+    def head(self, label: str) -> Head | None:
+        """The checkpoint as a head the database's chain must reach, or ``None`` when the file has none."""
+        if self.checkpoint is None:
+            return None
+        checkpoint = self.checkpoint
+        return Head(checkpoint["last_event_id"], checkpoint["head_hash"], checkpoint["event_count"], label)
 
 
 def _is_int(value: object) -> bool:
@@ -85,32 +94,31 @@ def export_verify(lines: Iterable[str], *, check_signature: bool = True) -> Expo
     link and the count; lines removed from the end leave the checkpoint's event missing; a cut-off file has
     no checkpoint."""
     result = ExportCheck(signature_checked=check_signature)
-    found: list[ChainProblem] = []
+    found: list[ChainProblem] = []  # the first MAX_PROBLEMS of the lines' own problems, all counted
+    lines_wrong = 0
     checkpoint_line = 0
     last_line = 0
+
+    def note(problem: ChainProblem) -> None:
+        nonlocal lines_wrong
+        lines_wrong += 1
+        if len(found) < ChainReport.MAX_PROBLEMS:
+            found.append(problem)
 
     def entries() -> Iterator[ChainEntry]:
         nonlocal checkpoint_line, last_line
         for number, line in enumerate(lines, start=1):
             last_line = number
             if checkpoint_line:
-                found.append(ChainProblem(None, "a line after the checkpoint (the checkpoint must be last)", number))
+                note(ChainProblem(None, "a line after the checkpoint (the checkpoint must be last)", number))
                 continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                found.append(ChainProblem(None, "not a JSON object", number))
-                continue
-            if isinstance(row, dict) and set(row) == {"checkpoint"}:
-                checkpoint_line, result.checkpoint = number, row["checkpoint"]
-                continue
-            if not isinstance(row, dict):
-                found.append(ChainProblem(None, "not a JSON object", number))
-                continue
-            if problem := _event_form_problem(row):
-                found.append(ChainProblem(row.get("id") if _is_int(row.get("id")) else None, problem, number))
-                continue
-            yield ChainEntry(row["id"], {name: row[name] for name in HASHED_FIELDS}, row["hash"], number)
+            read = _read_line(line, number)
+            if isinstance(read, ChainEntry):
+                yield read
+            elif isinstance(read, ChainProblem):
+                note(read)
+            else:
+                checkpoint_line, result.checkpoint = number, read["checkpoint"]
 
     report = chain_walk(entries(), heads=())
     result.event_count, result.last_event_id, result.head_hash = (
@@ -118,9 +126,8 @@ def export_verify(lines: Iterable[str], *, check_signature: bool = True) -> Expo
         report.last_event_id,
         report.head_hash,
     )
-    found.extend(report.problems)
     if result.checkpoint is None:
-        found.append(
+        ending = [
             ChainProblem(
                 None,
                 f"the file ends without its checkpoint line: it was cut short after line {last_line}"
@@ -128,11 +135,27 @@ def export_verify(lines: Iterable[str], *, check_signature: bool = True) -> Expo
                 else "the file is empty",
                 last_line or None,
             )
-        )
+        ]
     else:
-        found.extend(_checkpoint_problems(result, checkpoint_line, check_signature))
-    result.problems = sorted(found, key=lambda p: p.line or 0)
+        ending = _checkpoint_problems(result, checkpoint_line, check_signature)
+    result.problem_count = lines_wrong + report.problem_count + len(ending)
+    result.problems = sorted([*found, *report.problems, *ending], key=lambda p: p.line or 0)
     return result
+
+
+def _read_line(line: str, number: int) -> ChainEntry | ChainProblem | dict[str, Any]:
+    """One line of the file: an event, the checkpoint (``{"checkpoint": …}``), or what is wrong with it."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return ChainProblem(None, "not a JSON object", number)
+    if not isinstance(row, dict):
+        return ChainProblem(None, "not a JSON object", number)
+    if set(row) == {"checkpoint"}:
+        return row
+    if problem := _event_form_problem(row):
+        return ChainProblem(row.get("id") if _is_int(row.get("id")) else None, problem, number)
+    return ChainEntry(row["id"], {name: row[name] for name in HASHED_FIELDS}, row["hash"], number)
 
 
 def _event_form_problem(row: dict[str, Any]) -> str:

@@ -249,9 +249,12 @@ def _report_unreached(report: ChainReport, missing: list[Head]) -> None:
         )
 
 
-def audit_trail_walk(batch_size: int = 5000, tap: Callable[[ChainEntry], None] | None = None) -> ChainReport:
-    """Walk the stored chain against the stored checkpoints, signatures included; ``tap`` sees each event on
-    the way (the export writes it out, so the file holds exactly the events this walk verified).
+def audit_trail_walk(
+    batch_size: int = 5000, tap: Callable[[ChainEntry], None] | None = None, also_reach: Iterable[Head] = ()
+) -> ChainReport:
+    """Walk the stored chain against the stored checkpoints, signatures included, and ``also_reach`` (an
+    export's checkpoint, after a restore); ``tap`` sees each event on the way (the export writes it out, so
+    the file holds exactly the events this walk verified).
 
     The checkpoints are read before the events: every checkpoint read then names an event committed before
     the walk's snapshot (one query), so an append racing with the walk cannot look like a cut tail."""
@@ -266,7 +269,7 @@ def audit_trail_walk(batch_size: int = 5000, tap: Callable[[ChainEntry], None] |
                 tap(entry)
             yield entry
 
-    report = chain_walk(entries(), [checkpoint_head(c) for c in checkpoints])
+    report = chain_walk(entries(), [*(checkpoint_head(c) for c in checkpoints), *also_reach])
     for checkpoint in checkpoints:
         if not checkpoint_signature_valid(checkpoint_fields(checkpoint), checkpoint.signature):
             report.add(

@@ -245,3 +245,29 @@ def test_the_command_exits_non_zero_on_a_tampered_file(export, history):
     )
     assert run.returncode == 1
     assert "cut short" in run.stderr
+
+
+def test_the_database_verifies_against_an_export_it_holds(export, history, capsys):
+    call_command("verify_audit", against=str(export))
+    out = capsys.readouterr().out
+    assert f"audit chain intact: {len(history)} events" in out
+    assert f"including the checkpoint of {export}" in out
+
+
+def test_a_restore_from_an_older_backup_fails_against_a_later_export(export, history):
+    """The restored database lacks the export's last events and its checkpoint: on its own it verifies, but
+    the export proves that events were lost."""
+    for event in history[-2:]:
+        behind_the_applications_back(f"DELETE FROM {Event._meta.db_table} WHERE id = %s", [event.pk])
+    behind_the_applications_back(f"DELETE FROM {AuditCheckpoint._meta.db_table}", [])
+    call_command("verify_audit")
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit", against=str(export))
+    assert f"the chain ends at event #{history[-3].pk} but the checkpoint of {export} " in str(failure.value)
+    assert f"recorded event #{history[-1].pk} with hash {history[-1].hash}" in str(failure.value)
+
+
+def test_the_database_is_not_checked_against_a_tampered_export(export, history):
+    rewrite(export, lines_of(export)[:-1])
+    with pytest.raises(CommandError, match="cut short"):
+        call_command("verify_audit", against=str(export))
