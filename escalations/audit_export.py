@@ -194,6 +194,7 @@ def _checkpoint_problems(result: ExportCheck, line: int, check_signature: bool) 
                     f"{ends} but {label} recorded event #{recorded_id} with hash {recorded_hash} "
                     f"({recorded_count} events): the events after it were removed",
                     line,
+                    named=True,
                 )
             )
         else:

@@ -144,10 +144,13 @@ class ChainProblem:
     event_id: int | None
     problem: str
     line: int | None = None
+    named: bool = False  # the words already name the event (a cut tail names the one that is gone)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
-        return where + (f"event #{self.event_id}: " if self.event_id is not None else "") + self.problem
+        if self.event_id is not None and not self.named:
+            where += f"event #{self.event_id}: "
+        return where + self.problem
 
 
 @dataclass
@@ -238,6 +241,7 @@ def _report_unreached(report: ChainReport, missing: list[Head]) -> None:
                 last.last_event_id,
                 f"{ends} but {last.label} recorded event #{last.last_event_id} with hash {last.head_hash} "
                 f"({last.event_count} events): the events after it were removed",
+                named=True,
             )
         )
     for head in sorted((h for h in missing if h not in beyond), key=lambda h: h.last_event_id or 0):

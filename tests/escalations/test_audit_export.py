@@ -164,9 +164,9 @@ def edit_field(lines: list[str], index: int, field: str, value) -> list[str]:
 def test_a_tampered_export_fails_naming_the_line(export, history, django_db_blocker, capsys, tamper, expected):
     original = lines_of(export)
     rewrite(export, tamper(original, history))
-    with pytest.raises(CommandError, match="fails verification"):
+    with pytest.raises(CommandError, match="fails verification") as failure:
         verify_offline(export, django_db_blocker)
-    assert expected(history, original) in capsys.readouterr().err
+    assert expected(history, original) in str(failure.value) + capsys.readouterr().err
 
 
 def forge_checkpoint(lines: list[str], last: Event, count: int) -> list[str]:
@@ -222,9 +222,10 @@ def test_an_export_of_a_broken_chain_is_written_but_not_checkpointed(history, tm
     with pytest.raises(CommandError, match=f"the audit chain is broken .*event #{history[2].pk}"):
         call_command("export_audit", str(target))
     assert AuditCheckpoint.objects.count() == 0
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError) as failure:
         verify_offline(target, django_db_blocker)
-    assert f"line 3: event #{history[2].pk}: its content does not match its hash" in capsys.readouterr().err
+    reported = str(failure.value) + capsys.readouterr().err
+    assert f"line 3: event #{history[2].pk}: its content does not match its hash" in reported
 
 
 def test_the_command_exits_non_zero_on_a_tampered_file(export, history):

@@ -43,7 +43,7 @@ class Command(BaseCommand):
             self.fail("audit chain broken", report.problems, report.problem_count)
         head = f"event #{report.last_event_id}, hash {report.head_hash}" if report.event_count else "empty"
         reaches = (
-            f"reaches all {report.heads_checked} checkpoints"
+            f"reaches every checkpoint ({report.heads_checked})"
             if report.heads_checked
             else "no checkpoint yet (a cut tail shows only once a checkpoint records the head)"
         )
@@ -74,7 +74,9 @@ class Command(BaseCommand):
         return check
 
     def fail(self, what: str, problems: list[ChainProblem], count: int) -> None:
+        if count == 1:
+            raise CommandError(f"{what}: {problems[0]}")
         for problem in problems[:SHOWN]:
             self.stderr.write(str(problem))
-        more = f" (the first {SHOWN} listed)" if count > SHOWN else ""
-        raise CommandError(f"{what}: {count} problem{'s' if count != 1 else ''}{more}; the first: {problems[0]}")
+        more = f", the first {SHOWN} listed above" if count > SHOWN else ", listed above"
+        raise CommandError(f"{what}: {count} problems{more}; the first: {problems[0]}")
