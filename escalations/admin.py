@@ -1,10 +1,22 @@
 """The admin is for looking things up. Changes to flags and projects go through the pages and the API
 (which call the services and write the audit trail), so flags, escalations and notes are read-only here and
-events can never be changed or deleted."""
+events and the audit chain's checkpoints can never be changed or deleted."""
 
 from django.contrib import admin
 
-from .models import Closure, Escalation, Event, Flag, Milestone, Note, Notification, Project, Signal, SlaPolicy
+from .models import (
+    AuditCheckpoint,
+    Closure,
+    Escalation,
+    Event,
+    Flag,
+    Milestone,
+    Note,
+    Notification,
+    Project,
+    Signal,
+    SlaPolicy,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -93,6 +105,12 @@ class EventAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "source", "last_event_id", "event_count", "head_hash")
+    readonly_fields = [field.name for field in AuditCheckpoint._meta.fields]
 
 
 @admin.register(SlaPolicy)

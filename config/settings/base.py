@@ -175,6 +175,10 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit": {"task": "escalations.tasks.verify_audit", "schedule": crontab(hour=3, minute=30)},
 }
 
+# The key that signs the audit chain's checkpoints (HMAC-SHA256). Empty: the SECRET_KEY signs them. A key of
+# its own survives a SECRET_KEY rotation and can be held by whoever checks the exports off-site.
+PERCOLATE_AUDIT_KEY = env("PERCOLATE_AUDIT_KEY", default="")
+
 # Detection runs: indicators per shard, a shard's time limit (seconds), attempts before a shard fails its run.
 PERCOLATE_CHECK_SHARD_SIZE = env.int("PERCOLATE_CHECK_SHARD_SIZE", default=5000)
 # Shards that only re-check the date-dependent rules (stale) read one index entry per indicator: larger ones.
