@@ -84,10 +84,10 @@ def test_twenty_concurrent_requests_one_200_nineteen_409(live_server, lead, agen
     import urllib.error
     import urllib.request
 
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     flag = FlagFactory(indicator__agency=agency)
-    token = Token.objects.create(user=lead).key
+    _, token = AuthToken.objects.create(user=lead)
     statuses: list[int] = []
 
     def review():
