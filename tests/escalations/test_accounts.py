@@ -160,3 +160,13 @@ class TestAdmin:
         (event,) = Event.objects.filter(verb="auth.token_revoked")
         assert event.actor == root and event.data["reason"] == "revoked in the admin"
         assert client.get(reverse("admin:knox_authtoken_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_audit_log_shows_account_events_to_those_who_read_everything(liaison, auditor):
+    token_create(user=liaison)
+    password_change(user=liaison, password=NEW, actor=liaison)
+    shown = signed_in(auditor).get(reverse("audit_log"), follow=True).text
+    assert "<code>auth.token_created</code>" in shown and "<code>auth.password_changed</code>" in shown
+    own = signed_in(liaison).get(reverse("audit_log"), follow=True).text
+    assert "<code>auth.token_created</code>" not in own
