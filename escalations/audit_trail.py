@@ -54,6 +54,9 @@ class Verb(models.TextChoices):
     MILESTONE_ADDED = "project.milestone_added", "Milestone added"
     MILESTONE_DONE = "project.milestone_done", "Milestone done"
     AUDIT_CHAIN_BROKEN = "audit.chain_broken", "Audit chain broken"
+    TOKEN_CREATED = "auth.token_created", "API token created"
+    TOKEN_REVOKED = "auth.token_revoked", "API token revoked"
+    PASSWORD_CHANGED = "auth.password_changed", "Password changed"
 
 
 def json_safe(data: dict) -> dict:

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from .factories import UserFactory
 
+JSON = "application/json"
+
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_SECRET_KEY": "a-long-random-production-secret-" + "k7Qz9xW2mP4vB8nR3tY6uH1jL5cF0sD",

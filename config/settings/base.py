@@ -23,7 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -201,7 +201,7 @@ if PERCOLATE_BLANK_AS_OF not in ("today", "data"):
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "escalations.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -238,6 +238,11 @@ SPECTACULAR_SETTINGS = {
         "NoteKindEnum": "escalations.models.NoteKind",
     },
 }
+
+# API tokens (django-rest-knox): how long one lasts from its sign-in (``POST /api/v1/auth/token/``). Clients
+# send ``Authorization: Token …``, the prefix they have always used.
+PERCOLATE_API_TOKEN_TTL = timedelta(hours=env.float("PERCOLATE_API_TOKEN_TTL_HOURS", default=10))
+REST_KNOX = {"TOKEN_TTL": PERCOLATE_API_TOKEN_TTL, "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
 
 # Largest JSON body the API reads (bytes); an import's file has its own limit below.
 PERCOLATE_API_MAX_BODY_BYTES = env.int("PERCOLATE_API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
