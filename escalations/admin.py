@@ -1,10 +1,17 @@
 """The admin is for looking things up. Changes to flags and projects go through the pages and the API
 (which call the services and write the audit trail), so flags, escalations and notes are read-only here and
-events can never be changed or deleted."""
+events and the audit chain's checkpoints can never be changed or deleted."""
+
+from contextvars import ContextVar
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from knox.models import AuthToken
 
 from .models import (
+    AuditCheckpoint,
     Closure,
     Escalation,
     Event,
@@ -17,6 +24,7 @@ from .models import (
     Signal,
     SlaPolicy,
 )
+from .services import password_change, token_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -107,6 +115,12 @@ class EventAdmin(ReadOnlyAdmin):
         return request.user.is_active and request.user.is_staff
 
 
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "source", "last_event_id", "event_count", "head_hash")
+    readonly_fields = [field.name for field in AuditCheckpoint._meta.fields]
+
+
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ("__str__", "review_days_red", "review_days_yellow", "decision_days", "lead_grace_days")
@@ -134,3 +148,61 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_filter = ("kind", ("delivered_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter))
     search_fields = ("key", "last_error")
     date_hierarchy = "created_at"
+
+
+# Who is changing a password in the admin: Django's admin builds the form without the request.
+_admin_actor: ContextVar = ContextVar("admin_actor")
+
+
+class ServicePasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "Change password" form, saved through ``password_change``: the same event, and the user's
+    API tokens and other sessions revoked, as when they change it on their own page."""
+
+    def save(self, commit=True):
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data["password1"] if usable else None
+        password_change(user=self.user, password=password, actor=_admin_actor.get())
+        return self.user
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PercolateUserAdmin(UserAdmin):
+    change_password_form = ServicePasswordChangeForm
+
+    def user_change_password(self, request, id, form_url=""):
+        reset = _admin_actor.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _admin_actor.reset(reset)
+
+
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    """API tokens, by user and expiry. A token is made only by signing in (the token itself is shown once,
+    to whoever signed in); deleting one here revokes it through the service, with its event."""
+
+    list_display = ("user", "created", "expiry")
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    fields = readonly_fields = ("user", "created", "expiry")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        token_revoke(token=obj, actor=request.user, reason="revoked in the admin")
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user"):
+            token_revoke(token=token, actor=request.user, reason="revoked in the admin")

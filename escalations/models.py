@@ -269,6 +269,30 @@ class Event(models.Model):
         return self.actor.get_username() if self.actor is not None else self.actor_label or "system"
 
 
+class AuditCheckpoint(models.Model):
+    """A recorded head of the audit chain: the last event's id and hash and how many events led to it, signed
+    (``audit_trail.checkpoint_signature``). The chain must always reach every checkpoint, which is what makes
+    a cut tail visible: the remaining events still link up, but no longer reach the recorded head.
+
+    A checkpoint is a record *about* the chain, not a change of data, so writing one writes no ``Event`` (an
+    event would move the head it records). Append-only like the events: on PostgreSQL a trigger refuses
+    ``UPDATE`` and ``DELETE``. ``last_event_id`` is a plain number, not a foreign key, so that a checkpoint
+    outlives the event it names and can report it missing."""
+
+    created_at = models.DateTimeField()
+    source = models.CharField(max_length=32, help_text="What wrote it: the nightly verification, an export.")
+    last_event_id = models.BigIntegerField(null=True, blank=True, help_text="Empty when the chain was empty.")
+    head_hash = models.CharField(max_length=64)
+    event_count = models.PositiveBigIntegerField()
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} checkpoint at event #{self.last_event_id}"
+
+
 class SlaPolicy(models.Model):
     """How long each step may take, in business days on New York City's calendar. One row; ops leads edit
     it. Without a row the defaults apply."""

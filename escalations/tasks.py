@@ -75,7 +75,8 @@ def resume_monitoring() -> int:
 
 @shared_task(**IDEMPOTENT)
 def verify_audit() -> int | None:
-    """Nightly: recompute the audit chain; returns the id of the alert event when this run found a break."""
+    """Nightly: recompute the audit chain against its checkpoints and, when it holds, checkpoint its head;
+    returns the id of the alert event when this run found a break."""
     alert = events.audit_chain_check()
     return alert.pk if alert else None
 

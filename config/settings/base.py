@@ -23,7 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -191,6 +191,10 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit": {"task": "escalations.tasks.verify_audit", "schedule": crontab(hour=3, minute=30)},
 }
 
+# The key that signs the audit chain's checkpoints (HMAC-SHA256). Empty: the SECRET_KEY signs them. A key of
+# its own survives a SECRET_KEY rotation and can be held by whoever checks the exports off-site.
+PERCOLATE_AUDIT_KEY = env("PERCOLATE_AUDIT_KEY", default="")
+
 # Detection runs: indicators per shard, a shard's time limit (seconds), attempts before a shard fails its run.
 PERCOLATE_CHECK_SHARD_SIZE = env.int("PERCOLATE_CHECK_SHARD_SIZE", default=5000)
 # Shards that only re-check the date-dependent rules (stale) read one index entry per indicator: larger ones.
@@ -213,7 +217,7 @@ if PERCOLATE_BLANK_AS_OF not in ("today", "data"):
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "escalations.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -250,6 +254,11 @@ SPECTACULAR_SETTINGS = {
         "NoteKindEnum": "escalations.models.NoteKind",
     },
 }
+
+# API tokens (django-rest-knox): how long one lasts from its sign-in (``POST /api/v1/auth/token/``). Clients
+# send ``Authorization: Token …``, the prefix they have always used.
+PERCOLATE_API_TOKEN_TTL = timedelta(hours=env.float("PERCOLATE_API_TOKEN_TTL_HOURS", default=10))
+REST_KNOX = {"TOKEN_TTL": PERCOLATE_API_TOKEN_TTL, "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
 
 # Largest JSON body the API reads (bytes); an import's file has its own limit below.
 PERCOLATE_API_MAX_BODY_BYTES = env.int("PERCOLATE_API_MAX_BODY_BYTES", default=2 * 1024 * 1024)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput
 from core.permissions import Capability, require
 from indicators.detection import evaluate
 from indicators.models import (
@@ -27,6 +27,7 @@ from indicators.models import (
     CheckRunTrigger,
     CheckShard,
     CheckShardStatus,
+    Measurement,
     ThresholdRule,
 )
 
@@ -93,6 +94,21 @@ def _incremental_scope(as_of: dt.date) -> tuple[dt.datetime | None, bool]:
     return last.started_at, last.as_of != as_of
 
 
+# How far ahead a run may look: a run checks what is due by its date, and a week covers planning ahead.
+AS_OF_AHEAD = dt.timedelta(days=7)
+
+
+def check_as_of_allowed(as_of: dt.date) -> None:
+    """The date a person may ask a run for lies between the earliest measured period and a week from today:
+    before the data begins nothing can be checked, and far ahead every indicator would look overdue. (The
+    page, the API and ``manage.py run_checks --as-of`` check it; the schedule always runs as of today.)"""
+    latest = timezone.localdate() + AS_OF_AHEAD
+    earliest = Measurement.objects.aggregate(first=Min("period"))["first"]
+    if as_of > latest or (earliest is not None and as_of < earliest):
+        since = f"{earliest:%Y-%m-%d}, the earliest measured period, " if earliest is not None else ""
+        raise InvalidInput({"as_of": f"Choose a date from {since}to {latest:%Y-%m-%d}, a week from today."})
+
+
 def check_run_start(
     *,
     mode: str,
@@ -110,13 +126,15 @@ def check_run_start(
     nightly run for (as_of, mode), that run is returned with ``created=False`` (a failed one is reopened, its
     unfinished shards get fresh attempts, and re-dispatched). A run started by a person always runs, with the
     rule edits and data of the day, if ``requested_by`` may configure Percolate (``ActionForbidden``
-    otherwise). Raises ``CheckRunBusy`` when another run is running.
+    otherwise) and the date is one a person may ask for (``check_as_of_allowed``). Raises ``CheckRunBusy``
+    when another run is running.
 
     Incremental runs re-evaluate the indicators whose data changed since the start of the previous successful
     run; everything when there is none, when a rule was edited since (rules may apply to any indicator and
     each indicator's colour needs all of its rules) or when the date is earlier than last time."""
     if requested_by is not None:
         require(requested_by, Capability.CONFIGURE)
+        check_as_of_allowed(as_of)
     if trigger == CheckRunTrigger.NIGHTLY:
         existing = CheckRun.objects.filter(as_of=as_of, mode=mode, trigger=trigger).first()
         if existing is not None:
