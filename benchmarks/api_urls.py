@@ -3,10 +3,11 @@ returns the same fields with ``JsonResponse`` over the same query. Only the benc
 
 from django.http import JsonResponse
 from django.urls import path
-from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 
 from config.urls import urlpatterns as product_urlpatterns
 from escalations.access import available_actions
+from escalations.api.authentication import TokenAuthentication
 from escalations.case_signals import breach_sentence
 from escalations.lifecycle import OPEN_STATUSES
 from escalations.priority import priority_terms
@@ -48,8 +49,8 @@ def floor_flags(request):
     page, the same fields (available actions included), ``JsonResponse``."""
     try:
         key = request.headers["Authorization"].split()[1]
-        user = Token.objects.select_related("user").get(key=key).user
-    except (KeyError, IndexError, Token.DoesNotExist):
+        user, _ = TokenAuthentication().authenticate_credentials(key.encode())
+    except (KeyError, IndexError, AuthenticationFailed):
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
     page_size = min(int(request.GET.get("page_size", 50)), 1000)
     page = max(int(request.GET.get("page", 1)), 1)

@@ -37,7 +37,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
+from knox.models import AuthToken  # noqa: E402
 
 from escalations.audit_trail import GENESIS_HASH, Verb, event_hash  # noqa: E402
 from escalations.lifecycle import FlagStatus  # noqa: E402
@@ -170,7 +170,7 @@ def load(n_flags: int, reload: bool) -> None:
 def lead_token() -> str:
     user, _ = get_user_model().objects.get_or_create(username=LEAD)
     role_grant(username=LEAD, role="ops_lead")
-    return Token.objects.get_or_create(user=user)[0].key
+    return AuthToken.objects.create(user=user)[1]
 
 
 def queries_per_list(token: str) -> dict[int, int]:

@@ -50,15 +50,23 @@ def _last_nightly_run() -> dict:
     }
 
 
+def _outbox() -> dict:
+    from escalations.services.outbox import outbox_counts
+
+    return outbox_counts()
+
+
 @never_cache
 def healthz(request):
     """200 when the database and the broker answer, 503 otherwise; the last successful check run and its
-    age are reported (a stale run is a warning for people, not a reason to take the server out of rotation)."""
+    age, and the outbox's waiting and failed messages are reported (a stale run or a failed e-mail is a warning
+    for people, not a reason to take the server out of rotation)."""
     database_ok, database = _database_ok()
     broker_ok, broker = _broker_ok()
     body = {"status": "ok" if database_ok and broker_ok else "unavailable", "database": database, "broker": broker}
     if database_ok:
         body["last_check_run"] = _last_nightly_run()
+        body["outbox"] = _outbox()
     return JsonResponse(body, status=200 if database_ok and broker_ok else 503)
 
 

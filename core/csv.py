@@ -11,19 +11,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: Any) -> str:
     """One value as CSV text: empty for ``None``, ``true``/``false``, JSON for lists and objects, ISO 8601
-    for dates; formulas neutralised."""
+    for dates, and for moments in the site's time (New York) with its UTC offset; formulas neutralised."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value).isoformat()
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     text = str(value)

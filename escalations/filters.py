@@ -96,7 +96,13 @@ class DayOrMomentField(forms.Field):
         return moment, is_day
 
 
-DAY_OR_MOMENT = {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+_YEARS_2_TO_9998 = "^(?!0001-|9999-)"
+DAY_OR_MOMENT = {
+    "oneOf": [
+        {"type": "string", "format": "date", "pattern": _YEARS_2_TO_9998},
+        {"type": "string", "format": "date-time", "pattern": _YEARS_2_TO_9998},
+    ]
+}
 
 
 @extend_schema_field(DAY_OR_MOMENT)

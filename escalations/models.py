@@ -269,6 +269,30 @@ class Event(models.Model):
         return self.actor.get_username() if self.actor is not None else self.actor_label or "system"
 
 
+class AuditCheckpoint(models.Model):
+    """A recorded head of the audit chain: the last event's id and hash and how many events led to it, signed
+    (``audit_trail.checkpoint_signature``). The chain must always reach every checkpoint, which is what makes
+    a cut tail visible: the remaining events still link up, but no longer reach the recorded head.
+
+    A checkpoint is a record *about* the chain, not a change of data, so writing one writes no ``Event`` (an
+    event would move the head it records). Append-only like the events: on PostgreSQL a trigger refuses
+    ``UPDATE`` and ``DELETE``. ``last_event_id`` is a plain number, not a foreign key, so that a checkpoint
+    outlives the event it names and can report it missing."""
+
+    created_at = models.DateTimeField()
+    source = models.CharField(max_length=32, help_text="What wrote it: the nightly verification, an export.")
+    last_event_id = models.BigIntegerField(null=True, blank=True, help_text="Empty when the chain was empty.")
+    head_hash = models.CharField(max_length=64)
+    event_count = models.PositiveBigIntegerField()
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} checkpoint at event #{self.last_event_id}"
+
+
 class SlaPolicy(models.Model):
     """How long each step may take, in business days on New York City's calendar. One row; ops leads edit
     it. Without a row the defaults apply."""
@@ -352,3 +376,49 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.title}"
+
+
+class OutboxKind(models.TextChoices):
+    NOTIFY = "notify", "Notify of events"
+    EMAIL = "email", "E-mail a notification"
+    DIGEST = "digest", "E-mail a daily digest"
+    CHECK_SHARD = "check_shard", "Run a check shard"
+
+
+class OutboxMessage(models.Model):
+    """A side effect owed by a committed change: written in the same transaction as the change, delivered by
+    the dispatcher (``escalations.services.outbox``). A message is ``delivered_at`` once it went out, retried
+    with backoff while it fails (``attempts``, ``next_attempt_at``, ``last_error``), and ``failed_at`` once it
+    ran out of attempts: it stays so, visible in the admin and counted on ``/healthz``.
+
+    ``key`` is set for messages that must exist once (one e-mail per notification, one digest per user and
+    day): the unique constraint turns a second write into nothing."""
+
+    kind = models.CharField(max_length=16, choices=OutboxKind.choices)
+    payload = models.JSONField(default=dict)
+    key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The dispatcher's "what is due?" and /healthz's counts read only the undelivered rows (waiting or
+            # failed, few): the delivered ones pile up and stay out of this index.
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(delivered_at__isnull=True), name="outbox_undelivered_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def state(self) -> str:
+        if self.delivered_at is not None:
+            return "delivered"
+        return "failed" if self.failed_at is not None else "waiting"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from indicators.models import CheckRunMode, CheckRunTrigger
 
-from .services import events, notifications, sla
+from .services import events, notifications, outbox, sla
 from .services.checks import CheckRunBusy, check_run_start, check_shard_execute, check_shards_sweep
 
 
@@ -32,6 +32,15 @@ _SHARD_LIMIT = settings.PERCOLATE_CHECK_SHARD_TIME_LIMIT
 logger = logging.getLogger(__name__)
 
 
+@shared_task
+def dispatch_outbox() -> int:
+    """Deliver the side effects waiting in the outbox: run by beat every few seconds and kicked after each
+    commit that owes one. Safe to run on many workers at once (rows are claimed with SKIP LOCKED)."""
+    return outbox.outbox_dispatch().delivered
+
+
+# notify_event and notify_events: the notifications now leave through the outbox; these two remain for
+# messages queued before it (and for a person re-sending an event's notifications by hand). Idempotent.
 @shared_task(**IDEMPOTENT)
 def notify_event(event_id: int) -> int:
     count = len(notifications.notifications_create(event_id=event_id))
@@ -49,6 +58,7 @@ def notify_events(event_ids: list[int]) -> int:
 
 @shared_task(**IDEMPOTENT)
 def send_digests() -> int:
+    """Daily: owe each digest user their digest (the dispatcher sends them)."""
     return notifications.digests_send()
 
 
@@ -65,7 +75,8 @@ def resume_monitoring() -> int:
 
 @shared_task(**IDEMPOTENT)
 def verify_audit() -> int | None:
-    """Nightly: recompute the audit chain; returns the id of the alert event when this run found a break."""
+    """Nightly: recompute the audit chain against its checkpoints and, when it holds, checkpoint its head;
+    returns the id of the alert event when this run found a break."""
     alert = events.audit_chain_check()
     return alert.pk if alert else None
 

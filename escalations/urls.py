@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .views import (
+    accounts,
     audit_log,
     briefings,
     check_runs,
@@ -40,6 +41,7 @@ urlpatterns = [
     path("notifications/", notifications.notification_list, name="notification_list"),
     path("reports/operations/", operations_report.operations_report, name="operations_report"),
     path("sla/", sla_policy.sla_policy, name="sla_policy"),
+    path("accounts/password/", accounts.password_change_view, name="password_change"),
     path("ops/check-runs/", check_runs.check_run_list, name="checkrun_list"),
     path("checks/run/", check_runs.check_run_start_view, name="check_run_start"),
 ]

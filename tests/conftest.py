@@ -171,3 +171,22 @@ def run_check(db):
         return start.run
 
     return run
+
+
+@pytest.fixture
+def broker_at():
+    """broker_at(url) → this test process publishes to the broker at ``url`` (not eagerly), as a web process with
+    REDIS_URL does; the app's configuration and connections are restored afterwards."""
+    names = ("broker_url", "task_always_eager")
+    from config.celery import app
+
+    saved = {name: app.conf[name] for name in names}
+
+    def point(url: str) -> None:
+        app.conf.update(broker_url=url, task_always_eager=False)
+        # Forget the pooled connections to the previous broker (what Celery does in a forked child).
+        app._after_fork()  # type: ignore[attr-defined]
+
+    yield point
+    app.conf.update(saved)
+    app._after_fork()

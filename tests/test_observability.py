@@ -100,7 +100,9 @@ def test_actions_are_logged_with_request_id_user_and_action(client, log_lines):
     flag = FlagFactory(indicator__agency=agency)
     client.force_login(liaison)
     lines = log_lines()
-    response = client.post(f"/api/v1/flags/{flag.pk}/review/", HTTP_X_REQUEST_ID="req-42")
+    response = client.post(
+        f"/api/v1/flags/{flag.pk}/review/", {}, content_type="application/json", HTTP_X_REQUEST_ID="req-42"
+    )
     assert response.status_code == 200 and response.json()["status"] == FlagStatus.IN_REVIEW
     assert response["X-Request-ID"] == "req-42"
     [line] = [line for line in lines.json() if line.get("action") == "review"]
@@ -108,17 +110,18 @@ def test_actions_are_logged_with_request_id_user_and_action(client, log_lines):
     assert line["flag"] == flag.pk
 
 
-@pytest.mark.django_db(transaction=True)  # the action's notification task is sent when it commits, in the request
+@pytest.mark.django_db(transaction=True)  # the outbox's dispatcher is kicked when the action commits, in the request
 def test_a_task_sent_while_serving_a_request_logs_with_the_request_id_and_user(client, liaison, agency, log_lines):
     flag = FlagFactory(indicator__agency=agency)
     client.force_login(liaison)
     lines = log_lines()
-    response = client.post(f"/api/v1/flags/{flag.pk}/review/", HTTP_X_REQUEST_ID="req-7")
+    response = client.post(
+        f"/api/v1/flags/{flag.pk}/review/", {}, content_type="application/json", HTTP_X_REQUEST_ID="req-7"
+    )
     assert response.status_code == 200
-    event = Event.objects.get(flag=flag, verb="flag.reviewed")
-    [task_line] = [line for line in lines.json() if line["logger"] == "escalations.tasks"]
+    [task_line] = [line for line in lines.json() if line["logger"] == "escalations.services.outbox"]
     assert (task_line["request_id"], task_line["user"]) == ("req-7", "liaison")
-    assert (task_line["task"], task_line["event"]) == ("escalations.tasks.notify_event", event.pk)
+    assert (task_line["task"], task_line["delivered"]) == ("escalations.tasks.dispatch_outbox", 1)
     # The action's own line is written after the task ran: the request's context is back, the task's is gone.
     [action_line] = [line for line in lines.json() if line.get("action") == "review"]
     assert (action_line["request_id"], action_line["path"]) == ("req-7", f"/api/v1/flags/{flag.pk}/review/")

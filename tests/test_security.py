@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from .factories import UserFactory
 
+JSON = "application/json"
+
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_SECRET_KEY": "a-long-random-production-secret-" + "k7Qz9xW2mP4vB8nR3tY6uH1jL5cF0sD",
@@ -103,15 +105,22 @@ def test_api_responses_carry_the_security_headers_too(client):
     assert response["X-Content-Type-Options"] == "nosniff" and response["X-Frame-Options"] == "DENY"
 
 
+JSON = "application/json"
+
+
 @pytest.mark.django_db
 def test_the_token_endpoint_locks_out_too(client):
     UserFactory(username="script", password="right-password")
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post("/api/v1/auth/token/", {"username": "script", "password": "wrong"})
-    response = client.post("/api/v1/auth/token/", {"username": "script", "password": "right-password"})
+        client.post("/api/v1/auth/token/", {"username": "script", "password": "wrong"}, content_type=JSON)
+    response = client.post(
+        "/api/v1/auth/token/", {"username": "script", "password": "right-password"}, content_type=JSON
+    )
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.json()["detail"]
     later = timezone.now() + settings.AXES_COOLOFF_TIME + dt.timedelta(minutes=1)
     with time_machine.travel(later, tick=False):
-        response = client.post("/api/v1/auth/token/", {"username": "script", "password": "right-password"})
+        response = client.post(
+            "/api/v1/auth/token/", {"username": "script", "password": "right-password"}, content_type=JSON
+        )
     assert response.status_code == 200 and response.json()["token"]

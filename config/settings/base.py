@@ -23,7 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -137,6 +137,9 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="percolate@localhost")
+# Seconds an SMTP server may take to answer: the outbox's dispatcher holds an e-mail's row while it sends, and a
+# server that never answers must fail that e-mail (retried later), not hold the dispatcher for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # The cache carries short-lived shared state, such as an import's progress for the page that polls it: Redis
 # when there is one (shared by every web process), else memory (the embedded mode's single process).
@@ -164,16 +167,33 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # must stay below it, or a long task would run twice at once.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# The outbox (escalations.services.outbox): beat runs its dispatcher every this many seconds; a failed delivery
+# waits RETRY_BASE seconds, doubling each time up to RETRY_CAP, and fails for good after MAX_ATTEMPTS.
+PERCOLATE_OUTBOX_DISPATCH_EVERY = env.float("PERCOLATE_OUTBOX_DISPATCH_EVERY", default=10.0)
+PERCOLATE_OUTBOX_RETRY_BASE = env.float("PERCOLATE_OUTBOX_RETRY_BASE", default=30.0)
+PERCOLATE_OUTBOX_RETRY_CAP = env.float("PERCOLATE_OUTBOX_RETRY_CAP", default=3600.0)
+PERCOLATE_OUTBOX_MAX_ATTEMPTS = env.int("PERCOLATE_OUTBOX_MAX_ATTEMPTS", default=10)
 # Periodic jobs, run by the single `celery -A config beat`.
 CELERY_BEAT_SCHEDULE = {
     # CELERY_TIMEZONE is New York's: 02:00 local, across daylight-saving changes.
     "nightly-checks": {"task": "escalations.tasks.nightly_checks", "schedule": crontab(hour=2, minute=0)},
     "sweep-check-shards": {"task": "escalations.tasks.sweep_check_shards", "schedule": 300.0},
+    # The outbox's dispatcher: delivers what a kick after commit could not (the broker was down) and retries.
+    # A run that waited longer than its period is dropped: the next one does the same work.
+    "dispatch-outbox": {
+        "task": "escalations.tasks.dispatch_outbox",
+        "schedule": PERCOLATE_OUTBOX_DISPATCH_EVERY,
+        "options": {"expires": PERCOLATE_OUTBOX_DISPATCH_EVERY},
+    },
     "mark-overdue-flags": {"task": "escalations.tasks.mark_overdue", "schedule": crontab(minute=5)},
     "resume-monitoring": {"task": "escalations.tasks.resume_monitoring", "schedule": crontab(hour=6, minute=0)},
     "send-digests": {"task": "escalations.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
     "verify-audit": {"task": "escalations.tasks.verify_audit", "schedule": crontab(hour=3, minute=30)},
 }
+
+# The key that signs the audit chain's checkpoints (HMAC-SHA256). Empty: the SECRET_KEY signs them. A key of
+# its own survives a SECRET_KEY rotation and can be held by whoever checks the exports off-site.
+PERCOLATE_AUDIT_KEY = env("PERCOLATE_AUDIT_KEY", default="")
 
 # Detection runs: indicators per shard, a shard's time limit (seconds), attempts before a shard fails its run.
 PERCOLATE_CHECK_SHARD_SIZE = env.int("PERCOLATE_CHECK_SHARD_SIZE", default=5000)
@@ -197,7 +217,7 @@ if PERCOLATE_BLANK_AS_OF not in ("today", "data"):
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "escalations.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -234,6 +254,11 @@ SPECTACULAR_SETTINGS = {
         "NoteKindEnum": "escalations.models.NoteKind",
     },
 }
+
+# API tokens (django-rest-knox): how long one lasts from its sign-in (``POST /api/v1/auth/token/``). Clients
+# send ``Authorization: Token …``, the prefix they have always used.
+PERCOLATE_API_TOKEN_TTL = timedelta(hours=env.float("PERCOLATE_API_TOKEN_TTL_HOURS", default=10))
+REST_KNOX = {"TOKEN_TTL": PERCOLATE_API_TOKEN_TTL, "AUTH_HEADER_PREFIX": "Token", "AUTO_REFRESH": False}
 
 # Largest JSON body the API reads (bytes); an import's file has its own limit below.
 PERCOLATE_API_MAX_BODY_BYTES = env.int("PERCOLATE_API_MAX_BODY_BYTES", default=2 * 1024 * 1024)

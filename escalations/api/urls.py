@@ -2,9 +2,9 @@
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from .views.auth import TokensView, TokenView
 from .views.briefings import BriefingView
 from .views.errors import not_found
 from .views.events import EventViewSet
@@ -30,18 +30,9 @@ router.register("events", EventViewSet, basename="event")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 
-class TokenView(ObtainAuthToken):
-    """``POST {"username", "password"}`` → ``{"token"}``; then send ``Authorization: Token …``. Repeated
-    failures lock the username out from that address (429), as on the sign-in form."""
-
-    def get_serializer_context(self):
-        # Authenticate with Django's own request: django-axes marks a lockout on it, and its middleware
-        # (which sees only Django's request, not DRF's wrapper) then answers 429 instead of a bare 400.
-        return {**super().get_serializer_context(), "request": self.request._request}
-
-
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/tokens/", TokensView.as_view(), name="tokens"),
     path("me/", MeView.as_view(), name="me"),
     path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("briefings/<str:code>/", BriefingView.as_view(), name="briefing"),

@@ -1,6 +1,7 @@
 """Every write of the escalations app. Views, the API, admin actions, Celery tasks and management commands
 call these functions; nothing else changes a flag's status or writes an audit event."""
 
+from .accounts import password_change, token_create, token_revoke, tokens_revoke_all
 from .bulk_actions import BULK_LIMIT, BulkOutcome, flags_bulk_act
 from .events import event_record
 from .flags import (
@@ -45,8 +46,12 @@ __all__ = [
     "flags_bulk_act",
     "milestone_add",
     "milestone_complete",
+    "password_change",
     "project_act",
     "project_create",
     "project_update",
     "sla_policy_update",
+    "token_create",
+    "token_revoke",
+    "tokens_revoke_all",
 ]

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput
 from core.permissions import Capability, require
 from indicators.detection import evaluate
 from indicators.models import (
@@ -27,12 +27,15 @@ from indicators.models import (
     CheckRunTrigger,
     CheckShard,
     CheckShardStatus,
+    Measurement,
     ThresholdRule,
 )
 
 from ..audit_trail import Verb
+from ..models import OutboxKind, OutboxMessage
 from .detection import flags_apply_evaluation
 from .events import event_record
+from .outbox import outbox_put_many
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -68,11 +71,10 @@ def _shard_bounds(size: int, changed_since: dt.datetime | None = None) -> list[t
     return [(lo, starts[i + 1] if i + 1 < len(starts) else last + 1) for i, lo in enumerate(starts)]
 
 
-def _enqueue_after_commit(shard_ids: Iterable[int]) -> None:
-    from ..tasks import check_shard
-
-    ids = list(shard_ids)
-    transaction.on_commit(lambda: [check_shard.delay(shard_id) for shard_id in ids])
+def _dispatch_shards(shard_ids: Iterable[int]) -> None:
+    """Owe one ``check_shard`` task per shard: outbox messages in the caller's transaction, handed to the
+    broker by the dispatcher (see ``services.outbox``)."""
+    outbox_put_many(OutboxKind.CHECK_SHARD, [{"shard": shard_id} for shard_id in shard_ids])
 
 
 def _incremental_scope(as_of: dt.date) -> tuple[dt.datetime | None, bool]:
@@ -94,6 +96,21 @@ def _incremental_scope(as_of: dt.date) -> tuple[dt.datetime | None, bool]:
     return last.started_at, last.as_of != as_of
 
 
+# How far ahead a run may look: a run checks what is due by its date, and a week covers planning ahead.
+AS_OF_AHEAD = dt.timedelta(days=7)
+
+
+def check_as_of_allowed(as_of: dt.date) -> None:
+    """The date a person may ask a run for lies between the earliest measured period and a week from today:
+    before the data begins nothing can be checked, and far ahead every indicator would look overdue. (The
+    page, the API and ``manage.py run_checks --as-of`` check it; the schedule always runs as of today.)"""
+    latest = timezone.localdate() + AS_OF_AHEAD
+    earliest = Measurement.objects.aggregate(first=Min("period"))["first"]
+    if as_of > latest or (earliest is not None and as_of < earliest):
+        since = f"{earliest:%Y-%m-%d}, the earliest measured period, " if earliest is not None else ""
+        raise InvalidInput({"as_of": f"Choose a date from {since}to {latest:%Y-%m-%d}, a week from today."})
+
+
 def check_run_start(
     *,
     mode: str,
@@ -103,21 +120,24 @@ def check_run_start(
     shard_size: int | None = None,
     dispatch: bool = True,
 ) -> RunStart:
-    """Open a run for (as_of, mode) as ``running`` and plan its shards; with ``dispatch``, enqueue one Celery
-    task per shard after commit (eager in the embedded mode: they run before this returns).
+    """Open a run for (as_of, mode) as ``running`` and plan its shards; with ``dispatch``, owe one Celery task
+    per shard (outbox messages in the run's transaction; eager in the embedded mode: they run before this
+    returns).
 
     The nightly schedule (``trigger=nightly``) is de-duplicated by the ledger: when it already holds a
     nightly run for (as_of, mode), that run is returned with ``created=False`` (a failed one is reopened, its
     unfinished shards get fresh attempts, and re-dispatched). A run started by a person always runs, with the
     rule edits and data of the day, if ``requested_by`` may configure Percolate (``ActionForbidden``
-    otherwise), and writes one ``check_run.started`` event (who — ``manage.py run_checks`` when no signed-in
-    user —, as of, mode) in the run's transaction. Raises ``CheckRunBusy`` when another run is running.
+    otherwise) and the date is one a person may ask for (``check_as_of_allowed``), and writes one
+    ``check_run.started`` event (who — ``manage.py run_checks`` when no signed-in user —, as of, mode) in the
+    run's transaction. Raises ``CheckRunBusy`` when another run is running.
 
     Incremental runs re-evaluate the indicators whose data changed since the start of the previous successful
     run; everything when there is none, when a rule was edited since (rules may apply to any indicator and
     each indicator's colour needs all of its rules) or when the date is earlier than last time."""
     if requested_by is not None:
         require(requested_by, Capability.CONFIGURE)
+        check_as_of_allowed(as_of)
     if trigger == CheckRunTrigger.NIGHTLY:
         existing = CheckRun.objects.filter(as_of=as_of, mode=mode, trigger=trigger).first()
         if existing is not None:
@@ -150,7 +170,7 @@ def check_run_start(
             run.save(update_fields=["shards_total", "status", "finished_at"])
             _record_start(run, requested_by)
             if dispatch:
-                _enqueue_after_commit(shard.pk for shard in shards)
+                _dispatch_shards(shard.pk for shard in shards)
     except IntegrityError:
         existing = CheckRun.objects.filter(as_of=as_of, mode=mode, trigger=trigger).first()
         if trigger == CheckRunTrigger.NIGHTLY and existing is not None:
@@ -186,7 +206,7 @@ def _reopen(run: CheckRun, *, dispatch: bool) -> None:
             ids = list(unfinished.values_list("pk", flat=True))
             unfinished.update(status=CheckShardStatus.PENDING, attempts=0, error="")
             if dispatch:
-                _enqueue_after_commit(ids)
+                _dispatch_shards(ids)
     except IntegrityError:
         raise CheckRunBusy("another check is running") from None
     run.refresh_from_db()
@@ -283,7 +303,8 @@ def _test_pause() -> None:
 
 def check_shards_sweep(*, stuck_after: dt.timedelta | None = None) -> int:
     """Re-queue the shards of running runs that have not finished within ``stuck_after`` (default:
-    ``PERCOLATE_CHECK_STUCK_AFTER``, the shard time limit plus a minute) — lost messages, dead workers.
+    ``PERCOLATE_CHECK_STUCK_AFTER``, the shard time limit plus a minute) — messages the broker lost after the
+    outbox handed them over, dead workers; a shard whose outbox message is still waiting is left to it.
     Changes no status itself: the re-queued task
     claims the shard as usual, and a shard out of attempts fails its run there. Returns the number re-queued.
     Safe to repeat: a shard queued twice runs once."""
@@ -294,9 +315,12 @@ def check_shards_sweep(*, stuck_after: dt.timedelta | None = None) -> int:
         Q(status=CheckShardStatus.RUNNING, started_at__lt=cutoff)
         | Q(status=CheckShardStatus.PENDING, run__started_at__lt=cutoff)
     )
-    ids = list(stuck.values_list("pk", flat=True))
+    # A shard whose message still waits in the outbox (the broker is down, say) is owed already.
+    waiting = OutboxMessage.objects.filter(kind=OutboxKind.CHECK_SHARD, delivered_at=None, failed_at=None)
+    owed = {message["shard"] for message in waiting.values_list("payload", flat=True)}
+    ids = [pk for pk in stuck.values_list("pk", flat=True) if pk not in owed]
     if ids:
         logger.warning("re-queuing %s stuck check shard(s): %s", len(ids), ids)
         with transaction.atomic():
-            _enqueue_after_commit(ids)
+            _dispatch_shards(ids)
     return len(ids)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict, TypeVar
 
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -580,17 +580,17 @@ def _upsert_signals(rows: list[tuple[_CaseRow | _CaseRef, Breach]], now: dt.date
 
 
 def _notify_new_red_cases(events: list[Event]) -> None:
-    """A new red case is news for the agency's liaisons: queue its notifications for after commit (one task
-    for the shard, not one per case)."""
+    """A new red case is news for the agency's liaisons: owe their notifications, in the shard's transaction
+    (one outbox message for the shard, not one per case)."""
     hashes = [
         e.hash for e in events if e.verb in (Verb.FLAG_DETECTED, Verb.FLAG_REGRESSED) and e.data["severity"] == "red"
     ]
     if hashes:
-        from ..tasks import notify_events
+        from .notifications import notify_later_many
 
         ids = [
             pk
             for start in range(0, len(hashes), 500)  # IN lists within SQLite's parameter limit
             for pk in Event.objects.filter(hash__in=hashes[start : start + 500]).values_list("pk", flat=True)
         ]
-        transaction.on_commit(lambda: notify_events.delay(ids))
+        notify_later_many(ids)

@@ -1,6 +1,6 @@
-"""Appending to the audit trail, and checking its hash chain. Changes made by the indicators app arrive
-through ``core.audit.changed`` (``change_record``, connected when the app is ready), sign-in lock-outs
-through django-axes' ``user_locked_out`` (``signin_lockout_record``)."""
+"""Appending to the audit trail, checking its hash chain, and checkpointing its head. Changes made by the
+indicators app arrive through ``core.audit.changed`` (``change_record``, connected when the app is ready),
+sign-in lock-outs through django-axes' ``user_locked_out`` (``signin_lockout_record``)."""
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
@@ -9,12 +9,22 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.errors import Conflict
 from indicators.models import Indicator
 
-from ..audit_trail import GENESIS_HASH, Verb, audit_chain_verify, event_hash, json_safe
-from ..models import Event, Flag, Project
+from ..audit_trail import (
+    GENESIS_HASH,
+    ChainReport,
+    Verb,
+    audit_trail_walk,
+    checkpoint_fields,
+    checkpoint_signature,
+    event_hash,
+    json_safe,
+)
+from ..models import AuditCheckpoint, Event, Flag, Project
 from .bulk_insert import execute, insert_select
-from .notifications import notify_after_commit
+from .notifications import notify_later
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -98,23 +108,60 @@ def event_record_many(events: list[Event]) -> list[Event]:
     return events
 
 
+# What wrote a checkpoint, as ``AuditCheckpoint.source`` records it.
+CHECKPOINT_NIGHTLY = "nightly verification"
+CHECKPOINT_EXPORT = "export_audit"
+
+
+def audit_checkpoint_build(*, report: ChainReport, source: str) -> AuditCheckpoint:
+    """The signed checkpoint of the head ``report`` reached, not saved: an export writes it into its file even
+    when the chain it exported is broken (the file is evidence), but only ``audit_checkpoint_record`` stores
+    one."""
+    checkpoint = AuditCheckpoint(
+        created_at=timezone.now(),
+        source=source,
+        last_event_id=report.last_event_id,
+        head_hash=report.head_hash,
+        event_count=report.event_count,
+    )
+    checkpoint.signature = checkpoint_signature(checkpoint_fields(checkpoint))
+    return checkpoint
+
+
+def audit_checkpoint_record(*, report: ChainReport, source: str) -> AuditCheckpoint:
+    """Store the head a verification walk reached as a checkpoint; from then on the chain must reach it, so a
+    cut tail is detected. Refuses (``Conflict``) a walk that found problems: a checkpoint vouches for the
+    chain up to its head.
+
+    Writes no ``Event``, unlike every other write: a checkpoint is a record about the chain, not a change of
+    the data it records, and an event would move the very head it records. Safe to repeat: another checkpoint
+    of the same head asks nothing new of the chain."""
+    if not report.intact:
+        raise Conflict(f"the audit chain is broken ({report.problems[0]}); no checkpoint was recorded")
+    checkpoint = audit_checkpoint_build(report=report, source=source)
+    checkpoint.save(force_insert=True)
+    return checkpoint
+
+
 def audit_chain_check() -> Event | None:
-    """Recompute the hash chain. When it is broken, record one ``audit.chain_broken`` alert (system actor)
-    naming the first bad event and notify the admins after commit; the same break is reported once, however
+    """The nightly verification: walk the chain against its checkpoints. When it holds, checkpoint its head
+    (``audit_checkpoint_record``). When it is broken, record one ``audit.chain_broken`` alert (system actor)
+    naming the first problem and notify the admins after commit; the same break is reported once, however
     often this runs. Returns the alert event, or ``None`` when the chain holds or the break was reported."""
-    broken = audit_chain_verify()
-    if broken is None:
+    report = audit_trail_walk()
+    if report.intact:
+        audit_checkpoint_record(report=report, source=CHECKPOINT_NIGHTLY)
         return None
-    bad, problem = broken
-    if Event.objects.filter(verb=Verb.AUDIT_CHAIN_BROKEN, data__event=bad.pk).exists():
+    bad = report.problems[0]
+    if Event.objects.filter(verb=Verb.AUDIT_CHAIN_BROKEN, data__event=bad.event_id).exists():
         return None
     with transaction.atomic():
         alert = event_record(
             verb=Verb.AUDIT_CHAIN_BROKEN,
             actor_label="audit check",
-            data={"event": bad.pk, "verb": bad.verb, "problem": problem},
+            data={"event": bad.event_id, "problem": bad.problem},
         )
-        notify_after_commit(alert)
+        notify_later(alert)
     return alert
 
 

@@ -25,7 +25,7 @@ from ..lifecycle import OPEN_STATUSES, RAISE_INPUTS, TRANSITIONS, Action, FlagSt
 from ..models import Decision, Escalation, Flag, FlagCategory, FlagOrigin, Note, Project
 from .events import event_record
 from .inputs import clean_inputs
-from .notifications import notify_after_commit
+from .notifications import notify_later
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -85,7 +85,7 @@ def _transition(
             to_status=flag.status,
             data=recorded,
         )
-        notify_after_commit(event)
+        notify_later(event)
     # The structured log line of the action (the JSON formatter adds the request id and the user).
     logger.info("%s flag #%s: %s", action.value, flag.pk, from_status, extra={"action": action.value, "flag": flag.pk})
     return flag
@@ -132,7 +132,7 @@ def flag_raise(*, indicator: Indicator, actor: "User", severity: str, summary: s
             due_at=deadlines.due_at_for(status=FlagStatus.DETECTED, severity=data["severity"], since=now),
         )
         event = event_record(verb=Verb.FLAG_CREATED, actor=actor, flag=flag, to_status=flag.status, data=data)
-        notify_after_commit(event)
+        notify_later(event)
     return flag
 
 

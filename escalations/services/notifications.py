@@ -6,11 +6,14 @@ owner and the liaisons who escalated its flags; an overdue flag → whoever hold
 period with nobody acting, the ops leads). The person who acted is never told of their own action.
 
 Exactly once: a ``Notification`` row is unique per (user, event, reason), so creating them again adds nothing;
-an e-mail goes out only from the worker whose UPDATE claimed ``emailed_at`` from NULL.
+each notification owes at most one e-mail (an outbox row keyed by the notification), sent by the dispatcher,
+whose claim of ``emailed_at`` commits only once the mail backend accepted the message.
 
-Scheduling (``notify_after_commit``): notifications leave only after the transaction that wrote the event
-commits, so a rolled-back change never tells anybody anything."""
+Scheduling (``notify_later``): the notifications of an event are an outbox message written in the event's own
+transaction (``services.outbox``), so a rolled-back change tells nobody anything and a committed one tells its
+audience even if the broker was down at the time."""
 
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -28,7 +31,8 @@ from core.permissions import Role, holders
 
 from ..audit_trail import Verb, verb_label
 from ..lifecycle import FlagStatus, Severity
-from ..models import EmailMode, Escalation, Event, Flag, Notification, NotificationPreference
+from ..models import EmailMode, Escalation, Event, Flag, Notification, NotificationPreference, OutboxKind, OutboxMessage
+from .outbox import outbox_put, outbox_put_many
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -41,11 +45,27 @@ PROJECT_VERBS = {Verb.PROJECT_CREATED, Verb.PROJECT_COMPLETED}
 OVERDUE_LEAD = "overdue_lead"
 
 
-def notify_after_commit(event: Event) -> None:
-    from ..tasks import notify_event
+SUBJECT_LENGTH = 200
 
-    event_id = event.pk
-    transaction.on_commit(lambda: notify_event.delay(event_id))
+
+def notify_later(event: Event) -> None:
+    """Owe the notifications of ``event``: an outbox message in the caller's transaction (see the module)."""
+    notify_later_many([event.pk])
+
+
+def notify_later_many(event_ids: list[int], reason: str = "event") -> None:
+    """Owe the notifications of many events (a detection shard's new red flags): one outbox message."""
+    if event_ids:
+        outbox_put(OutboxKind.NOTIFY, {"events": event_ids, "reason": reason})
+
+
+def email_subject(text: str) -> str:
+    """The subject of every e-mail Percolate sends, built here only: line breaks and other control or format
+    characters become spaces (a header with a newline is refused, ``BadHeaderError``, and an indicator's name
+    may carry one), runs of spaces collapse, and the whole is cut to ``SUBJECT_LENGTH`` characters."""
+    spaced = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    subject = "[Percolate] " + " ".join(spaced.split())
+    return subject if len(subject) <= SUBJECT_LENGTH else subject[: SUBJECT_LENGTH - 1].rstrip() + "…"
 
 
 def _with_role(users: "QuerySet[User]", role: str) -> "QuerySet[User]":
@@ -116,8 +136,9 @@ def _title(event: Event, reason: str) -> str:
 
 
 def notifications_create(*, event_id: int, reason: str = "event") -> list[Notification]:
-    """Create the notifications of one event (safe to repeat: existing ones are kept, none added twice) and
-    e-mail the recipients who want immediate e-mails. Returns the notifications of the event for ``reason``."""
+    """Create the notifications of one event (safe to repeat: existing ones are kept, none added twice) and, in
+    the same transaction, owe an e-mail to each recipient who wants immediate e-mails and has not had it (the
+    outbox's dispatcher sends them). Returns the notifications of the event for ``reason``."""
     return notifications_create_many(event_ids=[event_id], reason=reason)
 
 
@@ -125,6 +146,11 @@ def notifications_create_many(*, event_ids: list[int], reason: str = "event") ->
     """``notifications_create`` for many events at once (a detection shard's new red flags) in a few queries:
     the events are read together, and events whose recipients the same query finds (the same agency's
     liaisons, say) share one lookup. Returns the notifications of the events for ``reason``."""
+    with transaction.atomic():
+        return _create_many(event_ids, reason)
+
+
+def _create_many(event_ids: list[int], reason: str) -> list[Notification]:
     events = Event.objects.select_related("flag__indicator__agency__portfolio", "indicator", "project", "actor").filter(
         pk__in=event_ids
     )
@@ -164,7 +190,7 @@ def notifications_create_many(*, event_ids: list[int], reason: str = "event") ->
             "user__notification_preference"
         )
     )
-    notifications_email([n for n in notifications if _email_mode(n.user) == EmailMode.IMMEDIATE])
+    emails_owed([n for n in notifications if _email_mode(n.user) == EmailMode.IMMEDIATE])
     return notifications
 
 
@@ -174,51 +200,71 @@ def _email_mode(user: "User") -> str:
 
 
 def _claim(notification: Notification) -> bool:
-    """Whether this process won the right to e-mail ``notification`` (exactly one process ever does)."""
+    """Whether this transaction won the right to e-mail ``notification`` (exactly one ever does, and a rollback
+    — the backend refused the message — gives the right back)."""
     return (
         Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now()) == 1
     )
 
 
-def notifications_email(notifications: list[Notification]) -> int:
-    """E-mail each notification that nobody has e-mailed yet; returns how many this call sent."""
-    sent = 0
-    for notification in notifications:
-        if notification.user.email and _claim(notification):
-            send_mail(
-                f"[Percolate] {notification.title}"[:200],
-                notification.body,
-                settings.DEFAULT_FROM_EMAIL,
-                [notification.user.email],
-            )
-            sent += 1
-    return sent
+def emails_owed(notifications: list[Notification]) -> None:
+    """Owe one e-mail for each notification not yet e-mailed whose recipient has an address: one outbox row
+    per notification (keyed, so owing it twice writes nothing), sent and retried alone."""
+    owed = [n.pk for n in notifications if n.emailed_at is None and n.user.email]
+    outbox_put_many(OutboxKind.EMAIL, [{"notification": pk} for pk in owed], keys=[f"email:{pk}" for pk in owed])
+
+
+def notification_email_send(*, notification_id: int) -> bool:
+    """Send the e-mail of one notification unless it was sent already (by this or by a digest); the outbox
+    dispatcher calls it in a transaction that commits the claim only after the backend accepted the message,
+    so a refused message raises and stays unsent. Returns whether this call sent it."""
+    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
+    if notification is None or not notification.user.email or not _claim(notification):
+        return False
+    send_mail(
+        email_subject(notification.title),
+        notification.body,
+        settings.DEFAULT_FROM_EMAIL,
+        [notification.user.email],
+    )
+    return True
 
 
 def digests_send() -> int:
-    """One e-mail per digest user with every notification not yet e-mailed. Safe to repeat and to run on
-    two workers at once: each notification is claimed before it is included. Returns e-mails sent."""
-    sent = 0
-    pending = (
+    """Owe one digest e-mail to each digest user with notifications not yet e-mailed: one outbox row per user
+    and day (a second run the same day writes nothing). Returns the number of digests newly owed."""
+    users = (
         Notification.objects.filter(emailed_at__isnull=True, user__notification_preference__email_mode=EmailMode.DIGEST)
-        .select_related("user")
-        .order_by("user_id", "created_at")
+        .exclude(user__email="")
+        .values_list("user_id", flat=True)
+        .distinct()
     )
-    by_user: dict[User, list[Notification]] = {}
-    for notification in pending:
-        by_user.setdefault(notification.user, []).append(notification)
-    for user, notifications in by_user.items():
-        claimed = [n for n in notifications if _claim(n)]
-        if claimed and user.email:
-            body = render_to_string("emails/digest.txt", {"user": user, "notifications": claimed})
-            send_mail(
-                f"[Percolate] Your daily digest: {len(claimed)} update(s)",
-                body,
-                settings.DEFAULT_FROM_EMAIL,
-                [user.email],
-            )
-            sent += 1
-    return sent
+    today = timezone.localdate().isoformat()
+    keys = {user_id: f"digest:{user_id}:{today}" for user_id in users}
+    with transaction.atomic():
+        known = set(OutboxMessage.objects.filter(key__in=keys.values()).values_list("key", flat=True))
+        new = [user_id for user_id, key in keys.items() if key not in known]
+        outbox_put_many(OutboxKind.DIGEST, [{"user": user_id} for user_id in new], keys=[keys[u] for u in new])
+    return len(new)
+
+
+def digest_send(*, user_id: int) -> bool:
+    """One e-mail to ``user_id`` with every notification of theirs not yet e-mailed, each claimed first (a
+    notification is in one e-mail only); the dispatcher commits the claims only once the backend accepted the
+    message. Returns whether an e-mail was sent."""
+    user = User.objects.get(pk=user_id)
+    pending = Notification.objects.filter(user=user, emailed_at__isnull=True).order_by("created_at")
+    claimed = [n for n in pending if _claim(n)]
+    if not claimed or not user.email:
+        return False
+    body = render_to_string("emails/digest.txt", {"user": user, "notifications": claimed})
+    send_mail(
+        email_subject(f"Your daily digest: {len(claimed)} update(s)"),
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+    )
+    return True
 
 
 def notifications_mark_read(*, user: "User", ids: list[int] | None = None) -> int:

@@ -25,7 +25,7 @@ from ..lifecycle import (
 from ..models import Milestone, Project
 from .events import event_record
 from .inputs import clean_inputs
-from .notifications import notify_after_commit
+from .notifications import notify_later
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -81,7 +81,7 @@ def project_create(
                 "agencies": [a.code for a in agencies],
             },
         )
-        notify_after_commit(event)
+        notify_later(event)
     return project
 
 
@@ -170,7 +170,7 @@ def project_update(
             to_status=project.status,
             data={"changes": diff},
         )
-        notify_after_commit(event)
+        notify_later(event)
         if completing:
             for flag in project.flags.filter(status=FlagStatus.PROJECT).order_by("pk"):
                 flag_resolve(

@@ -16,7 +16,7 @@ from ..lifecycle import OPEN_STATUSES, FlagStatus
 from ..models import Event, Flag, Notification, SlaPolicy
 from .events import event_record
 from .flags import flag_resume
-from .notifications import notify_after_commit
+from .notifications import notify_later
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -46,7 +46,7 @@ def flags_mark_overdue(*, now: dt.datetime | None = None) -> int:
                 to_status=flag.status,
                 data={"due_at": flag.due_at, "status": flag.status},
             )
-            notify_after_commit(event)
+            notify_later(event)
             marked += 1
     return marked
 

@@ -19,13 +19,17 @@ def audit_log(request):
     if bare is not None:
         return bare
     filters = EventFilter(request.GET, queryset=selectors.events_visible_to(request.user), request=request)
-    events = filters.qs if filters.is_valid() else Event.objects.none()
-    if request.GET.get("format") == "csv":
+    valid = filters.is_valid()
+    events = filters.qs if valid else Event.objects.none()
+    if valid and request.GET.get("format") == "csv":
         return audit_log_csv(events)
     page = paginate(request, events.select_related("indicator__agency"), PAGE_SIZE)
     export = request.GET.copy()
     export.pop("page", None)
     export["format"] = "csv"
     return render(
-        request, "escalations/audit_log.html", {"filters": filters, "page": page, "export_query": export.urlencode()}
+        request,
+        "escalations/audit_log.html",
+        {"filters": filters, "page": page, "export_query": export.urlencode()},
+        status=200 if valid else 400,
     )

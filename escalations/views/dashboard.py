@@ -23,4 +23,5 @@ def dashboard(request):
         request,
         "escalations/dashboard.html",
         {"filters": filters, "groups": groups, "totals": totals, "filtered": filtered},
+        status=200 if valid else 400,
     )

@@ -31,12 +31,14 @@ def flag_queue(request):
     if bare is not None:
         return bare
     filters = FlagFilter(request.GET, queryset=selectors.flags_visible_to(request.user), request=request)
-    page = paginate(request, filters.qs if filters.is_valid() else Flag.objects.none(), QUEUE_PAGE_SIZE)
+    valid = filters.is_valid()
+    page = paginate(request, filters.qs if valid else Flag.objects.none(), QUEUE_PAGE_SIZE)
     bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], user=request.user, auto_id="id_bulk_%s")
     return render(
         request,
         "escalations/flag_queue.html",
         {"filters": filters, "page": page, "bulk": bulk, "priority_formula": PRIORITY_FORMULA},
+        status=200 if valid else 400,
     )
 
 

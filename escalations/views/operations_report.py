@@ -25,4 +25,5 @@ def operations_report(request):
         stories = reports.operations_history(user=request.user, flags=flags)
         if request.GET.get("format") == "csv":
             return operations_report_csv(stories)
-    return render(request, "escalations/operations_report.html", {"form": form, "stories": stories})
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "escalations/operations_report.html", {"form": form, "stories": stories}, status=status)

@@ -16,6 +16,8 @@ from indicators.models import ImportBatch, Indicator, ThresholdRule
 from ..factories import FlagFactory, IndicatorFactory, MeasurementFactory
 from .conftest import API
 
+JSON = "application/json"
+
 COMPTROLLER = (
     "ID,Agency.Number,Agency.Full.Name.y,Service,Goal,Indicator,Desired.Direction,Critical,Target.MMR,"
     "2016,2017,2018,2019,2020,2021,2022,2023\n"
@@ -36,8 +38,10 @@ def test_me_names_agencies_and_portfolios_by_code(client_for, make_user, agency)
 
 @pytest.mark.django_db
 def test_token_endpoint(client, liaison):
-    assert client.post(f"{API}auth/token/", {"username": "liaison", "password": "wrong"}).status_code == 400
-    token = client.post(f"{API}auth/token/", {"username": "liaison", "password": "pw"}).json()["token"]
+    wrong = client.post(f"{API}auth/token/", {"username": "liaison", "password": "wrong"}, content_type=JSON)
+    assert wrong.status_code == 401 and wrong.json()["detail"] == "The username and password do not match."
+    right = client.post(f"{API}auth/token/", {"username": "liaison", "password": "pw"}, content_type=JSON)
+    token = right.json()["token"]
     assert client.get(f"{API}me/", HTTP_AUTHORIZATION=f"Token {token}").json()["username"] == "liaison"
 
 

@@ -30,6 +30,7 @@ def pages(demo) -> list[str]:
         "/ops/imports/",
         "/sla/",
         "/notifications/",
+        "/accounts/password/",
         f"/briefings/{flag.indicator.agency.portfolio.code}/",
         f"/reports/operations/?portfolio={flag.indicator.agency.portfolio.code}",
     ]

@@ -36,10 +36,15 @@ NOT_ONE_EVENT: dict[str, str] = {
     "escalations.services.projects.validate_owner": "validation, reads only",
     "escalations.services.sla.flags_overdue_untouched": "reads only",
     "escalations.services.checks.check_shards_sweep": "re-queues shard tasks, writes no row",
+    "escalations.services.checks.check_as_of_allowed": "validation, reads only",
+    "escalations.services.accounts.token_id": "names a token, reads nothing",
+    "escalations.services.events.audit_checkpoint_build": "reads only",
     # The audit trail itself.
     "escalations.services.events.event_record": "appends the event that every other service's change is",
     "escalations.services.events.event_record_many": "appends the events of a check shard, one per case changed",
     "escalations.services.events.change_record": "the receiver of core.audit.changed: appends the sender's event",
+    "escalations.services.events.audit_checkpoint_record": "a record about the chain, not a change in it: an "
+    "event would move the head it records (tests/escalations/test_audit.py)",
     "escalations.services.events.audit_chain_check": "one audit.chain_broken alert when the chain is broken, "
     "nothing while it holds (tests/escalations/test_audit.py)",
     # Helpers called inside another service's transaction.
@@ -57,12 +62,22 @@ NOT_ONE_EVENT: dict[str, str] = {
     "escalations.services.sla.flags_mark_overdue": "one flag.overdue event per flag marked "
     "(tests/escalations/test_sla.py)",
     "escalations.services.sla.flags_resume_due_monitoring": "one flag.resumed event per flag, through flag_resume",
-    # Side effects of an event already recorded: each notification names its event.
-    "escalations.services.notifications.notify_after_commit": "schedules the notifications of a recorded event",
+    # Side effects of an event already recorded, through the outbox: each notification names its event.
+    "escalations.services.notifications.notify_later": "the outbox row of a recorded event's notifications",
+    "escalations.services.notifications.notify_later_many": "the outbox rows of recorded events' notifications",
     "escalations.services.notifications.notifications_create": "the notifications of a recorded event",
     "escalations.services.notifications.notifications_create_many": "the notifications of recorded events",
-    "escalations.services.notifications.notifications_email": "sends the e-mail of recorded notifications",
-    "escalations.services.notifications.digests_send": "sends the digest of recorded notifications",
+    "escalations.services.notifications.emails_owed": "the outbox rows of the e-mails recorded notifications owe",
+    "escalations.services.notifications.notification_email_send": "sends the e-mail of a recorded notification",
+    "escalations.services.notifications.digests_send": "the outbox rows of the day's digests",
+    "escalations.services.notifications.digest_send": "sends one digest of recorded notifications",
+    "escalations.services.notifications.email_subject": "builds a subject line, reads nothing",
+    "escalations.services.outbox.outbox_put": "a side effect of a change, written in that change's transaction",
+    "escalations.services.outbox.outbox_put_many": "side effects of a change, written in that change's transaction",
+    "escalations.services.outbox.outbox_dispatch": "delivers side effects of recorded changes",
+    "escalations.services.outbox.outbox_kick": "asks the broker to dispatch now, writes nothing",
+    "escalations.services.outbox.outbox_counts": "reads only",
+    "escalations.services.outbox.retry_delay": "arithmetic, reads nothing",
     "escalations.services.sla.flags_escalate_overdue_to_leads": "notifies the ops leads of a recorded flag.overdue",
     # A person's own inbox, not a change to what Percolate measures or decides.
     "escalations.services.notifications.notifications_mark_read": "a person's own read marks",
@@ -180,6 +195,30 @@ def _signin_lockout_record(w: World):
 @case("escalations.services.sla.sla_policy_update")
 def _sla_policy_update(w: World):
     return lambda: _service("escalations.services.sla.sla_policy_update")(actor=w.lead, review_days_red=3)
+
+
+@case("escalations.services.accounts.token_create")
+def _token_create(w: World):
+    return lambda: _service("escalations.services.accounts.token_create")(user=w.liaison)
+
+
+@case("escalations.services.accounts.token_revoke")
+def _token_revoke(w: World):
+    token, _ = _service("escalations.services.accounts.token_create")(user=w.liaison)
+    return lambda: _service("escalations.services.accounts.token_revoke")(token=token, actor=w.liaison)
+
+
+@case("escalations.services.accounts.tokens_revoke_all")
+def _tokens_revoke_all(w: World):
+    _service("escalations.services.accounts.token_create")(user=w.liaison)
+    return lambda: _service("escalations.services.accounts.tokens_revoke_all")(user=w.liaison, actor=w.liaison)
+
+
+@case("escalations.services.accounts.password_change")
+def _password_change(w: World):
+    return lambda: _service("escalations.services.accounts.password_change")(
+        user=w.liaison, password="a much better passphrase", actor=w.liaison
+    )
 
 
 @case("escalations.services.flags.flag_raise")

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from core.permissions import Role
@@ -22,7 +22,7 @@ API = "/api/v1/"
 
 def api_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
     return client
 
 
@@ -118,3 +118,22 @@ def test_the_dashboard_and_its_api_count_the_same_indicators(client, world, liai
     assert "data-indicator=" not in client.get(reverse("dashboard"), {"portfolio": "XX"}).text
     assert api.get(f"{API}dashboard/", {"rag": "purple"}).status_code == 400
     assert "data-indicator=" not in client.get(reverse("dashboard"), {"rag": "purple"}).text
+
+
+@pytest.mark.parametrize(
+    ("page", "path", "query"),
+    [
+        ("audit_log", "events/", {"until": "9999-12-31"}),
+        ("audit_log", "events/", {"since": "0001-01-01T00:00:00Z"}),
+        ("audit_log", "events/", {"since": "last tuesday"}),
+        ("flag_queue", "flags/", {"severity": "purple"}),
+        ("dashboard", "dashboard/", {"rag": "purple"}),
+    ],
+)
+def test_the_page_and_the_api_refuse_the_same_bad_filter(client, world, page, path, query):
+    client.force_login(world["lead"])
+    response = client.get(reverse(page), query)
+    assert response.status_code == 400
+    assert 'class="field-error" role="alert"' in response.text  # the page says what is wrong, at its field
+    refused = api_for(world["lead"]).get(f"{API}{path}", query)
+    assert refused.status_code == 400 and set(refused.json()["fields"]) == set(query)

@@ -76,7 +76,7 @@ def test_the_operations_report_tells_each_flag_and_exports_csv(client, lead, lia
 def test_the_report_refuses_a_backwards_period(client, lead):
     client.force_login(lead)
     response = client.get(reverse("operations_report"), {"start": "2026-02-01", "end": "2026-01-01"})
-    assert response.status_code == 200 and "before the start date" in response.content.decode()
+    assert response.status_code == 400 and "before the start date" in response.content.decode()
 
 
 def test_ops_leads_edit_the_sla_policy_and_liaisons_may_not(client, lead, liaison):

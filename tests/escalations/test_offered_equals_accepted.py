@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from core.permissions import Role
@@ -57,7 +57,7 @@ def actors(ctx, make_user):
 
 def api_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
     return client
 
 
@@ -145,3 +145,15 @@ def test_pages_offer_beyond_the_lifecycle_exactly_what_the_api_accepts(client, c
     offered = _offers(client, reverse("briefing", args=[agency.portfolio.code]), "<h1")
     assert offered == (api.get(f"{API}briefings/{agency.portfolio.code}/").status_code == 200)
     assert ('href="/inbox/"' in client.get(reverse("dashboard")).text) == (client.get("/inbox/").status_code == 200)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_every_link_in_the_navigation_opens(role, actors, client):
+    client.force_login(actors[role])
+    header = client.get(reverse("dashboard")).text.split('<ul class="nav-links">')[1].split("</ul>")[0]
+    links = re.findall(r'href="([^"]+)"', header)
+    assert reverse("flag_queue") in links
+    for link in links:
+        response = client.get(link.replace("&amp;", "&"), follow=True)
+        assert response.status_code == 200, (role, link, response.status_code)

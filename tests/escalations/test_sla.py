@@ -12,6 +12,7 @@ from escalations.deadlines import add_business_days
 from escalations.lifecycle import FlagStatus
 from escalations.models import Closure, Event, Flag, Notification
 from escalations.services import sla as sla_services
+from escalations.services.outbox import outbox_dispatch
 
 from ..factories import FlagFactory, IndicatorFactory
 
@@ -81,6 +82,7 @@ def test_the_chain_reaches_the_ops_leads_only_while_nobody_acts(red_flag, lead, 
     with time_machine.travel(dt.datetime(2026, 12, 1, 17, 30, tzinfo=NY), tick=False):
         assert sla_services.flags_escalate_overdue_to_leads() == 1
         assert sla_services.flags_escalate_overdue_to_leads() == 0
+        outbox_dispatch()
     assert Notification.objects.filter(user=lead, reason="overdue_lead").count() == 1
     assert any(lead.email in m.to for m in mail.outbox)
 

@@ -4,7 +4,9 @@ when REQUIRE_SERVICES=1)."""
 
 import contextlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -131,6 +133,48 @@ def wait_for(condition, timeout: float = 90, what: str = "condition"):
             return value
         time.sleep(0.3)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def spare_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class OwnRedis:
+    """A redis-server of the test's own, without persistence: a restart loses every queued message."""
+
+    def __init__(self, port: int, folder):
+        self.port, self.folder = port, folder
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.folder,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, timeout=10, what="redis-server to start")
+
+    def _answers(self) -> bool:
+        with contextlib.suppress(redis.RedisError):
+            return redis.Redis.from_url(self.url, socket_connect_timeout=1).ping()
+        return False
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    require_service("redis-server", shutil.which("redis-server") is not None)
+    server = OwnRedis(spare_port(), tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 # Reaching any flag status through the services, as the escalations tests do.

@@ -1,22 +1,16 @@
 """Faults on real services: Redis restarted in the middle of a nightly run. The test runs a redis-server of
-its own on a spare port, so the machine's Redis keeps serving everything else."""
+its own on a spare port (``own_redis``), so the machine's Redis keeps serving everything else."""
 
-import contextlib
 import datetime as dt
-import shutil
-import socket
-import subprocess
 import time
 
 import pytest
-import redis
 
 from escalations.audit_trail import audit_chain_verify
 from escalations.models import Event, Flag, Signal
 from indicators.detection import evaluate
 from indicators.models import CheckRun, CheckShard, Direction, RuleKind
 
-from ..conftest import require_service
 from .conftest import send, wait_for
 
 pytestmark = [
@@ -26,48 +20,6 @@ pytestmark = [
 ]
 
 AS_OF = dt.date(2022, 10, 31)
-
-
-def spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class OwnRedis:
-    """A redis-server of the test's own, without persistence: a restart loses every queued message."""
-
-    def __init__(self, port: int, folder):
-        self.port, self.folder = port, folder
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"redis://127.0.0.1:{port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.folder,
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for(self._answers, timeout=10, what="redis-server to start")
-
-    def _answers(self) -> bool:
-        with contextlib.suppress(redis.RedisError):
-            return redis.Redis.from_url(self.url, socket_connect_timeout=1).ping()
-        return False
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    require_service("redis-server", shutil.which("redis-server") is not None)
-    server = OwnRedis(spare_port(), tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_restarted_mid_run_the_run_completes_without_missing_or_duplicate_flags(

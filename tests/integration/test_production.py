@@ -13,8 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from ..conftest import require_service
-from .conftest import wait_for
-from .test_faults import spare_port
+from .conftest import spare_port, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -85,10 +85,10 @@ def test_twenty_concurrent_requests_one_200_nineteen_409(live_server, lead, agen
     import urllib.error
     import urllib.request
 
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     flag = FlagFactory(indicator__agency=agency)
-    token = Token.objects.create(user=lead).key
+    _, token = AuthToken.objects.create(user=lead)
     statuses: list[int] = []
 
     def review():
@@ -196,3 +196,29 @@ def test_concurrent_uploads_on_the_import_page_answer_200_and_409_naming_the_imp
     stored, refused = _upload_twice(lead, "/ops/imports/")
     assert (stored.status_code, refused.status_code) == (200, 409)
     assert f"import #{ImportBatch.objects.get().pk} (by lead" in refused.content.decode()
+
+
+def test_concurrent_sign_outs_revoke_each_token_once(liaison):
+    """ "Sign out everywhere" double-clicked while a script signs out with one of the tokens: every token
+    is revoked, and each is named by exactly one event."""
+    from escalations.services.accounts import token_id
+
+    tokens = [services.token_create(user=liaison)[0] for _ in range(3)]
+    actions = iter(
+        [lambda: services.tokens_revoke_all(user=liaison, actor=liaison)] * 3
+        + [lambda: services.token_revoke(token=tokens[0], actor=liaison)] * 3
+    )
+    lock = threading.Lock()
+
+    def next_action():
+        with lock:
+            action = next(actions)
+        action()
+
+    assert race(6, next_action) == ["ok"] * 6
+    named = [
+        name
+        for data in Event.objects.filter(verb="auth.token_revoked").values_list("data", flat=True)
+        for name in data["token_ids"]
+    ]
+    assert sorted(named) == sorted(token_id(token) for token in tokens)

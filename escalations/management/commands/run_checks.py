@@ -5,7 +5,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from escalations.services.checks import CheckRunBusy, check_run_start, check_shard_execute
+from core.errors import InvalidInput
+from escalations.services.checks import CheckRunBusy, check_as_of_allowed, check_run_start, check_shard_execute
 from indicators.models import CheckRun, CheckRunMode, CheckRunStatus, CheckShardStatus
 from indicators.selectors import check_default_as_of
 
@@ -37,7 +38,12 @@ class Command(BaseCommand):
         mode = CheckRunMode.FULL if options["full"] else CheckRunMode.INCREMENTAL
         default = check_default_as_of()
         as_of = options["as_of"] or default.date
-        if not options["as_of"]:
+        if options["as_of"]:
+            try:
+                check_as_of_allowed(as_of)
+            except InvalidInput as error:
+                raise CommandError(str(error)) from None
+        else:
             self.stdout.write(f"as of {as_of}: {default.why}")
         began = time.monotonic()
         if not options["workers"]:

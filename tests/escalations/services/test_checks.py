@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from core.permissions import Role
 from escalations.models import Event, Flag, Signal
@@ -406,3 +407,29 @@ def test_the_calibrated_defaults_and_the_data_quality_rules_are_seeded(db):
     )
     seeded_off = set(ThresholdRule.objects.filter(active=False).values_list("kind", flat=True))
     assert seeded_off == {"period_change", "year_over_year", "control_limit", "sustained"}
+
+
+# ---- the date a person may check as of ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("as_of", ["0001-01-01", "1999-12-31", "9999-12-31", "next month"])
+def test_a_run_by_hand_checks_between_the_first_measured_period_and_a_week_from_today(as_of, series, make_user, client):
+
+    series([1, 2, 3])
+    admin = make_user(Role.ADMIN)
+    client.force_login(admin)
+    first = Measurement.objects.order_by("period").values_list("period", flat=True).first()
+    assert first is not None and first > dt.date(1999, 12, 31)
+    if as_of == "next month":
+        as_of = str(timezone.localdate() + dt.timedelta(days=31))
+    runs = CheckRun.objects.count()
+
+    response = client.post("/api/v1/check-runs/", {"as_of": as_of, "mode": "full"}, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert "as_of" in response.json()["fields"]
+    assert CheckRun.objects.count() == runs
+    for fine in (first, timezone.localdate() + dt.timedelta(days=7)):
+        assert check_run_start(mode="full", as_of=fine, requested_by=admin, dispatch=False).created
+        CheckRun.objects.update(status="succeeded")

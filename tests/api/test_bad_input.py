@@ -1,0 +1,47 @@
+"""Bad input answers 4xx with a JSON error, never a 500 and never half a change: JSON too deep or too large,
+not UTF-8, lone surrogates, NaN, a body that is not JSON at all — on the anonymous token endpoint as on a
+signed-in action."""
+
+import pytest
+
+from core.permissions import Role
+from escalations.models import Event
+
+from ..factories import FlagFactory
+
+API = "/api/v1/"
+
+BODIES = {
+    "nested 100,000 deep": b"[" * 100_000,
+    "nested 33 deep": b'{"ids": ' + b"[" * 33 + b"]" * 33 + b"}",
+    "larger than 2 MiB": b'{"note": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+    "not UTF-8": b'{"note": "caf\xe9"}',
+    "a lone surrogate": b'{"action": "review", "filter": {"agency": "\\ud800"}}',
+    "NaN": b'{"action": "review", "ids": [NaN]}',
+    "not JSON": b"{'action': 'review'}",
+}
+
+
+@pytest.fixture
+def signed_in(client, make_user, agency):
+    lead = make_user(Role.OPS_LEAD)
+    FlagFactory(indicator__agency=agency)
+    client.force_login(lead)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", BODIES)
+@pytest.mark.parametrize("path", ["auth/token/", "flags/bulk/"])
+def test_a_bad_body_is_a_400_with_a_json_error(signed_in, path, body):
+    events = Event.objects.count()
+    response = signed_in.post(f"{API}{path}", BODIES[body], content_type="application/json")
+    assert response.status_code == 400, response.content[:200]
+    assert response["Content-Type"] == "application/json" and response.json()["detail"]
+    assert Event.objects.count() == events
+
+
+@pytest.mark.django_db
+def test_the_api_reads_json_not_forms(signed_in):
+    response = signed_in.post(f"{API}flags/bulk/", {"action": "review", "ids": "1"})
+    assert response.status_code == 415 and "Unsupported media type" in response.json()["detail"]
