@@ -204,7 +204,9 @@ def _token_create(w: World):
 
 @case("escalations.services.accounts.token_revoke")
 def _token_revoke(w: World):
-    token, _ = _service("escalations.services.accounts.token_create")(user=w.liaison)
+    from escalations.services.accounts import token_create
+
+    token, _ = token_create(user=w.liaison)
     return lambda: _service("escalations.services.accounts.token_revoke")(token=token, actor=w.liaison)
 
 
