@@ -12,6 +12,8 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
 
+from .permissions import Capability, may
+
 ROLES_HELP = "Roles are granted and revoked with manage.py grant [--revoke], which records them in the audit trail."
 
 
@@ -26,6 +28,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Changes allowed only to whoever the service allows (``capability``), written by the service."""
+
+    capability = Capability.CONFIGURE
+
+    def _may(self, request: HttpRequest) -> bool:
+        return may(request.user, self.capability)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request) and self._may(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _changes(self, form: Any, change: bool, fields: tuple[str, ...]) -> dict[str, Any]:
+        names = form.changed_data if change else list(form.fields)
+        return {name: form.cleaned_data[name] for name in names if name in fields}
 
 
 class ReadOnlyInline:

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from knox.models import AuthToken
 
-from core.admin import PercolateUserAdmin, ReadOnlyAdmin
+from core.admin import PercolateUserAdmin, ReadOnlyAdmin, ServiceAdmin
 
 from .models import (
     AuditCheckpoint,
@@ -26,7 +26,7 @@ from .models import (
     Signal,
     SlaPolicy,
 )
-from .services import password_change, token_revoke
+from .services import closure_delete, closure_save, password_change, token_revoke
 
 
 class NoteInline(admin.TabularInline):
@@ -120,9 +120,29 @@ class SlaPolicyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(ServiceAdmin):
+    """Closures (not business days for the deadlines set from then on), added, changed and removed through
+    ``closure_save`` / ``closure_delete``, each with its event."""
+
     list_display = ("date", "name")
     date_hierarchy = "date"
+    fields = ("date", "name")
+
+    def has_delete_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_delete_permission(self, request, obj) and self._may(request)
+
+    def save_model(self, request, obj, form, change):
+        saved = closure_save(
+            actor=request.user, closure=obj if change else None, date=form.cleaned_data["date"], name=obj.name
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        closure_delete(actor=request.user, closure=obj)
+
+    def delete_queryset(self, request, queryset):
+        for closure in queryset:
+            closure_delete(actor=request.user, closure=closure)
 
 
 @admin.register(Notification)

@@ -69,6 +69,8 @@ class Verb(models.TextChoices):
     ROLE_GRANTED = "role.granted", "Role granted"
     ROLE_REVOKED = "role.revoked", "Role revoked"
     SLA_POLICY_UPDATED = "sla.policy_updated", "SLA policy changed"
+    CLOSURE_SAVED = "closure.saved", "Closure added or changed"
+    CLOSURE_DELETED = "closure.deleted", "Closure removed"
     IMPORT_COMPLETED = "import.completed", "File imported"
     CHECK_RUN_STARTED = "check_run.started", "Check run started by hand"
     SIGNIN_LOCKED_OUT = "signin.locked_out", "Sign-in locked out"

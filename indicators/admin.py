@@ -14,10 +14,9 @@ import copy
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
-from core.permissions import Capability, may
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceAdmin
+from core.permissions import Capability
 
 from .detection.rules import rule_problems
 from .models import Agency, CheckRun, ImportBatch, Indicator, Measurement, MeasurementRevision, Portfolio, ThresholdRule
@@ -30,28 +29,6 @@ from .services.configuration import (
     TUNE_FIELDS,
     tune_problems,
 )
-
-
-class ServiceAdmin(admin.ModelAdmin):
-    """Changes allowed only to whoever the service allows (``capability``), written by the service."""
-
-    capability = Capability.CONFIGURE
-
-    def _may(self, request: HttpRequest) -> bool:
-        return may(request.user, self.capability)
-
-    def has_add_permission(self, request, obj=None):
-        return super().has_add_permission(request) and self._may(request)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._may(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def _changes(self, form: forms.ModelForm, change: bool, fields: tuple[str, ...]) -> dict:
-        names = form.changed_data if change else list(form.fields)
-        return {name: form.cleaned_data[name] for name in names if name in fields}
 
 
 def _problems_on_form(form: forms.ModelForm, problems: dict[str, str]) -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 
-from escalations.models import Event, SlaPolicy
+from escalations.models import Closure, Event, SlaPolicy
 from indicators.models import Indicator, Measurement, RuleKind, ThresholdRule
 
 from .factories import AgencyFactory, IndicatorFactory, MeasurementFactory, RuleFactory, UserFactory
@@ -134,3 +134,34 @@ def test_roles_and_the_sla_policy_are_read_only_in_the_admin(admin_client):
     form = {"review_days_red": 9, "review_days_yellow": 9, "decision_days": 9, "lead_grace_days": 9}
     assert admin_client.post(f"/admin/escalations/slapolicy/{policy.pk}/change/", form).status_code == 403
     assert SlaPolicy.objects.get().review_days_red == 2
+
+
+def test_closures_are_added_changed_and_removed_in_the_admin_through_the_service(admin_client):
+    added = admin_client.post("/admin/escalations/closure/add/", {"date": "2026-12-24", "name": "Snow day"})
+    assert added.status_code == 302
+    closure = Closure.objects.get()
+    changed = admin_client.post(
+        f"/admin/escalations/closure/{closure.pk}/change/", {"date": "2026-12-24", "name": "Blizzard"}
+    )
+    assert changed.status_code == 302
+    removed = admin_client.post(f"/admin/escalations/closure/{closure.pk}/delete/", {"post": "yes"})
+    assert removed.status_code == 302 and not Closure.objects.exists()
+    events = list(Event.objects.filter(verb__startswith="closure.").order_by("id"))
+    assert [(e.verb, e.actor.username) for e in events] == [
+        ("closure.saved", "root"),
+        ("closure.saved", "root"),
+        ("closure.deleted", "root"),
+    ]
+    assert events[0].data["changes"] == {
+        "date": {"old": None, "new": "2026-12-24"},
+        "name": {"old": None, "new": "Snow day"},
+    }
+    assert events[1].data["changes"] == {"name": {"old": "Snow day", "new": "Blizzard"}}
+    assert events[2].data["name"] == "Blizzard"
+
+
+def test_a_second_closure_on_the_same_day_is_refused_with_a_form_error(admin_client):
+    Closure.objects.create(date="2026-12-24", name="Snow day")
+    response = admin_client.post("/admin/escalations/closure/add/", {"date": "2026-12-24", "name": "Again"})
+    assert response.status_code == 200 and b"already exists" in response.content
+    assert Closure.objects.count() == 1 and not Event.objects.exists()

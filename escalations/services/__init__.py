@@ -22,12 +22,14 @@ from .flags import (
     flag_set_severity,
 )
 from .projects import milestone_add, milestone_complete, project_act, project_create, project_update
-from .sla import sla_policy_update
+from .sla import closure_delete, closure_save, sla_policy_update
 
 __all__ = [
     "ACTION_SERVICES",
     "BULK_LIMIT",
     "BulkOutcome",
+    "closure_delete",
+    "closure_save",
     "event_record",
     "flag_add_note",
     "flag_assign",

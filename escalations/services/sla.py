@@ -13,7 +13,7 @@ from core.permissions import Capability, require
 from .. import deadlines
 from ..audit_trail import Verb
 from ..lifecycle import OPEN_STATUSES, FlagStatus
-from ..models import Event, Flag, Notification, SlaPolicy
+from ..models import Closure, Event, Flag, Notification, SlaPolicy
 from .events import event_record
 from .flags import flag_resume
 from .notifications import notify_later
@@ -119,3 +119,45 @@ def sla_policy_update(*, actor: "User", **values: Any) -> SlaPolicy:
         policy.save()
         event_record(verb=Verb.SLA_POLICY_UPDATED, actor=actor, data={"changes": changes})
     return policy
+
+
+def closure_save(*, actor: "User", date: dt.date, name: str, closure: Closure | None = None) -> Closure:
+    """Add a local closure (a snow day, a holiday: not a business day for deadlines set from now on) or change
+    one (ops leads and admins): one ``closure.saved`` event with old and new values; the same values again
+    write nothing. Refused (400) for a blank name or a date that already has a closure."""
+    require(actor, Capability.CONFIGURE)
+    name = name.strip()
+    if not name:
+        raise InvalidInput({"name": "Name the closure."})
+    with transaction.atomic():
+        others = Closure.objects.filter(date=date)
+        if (others.exclude(pk=closure.pk) if closure is not None else others).exists():
+            raise InvalidInput({"date": f"{date:%Y-%m-%d} is already a closure."})
+        # As stored (the admin hands over an instance that already holds the entered values).
+        stored = Closure.objects.select_for_update().get(pk=closure.pk) if closure is not None else None
+        old = {"date": stored.date, "name": stored.name} if stored is not None else {"date": None, "name": None}
+        closure = closure or Closure()
+        changes = {
+            field: {"old": _text(old[field]), "new": _text(new)}
+            for field, new in (("date", date), ("name", name))
+            if old[field] != new
+        }
+        if not changes:
+            return closure
+        closure.date, closure.name = date, name
+        closure.save()
+        event_record(verb=Verb.CLOSURE_SAVED, actor=actor, data={"closure": closure.pk, "changes": changes})
+    return closure
+
+
+def closure_delete(*, actor: "User", closure: Closure) -> None:
+    """Remove a closure (ops leads and admins): one ``closure.deleted`` event naming it."""
+    require(actor, Capability.CONFIGURE)
+    with transaction.atomic():
+        data = {"closure": closure.pk, "date": _text(closure.date), "name": closure.name}
+        closure.delete()
+        event_record(verb=Verb.CLOSURE_DELETED, actor=actor, data=data)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)

@@ -223,6 +223,21 @@ def _password_change(w: World):
     )
 
 
+@case("escalations.services.sla.closure_save")
+def _closure_save(w: World):
+    return lambda: _service("escalations.services.sla.closure_save")(
+        actor=w.lead, date=dt.date(2026, 12, 24), name="Snow day"
+    )
+
+
+@case("escalations.services.sla.closure_delete")
+def _closure_delete(w: World):
+    from escalations.services import closure_save
+
+    closure = closure_save(actor=w.lead, date=dt.date(2026, 12, 24), name="Snow day")
+    return lambda: _service("escalations.services.sla.closure_delete")(actor=w.lead, closure=closure)
+
+
 @case("escalations.services.flags.flag_raise")
 def _flag_raise(w: World):
     indicator = IndicatorFactory(agency=w.agency)
