@@ -17,7 +17,7 @@ from .permissions import Capability, may
 ROLES_HELP = "Roles are granted and revoked with manage.py grant [--revoke], which records them in the audit trail."
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class LookOnly:
     """Look, never touch: the rows are written by services, each with its audit event."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -28,6 +28,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(LookOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+    """The admin of a model only services write."""
+
+
+class ReadOnlyInline(LookOnly):
+    """The same for an inline: shown, never added to, changed or deleted."""
+
+    extra = 0
+    can_delete = False
 
 
 class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -45,27 +56,22 @@ class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().has_change_permission(request, obj) and self._may(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        deletes = type(self).delete_through is not ServiceAdmin.delete_through
+        return deletes and super().has_delete_permission(request, obj) and self._may(request)
+
+    def delete_through(self, request: HttpRequest, obj: Any) -> None:
+        """Delete ``obj`` through its service; an admin that does not override this deletes nothing."""
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.delete_through(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_through(request, obj)
 
     def _changes(self, form: Any, change: bool, fields: tuple[str, ...]) -> dict[str, Any]:
         names = form.changed_data if change else list(form.fields)
         return {name: form.cleaned_data[name] for name in names if name in fields}
-
-
-class ReadOnlyInline:
-    """The same for an inline: shown, never added to, changed or deleted."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 User = get_user_model()
@@ -88,14 +94,5 @@ class PercolateUserAdmin(UserAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Group)
-class RoleAdmin(GroupAdmin):
+class RoleAdmin(LookOnly, GroupAdmin):
     """The roles: listed, never changed here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from knox.models import AuthToken
 
-from core.admin import PercolateUserAdmin, ReadOnlyAdmin, ServiceAdmin
+from core.admin import PercolateUserAdmin, ReadOnlyAdmin, ReadOnlyInline, ServiceAdmin
 
 from .models import (
     AuditCheckpoint,
@@ -29,26 +29,16 @@ from .models import (
 from .services import closure_delete, closure_save, password_change, token_revoke
 
 
-class NoteInline(admin.TabularInline):
+class NoteInline(ReadOnlyInline, admin.TabularInline):
     model = Note
     fields = ("created_at", "author", "kind", "body", "source")
     readonly_fields = fields
-    extra = 0
-
-    has_add_permission = ReadOnlyAdmin.has_add_permission
-    has_change_permission = ReadOnlyAdmin.has_change_permission
-    has_delete_permission = ReadOnlyAdmin.has_delete_permission
 
 
-class SignalInline(admin.TabularInline):
+class SignalInline(ReadOnlyInline, admin.TabularInline):
     model = Signal
     fields = ("rule", "period", "value", "baseline", "measure", "unit", "severity", "preliminary", "cleared_at")
     readonly_fields = fields
-    extra = 0
-
-    has_add_permission = ReadOnlyAdmin.has_add_permission
-    has_change_permission = ReadOnlyAdmin.has_change_permission
-    has_delete_permission = ReadOnlyAdmin.has_delete_permission
 
 
 @admin.register(Flag)
@@ -128,21 +118,14 @@ class ClosureAdmin(ServiceAdmin):
     date_hierarchy = "date"
     fields = ("date", "name")
 
-    def has_delete_permission(self, request, obj=None):
-        return admin.ModelAdmin.has_delete_permission(self, request, obj) and self._may(request)
-
     def save_model(self, request, obj, form, change):
         saved = closure_save(
             actor=request.user, closure=obj if change else None, date=form.cleaned_data["date"], name=obj.name
         )
         obj.pk = saved.pk
 
-    def delete_model(self, request, obj):
+    def delete_through(self, request, obj):
         closure_delete(actor=request.user, closure=obj)
-
-    def delete_queryset(self, request, queryset):
-        for closure in queryset:
-            closure_delete(actor=request.user, closure=closure)
 
 
 @admin.register(Notification)

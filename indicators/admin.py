@@ -188,19 +188,12 @@ class ThresholdRuleAdmin(ServiceAdmin):
     search_fields = ("name",)
     raw_id_fields = ("indicator",)
 
-    def has_delete_permission(self, request, obj=None):
-        return admin.ModelAdmin.has_delete_permission(self, request, obj) and self._may(request)
-
     def save_model(self, request, obj, form, change):
         saved = rule_save(actor=request.user, rule=obj if change else None, **self._changes(form, change, RULE_FIELDS))
         obj.pk = saved.pk
 
-    def delete_model(self, request, obj):
+    def delete_through(self, request, obj):
         rule_delete(actor=request.user, rule=obj)
-
-    def delete_queryset(self, request, queryset):
-        for rule in queryset:
-            rule_delete(actor=request.user, rule=rule)
 
 
 # -- runs and imports ----------------------------------------------------------------------------------------------
