@@ -96,11 +96,11 @@ class DayOrMomentField(forms.Field):
         return moment, is_day
 
 
-_YEARS_2_TO_9998 = "^(?!0001-|9999-)"
+YEARS_2_TO_9998 = "^(?!0001-|9999-)"
 DAY_OR_MOMENT = {
     "oneOf": [
-        {"type": "string", "format": "date", "pattern": _YEARS_2_TO_9998},
-        {"type": "string", "format": "date-time", "pattern": _YEARS_2_TO_9998},
+        {"type": "string", "format": "date", "pattern": YEARS_2_TO_9998},
+        {"type": "string", "format": "date-time", "pattern": YEARS_2_TO_9998},
     ]
 }
 

@@ -14,6 +14,7 @@ from typing import cast
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from indicators.models import Direction, Indicator, Measurement, Portfolio, Rag
 
 from .lifecycle import FlagStatus, Severity
@@ -98,11 +99,15 @@ class Briefing:
 
 def briefing_since(day: str) -> dt.datetime:
     """Decisions "since the last briefing": the last seven days unless ``day`` (``YYYY-MM-DD``) says
-    otherwise."""
-    try:
-        start = dt.date.fromisoformat(day)
-    except ValueError:
+    otherwise; anything else than such a day is refused (``InvalidInput``), not silently ignored."""
+    if not day:
         return timezone.now() - dt.timedelta(days=7)
+    try:
+        start = dt.date.fromisoformat(day) if len(day) == 10 else None
+    except ValueError:
+        start = None
+    if start is None or not 1 < start.year < 9999:
+        raise InvalidInput({"since": "Give a day as YYYY-MM-DD, between the years 2 and 9998."})
     return dt.datetime.combine(start, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 

@@ -73,7 +73,8 @@ class CsvExportMixin:
 
     def get_renderers(self):
         renderers = super().get_renderers()
-        if getattr(self, "action", None) == "list":
+        # The list exports CSV; a method the view does not take (no action) still negotiates, to answer 405.
+        if getattr(self, "action", None) in ("list", None):
             return renderers
         return [renderer for renderer in renderers if not isinstance(renderer, CSVRenderer)]
 

@@ -68,15 +68,27 @@ def _walk(node: Any, inbound: bool) -> None:
             _walk(value, inbound)
 
 
+def _needs_a_body(body: dict[str, Any], components: dict[str, Any]) -> bool:
+    """A body is required unless every field of it is optional (then an absent body is the empty object)."""
+    for media in body.get("content", {}).values():
+        schema = media.get("schema", {})
+        if "$ref" in schema:
+            schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+        if schema.get("type") == "object" and "oneOf" not in schema and not schema.get("required"):
+            return False
+    return True
+
+
 def mark_bodies(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """A schema postprocessing hook: every request body is required (no operation of the API acts on an empty
-    one), the bulk action's ``filter`` object refuses keys it does not know, and a decimal string needs a
-    digit and text has no null character, as the server reads them."""
+    """A schema postprocessing hook: a request body is required where it has a required field (the server
+    reads an absent body as the empty object), the bulk action's ``filter`` object refuses keys it does not
+    know, a decimal string needs a digit and text has no null character, as the server reads them."""
     _walk(result, inbound=False)
+    components = result.get("components", {}).get("schemas", {})
     for item in result.get("paths", {}).values():
         for operation in item.values():
             if isinstance(operation, dict) and "requestBody" in operation:
-                operation["requestBody"]["required"] = True
+                operation["requestBody"]["required"] = _needs_a_body(operation["requestBody"], components)
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name in ("BulkFilter", "BulkFilterRequest"):
             component["additionalProperties"] = False

@@ -45,3 +45,35 @@ def test_a_bad_body_is_a_400_with_a_json_error(signed_in, path, body):
 def test_the_api_reads_json_not_forms(signed_in):
     response = signed_in.post(f"{API}flags/bulk/", {"action": "review", "ids": "1"})
     assert response.status_code == 415 and "Unsupported media type" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("portfolios/", {"code": "PX", "name": 0}, "name"),
+        ("agencies/", {"code": 7, "name": "Seven"}, "code"),
+        ("check-runs/", {"full": 1}, "full"),
+        ("check-runs/", {"full": "yes"}, "full"),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_refused_not_converted(client, make_user, path, body, field):
+    client.force_login(make_user(Role.ADMIN))
+    response = client.post(f"{API}{path}", body, content_type="application/json")
+    assert response.status_code == 400 and field in response.json()["fields"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("since", ["last week", "2024-02-30", "9999-01-01", "2024-1-5"])
+def test_a_briefing_refuses_a_since_that_is_not_a_day(client, make_user, agency, since):
+    client.force_login(make_user(Role.ADMIN))
+    response = client.get(f"{API}briefings/{agency.portfolio.code}/", {"since": since})
+    assert response.status_code == 400 and "since" in response.json()["fields"]
+    assert client.get(f"{API}briefings/{agency.portfolio.code}/", {"since": "2024-02-29"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_method_a_list_does_not_take_is_405_even_when_asking_for_csv(client, make_user):
+    client.force_login(make_user(Role.ADMIN))
+    response = client.generic("TRACE", f"{API}events/?format=csv")
+    assert response.status_code == 405

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from ..fields import CharField
 from .flags import FlagSerializer
 from .history import EscalationSerializer
 
@@ -12,10 +13,10 @@ class MeasurementPointSerializer(serializers.Serializer):
 
 
 class NoteBriefSerializer(serializers.Serializer):
-    author = serializers.CharField(source="author.username")
-    body = serializers.CharField()
+    author = CharField(source="author.username")
+    body = CharField()
     # DRF's metaclass takes declared fields out of the class body: this does not replace ``Field.source``.
-    source = serializers.CharField()  # type: ignore[assignment]
+    source = CharField()  # type: ignore[assignment]
     created_at = serializers.DateTimeField()
 
 
@@ -27,7 +28,7 @@ class BriefingItemSerializer(serializers.Serializer):
 
 
 class BriefingSerializer(serializers.Serializer):
-    portfolio = serializers.CharField(source="portfolio.code")
+    portfolio = CharField(source="portfolio.code")
     since = serializers.DateTimeField()
     awaiting = BriefingItemSerializer(many=True)
     decided = EscalationSerializer(many=True)

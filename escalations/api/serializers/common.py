@@ -6,11 +6,13 @@ from rest_framework import serializers
 
 from indicators.models import Agency
 
+from ..fields import CharField
+
 
 class ErrorSerializer(serializers.Serializer):
     """Every error: a sentence safe to show to a person."""
 
-    detail = serializers.CharField()
+    detail = CharField()
 
 
 class ValidationErrorSerializer(ErrorSerializer):
@@ -18,17 +20,15 @@ class ValidationErrorSerializer(ErrorSerializer):
 
     # DRF's metaclass takes declared fields out of the class body: this does not replace ``Serializer.fields``.
     fields = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()), required=False
+        child=serializers.ListField(child=CharField()), required=False
     )
 
 
 class ConflictSerializer(ErrorSerializer):
     """409: the object's current status does not allow the action."""
 
-    status = serializers.CharField(help_text="The current status.")
-    available_actions = serializers.ListField(
-        child=serializers.CharField(), help_text="The actions this user may take now."
-    )
+    status = CharField(help_text="The current status.")
+    available_actions = serializers.ListField(child=CharField(), help_text="The actions this user may take now.")
 
 
 class CodeField(serializers.SlugRelatedField):

@@ -17,27 +17,28 @@ from escalations.selectors import projects_visible_to
 from escalations.services import BULK_LIMIT
 from indicators.models import Indicator, MeasureUnit, ThresholdRule
 
+from ..fields import BooleanField, CharField, ModelSerializer
 from .common import AgencyCodeField, UsernameField
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-class IndicatorRefSerializer(serializers.ModelSerializer):
-    agency = serializers.CharField(source="agency.code", read_only=True, help_text="The agency's code.")
+class IndicatorRefSerializer(ModelSerializer):
+    agency = CharField(source="agency.code", read_only=True, help_text="The agency's code.")
 
     class Meta:
         model = Indicator
         fields = ["id", "external_id", "name", "agency", "critical"]
 
 
-class RuleRefSerializer(serializers.ModelSerializer):
+class RuleRefSerializer(ModelSerializer):
     class Meta:
         model = ThresholdRule
         fields = ["id", "name", "kind"]
 
 
-class SignalSerializer(serializers.ModelSerializer):
+class SignalSerializer(ModelSerializer):
     """One rule's breach within the case, with its measure in the rule kind's own unit (percent, σ, periods,
     days) and the thresholds that applied, in the same unit."""
 
@@ -76,11 +77,11 @@ class SignalSerializer(serializers.ModelSerializer):
 
 
 class PriorityTermSerializer(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = CharField()
     points = serializers.IntegerField()
 
 
-class FlagSerializer(serializers.ModelSerializer):
+class FlagSerializer(ModelSerializer):
     """A case: one per indicator and category while open, with its signals (one per breaching rule), its
     priority and why, and the actions the requesting user may take on it now."""
 
@@ -128,7 +129,7 @@ class FlagSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(CharField(allow_null=True))
     def get_portfolio(self, flag: Flag) -> str | None:
         portfolio = flag.indicator.agency.portfolio
         return portfolio.code if portfolio else None
@@ -142,7 +143,7 @@ class FlagSerializer(serializers.ModelSerializer):
         return [{"reason": reason, "points": points} for reason, points in priority_terms(flag)]
 
 
-class NoteSerializer(serializers.ModelSerializer):
+class NoteSerializer(ModelSerializer):
     author: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -151,7 +152,7 @@ class NoteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ModelSerializer):
     """One entry of the audit trail."""
 
     actor = serializers.SerializerMethodField(help_text="Username, or the system's label when no person acted.")
@@ -217,7 +218,7 @@ def _input_field(spec: Input) -> serializers.Field:
     optional: _Optional
     if spec.kind in (InputKind.TEXT, InputKind.PARAGRAPH):
         optional = {} if spec.required else {"allow_blank": True, "default": ""}
-        return serializers.CharField(max_length=spec.max_length, **common, **optional)
+        return CharField(max_length=spec.max_length, **common, **optional)
     if spec.kind == InputKind.CHOICE:
         optional = {} if spec.required else {"allow_blank": True, "default": spec.default}
         return serializers.ChoiceField(choices=spec.choice_class.choices, **common, **optional)
@@ -255,7 +256,7 @@ FlagRaiseSerializer = type(
 class BulkResultSerializer(serializers.Serializer):
     class Failure(serializers.Serializer):
         id = serializers.IntegerField()
-        error = serializers.CharField()
+        error = CharField()
         code = serializers.IntegerField(help_text="The HTTP status the single action would have answered.")
 
     action = serializers.ChoiceField(choices=Action.choices)
@@ -271,12 +272,12 @@ def _filter_field(query_filter: django_filters.Filter) -> serializers.Field:
     if isinstance(query_filter, django_filters.MultipleChoiceFilter):
         return serializers.ListField(child=serializers.ChoiceField(choices=query_filter.extra["choices"]), **common)
     if isinstance(query_filter, django_filters.BooleanFilter):
-        return serializers.BooleanField(**common)
+        return BooleanField(**common)
     if isinstance(query_filter, django_filters.NumberFilter):
         return serializers.IntegerField(min_value=1, max_value=MAX_ID, **common)
     if isinstance(query_filter, django_filters.ChoiceFilter):
         return serializers.ChoiceField(choices=query_filter.extra["choices"], **common)
-    return serializers.CharField(**common)
+    return CharField(**common)
 
 
 class _StrictObject(serializers.Serializer):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from escalations.models import Decision, Escalation
 from indicators.models import Portfolio
 
+from ..fields import ModelSerializer
 from .flags import EventSerializer, FlagSerializer, IndicatorRefSerializer
 from .projects import ProjectSerializer
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-class EscalationSerializer(serializers.ModelSerializer):
+class EscalationSerializer(ModelSerializer):
     portfolio: "serializers.SlugRelatedField[Portfolio]" = serializers.SlugRelatedField(
         slug_field="code", read_only=True, allow_null=True
     )

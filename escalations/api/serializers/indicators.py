@@ -21,6 +21,7 @@ from indicators.models import (
 )
 from indicators.services.configuration import RULE_FIELDS
 
+from ..fields import BooleanField, CharField, ModelSerializer
 from .common import AgencyCodeField, CodeField
 
 if TYPE_CHECKING:
@@ -33,8 +34,8 @@ PARAMS_HELP = "; ".join(
 
 
 class MeSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    name = serializers.CharField(source="get_full_name")
+    username = CharField()
+    name = CharField(source="get_full_name")
     email = serializers.EmailField(allow_blank=True)
     roles = serializers.SerializerMethodField()
     agencies = serializers.SerializerMethodField(help_text="Codes of the agencies you cover as a liaison.")
@@ -51,7 +52,7 @@ class MeSerializer(serializers.Serializer):
         return sorted(user.portfolios.values_list("code", flat=True))
 
 
-class PortfolioSerializer(serializers.ModelSerializer):
+class PortfolioSerializer(ModelSerializer):
     agencies: "serializers.SlugRelatedField[Agency]" = serializers.SlugRelatedField(
         slug_field="code", many=True, read_only=True
     )
@@ -61,7 +62,7 @@ class PortfolioSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "agencies"]
 
 
-class AgencySerializer(serializers.ModelSerializer):
+class AgencySerializer(ModelSerializer):
     portfolio = CodeField(slug_field="code", queryset=Portfolio.objects.all(), allow_null=True, required=False)
 
     class Meta:
@@ -69,21 +70,21 @@ class AgencySerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "budget_number", "portfolio"]
 
 
-class IndicatorSerializer(serializers.ModelSerializer):
+class IndicatorSerializer(ModelSerializer):
     """An indicator with its latest value, its RAG status — what the latest check measured (red/yellow: its
     worst breaching performance rule; green: none breaches; blank: not checked yet), whatever was decided
     about its case — and, beside it, its latest performance case and that case's triage status."""
 
-    agency = serializers.CharField(source="agency.code", read_only=True)
-    portfolio = serializers.CharField(source="agency.portfolio.code", read_only=True, allow_null=True, default=None)
+    agency = CharField(source="agency.code", read_only=True)
+    portfolio = CharField(source="agency.portfolio.code", read_only=True, allow_null=True, default=None)
     rag = serializers.ChoiceField(choices=Rag.choices, allow_blank=True, read_only=True)
     latest_value = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True, allow_null=True)
     latest_period = serializers.DateField(read_only=True, allow_null=True)
     case = serializers.IntegerField(
         source="case_id", read_only=True, allow_null=True, help_text="The latest performance case (open or not)."
     )
-    case_status = serializers.CharField(read_only=True, allow_null=True, help_text="Its triage status.")
-    case_dismiss_reason = serializers.CharField(read_only=True, allow_null=True, help_text="Why it was dismissed.")
+    case_status = CharField(read_only=True, allow_null=True, help_text="Its triage status.")
+    case_dismiss_reason = CharField(read_only=True, allow_null=True, help_text="Why it was dismissed.")
 
     class Meta:
         model = Indicator
@@ -120,7 +121,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
         ]
 
 
-class IndicatorTuneSerializer(serializers.ModelSerializer):
+class IndicatorTuneSerializer(ModelSerializer):
     """What a PATCH may change: the liaison tolerance (percent, with its rationale) and the public-impact
     weight (1–5)."""
 
@@ -133,13 +134,13 @@ class IndicatorTuneSerializer(serializers.ModelSerializer):
         extra_kwargs = {"tolerance_rationale": {"max_length": 5000}}
 
 
-class MeasurementSerializer(serializers.ModelSerializer):
+class MeasurementSerializer(ModelSerializer):
     class Meta:
         model = Measurement
         fields = ["period", "value", "preliminary", "batch", "updated_at"]
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class RuleSerializer(ModelSerializer):
     agency = AgencyCodeField(required=False, allow_null=True, help_text="For scope `agency`: its code.")
     indicator = serializers.PrimaryKeyRelatedField(
         queryset=Indicator.objects.all(), required=False, allow_null=True, help_text="For scope `indicator`."
@@ -158,7 +159,7 @@ class RuleSerializer(serializers.ModelSerializer):
         extra_kwargs = {"name": {"max_length": 200}}
 
 
-class CheckRunSerializer(serializers.ModelSerializer):
+class CheckRunSerializer(ModelSerializer):
     """A check run. ``flags_opened``/``flags_updated``/``flags_recovered`` count cases."""
 
     requested_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
@@ -191,11 +192,11 @@ class CheckRunSerializer(serializers.ModelSerializer):
 
 class ProblemSerializer(serializers.Serializer):
     line = serializers.IntegerField(allow_null=True)
-    column = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
+    column = CharField(allow_null=True)
+    message = CharField()
 
 
-class ImportBatchSerializer(serializers.ModelSerializer):
+class ImportBatchSerializer(ModelSerializer):
     imported_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -226,7 +227,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 
 class ImportInput(serializers.Serializer):
     file = serializers.FileField(help_text="The CSV or JSON file.")
-    format = serializers.CharField(
+    format = CharField(
         required=False, allow_blank=True, max_length=32, help_text="The file's format; detected when not given."
     )
     dry_run = serializers.BooleanField(required=False, default=False, help_text="Validate and count only.")
@@ -252,7 +253,7 @@ class ImportResultSerializer(serializers.Serializer):
 class ImportRejectedSerializer(serializers.Serializer):
     """400 for a file that cannot be imported: every bad row (nothing was written)."""
 
-    detail = serializers.CharField()
+    detail = CharField()
     # DRF's metaclass takes declared fields out of the class body: these do not replace ``Serializer.errors``
     # and ``Serializer.fields``.
     errors = ProblemSerializer(  # type: ignore[assignment]
@@ -260,19 +261,19 @@ class ImportRejectedSerializer(serializers.Serializer):
     )
     warnings = ProblemSerializer(many=True, required=False)
     fields = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()), required=False
+        child=serializers.ListField(child=CharField()), required=False
     )
 
 
 class ImportConflictSerializer(serializers.Serializer):
     """409 for a file imported by someone else at the same moment: which import was stored."""
 
-    detail = serializers.CharField()
+    detail = CharField()
     duplicate_of = serializers.IntegerField(help_text="The import that was stored.")
 
 
 class CheckRunInput(serializers.Serializer):
-    full = serializers.BooleanField(default=False, help_text="Re-evaluate every indicator, not only what changed.")
+    full = BooleanField(default=False, help_text="Re-evaluate every indicator, not only what changed.")
     as_of = serializers.DateField(
         required=False,
         help_text="The day the check is for. Left out: today (in the embedded demo, the date the data runs through).",

@@ -4,9 +4,11 @@ from rest_framework import serializers
 
 from escalations.models import EmailMode, Notification
 
+from ..fields import CharField, ModelSerializer
 
-class NotificationSerializer(serializers.ModelSerializer):
-    verb = serializers.CharField(source="event.verb", read_only=True)
+
+class NotificationSerializer(ModelSerializer):
+    verb = CharField(source="event.verb", read_only=True)
     flag = serializers.IntegerField(source="event.flag_id", read_only=True, allow_null=True)
     project = serializers.IntegerField(source="event.project_id", read_only=True, allow_null=True)
     read = serializers.SerializerMethodField()

@@ -7,13 +7,14 @@ from rest_framework import serializers
 from escalations.models import Flag, Milestone, Project, ProjectStatus
 from indicators.models import Agency
 
+from ..fields import BooleanField, CharField, ModelSerializer
 from .common import AgencyCodeField, UsernameField
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class MilestoneSerializer(ModelSerializer):
     done = serializers.SerializerMethodField()
 
     class Meta:
@@ -25,7 +26,7 @@ class MilestoneSerializer(serializers.ModelSerializer):
         return milestone.done_at is not None
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(ModelSerializer):
     owner: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -59,20 +60,20 @@ class ProjectInput(serializers.Serializer):
     """A new project (POST) or changes to one (PATCH). Completing a project (``status: completed``)
     needs an ``outcome`` and resolves its flags."""
 
-    title = serializers.CharField(max_length=300)
-    description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    title = CharField(max_length=300)
+    description = CharField(max_length=20000, required=False, allow_blank=True)
     owner = UsernameField(required=False, allow_null=True, help_text="Username of a project manager.")
     agencies = serializers.ListField(child=AgencyCodeField(), required=False, max_length=500)
     start_date = serializers.DateField(required=False, allow_null=True)
     target_date = serializers.DateField(required=False, allow_null=True)
     status = serializers.ChoiceField(choices=ProjectStatus.choices, required=False, help_text="PATCH only.")
-    outcome = serializers.CharField(max_length=20000, required=False, allow_blank=True, help_text="PATCH only.")
+    outcome = CharField(max_length=20000, required=False, allow_blank=True, help_text="PATCH only.")
 
 
 class MilestoneInput(serializers.Serializer):
-    title = serializers.CharField(max_length=300)
+    title = CharField(max_length=300)
     due = serializers.DateField(required=False, allow_null=True)
 
 
 class MilestoneUpdate(serializers.Serializer):
-    done = serializers.BooleanField(help_text="true marks the milestone done (done milestones stay done).")
+    done = BooleanField(help_text="true marks the milestone done (done milestones stay done).")

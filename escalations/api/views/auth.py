@@ -12,16 +12,17 @@ from rest_framework.views import APIView
 from escalations.services import token_create, token_revoke, tokens_revoke_all
 
 from ..authentication import TokenAuthentication
+from ..fields import CharField
 from ..serializers.common import ErrorSerializer, ValidationErrorSerializer
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    username = CharField()
+    password = CharField(trim_whitespace=False, style={"input_type": "password"})
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send it as `Authorization: Token …`. Shown once, stored nowhere.")
+    token = CharField(help_text="Send it as `Authorization: Token …`. Shown once, stored nowhere.")
     expiry = serializers.DateTimeField(help_text="When the token stops working; sign in again for a new one.")
 
 

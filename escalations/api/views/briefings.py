@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from escalations import reports, selectors
+from escalations.filters import YEARS_2_TO_9998
 
 from ..serializers.briefings import BriefingSerializer
 
@@ -19,7 +20,13 @@ class BriefingView(APIView):
 
     @extend_schema(
         summary="A portfolio's briefing",
-        parameters=[OpenApiParameter("since", str, description="YYYY-MM-DD; default: seven days ago")],
+        parameters=[
+            OpenApiParameter(
+                "since",
+                {"type": "string", "format": "date", "pattern": YEARS_2_TO_9998},
+                description="YYYY-MM-DD (years 2 to 9998); default: seven days ago",
+            )
+        ],
         responses={200: BriefingSerializer},
     )
     def get(self, request, code: str):

@@ -19,6 +19,7 @@ from indicators import selectors as indicator_selectors
 from indicators.models import Rag
 from indicators.services import agency_save, portfolio_save
 
+from ..fields import CharField
 from ..filtering import FilterBackend
 from ..pagination import Pagination
 from ..permissions import Allows, ReadOnly
@@ -88,13 +89,13 @@ class RagCounts(serializers.Serializer):
 
 
 class AgencyRagCounts(RagCounts):
-    code = serializers.CharField()
-    name = serializers.CharField()
+    code = CharField()
+    name = CharField()
 
 
 class PortfolioRagCounts(RagCounts):
-    code = serializers.CharField(allow_null=True, help_text="null: the agencies without a portfolio.")
-    name = serializers.CharField()
+    code = CharField(allow_null=True, help_text="null: the agencies without a portfolio.")
+    name = CharField()
     agencies = AgencyRagCounts(many=True)
 
 
