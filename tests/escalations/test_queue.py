@@ -189,7 +189,7 @@ def raiser(make_user, agency):
 
 def raise_red(raiser, agency, n: int) -> list[Flag]:
     flags = [
-        services.flag_raise(indicator=IndicatorFactory(agency=agency), actor=raiser, severity="red", summary="s")
+        services.flag_raise(indicator=IndicatorFactory.create(agency=agency), actor=raiser, severity="red", summary="s")
         for _ in range(n)
     ]
     notifications_create_many(event_ids=list(Event.objects.filter(flag__in=flags).values_list("pk", flat=True)))
