@@ -170,12 +170,18 @@ class BulkActionForm(forms.Form):
         self.fields["action"].choices = [(action.value, action.label) for action in offered]
         # One sub-form per action; the page shows the chosen one's fields (all of them without JavaScript).
         # Only the chosen action's sub-form reads the submitted data: a refused submission shown again keeps
-        # what was typed for that action, without "required" errors on every other action's fields.
+        # what was typed for that action, without "required" errors on every other action's fields. No
+        # ``required`` attribute: the browser would refuse to submit because of the hidden actions' empty
+        # fields; the server checks the chosen action's and shows the form again with what is missing.
         data = args[0] if args else None
         chosen = data.get("action") if data is not None else None
         self.action_forms = [
             ACTION_FORMS[action](
-                data if action.value == chosen else None, user=user, prefix=f"bulk-{action.value}", auto_id="id_%s"
+                data if action.value == chosen else None,
+                user=user,
+                prefix=f"bulk-{action.value}",
+                auto_id="id_%s",
+                use_required_attribute=False,
             )
             for action in offered
         ]
