@@ -83,7 +83,9 @@ def flag_bulk(request):
 
     def refused(problem: str, status: int = 400):
         form.is_valid()  # the action's own field errors, shown at their fields
-        form.add_error(None, f"Nothing was done. {problem}".strip())
+        # The selection is the rows' checkboxes, not a field drawn with its errors: its problems go above.
+        unshown = " ".join(f"Cases: {error}" for error in form.errors.get("ids", []))
+        form.add_error(None, " ".join(("Nothing was done.", problem or unshown)).strip())
         return _queue_page(request, _query_of(back), bulk=form, checked=requested, status=status)
 
     if not requested:
