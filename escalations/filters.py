@@ -17,7 +17,7 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
@@ -144,27 +144,44 @@ class SortFilter(filters.ChoiceFilter):
         return qs.order_by(*self.orders[value or self.default][1], "pk")
 
 
-def _agency_options() -> list[tuple[str, str]]:
+# The options of the code filters, read for the user who asks (``None``: no request, every option). A scoped
+# list (the queue, the audit log) offers only the agencies and portfolios whose rows the user may see: a
+# liaison who covers two agencies is offered two, not every agency of the city.
+Options = Callable[[Any], list[tuple[str, str]]]
+
+
+def _agency_options(user: Any) -> list[tuple[str, str]]:
     return [(agency.code, agency.name) for agency in selectors.agencies_all()]
 
 
-def _portfolio_options() -> list[tuple[str, str]]:
+def _agency_options_in_scope(user: Any) -> list[tuple[str, str]]:
+    agencies = selectors.agencies_all() if user is None else selectors.agencies_in_scope(user)
+    return [(agency.code, agency.name) for agency in agencies]
+
+
+def _portfolio_options(user: Any) -> list[tuple[str, str]]:
     return [(portfolio.code, portfolio.name) for portfolio in selectors.portfolios_all()]
 
 
-def _rule_options() -> list[tuple[str, str]]:
+def _portfolio_options_in_scope(user: Any) -> list[tuple[str, str]]:
+    portfolios = selectors.portfolios_all() if user is None else selectors.portfolios_in_scope(user)
+    return [(portfolio.code, portfolio.name) for portfolio in portfolios]
+
+
+def _rule_options(user: Any) -> list[tuple[str, str]]:
     return [(MANUAL, "Raised by a person"), *((str(rule.pk), rule.name) for rule in selectors.rules_all())]
 
 
 class OptionsSelect(forms.Select):
-    """A select whose options are read when it is drawn (once per drawing), not when the form is built."""
+    """A select whose options are read when it is drawn (once per drawing), not when the form is built, for
+    ``user`` (set by the ``CodeFilter`` from its filter set's request)."""
 
-    def __init__(self, options: Callable[[], list[tuple[str, str]]], empty_label: str):
+    def __init__(self, options: Options, empty_label: str):
         super().__init__()
-        self.read_options, self.empty_label = options, empty_label
+        self.read_options, self.empty_label, self.user = options, empty_label, None
 
     def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
-        options: list[tuple[str, str]] = [("", self.empty_label), *self.read_options()]
+        options: list[tuple[str, str]] = [("", self.empty_label), *self.read_options(self.user)]
         self.choices = options
         return super().get_context(name, value, attrs)
 
@@ -172,33 +189,43 @@ class OptionsSelect(forms.Select):
 class CodeFilter(filters.CharFilter):
     """Something named by its code (an agency, a portfolio, a rule's id). Any text is accepted — a code that
     names nothing selects nothing, as any filter that matches no row — and a page offers the known codes in a
-    select."""
+    select, read for the user of the filter set's request (``options(user)``)."""
 
-    def __init__(
-        self, *args: Any, options: Callable[[], list[tuple[str, str]]], empty_label: str = "Any", **kwargs: Any
-    ):
+    def __init__(self, *args: Any, options: Options, empty_label: str = "Any", **kwargs: Any):
         kwargs.setdefault("widget", OptionsSelect(options, empty_label))
         super().__init__(*args, **kwargs)
 
+    @property
+    def field(self):
+        field = super().field
+        if isinstance(field.widget, OptionsSelect):
+            request = getattr(self.parent, "request", None)  # ``parent``: the filter set, set when it is built
+            field.widget.user = getattr(request, "user", None)
+        return field
 
-def AgencyFilter(path: str = "", **kwargs: Any) -> CodeFilter:  # noqa: N802 (used like a class)
+
+def AgencyFilter(path: str = "", *, scoped: bool = False, **kwargs: Any) -> CodeFilter:  # noqa: N802 (used like a class)
     """An agency named by its code; ``path`` leads from the list's model to the agency (none with a
-    ``method``)."""
+    ``method``). ``scoped``: the list shows only the user's scope, so the select offers only its agencies."""
     kwargs.setdefault("label", "Agency")
     kwargs.setdefault("help_text", "Agency code.")
     if "method" not in kwargs:
         kwargs["field_name"] = f"{path}code"
-    return CodeFilter(options=_agency_options, **kwargs)
+    return CodeFilter(options=_agency_options_in_scope if scoped else _agency_options, **kwargs)
 
 
-def PortfolioFilter(path: str, **kwargs: Any) -> CodeFilter:  # noqa: N802 (used like a class)
-    """A portfolio named by its code; ``path`` leads from the list's model to the portfolio."""
+def PortfolioFilter(path: str, *, scoped: bool = False, **kwargs: Any) -> CodeFilter:  # noqa: N802 (used like a class)
+    """A portfolio named by its code; ``path`` leads from the list's model to the portfolio. ``scoped``: as
+    ``AgencyFilter``'s."""
     kwargs.setdefault("label", "Portfolio")
-    return CodeFilter(field_name=f"{path}code", options=_portfolio_options, help_text="Portfolio code.", **kwargs)
+    options = _portfolio_options_in_scope if scoped else _portfolio_options
+    return CodeFilter(field_name=f"{path}code", options=options, help_text="Portfolio code.", **kwargs)
 
 
-FLAG_ORDERS = {
+FLAG_ORDERS: dict[str, tuple[str, list[Any]]] = {
     "-priority": ("Priority", ["-priority", "detected_at"]),
+    # Cases without a deadline (in review, monitoring, closed) after every dated one, on every database.
+    "due": ("Due soonest first", [F("due_at").asc(nulls_last=True), "-priority"]),
     "severity": ("Severity, then oldest", ["severity", "detected_at"]),  # "red" < "yellow"
     "detected_at": ("Oldest first", ["detected_at"]),
     "-detected_at": ("Newest first", ["-detected_at"]),
@@ -207,6 +234,14 @@ FLAG_ORDERS = {
     "-id": ("Newest case number first", ["-id"]),
     "id": ("Oldest case number first", ["id"]),
 }
+
+
+# The ``due`` filter: a case's deadline is ``Flag.due_at`` (``deadlines.due_at_for``: starting review for a
+# detected case, the decision for an escalated one); it is past due from that moment, before the SLA job has
+# marked it (``overdue_at``) and told anyone.
+OVERDUE, DUE_THIS_WEEK = "overdue", "week"
+DUE_CHOICES = [(OVERDUE, "Overdue"), (DUE_THIS_WEEK, "Due in the next 7 days")]
+DUE_SOON = dt.timedelta(days=7)
 
 
 class FlagFilter(filters.FilterSet):
@@ -226,8 +261,8 @@ class FlagFilter(filters.FilterSet):
         help_text="Performance, or data quality (reporting gaps, impossible values).",
     )
     severity = filters.ChoiceFilter(choices=Severity.choices, label="Severity", empty_label="Any")
-    portfolio = PortfolioFilter("indicator__agency__portfolio__")
-    agency = AgencyFilter("indicator__agency__")
+    portfolio = PortfolioFilter("indicator__agency__portfolio__", scoped=True)
+    agency = AgencyFilter("indicator__agency__", scoped=True)
     indicator = IdFilter(field_name="indicator_id", widget=forms.HiddenInput)
     rule = CodeFilter(
         options=_rule_options,
@@ -242,6 +277,13 @@ class FlagFilter(filters.FilterSet):
         help_text="A username, me, or none (unassigned).",
     )
     critical = BooleanFilter(field_name="indicator__critical", label="Critical indicator")
+    due = filters.ChoiceFilter(
+        choices=DUE_CHOICES,
+        method="filter_due",
+        label="Due",
+        empty_label="Any",
+        help_text="Open cases past their deadline (overdue), or due within the next 7 days (week).",
+    )
     # By id by default: PostgreSQL walks the primary key backwards and joins just one page (ordering by
     # detected_at made it join and sort every open case: 200 ms at 100,000).
     ordering = SortFilter(orders=FLAG_ORDERS, default="-id", label="Sort")
@@ -259,6 +301,13 @@ class FlagFilter(filters.FilterSet):
         if not value.isascii() or not value.isdigit() or not 0 < int(value) <= MAX_ID:
             return queryset.none()  # names no rule
         return selectors.flags_with_active_signal_of(queryset, int(value))
+
+    def filter_due(self, queryset, name, value: str):
+        now = timezone.now()
+        open_cases = queryset.filter(status__in=OPEN_STATUSES)
+        if value == OVERDUE:
+            return open_cases.filter(due_at__lt=now)
+        return open_cases.filter(due_at__gte=now, due_at__lt=now + DUE_SOON)
 
     def filter_assignee(self, queryset, name, value):
         if value == "me":
@@ -285,6 +334,7 @@ class EventFilter(filters.FilterSet):
     )
     agency = AgencyFilter(
         method="filter_agency",
+        scoped=True,
         help_text="Agency code: events of its indicators, their cases and the projects it takes part in.",
     )
     flag = IdFilter(field_name="flag_id", widget=forms.HiddenInput)

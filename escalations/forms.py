@@ -125,7 +125,14 @@ def _form_field(spec: Input) -> forms.Field:
     if spec.kind == InputKind.TEXT:
         return forms.CharField(max_length=spec.max_length, **common)
     if spec.kind == InputKind.CHOICE:
-        blank = [] if spec.required or spec.default else [("", "—")]
+        # A required choice starts empty ("Choose a reason") rather than on its first option, so that nobody
+        # dismisses a case as a data error by leaving the select alone; an optional one starts on its default.
+        if spec.default:
+            blank = []
+        elif spec.required:
+            blank = [("", f"Choose a {spec.label.lower()}")]
+        else:
+            blank = [("", "—")]
         return forms.ChoiceField(choices=[*blank, *spec.choice_class.choices], initial=spec.default or None, **common)
     if spec.kind == InputKind.FUTURE_DATE:
         return forms.DateField(widget=DateInput, **common)
@@ -162,8 +169,20 @@ class BulkActionForm(forms.Form):
         offered = actions_ever_allowed(user)
         self.fields["action"].choices = [(action.value, action.label) for action in offered]
         # One sub-form per action; the page shows the chosen one's fields (all of them without JavaScript).
+        # Only the chosen action's sub-form reads the submitted data: a refused submission shown again keeps
+        # what was typed for that action, without "required" errors on every other action's fields. No
+        # ``required`` attribute: the browser would refuse to submit because of the hidden actions' empty
+        # fields; the server checks the chosen action's and shows the form again with what is missing.
+        data = args[0] if args else None
+        chosen = data.get("action") if data is not None else None
         self.action_forms = [
-            ACTION_FORMS[action](*args[:1], user=user, prefix=f"bulk-{action.value}", auto_id="id_%s")
+            ACTION_FORMS[action](
+                data if action.value == chosen else None,
+                user=user,
+                prefix=f"bulk-{action.value}",
+                auto_id="id_%s",
+                use_required_attribute=False,
+            )
             for action in offered
         ]
 
@@ -213,6 +232,13 @@ class ProjectForm(forms.ModelForm):
 class MilestoneForm(forms.Form):
     title = forms.CharField(max_length=300)
     due = forms.DateField(required=False, widget=DateInput)
+
+
+class SavedViewForm(forms.Form):
+    """Save the queue's current filters and sort under a name."""
+
+    name = forms.CharField(max_length=100, label="Save this view as", help_text="For example “my red overdue”.")
+    query = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
 class EmailModeForm(forms.Form):

@@ -5,6 +5,7 @@ No workflow logic lives here: every change goes through ``escalations.services``
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from indicators.models import Agency, Indicator, MeasureUnit, Portfolio, ThresholdRule
 
@@ -115,6 +116,12 @@ class Flag(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        """Open and past its current step's deadline — from that moment on, before the SLA job has marked it
+        (``overdue_at``) and told anyone, so that the queue never shows a late case as on time."""
+        return self.is_open and self.due_at is not None and self.due_at < timezone.now()
 
     @property
     def lead_signal(self) -> "Signal | None":
@@ -339,6 +346,7 @@ class Closure(models.Model):
 class EmailMode(models.TextChoices):
     IMMEDIATE = "immediate", "An e-mail for each notification"
     DIGEST = "digest", "One daily digest"
+    DIGEST_RED = "digest_red", "One daily digest of red cases only"
     NONE = "none", "No e-mail (in the app only)"
 
 
@@ -422,3 +430,20 @@ class OutboxMessage(models.Model):
         if self.delivered_at is not None:
             return "delivered"
         return "failed" if self.failed_at is not None else "waiting"
+
+
+class SavedView(models.Model):
+    """A person's named view of the triage queue (its query string: filters and sort), picked from a list on
+    the queue. Their own preference, like their read marks: not an audited change."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_view_name_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name}"

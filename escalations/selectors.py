@@ -4,7 +4,8 @@ or opens what their scope does not reach (an object outside it simply does not e
 Each selector joins what its callers display, so a page or API list costs a fixed number of queries."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from core.errors import NotFound
 from core.permissions import Capability, Role, roles_of, scope_of
@@ -22,6 +23,7 @@ from .models import (
     Notification,
     NotificationPreference,
     Project,
+    SavedView,
     Signal,
 )
 from .priority import priority_annotation
@@ -139,6 +141,22 @@ def portfolios_all() -> QuerySet[Portfolio]:
 
 def agencies_all() -> QuerySet[Agency]:
     return Agency.objects.select_related("portfolio").order_by("name")
+
+
+def agencies_in_scope(user) -> QuerySet[Agency]:
+    """The agencies whose cases ``user`` may see (what a scoped list's agency filter offers): a liaison's own,
+    the agencies of a deputy mayor's office's portfolios, every agency for a role that sees everything."""
+    scope = scope_of(user)
+    if scope.sees_all:
+        return agencies_all()
+    return agencies_all().filter(Q(id__in=scope.agency_ids) | Q(portfolio_id__in=scope.portfolio_ids))
+
+
+def portfolios_in_scope(user) -> QuerySet[Portfolio]:
+    """The portfolios of the agencies in ``user``'s scope (a liaison: their agencies' portfolios)."""
+    if scope_of(user).sees_all:
+        return portfolios_all()
+    return portfolios_all().filter(pk__in=agencies_in_scope(user).values("portfolio_id"))
 
 
 def rules_all() -> QuerySet[ThresholdRule]:
@@ -276,8 +294,37 @@ def notifications_of(user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).select_related("event").order_by("-created_at", "-id")
 
 
+def notifications_by_case(user) -> QuerySet[Notification]:
+    """The user's notifications one row per case, newest first: the latest notification of each case (a
+    notification about no case, a project's say, is a row of its own), with ``others`` (how many earlier ones
+    of the same case) and ``unread`` (how many of the case's are unread), and the case's indicator and agency."""
+    mine = Notification.objects.filter(user=user)
+    same_case = mine.filter(event__flag_id=OuterRef("event__flag_id"))
+    # Ids grow with creation: the latest of a case is the one no other of the same case outnumbers.
+    newer = same_case.filter(pk__gt=OuterRef("pk"))
+
+    def count(rows: QuerySet[Notification]) -> Coalesce:
+        counted = rows.order_by().values("event__flag_id").annotate(n=Count("pk")).values("n")
+        return Coalesce(Subquery(counted), 0)
+
+    return (
+        mine.filter(Q(event__flag_id__isnull=True) | ~Exists(newer))
+        .select_related("event__flag__indicator__agency")
+        .annotate(
+            others=count(same_case.exclude(pk=OuterRef("pk"))),
+            unread=count(same_case.filter(read_at__isnull=True)),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
 def notifications_unread_count(user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def saved_views_of(user) -> QuerySet[SavedView]:
+    """The user's own saved views of the queue, by name."""
+    return SavedView.objects.filter(user=user).order_by("name", "id")
 
 
 def email_mode_of(user) -> str:

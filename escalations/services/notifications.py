@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -234,7 +234,7 @@ def digests_send() -> int:
     """Owe one digest e-mail to each digest user with notifications not yet e-mailed: one outbox row per user
     and day (a second run the same day writes nothing). Returns the number of digests newly owed."""
     users = (
-        Notification.objects.filter(emailed_at__isnull=True, user__notification_preference__email_mode=EmailMode.DIGEST)
+        _digestible(Notification.objects.filter(emailed_at__isnull=True))
         .exclude(user__email="")
         .values_list("user_id", flat=True)
         .distinct()
@@ -248,12 +248,22 @@ def digests_send() -> int:
     return len(new)
 
 
+def _digestible(notifications: QuerySet[Notification]) -> QuerySet[Notification]:
+    """The notifications a digest tells of: all of a digest user's; only those of red cases for a user who
+    chose the red-only digest (the others stay in the app, never e-mailed)."""
+    mode = "user__notification_preference__email_mode"
+    red = Q(**{mode: EmailMode.DIGEST_RED}, event__flag__severity=Severity.RED)
+    return notifications.filter(Q(**{mode: EmailMode.DIGEST}) | red)
+
+
 def digest_send(*, user_id: int) -> bool:
-    """One e-mail to ``user_id`` with every notification of theirs not yet e-mailed, each claimed first (a
-    notification is in one e-mail only); the dispatcher commits the claims only once the backend accepted the
-    message. Returns whether an e-mail was sent."""
+    """One e-mail to ``user_id`` with every notification of theirs not yet e-mailed (of red cases only for the
+    red-only digest), each claimed first (a notification is in one e-mail only); the dispatcher commits the
+    claims only once the backend accepted the message. Returns whether an e-mail was sent."""
     user = User.objects.get(pk=user_id)
     pending = Notification.objects.filter(user=user, emailed_at__isnull=True).order_by("created_at")
+    if _email_mode(user) == EmailMode.DIGEST_RED:
+        pending = pending.filter(event__flag__severity=Severity.RED)
     claimed = [n for n in pending if _claim(n)]
     if not claimed or not user.email:
         return False

@@ -1,26 +1,61 @@
-"""The triage queue (with bulk actions) and the flag page (with the action forms this user may use now)."""
+"""The triage queue (with bulk actions and the user's saved views) and the flag page (with the action forms
+this user may use now)."""
+
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.errors import ActionForbidden, DomainError
-from core.forms import submit
+from core.errors import ActionForbidden, DomainError, NotFound
+from core.forms import show_domain_error, submit
 
 from .. import charts, selectors
 from ..access import actions_ever_allowed, available_actions, may_ever
 from ..filters import FlagFilter
-from ..forms import ACTION_FORMS, BulkActionForm
+from ..forms import ACTION_FORMS, BulkActionForm, SavedViewForm
 from ..lifecycle import Action
 from ..models import Flag
 from ..priority import PRIORITY_FORMULA, priority_terms
 from ..services import ACTION_SERVICES, flags_bulk_act
-from .common import default_view, paginate, safe_next
+from ..services.saved_views import saved_view_delete, saved_view_query, saved_view_save
+from .common import default_view, safe_next
 
 QUEUE_PAGE_SIZE = 50
+
+
+def _queue_page(request, query: QueryDict, *, bulk=None, checked=(), saved_form=None, status: int = 200):
+    """The queue for ``query`` (its own address's, or the one a refused form was posted from): the rows of
+    ``FlagFilter``, the bulk form (``bulk``: a refused one, shown again with its action and fields, and
+    ``checked``: the cases that were selected) and the saved views."""
+    filters = FlagFilter(query, queryset=selectors.flags_visible_to(request.user), request=request)
+    valid = filters.is_valid()
+    page = Paginator(filters.qs if valid else Flag.objects.none(), QUEUE_PAGE_SIZE).get_page(query.get("page"))
+    if bulk is None:
+        bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], user=request.user, auto_id="id_bulk_%s")
+    current = saved_view_query(query.urlencode())
+    saved_views = list(selectors.saved_views_of(request.user))
+    context = {
+        "filters": filters,
+        "page": page,
+        "bulk": bulk,
+        "checked": set(checked),
+        "query": query,
+        "queue_url": f"{reverse('flag_queue')}?{query.urlencode()}",
+        "saved_views": saved_views,
+        "current_view": next((view for view in saved_views if view.query == current), None),
+        "saved_form": saved_form or SavedViewForm(initial={"query": current}, auto_id="id_saved_%s"),
+        "priority_formula": PRIORITY_FORMULA,
+    }
+    return render(request, "escalations/flag_queue.html", context, status=status if valid else 400)
+
+
+def _query_of(url: str) -> QueryDict:
+    return QueryDict(urlsplit(url).query)
 
 
 @login_required
@@ -30,43 +65,40 @@ def flag_queue(request):
     bare = default_view(request, "flag_queue", FlagFilter)
     if bare is not None:
         return bare
-    filters = FlagFilter(request.GET, queryset=selectors.flags_visible_to(request.user), request=request)
-    valid = filters.is_valid()
-    page = paginate(request, filters.qs if valid else Flag.objects.none(), QUEUE_PAGE_SIZE)
-    bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], user=request.user, auto_id="id_bulk_%s")
-    return render(
-        request,
-        "escalations/flag_queue.html",
-        {"filters": filters, "page": page, "bulk": bulk, "priority_formula": PRIORITY_FORMULA},
-        status=200 if valid else 400,
-    )
+    return _queue_page(request, request.GET)
 
 
 @login_required
 @require_POST
 def flag_bulk(request):
     """Apply one action to several flags through the bulk service (each flag through the same service as
-    the single action), and say honestly how many succeeded and why the others did not."""
+    the single action), and say honestly how many succeeded and why the others did not. A submission that
+    does nothing is shown again (400, or the refusal's own status) with its cases still selected and its
+    action and fields still filled, so that nobody has to pick them again."""
     if not actions_ever_allowed(request.user):  # a role that acts on no case: refused (403), not redirected
         raise ActionForbidden("Your role takes no action on cases.")
     back = safe_next(request, reverse("flag_queue"))
     requested = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
-    if not requested:
-        messages.error(request, "Select at least one case.")
-        return redirect(back)
     form = BulkActionForm(request.POST, flag_ids=requested, user=request.user, auto_id="id_bulk_%s")
+
+    def refused(problem: str, status: int = 400):
+        form.is_valid()  # the action's own field errors, shown at their fields
+        # The selection is the rows' checkboxes, not a field drawn with its errors: its problems go above.
+        unshown = " ".join(f"Cases: {error}" for error in form.errors.get("ids", []))
+        form.add_error(None, " ".join(("Nothing was done.", problem or unshown)).strip())
+        return _queue_page(request, _query_of(back), bulk=form, checked=requested, status=status)
+
+    if not requested:
+        return refused("Select at least one case.")
     if not form.is_valid():
-        problems = " ".join(" ".join(errors) for errors in form.errors.values())
-        messages.error(request, f"Nothing was done. {problems}")
-        return redirect(back)
+        return refused("")
     action = Action(form.cleaned_data["action"])
+    chosen = form.chosen()  # a valid form names an offered action, whose sub-form is valid
     try:
-        outcome = flags_bulk_act(
-            actor=request.user, action=action, inputs=form.chosen().service_kwargs(), ids=requested
-        )
+        outcome = flags_bulk_act(actor=request.user, action=action, inputs=chosen.service_kwargs(), ids=requested)
     except DomainError as error:
-        messages.error(request, f"Nothing was done. {error.message}")
-        return redirect(back)
+        show_domain_error(chosen, error)
+        return refused(error.message, error.status_code)
     summary = (
         f"{action.label}: {len(outcome.succeeded)} of {outcome.matched} case{'s' if outcome.matched != 1 else ''} done."
     )
@@ -75,6 +107,35 @@ def flag_bulk(request):
     else:
         messages.success(request, summary)
     return redirect(back)
+
+
+@login_required
+@require_POST
+def saved_view_create(request):
+    """Save the queue's current filters under a name (the same name again replaces that view's filters), then
+    show the queue through it; a refusal is shown on the queue at the form."""
+    form = SavedViewForm(request.POST, auto_id="id_saved_%s")
+    status, view = submit(
+        form,
+        lambda: saved_view_save(user=request.user, name=form.cleaned_data["name"], query=form.cleaned_data["query"]),
+    )
+    if view is None:
+        query = QueryDict(form.data.get("query", ""))
+        return _queue_page(request, query, saved_form=form, status=status)
+    messages.success(request, f"Saved the view “{view.name}”.")
+    return redirect(f"{reverse('flag_queue')}?{view.query}")
+
+
+@login_required
+@require_POST
+def saved_view_remove(request, pk: int):
+    """Delete one of the user's saved views (another person's does not exist for them: 404)."""
+    try:
+        saved_view_delete(user=request.user, view_id=pk)
+    except NotFound:
+        raise Http404("No such saved view") from None
+    messages.success(request, "The saved view is deleted.")
+    return redirect(safe_next(request, reverse("flag_queue")))
 
 
 def _flag_or_404(user, pk) -> Flag:

@@ -1,4 +1,4 @@
-"""The user's notifications, with "mark all read" and the e-mail choice."""
+"""The user's notifications, one row per case and paged, with "mark all read" and the e-mail choice."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,6 +8,8 @@ from .. import selectors
 from ..forms import EmailModeForm
 from ..services import notifications
 from .common import paginate
+
+PAGE_SIZE = 50
 
 
 @login_required
@@ -22,6 +24,6 @@ def notification_list(request):
             count = notifications.notifications_mark_read(user=request.user)
             messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
         return redirect("notification_list")
-    page = paginate(request, selectors.notifications_of(request.user), 50)
+    page = paginate(request, selectors.notifications_by_case(request.user), PAGE_SIZE)
     form = EmailModeForm(initial={"email_mode": selectors.email_mode_of(request.user)})
     return render(request, "escalations/notifications.html", {"page": page, "form": form})

@@ -82,6 +82,9 @@ NOT_ONE_EVENT: dict[str, str] = {
     # A person's own inbox, not a change to what Percolate measures or decides.
     "escalations.services.notifications.notifications_mark_read": "a person's own read marks",
     "escalations.services.notifications.notification_preference_set": "a person's own e-mail preference",
+    "escalations.services.saved_views.saved_view_save": "a person's own saved view",
+    "escalations.services.saved_views.saved_view_delete": "a person's own saved view",
+    "escalations.services.saved_views.saved_view_query": "the part of a query string a view keeps, reads nothing",
 }
 
 

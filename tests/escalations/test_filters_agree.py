@@ -2,11 +2,13 @@
 ``GET /api/v1/flags/``, the audit log and ``GET /api/v1/events/``, the dashboard and
 ``GET /api/v1/dashboard/`` (whose counts are the page's rows)."""
 
+import datetime as dt
 import re
 from collections import Counter
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -40,14 +42,19 @@ def api_rows(api, path: str, query: dict, page_size: int) -> list[int]:
 
 @pytest.fixture
 def world(make_user, agency, lead, liaison):
-    """Cases of two agencies in several statuses, severities, categories and origins."""
+    """Cases of two agencies in several statuses, severities, categories, origins and deadlines (overdue,
+    due in three days, in three weeks; a case in review has none)."""
     other = AgencyFactory()
     rule = RuleFactory(kind="trend_average")
+    now = timezone.now()
     flags = [
         FlagFactory(indicator__agency=agency, severity="red"),
         FlagFactory(indicator__agency=agency, indicator__critical=True),
-        FlagFactory(indicator__agency=other, severity="red", signal__rule=rule),
-        FlagFactory(indicator__agency=other, category=FlagCategory.DATA_QUALITY),
+        FlagFactory(indicator__agency=other, severity="red", signal__rule=rule, due_at=now - dt.timedelta(days=2)),
+        FlagFactory(indicator__agency=other, category=FlagCategory.DATA_QUALITY, due_at=now + dt.timedelta(days=3)),
+        FlagFactory(indicator__agency=agency, due_at=now - dt.timedelta(hours=1)),
+        FlagFactory(indicator__agency=agency, due_at=now + dt.timedelta(days=21)),
+        FlagFactory(indicator__agency=agency, severity="red", due_at=now + dt.timedelta(days=6)),
     ]
     services.flag_review(flag=flags[0], actor=liaison)
     services.flag_dismiss(flag=flags[1], actor=liaison, reason_code="other", note="Explained")
@@ -67,6 +74,10 @@ FLAG_QUERIES = [
     {"rule": "manual"},
     {"ordering": "-detected_at"},
     {"ordering": "id"},
+    {"due": "overdue"},
+    {"due": "week", "ordering": "due"},
+    {"ordering": "due"},
+    {"due": "overdue", "severity": "red", "open": "true"},
 ]
 
 
@@ -127,6 +138,7 @@ def test_the_dashboard_and_its_api_count_the_same_indicators(client, world, liai
         ("audit_log", "events/", {"since": "0001-01-01T00:00:00Z"}),
         ("audit_log", "events/", {"since": "last tuesday"}),
         ("flag_queue", "flags/", {"severity": "purple"}),
+        ("flag_queue", "flags/", {"due": "yesterday"}),
         ("dashboard", "dashboard/", {"rag": "purple"}),
     ],
 )
