@@ -28,6 +28,7 @@ from indicators.models import (
     RuleScope,
     TargetKind,
 )
+from indicators.services.import_writer import COUNT_LABELS
 
 from .audit_trail import Verb, verb_label
 from .lifecycle import DismissReason, FlagStatus, NoteKind, Severity, Urgency
@@ -98,13 +99,6 @@ CHOICES: dict[str, type[models.TextChoices]] = {
     "kind_of_note": NoteKind,
 }
 
-COUNT_LABELS = {
-    "indicators_created": "indicators created",
-    "indicators_updated": "indicators updated",
-    "measurements_created": "values added",
-    "measurements_restated": "values restated",
-    "measurements_unchanged": "values unchanged",
-}
 
 # Who acted when no person did, as the subject of a sentence.
 SYSTEM_ACTORS = {
@@ -234,7 +228,7 @@ def actor_text(event: "Event") -> str:
 def _counts(counts: object) -> str:
     if not isinstance(counts, dict):
         return ""
-    return ", ".join(f"{n} {COUNT_LABELS.get(name, _words(name))}" for name, n in counts.items())
+    return ", ".join(f"{n} {COUNT_LABELS.get(name, _words(name)).lower()}" for name, n in counts.items())
 
 
 def _restated(restated: object, shown: int = 5) -> str:
