@@ -572,11 +572,14 @@ class EventLine:
     case: int | None
 
 
-def event_lines(events: Iterable["Event"], *, label_cases: bool | None = None) -> list[EventLine]:
-    """The sentences of many events, naming people in one query. Each event is labelled with its case when
-    the events belong to more than one case (``label_cases`` forces it either way)."""
+def event_lines(
+    events: Iterable["Event"], *, label_cases: bool | None = None, names: Mapping[str, str] | None = None
+) -> list[EventLine]:
+    """The sentences of many events, naming people in one query (none when ``names`` already does). Each event
+    is labelled with its case when the events belong to more than one case (``label_cases`` forces it)."""
     events = list(events)
-    names = people_named(events)
+    if names is None:
+        names = people_named(events)
     if label_cases is None:
         label_cases = len({e.flag_id for e in events if e.flag_id is not None}) > 1
     return [EventLine(e, event_sentence(e, names), e.flag_id if label_cases else None) for e in events]

@@ -134,7 +134,7 @@ def event_sentence(event) -> str:
 
 
 @register.simple_tag
-def event_lines(events, label_cases=None) -> list[wording.EventLine]:
-    """``{% event_lines events as lines %}``: each event with its sentence, people named in one query, and its
-    case when the events belong to several cases."""
-    return wording.event_lines(events, label_cases=label_cases)
+def event_lines(events, label_cases=None, names=None) -> list[wording.EventLine]:
+    """``{% event_lines events as lines %}``: each event with its sentence, people named in one query (or by
+    ``names``, read once for a whole page), and its case when the events belong to several cases."""
+    return wording.event_lines(events, label_cases=label_cases, names=names)
