@@ -7,10 +7,10 @@ query each and grouped in Python)."""
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -265,7 +265,7 @@ class Totals:
     def median_days_to_decision(self) -> float | None:
         return _median_days(self.days_to_decision)
 
-    def add(self, case: dict, reviewed_at, escalation: tuple | None, recovered: bool) -> None:
+    def add(self, case: Mapping[str, Any], reviewed_at, escalation: tuple | None, recovered: bool) -> None:
         """Count one case: ``reviewed_at`` its first review (or ``None``), ``escalation`` its first escalation's
         time and first final decision's time, ``recovered`` whether its indicator got back to its baseline."""
         self.opened += 1
