@@ -351,7 +351,7 @@ def _dismissed(verb, who, data, names):
 @_tells(Verb.FLAG_ESCALATED)
 def _escalated(verb, who, data, names):
     urgency = value_text(data.get("urgency") or Urgency.ROUTINE, "urgency").lower()
-    sentence = _with(f"{who} escalated it to the deputy mayor ({urgency})", _text(data, "summary"))
+    sentence = _with(f"{who} escalated it to the deputy mayor ({urgency} urgency)", _text(data, "summary"))
     return _with(sentence, _text(data, "recommendation"), " — recommends ")
 
 
