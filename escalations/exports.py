@@ -1,6 +1,6 @@
 """The CSV exports whose rows a page and the API share: the audit log (the audit-log page's export and
-``GET /api/v1/events/?format=csv`` write the same columns) and the "what did Operations do" report. Every
-export leaves through ``core.csv``."""
+``GET /api/v1/events/?format=csv`` write the same columns) and the "what did Operations do" report (its
+cases, and its totals per agency and fiscal year). Every export leaves through ``core.csv``."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,8 +12,9 @@ from core.csv import csv_response
 
 from .audit_trail import verb_label
 from .case_signals import signal_summary
+from .lifecycle import DismissReason
 from .models import Event
-from .reports import FlagOutcome
+from .reports import FlagOutcome, Totals
 
 AUDIT_LOG_COLUMNS: dict[str, Callable[[Event], Any]] = {
     "id": lambda e: e.pk,
@@ -74,3 +75,36 @@ def _report_rows(stories: list[FlagOutcome]) -> Iterator[list[Any]]:
 
 def operations_report_csv(stories: list[FlagOutcome]) -> StreamingHttpResponse:
     return csv_response("what-operations-did.csv", REPORT_COLUMNS, _report_rows(stories))
+
+
+TOTALS_COLUMNS = [
+    "agency", "agency_name", "fiscal_year", "cases_opened", "reviewed", "dismissed",
+    *(f"dismissed_{reason}" for reason in DismissReason.values),
+    "escalated", "decided", "converted_to_projects", "projects_completed", "median_days_to_review",
+    "median_days_to_decision", "indicators_recovered",
+]  # fmt: skip
+
+
+def _totals_rows(totals: list[Totals]) -> Iterator[list[Any]]:
+    for line in totals:
+        yield [
+            line.agency_code or "all",
+            line.agency_name,
+            f"FY{line.fiscal_year}" if line.fiscal_year else "all",
+            line.opened,
+            line.reviewed,
+            line.dismissed_total,
+            *(line.dismissed[reason] for reason in DismissReason.values),
+            line.escalated,
+            line.decided,
+            line.converted,
+            len(line.projects_completed),
+            line.median_days_to_review,
+            line.median_days_to_decision,
+            len(line.indicators_recovered),
+        ]
+
+
+def operations_totals_csv(totals: list[Totals]) -> StreamingHttpResponse:
+    """The hearing report's totals: one row per agency and fiscal year, and a last row for them all."""
+    return csv_response("what-operations-did-totals.csv", TOTALS_COLUMNS, _totals_rows(totals))

@@ -5,20 +5,22 @@ Each report runs a fixed number of queries whatever its size (series, notes and 
 query each and grouped in Python)."""
 
 import datetime as dt
+import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.errors import InvalidInput
 from indicators.models import Direction, Indicator, Measurement, Portfolio, Rag
 
-from .lifecycle import FlagStatus, Severity
-from .models import Escalation, Event, Flag, Note, NoteKind, Project
+from .audit_trail import Verb
+from .lifecycle import DismissReason, FlagStatus, ProjectStatus, Severity
+from .models import Decision, Escalation, Event, Flag, Note, NoteKind, Project, Signal
 from .selectors import escalations_awaiting_decision, flags_visible_to, series_by_indicator
 
 # --------------------------------------------------------------------------------------------- dashboard
@@ -168,14 +170,21 @@ class FlagOutcome:
     def recovered(self) -> bool | None:
         """Did the indicator get back to its baseline afterwards? ``None`` when there is no later value."""
         lead = self.lead
-        if self.value_after is None or lead is None or lead.baseline is None:
+        if self.value_after is None or lead is None:
             return None
-        direction = self.flag.indicator.desired_direction
-        if direction == Direction.UP:
-            return self.value_after >= lead.baseline
-        if direction == Direction.DOWN:
-            return self.value_after <= lead.baseline
-        return self.value_after == lead.baseline
+        return back_to_baseline(self.flag.indicator.desired_direction, lead.baseline, self.value_after)
+
+
+def back_to_baseline(direction: str, baseline: Decimal | None, value: Decimal) -> bool | None:
+    """Whether ``value`` is back at (or better than) the ``baseline`` a case was measured against, in the
+    indicator's desired direction; ``None`` without a baseline."""
+    if baseline is None:
+        return None
+    if direction == Direction.UP:
+        return value >= baseline
+    if direction == Direction.DOWN:
+        return value <= baseline
+    return value == baseline
 
 
 def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
@@ -204,6 +213,168 @@ def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
         if later:
             outcome.period_after, outcome.value_after = later[-1].period, later[-1].value
     return list(outcomes.values())
+
+
+# ------------------------------------------------------------------------------------ the hearing totals
+
+# A person took the case up: started its review, or dismissed it straight from "detected".
+REVIEW_VERBS = (Verb.FLAG_REVIEWED, Verb.FLAG_DISMISSED)
+# The deputy mayor's office decided what happens (a question back is not a decision yet).
+FINAL_DECISIONS = (Decision.AGENCY_MANAGED, Decision.PROJECT)
+
+
+def fiscal_year(moment: dt.datetime) -> int:
+    """New York City's fiscal year of a moment (in New York time): FY2024 runs 2023-07-01 to 2024-06-30."""
+    day = timezone.localtime(moment).date()
+    return day.year + 1 if day.month >= 7 else day.year
+
+
+def _median_days(days: list[float]) -> float | None:
+    return round(statistics.median(days), 1) if days else None
+
+
+@dataclass
+class Totals:
+    """What Operations did about one agency's cases opened in one fiscal year (``fiscal_year`` ``None``: the
+    line that adds up every agency and year)."""
+
+    agency_code: str
+    agency_name: str
+    fiscal_year: int | None
+    opened: int = 0
+    reviewed: int = 0
+    dismissed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DismissReason.values, 0))
+    escalated: int = 0
+    decided: int = 0
+    converted: int = 0
+    projects_completed: set[int] = field(default_factory=set)
+    days_to_review: list[float] = field(default_factory=list)
+    days_to_decision: list[float] = field(default_factory=list)
+    indicators_recovered: set[int] = field(default_factory=set)
+
+    @property
+    def dismissed_total(self) -> int:
+        return sum(self.dismissed.values())
+
+    @property
+    def dismissed_by_reason(self) -> list[tuple[str, int]]:
+        """(reason label, count) of the reasons used, most used first."""
+        used = [(str(DismissReason(code).label), n) for code, n in self.dismissed.items() if n]
+        return sorted(used, key=lambda pair: -pair[1])
+
+    @property
+    def median_days_to_review(self) -> float | None:
+        return _median_days(self.days_to_review)
+
+    @property
+    def median_days_to_decision(self) -> float | None:
+        return _median_days(self.days_to_decision)
+
+    def add(self, case: Mapping[str, Any], reviewed_at, escalation: tuple | None, recovered: bool) -> None:
+        """Count one case: ``reviewed_at`` its first review (or ``None``), ``escalation`` its first escalation's
+        time and first final decision's time, ``recovered`` whether its indicator got back to its baseline."""
+        self.opened += 1
+        if reviewed_at is not None:
+            self.reviewed += 1
+            self.days_to_review.append((reviewed_at - case["detected_at"]).total_seconds() / 86400)
+        if case["status"] == FlagStatus.DISMISSED and case["dismiss_reason"] in self.dismissed:
+            self.dismissed[case["dismiss_reason"]] += 1
+        if escalation is not None:
+            self.escalated += 1
+            escalated_at, decided_at = escalation
+            if decided_at is not None:
+                self.decided += 1
+                self.days_to_decision.append((decided_at - escalated_at).total_seconds() / 86400)
+        if case["project_id"] is not None:
+            self.converted += 1
+            if case["project__status"] == ProjectStatus.COMPLETED:
+                self.projects_completed.add(case["project_id"])
+        if recovered:
+            self.indicators_recovered.add(case["indicator_id"])
+
+
+def operations_totals(*, flags: QuerySet[Flag]) -> list[Totals]:
+    """The hearing's totals of ``flags`` (already scoped and filtered): one line per agency and fiscal year
+    the cases were opened in (latest year first, then by agency), and a last line adding them all up.
+
+    Set-based: five queries whatever the number of cases (the cases, their first reviews, their escalations,
+    their signals, and the latest value of their indicators), added up in Python; medians are computed here
+    because SQLite has no median."""
+    cases = list(
+        flags.order_by().values(
+            "pk",
+            "indicator_id",
+            "indicator__desired_direction",
+            "indicator__agency__code",
+            "indicator__agency__name",
+            "detected_at",
+            "status",
+            "dismiss_reason",
+            "project_id",
+            "project__status",
+        )
+    )
+    ids = [case["pk"] for case in cases]
+    reviewed = dict(
+        Event.objects.filter(flag__in=flags.values("pk"), verb__in=REVIEW_VERBS, actor__isnull=False)
+        .order_by()
+        .values("flag_id")
+        .annotate(first=Min("occurred_at"))
+        .values_list("flag_id", "first")
+    )
+    escalations = _escalation_times(flags)
+    recovered = _recovered_cases(flags)
+    lines: dict[tuple[str, int], Totals] = {}
+    everything = Totals(agency_code="", agency_name="All agencies", fiscal_year=None)
+    for case in cases:
+        year = fiscal_year(case["detected_at"])
+        key = (case["indicator__agency__code"], year)
+        if key not in lines:
+            lines[key] = Totals(case["indicator__agency__code"], case["indicator__agency__name"], year)
+        for line in (lines[key], everything):
+            line.add(case, reviewed.get(case["pk"]), escalations.get(case["pk"]), case["pk"] in recovered)
+    ordered = sorted(lines.values(), key=lambda line: (-(line.fiscal_year or 0), line.agency_code))
+    return [*ordered, everything] if ids else []
+
+
+def _escalation_times(flags: QuerySet[Flag]) -> dict[int, tuple]:
+    """Each escalated case's first escalation and its first final decision (``None`` while undecided)."""
+    times: dict[int, tuple] = {}
+    rows = Escalation.objects.filter(flag__in=flags.values("pk")).order_by("escalated_at")
+    for flag_id, escalated_at, decision, decided_at in rows.values_list(
+        "flag_id", "escalated_at", "decision", "decided_at"
+    ):
+        first_escalated, first_decided = times.get(flag_id, (escalated_at, None))
+        if decision in FINAL_DECISIONS and decided_at is not None and first_decided is None:
+            first_decided = decided_at
+        times[flag_id] = (first_escalated, first_decided)
+    return times
+
+
+def _recovered_cases(flags: QuerySet[Flag]) -> set[int]:
+    """The cases whose indicator's latest value, reported after the case's lead period, is back at the lead
+    signal's baseline (the same judgement as ``FlagOutcome.recovered``)."""
+    signals: dict[int, list[Signal]] = defaultdict(list)
+    for signal in Signal.objects.filter(flag__in=flags.values("pk")).select_related("flag__indicator"):
+        signals[signal.flag_id].append(signal)
+    latest_period = (
+        Measurement.objects.filter(indicator_id=OuterRef("indicator_id")).order_by("-period").values("period")[:1]
+    )
+    latest = {
+        m.indicator_id: m
+        for m in Measurement.objects.filter(
+            indicator_id__in=flags.values("indicator_id"), period=Subquery(latest_period)
+        ).only("indicator_id", "period", "value")
+    }
+    recovered = set()
+    for flag_id, case_signals in signals.items():
+        lead = max(case_signals, key=Signal.rank)
+        after = latest.get(lead.flag.indicator_id)
+        if after is None or after.period <= lead.period:
+            continue
+        if back_to_baseline(lead.flag.indicator.desired_direction, lead.baseline, after.value):
+            recovered.add(flag_id)
+    return recovered
 
 
 def indicator_history(*, user, indicator: Indicator) -> list[Event]:

@@ -5,10 +5,10 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .. import charts
+from .. import charts, wording
 from ..audit_trail import verb_label
 from ..case_signals import breach_sentence, event_signal_sentences, measure_text
-from ..lifecycle import DismissReason, FlagStatus
+from ..lifecycle import DismissReason, FlagStatus, ProjectStatus
 from ..priority import priority_terms
 
 register = template.Library()
@@ -114,7 +114,11 @@ def signal_lines(event) -> list[str]:
 
 @register.filter
 def status_label(code: str) -> str:
-    return FlagStatus(code).label if code in FlagStatus.values else code
+    """A case's or a project's status by its label."""
+    for statuses in (FlagStatus, ProjectStatus):
+        if code in statuses.values:
+            return str(statuses(code).label)
+    return code
 
 
 @register.filter
@@ -122,75 +126,15 @@ def verb(code: str) -> str:
     return verb_label(code)
 
 
-# Keys of an event's data worth showing in a timeline, in this order.
-DETAIL_KEYS = (
-    "reason_code",
-    "reason",
-    "note",
-    "summary",
-    "recommendation",
-    "urgency",
-    "question",
-    "resolution",
-    "body",
-    "source",
-    "old",
-    "new",
-    "until",
-    "title",
-    "severity",
-    "old_severity",
-    # Changes outside the flag lifecycle (rules, reference data, roles, imports, runs, sign-in).
-    "user",
-    "name",
-    "code",
-    "file_name",
-    "sha256",
-    "as_of",
-    "mode",
-    "username",
-    "ip",
-    "changes",
-    "counts",
-    "restated",
-    "indicators_changed",
-)
-
-
-def _old_new(change: object) -> str:
-    if isinstance(change, dict) and set(change) == {"old", "new"}:
-        return f"{_blank(change['old'])} → {_blank(change['new'])}"
-    return str(change)
-
-
-def _blank(value: object) -> str:
-    return "—" if value in (None, "", []) else ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
-def _detail(key: str, value: object) -> str:
-    """One detail as a sentence: old → new for changes, one line per restated value or changed indicator."""
-    if key == "restated" and isinstance(value, list):
-        return "; ".join(f"{r.get('external_id')} {r.get('period')}: {r.get('old')} → {r.get('new')}" for r in value)
-    if key == "indicators_changed" and isinstance(value, list):
-        return "; ".join(
-            f"{r.get('external_id')}: " + ", ".join(f"{name} {_old_new(c)}" for name, c in r.get("changes", {}).items())
-            for r in value
-        )
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_old_new(v)}" for k, v in value.items())
-    return str(value)
-
-
 @register.filter
-def event_details(data) -> list[tuple[str, str]]:
-    """(label, text) pairs of what an event recorded: the reason, note, old and new values."""
-    if not isinstance(data, dict):
-        return []
-    pairs = []
-    for key in DETAIL_KEYS:
-        value = data.get(key)
-        if value in (None, "", {}, []) or (key == "note" and not isinstance(value, str)):
-            # A note event's "note" is the note's id; its text is under "body".
-            continue
-        pairs.append((key.replace("_", " "), _detail(key, value)))
-    return pairs
+def event_sentence(event) -> str:
+    """One event as a sentence (``escalations.wording``): "Dana Liaison dismissed it: explained by the agency —
+    ‘one-off vendor delay’"."""
+    return wording.event_sentence(event)
+
+
+@register.simple_tag
+def event_lines(events, label_cases=None, names=None) -> list[wording.EventLine]:
+    """``{% event_lines events as lines %}``: each event with its sentence, people named in one query (or by
+    ``names``, read once for a whole page), and its case when the events belong to several cases."""
+    return wording.event_lines(events, label_cases=label_cases, names=names)

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from core.errors import ActionForbidden, DomainError, NotFound
@@ -180,6 +181,19 @@ def flag_page_context(request, flag: Flag, bound=None) -> dict:
     }
 
 
+def _done(action: Action, result: object) -> str:
+    """What the page says after an action: where a conversion led (a link to the project), else that it was
+    done. Built with ``format_html``, so a project's title is escaped and the link is safe to show."""
+    project = getattr(result, "project", None) if action == Action.CONVERT else None
+    if project is not None:
+        return format_html(
+            'Converted to project <a href="{}">“{}”</a>.', reverse("project_detail", args=[project.pk]), project.title
+        )
+    if action == Action.ESCALATE:  # the liaison cannot open the inbox it went to: say where, link nothing
+        return "Escalated: it waits for the deputy mayor's office to decide."
+    return f"{action.label}: done."
+
+
 @login_required
 def flag_detail(request, pk: int):
     flag = _flag_or_404(request.user, pk)
@@ -197,9 +211,11 @@ def flag_act(request, pk: int, action: str):
     if not may_ever(request.user, action):  # refused for the role (403) whatever was typed
         raise ActionForbidden(f"Your role may not take the action “{action.label}”.")
     form = ACTION_FORMS[action](request.POST, flag=flag, user=request.user)
-    status, _ = submit(form, lambda: ACTION_SERVICES[action](flag=flag, actor=request.user, **form.service_kwargs()))
+    status, result = submit(
+        form, lambda: ACTION_SERVICES[action](flag=flag, actor=request.user, **form.service_kwargs())
+    )
     if status == 200:
-        messages.success(request, f"{action.label}: done.")
+        messages.success(request, _done(action, result))
         return redirect(safe_next(request, reverse("flag_detail", args=[flag.pk])))
     flag = _flag_or_404(request.user, pk)  # as it is now: another action may have come first
     return render(request, "escalations/flag_detail.html", flag_page_context(request, flag, bound=form), status=status)

@@ -50,6 +50,14 @@ COUNTS = (
     "measurements_restated",
     "measurements_unchanged",
 )
+# What the import report calls each count.
+COUNT_LABELS = {
+    "indicators_created": "Indicators created",
+    "indicators_updated": "Indicators updated",
+    "measurements_created": "Values added",
+    "measurements_restated": "Values restated",
+    "measurements_unchanged": "Values unchanged",
+}
 BATCH_ROWS = 5000
 # How many restated values and changed indicators the import's audit event names one by one (the counts are
 # always complete; the batch's revisions keep every restated value).

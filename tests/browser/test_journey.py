@@ -63,7 +63,7 @@ def test_flag_from_triage_to_completed_project(session, demo):
     page.fill("#id_escalate-recommendation", "Make it a project with the agency.")
     page.select_option("#id_escalate-urgency", "high")
     page.locator("details.action-escalate button[type=submit]").click()
-    page.wait_for_selector("text=Escalate: done.")
+    page.wait_for_selector("text=Escalated: it waits for the deputy mayor")
     assert "Escalated" in page.inner_text("[data-testid=flag-status]")
     liaison.sign_out()
 
@@ -79,7 +79,8 @@ def test_flag_from_triage_to_completed_project(session, demo):
     briefing.locator("[name=convert-title]").fill("Second-year slip recovery")
     briefing.locator("[name=convert-owner]").select_option(label="Pat Manager (pm)")
     briefing.locator("details.action-convert button[type=submit]").click()
-    page.wait_for_selector("text=Convert to project: done.")
+    page.wait_for_selector("text=Converted to project")
+    assert page.locator(".messages a", has_text="Second-year slip recovery").count() == 1
     assert page.locator("article.briefing", has_text=name).count() == 0
     deputy.sign_out()
 

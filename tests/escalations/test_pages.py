@@ -146,10 +146,20 @@ def test_escalating_through_the_page_calls_the_service(client, liaison, flag):
         {"escalate-summary": "Slipping", "escalate-recommendation": "Project", "escalate-urgency": "high"},
         follow=True,
     )
-    assert "Escalate: done." in response.text
+    assert "Escalated: it waits for the deputy mayor&#x27;s office to decide." in response.text
     flag.refresh_from_db()
     assert flag.status == FlagStatus.ESCALATED
     assert flag.escalations.get().agency_intelligence == "Asphalt plant closed for a month"
+
+
+def test_converting_says_where_the_project_is_with_a_link(client, lead, flag):
+    services.flag_review(flag=flag, actor=lead)
+    response = signed_in(client, lead).post(
+        reverse("flag_act", args=[flag.pk, "convert"]), {"convert-title": "Fix <the> backlog"}, follow=True
+    )
+    flag.refresh_from_db()
+    url = reverse("project_detail", args=[flag.project_id])
+    assert f'Converted to project <a href="{url}">“Fix &lt;the&gt; backlog”</a>.' in response.text
 
 
 def test_missing_input_is_shown_inline_and_writes_nothing(client, liaison, flag):
@@ -276,6 +286,7 @@ def test_import_page_reports_rejected_rows_and_imports_good_files(client, lead):
     response = client.post(reverse("import_upload"), {"file": good})
     assert response.status_code == 200, response.text[:2000]
     assert "Imported" in response.text
+    assert "<li>Indicators created: 1</li>" in response.text and "<li>Values added: 8</li>" in response.text
     assert Measurement.objects.filter(indicator__external_id="9001").count() == 8
 
 
