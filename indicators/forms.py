@@ -1,4 +1,5 @@
-"""Forms of the operations pages: a threshold rule's settings and a file to import."""
+"""Forms of the operations pages (a threshold rule's settings, a file to import) and of the indicator page's
+tolerance and public-impact weight. Forms only parse; the services validate and decide."""
 
 from django import forms
 from django.conf import settings
@@ -60,3 +61,42 @@ class ImportForm(forms.Form):
         if upload.size > limit:
             raise forms.ValidationError(f"The file is larger than {limit // (1024 * 1024)} MB.")
         return upload
+
+
+class IndicatorTuneForm(forms.Form):
+    """An indicator's tolerance (with the reason for it) and public-impact weight, as ``indicator_tune`` takes
+    them. The service checks them (``tune_problems``): a tolerance needs its rationale."""
+
+    tolerance = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=9,
+        decimal_places=4,
+        label="Tolerance (%)",
+        help_text="Replaces the yellow threshold of the change rules for this indicator, in percent. "
+        "Blank: the rules' own thresholds.",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    tolerance_rationale = forms.CharField(
+        required=False,
+        max_length=5000,
+        label="Why this tolerance",
+        help_text="Required with a tolerance: what makes this indicator move more (or less) than the rules expect.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    public_impact_weight = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(n, f"{n}{' (ordinary)' if n == 1 else ' (severe)' if n == 5 else ''}") for n in range(1, 6)],
+        label="Public impact",
+        help_text="How much a slip matters to the public; it raises the priority of the indicator's cases.",
+    )
+
+    @classmethod
+    def of(cls, indicator, data=None) -> "IndicatorTuneForm":
+        """The form for ``indicator``, filled with its current values."""
+        initial = {
+            "tolerance": indicator.tolerance,
+            "tolerance_rationale": indicator.tolerance_rationale,
+            "public_impact_weight": indicator.public_impact_weight,
+        }
+        return cls(data, initial=initial, prefix="tune")

@@ -1,4 +1,6 @@
-"""The indicator page: its series, every flag raised on it and what Operations did about it.
+"""The indicator page: its series, every flag raised on it and what Operations did about it; the agency's
+liaisons, ops leads and admins set its tolerance and public-impact weight there (with a preview of what the
+current data would flag), and raise a case by hand.
 
 It lives in ``escalations`` (not ``indicators/views.py``) because it shows flags and their history, and
 ``indicators`` never imports ``escalations``."""
@@ -11,7 +13,10 @@ from django.views.decorators.http import require_POST
 
 from core.forms import submit
 from core.permissions import Capability, may, require
+from indicators.detection.preview import tolerance_preview
+from indicators.forms import IndicatorTuneForm
 from indicators.models import Indicator
+from indicators.services import indicator_tune
 
 from .. import charts, selectors
 from ..forms import RaiseFlagForm
@@ -27,7 +32,7 @@ def _indicator_or_404(pk) -> Indicator:
 
 
 @login_required
-def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
+def indicator_detail(request, pk: int, raise_form=None, tune_form=None, preview=None, status: int = 200):
     indicator = _indicator_or_404(pk)
     measurements = selectors.indicator_measurements(indicator)
     flags = list(selectors.flags_of_indicator(request.user, indicator))
@@ -36,6 +41,7 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
     lead = next((flag.lead_signal for flag in flags if flag.is_open and flag.lead_signal), None)
     flagged_period = lead.period if lead else None
     may_raise = may(request.user, Capability.RAISE_FLAGS, agency=indicator.agency)
+    may_tune = may(request.user, Capability.TUNE_INDICATORS, agency=indicator.agency)
     return render(
         request,
         "escalations/indicator_detail.html",
@@ -50,6 +56,8 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
             "open_case": open_case,
             # One case per indicator: a person raises one only when none is open.
             "raise_form": raise_form or (RaiseFlagForm() if open_case is None and may_raise else None),
+            "tune_form": tune_form or (IndicatorTuneForm.of(indicator) if may_tune else None),
+            "tolerance_preview": preview,
         },
         status=status,
     )
@@ -67,3 +75,23 @@ def indicator_raise_flag(request, pk: int):
         return indicator_detail(request, pk, raise_form=form, status=status)
     messages.success(request, f"Case #{flag.pk} raised.")
     return redirect("flag_detail", flag.pk)
+
+
+@login_required
+@require_POST
+def indicator_tune_view(request, pk: int):
+    """Set the tolerance and public-impact weight (``indicator_tune``, one event), or, with "Preview", show
+    what the current data would flag with the entered tolerance without saving anything."""
+    indicator = _indicator_or_404(pk)
+    require(request.user, Capability.TUNE_INDICATORS, agency=indicator.agency)  # 403 whatever was typed
+    form = IndicatorTuneForm.of(indicator, request.POST)
+    if "preview" in request.POST:
+        if not form.is_valid():
+            return indicator_detail(request, pk, tune_form=form, status=400)
+        preview = tolerance_preview(indicator=indicator, tolerance=form.cleaned_data["tolerance"])
+        return indicator_detail(request, pk, tune_form=form, preview=preview)
+    status, tuned = submit(form, lambda: indicator_tune(indicator=indicator, actor=request.user, **form.cleaned_data))
+    if tuned is None:
+        return indicator_detail(request, pk, tune_form=form, status=status)
+    messages.success(request, "Tolerance and public impact saved.")
+    return redirect("indicator_detail", pk)
