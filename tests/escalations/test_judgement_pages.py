@@ -82,3 +82,91 @@ def test_the_preview_shows_what_the_tolerance_would_flag_and_saves_nothing(clien
     assert "No breach" in row and "Yellow <strong>(changes)</strong>" in row
     assert 'value="2"' in response.text  # the form keeps what was typed
     assert Event.objects.count() == events and Indicator.objects.get(pk=slipping.pk).tolerance is None
+
+
+# -- the rules page: scope and parameters as form fields -----------------------------------------------------
+
+
+def rule_form(rule, **values) -> dict:
+    form = {
+        "name": rule.name,
+        "yellow": str(rule.yellow),
+        "red": str(rule.red),
+        "critical_factor": str(rule.critical_factor),
+        "scope": rule.scope,
+        "preliminary": rule.preliminary,
+        "active": "on",
+    }
+    return form | values
+
+
+def field_html(page: str, name: str) -> str:
+    """The ``<div class="field">`` of one form field."""
+    return (
+        page.split(f'id="id_{name}"')[0].rsplit('<div class="field', 1)[1]
+        + page.split(f'id="id_{name}"')[1].split("</div>")[0]
+    )
+
+
+def test_the_rules_page_edits_scope_and_each_parameter_as_its_own_field(client, lead, agency):
+    rule = ThresholdRule.objects.filter(kind="unusual_change", scope="all").first()
+    url = reverse("rule_edit", args=[rule.pk])
+    client.force_login(lead)
+    page = client.get(url).text
+    assert "params" not in page.split("<form", 1)[1].split('name="csrfmiddlewaretoken"')[0]  # no raw JSON
+    window = field_html(page, "param_window")
+    assert "Window (periods)" in window and "blank: the default, 36." in window
+    assert "σ for yellow (σ)" in field_html(page, "param_sigma_yellow")
+    assert "Yellow threshold (%)" in page
+    assert f'<option value="{agency.code}">{agency.code} — {agency.name}</option>' in page
+
+    events = Event.objects.count()
+    form = rule_form(rule, scope="agency", agency=agency.code, indicator="ignored: the scope is an agency")
+    form |= {"param_years": "1", "param_recent_months": "3", "param_window": "48", "param_min_points": "3"}
+    form |= {"param_sigma_yellow": "2.5", "param_sigma_red": "", "replaces_broader": "on"}  # blank: the default
+    response = client.post(url, form, follow=True)
+    assert response.status_code == 200 and "Rule saved" in response.text
+    rule.refresh_from_db()
+    assert (rule.scope, rule.agency, rule.indicator, rule.replaces_broader) == ("agency", agency, None, True)
+    assert rule.params == {"years": 1, "recent_months": 3, "window": 48, "min_points": 3, "sigma_yellow": 2.5}
+    assert Event.objects.count() == events + 1
+
+    page = client.get(url).text  # the values come back in their fields
+    assert 'value="48"' in field_html(page, "param_window") and 'value="2.5"' in field_html(page, "param_sigma_yellow")
+    assert 'placeholder="3"' in field_html(page, "param_sigma_red") and 'value="' not in field_html(
+        page, "param_sigma_red"
+    )
+    assert f'<option value="{agency.code}" selected>' in page
+    assert "Window 48 periods · Fewest changes 3 changes · σ for yellow 2.5 σ" in client.get(reverse("rule_list")).text
+
+
+def test_the_rule_form_names_an_indicator_by_its_mmr_id_and_puts_problems_at_their_field(client, lead):
+    indicator = IndicatorFactory(external_id="4242")
+    rule = ThresholdRule.objects.get(kind="year_over_year")
+    url = reverse("rule_edit", args=[rule.pk])
+    client.force_login(lead)
+    events = Event.objects.count()
+
+    unknown = client.post(url, rule_form(rule, scope="indicator", indicator="nope"))
+    assert unknown.status_code == 400 and "No indicator has the MMR ID (or id) “nope”." in field_html(
+        unknown.text, "indicator"
+    )
+    missing = client.post(url, rule_form(rule, scope="agency"))  # rule_problems, through the service
+    assert missing.status_code == 400 and "names that agency" in field_html(missing.text, "agency")
+    previewed = client.post(url, {**rule_form(rule, scope="agency"), "preview": "1"})  # no preview of a bad rule
+    assert previewed.status_code == 400 and "names that agency" in field_html(previewed.text, "agency")
+    assert Event.objects.count() == events
+
+    saved = client.post(url, rule_form(rule, scope="indicator", indicator="4242"))
+    assert saved.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.scope, rule.indicator, rule.agency) == ("indicator", indicator, None)
+    assert 'value="4242"' in field_html(client.get(url).text, "indicator")
+
+
+def test_a_parameter_out_of_range_is_refused_at_its_field(client, lead):
+    rule = ThresholdRule.objects.filter(kind="unusual_change").first()
+    client.force_login(lead)
+    response = client.post(reverse("rule_edit", args=[rule.pk]), rule_form(rule, param_years="9"))
+    assert response.status_code == 400 and "years must be from 1 to 5." in field_html(response.text, "param_years")
+    assert ThresholdRule.objects.get(pk=rule.pk).params == rule.params
