@@ -31,6 +31,19 @@ def _indicator_or_404(pk) -> Indicator:
         raise Http404("No such indicator") from None
 
 
+def _raise_form(indicator: Indicator, measurements, data=None) -> RaiseFlagForm:
+    """The raise-a-case form, its period and value saying what a blank one stands for on this indicator."""
+    form = RaiseFlagForm(data)
+    if measurements:
+        latest = measurements[-1]
+        period = charts.period_label(latest.period, indicator.frequency)
+        value = charts.format_value(latest.value, indicator.measurement_type)
+        latest_text = f"{period} ({latest.period:%Y-%m-%d})"
+        form.fields["period"].help_text = f"The start of the period. Blank: the latest measured period, {latest_text}."
+        form.fields["value"].help_text = f"Blank: the value measured for that period ({period}: {value})."
+    return form
+
+
 @login_required
 def indicator_detail(request, pk: int, raise_form=None, tune_form=None, preview=None, status: int = 200):
     indicator = _indicator_or_404(pk)
@@ -42,6 +55,7 @@ def indicator_detail(request, pk: int, raise_form=None, tune_form=None, preview=
     flagged_period = lead.period if lead else None
     may_raise = may(request.user, Capability.RAISE_FLAGS, agency=indicator.agency)
     may_tune = may(request.user, Capability.TUNE_INDICATORS, agency=indicator.agency)
+    may_raise_now = open_case is None and may_raise
     return render(
         request,
         "escalations/indicator_detail.html",
@@ -55,7 +69,7 @@ def indicator_detail(request, pk: int, raise_form=None, tune_form=None, preview=
             "events": selectors.events_of_indicator(request.user, indicator),
             "open_case": open_case,
             # One case per indicator: a person raises one only when none is open.
-            "raise_form": raise_form or (RaiseFlagForm() if open_case is None and may_raise else None),
+            "raise_form": raise_form or (_raise_form(indicator, measurements) if may_raise_now else None),
             "tune_form": tune_form or (IndicatorTuneForm.of(indicator) if may_tune else None),
             "tolerance_preview": preview,
         },
@@ -69,7 +83,7 @@ def indicator_raise_flag(request, pk: int):
     """Raise a flag by hand (what the thresholds do not catch); the service checks role and scope."""
     indicator = _indicator_or_404(pk)
     require(request.user, Capability.RAISE_FLAGS, agency=indicator.agency)  # 403 whatever was typed
-    form = RaiseFlagForm(request.POST)
+    form = _raise_form(indicator, selectors.indicator_measurements(indicator), request.POST)
     status, flag = submit(form, lambda: flag_raise(indicator=indicator, actor=request.user, **form.cleaned_data))
     if flag is None:
         return indicator_detail(request, pk, raise_form=form, status=status)
