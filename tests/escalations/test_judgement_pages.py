@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from escalations.models import Event
+from escalations import services
+from escalations.models import Event, Flag
 from indicators.models import Frequency, Indicator, ThresholdRule
 
 from ..factories import IndicatorFactory, MeasurementFactory, RuleFactory
@@ -170,3 +171,68 @@ def test_a_parameter_out_of_range_is_refused_at_its_field(client, lead):
     response = client.post(reverse("rule_edit", args=[rule.pk]), rule_form(rule, param_years="9"))
     assert response.status_code == 400 and "years must be from 1 to 5." in field_html(response.text, "param_years")
     assert ThresholdRule.objects.get(pk=rule.pk).params == rule.params
+
+
+# -- a case raised by hand records the period and value it is about ------------------------------------------
+
+
+@pytest.fixture
+def measured(agency):
+    """An annual indicator measured for FY2022 (120) and FY2023 (97)."""
+    indicator = IndicatorFactory(agency=agency, frequency=Frequency.ANNUAL, external_id="7002")
+    MeasurementFactory(indicator=indicator, period=dt.date(2021, 7, 1), value=Decimal("120"))
+    MeasurementFactory(indicator=indicator, period=dt.date(2022, 7, 1), value=Decimal("97"))
+    return indicator
+
+
+def test_a_case_raised_by_hand_records_the_latest_period_and_its_value_by_default(client, liaison, measured):
+    client.force_login(liaison)
+    page = client.get(reverse("indicator_detail", args=[measured.pk])).text
+    assert "Blank: the latest measured period, FY2023 (2022-07-01)." in page
+    assert "Blank: the value measured for that period (FY2023: 97)." in page
+    form = {"severity": "red", "summary": "Matters more than its size says", "period": "", "value": ""}
+    response = client.post(reverse("indicator_raise_flag", args=[measured.pk]), form, follow=True)
+    flag = Flag.objects.get(origin="manual")
+    assert (flag.period, flag.value) == (dt.date(2022, 7, 1), Decimal("97"))
+    about = response.text.split('data-testid="raised-about"')[1].split("</p>")[0]
+    assert "Raised by hand about FY2023 (2022-07-01): 97." in about
+
+
+def test_a_case_raised_by_hand_about_an_earlier_period_or_a_value_of_its_own(client, liaison, lead, measured):
+    client.force_login(liaison)
+    url = reverse("indicator_raise_flag", args=[measured.pk])
+    form = {"severity": "yellow", "summary": "The earlier year was already off", "period": "2021-07-01"}
+    client.post(url, form)
+    flag = Flag.objects.get(origin="manual")
+    assert (flag.period, flag.value) == (dt.date(2021, 7, 1), Decimal("120"))
+    event = Event.objects.get(flag=flag, verb="flag.created")
+    assert (event.data["period"], Decimal(event.data["value"])) == ("2021-07-01", Decimal("120"))
+
+    services.flag_dismiss(flag=flag, actor=liaison, reason_code="other", note="Done")
+    unmeasured = client.post(url, {**form, "period": "2019-07-01"})
+    assert unmeasured.status_code == 400 and "Nothing was measured for 2019-07-01" in unmeasured.text
+    client.post(url, {**form, "period": "2019-07-01", "value": "88.5"})
+    flag = Flag.objects.get(origin="manual", status="detected")
+    assert (flag.period, flag.value) == (dt.date(2019, 7, 1), Decimal("88.5"))
+
+
+def test_the_api_raises_a_case_about_a_period_and_value_and_documents_them(client, liaison, measured):
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=liaison)[1]}")
+    body = {"indicator": measured.pk, "severity": "red", "summary": "Matters", "period": "2021-07-01", "value": "99.5"}
+    response = api.post("/api/v1/flags/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["period"], Decimal(response.json()["value"])) == ("2021-07-01", Decimal("99.5"))
+    assert api.post("/api/v1/flags/", {**body, "value": "lots"}, format="json").status_code == 400
+
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    request = schema["paths"]["/api/v1/flags/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    properties = schema["components"]["schemas"][request["$ref"].rsplit("/", 1)[1]]["properties"]
+    assert "latest measured period" in properties["period"]["description"]
+    assert properties["period"]["format"] == "date" and properties["period"]["nullable"]
+    assert "measured for that period" in properties["value"]["description"]
+    flag = schema["components"]["schemas"]["Flag"]["properties"]
+    assert "the period the case is about" in flag["period"]["description"]
