@@ -31,16 +31,17 @@ def _param_field(param: Param) -> forms.Field:
     """The form field of one parameter of ``RULE_PARAMS``: its label and unit, its help, its bounds (checked by
     ``param_problems``, hinted to the browser), and blank for the kind's default."""
     unit = f" ({param.unit})" if param.unit else ""
-    common = {
-        "required": False,
-        "label": f"{param.label}{unit}",
-        "help_text": f"{param.help[:1].upper()}{param.help[1:]}. From {param.minimum} to {param.maximum}; "
-        f"blank: the default, {param.default}.",
-    }
+    label = f"{param.label}{unit}"
+    help_text = (
+        f"{param.help[:1].upper()}{param.help[1:]}. From {param.minimum} to {param.maximum}; "
+        f"blank: the default, {param.default}."
+    )
     attrs = {"min": param.minimum, "max": param.maximum, "placeholder": param.default}
     if param.decimal:
-        return forms.DecimalField(widget=forms.NumberInput(attrs={**attrs, "step": "any"}), **common)
-    return forms.IntegerField(widget=forms.NumberInput(attrs={**attrs, "step": 1}), **common)
+        widget = forms.NumberInput(attrs={**attrs, "step": "any"})
+        return forms.DecimalField(required=False, label=label, help_text=help_text, widget=widget)
+    widget = forms.NumberInput(attrs={**attrs, "step": 1})
+    return forms.IntegerField(required=False, label=label, help_text=help_text, widget=widget)
 
 
 def _json_number(value: Decimal | int) -> int | float:
@@ -92,13 +93,14 @@ class RuleForm(forms.Form):
         self.rule, self.spec = rule, RULE_PARAMS.get(rule.kind, {})
         initial = {name: getattr(rule, name) for name in ("name", "yellow", "red", "critical_factor", "scope")}
         initial |= {name: getattr(rule, name) for name in ("replaces_broader", "preliminary", "active")}
-        initial["agency"] = rule.agency.code if rule.agency_id else None
-        initial["indicator"] = rule.indicator.external_id if rule.indicator_id else ""
+        initial["agency"] = rule.agency.code if rule.agency is not None else None
+        initial["indicator"] = rule.indicator.external_id if rule.indicator is not None else ""
         initial |= {f"param_{name}": stored.get(name) for name in self.spec}
         super().__init__(data, initial=initial)
         unit = THRESHOLD_UNITS.get(rule.kind, "")
         for name in ("yellow", "red"):
-            self.fields[name].label += f" ({unit})" if unit else ""
+            if unit:
+                self.fields[name].label = f"{self.fields[name].label} ({unit})"
         if unit == "%":
             self.fields["yellow"].help_text = "An indicator's tolerance, where one is set, replaces it."
         for name, param in self.spec.items():

@@ -5,6 +5,7 @@ current data would flag), and raise a case by hand.
 It lives in ``escalations`` (not ``indicators/views.py``) because it shows flags and their history, and
 ``indicators`` never imports ``escalations``."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -31,7 +32,7 @@ def _indicator_or_404(pk) -> Indicator:
         raise Http404("No such indicator") from None
 
 
-def _raise_form(indicator: Indicator, measurements, data=None) -> RaiseFlagForm:
+def _raise_form(indicator: Indicator, measurements, data=None) -> forms.Form:
     """The raise-a-case form, its period and value saying what a blank one stands for on this indicator."""
     form = RaiseFlagForm(data)
     if measurements:
