@@ -44,9 +44,11 @@ def test_a_liaison_previews_then_sets_the_tolerance_on_the_indicator_page(sessio
 def test_the_rule_form_shows_the_field_the_scope_needs(session, demo):
     rule = ThresholdRule.objects.filter(kind="unusual_change", scope="all").first()
     visitor = session()
+    visitor.page.set_viewport_size({"width": 390, "height": 900})
     visitor.sign_in("lead")
     visitor.go(f"/ops/rules/{rule.pk}/edit/")
     page = visitor.page
+    assert page.evaluate(NO_HORIZONTAL_SCROLL), "the rule form scrolls sideways at 390 px"
     assert not page.is_visible("#id_agency") and not page.is_visible("#id_indicator")
     page.select_option("#id_scope", "agency")
     assert page.is_visible("#id_agency") and not page.is_visible("#id_indicator")
