@@ -134,8 +134,11 @@ def _form_field(spec: Input) -> forms.Field:
         else:
             blank = [("", "—")]
         return forms.ChoiceField(choices=[*blank, *spec.choice_class.choices], initial=spec.default or None, **common)
-    if spec.kind == InputKind.FUTURE_DATE:
+    if spec.kind in (InputKind.FUTURE_DATE, InputKind.PERIOD):
         return forms.DateField(widget=DateInput, **common)
+    if spec.kind == InputKind.NUMBER:
+        number = forms.NumberInput(attrs={"step": "any"})
+        return forms.DecimalField(max_digits=20, decimal_places=6, widget=number, **common)
     if spec.kind == InputKind.USER:
         return UserChoiceField(queryset=None, empty_label="—", **common)
     if spec.kind == InputKind.PROJECT:

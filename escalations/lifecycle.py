@@ -106,6 +106,8 @@ class InputKind(StrEnum):
     PARAGRAPH = "paragraph"  # free text over several lines
     CHOICE = "choice"  # one value of ``Input.choices``
     FUTURE_DATE = "future_date"  # a date after today
+    PERIOD = "period"  # a period of an indicator's series (its start date)
+    NUMBER = "number"  # a value as the series stores them (up to 14 digits before the point, 6 after)
     USER = "user"  # a person, by username; ``Input.users`` says who qualifies
     PROJECT = "project"  # an open project the actor may see, by id
     AGENCIES = "agencies"  # agencies, by code
@@ -150,6 +152,20 @@ def _paragraph(name: str, label: str, *, required: bool = True, help_text: str =
 RAISE_INPUTS = (
     Input("severity", InputKind.CHOICE, "Severity", choices=Severity),
     Input("summary", InputKind.PARAGRAPH, "Why this needs attention", help_text="What the thresholds do not catch."),
+    Input(
+        "period",
+        InputKind.PERIOD,
+        "Period it is about",
+        required=False,
+        help_text="The start of the period. Blank: the latest measured period.",
+    ),
+    Input(
+        "value",
+        InputKind.NUMBER,
+        "Value it is about",
+        required=False,
+        help_text="Blank: the value measured for that period.",
+    ),
 )
 
 

@@ -67,6 +67,11 @@ class Flag(models.Model):
     origin = models.CharField(max_length=16, choices=FlagOrigin.choices, default=FlagOrigin.AUTOMATED)
     category = models.CharField(max_length=16, choices=FlagCategory.choices, default=FlagCategory.PERFORMANCE)
     summary = models.TextField(blank=True)
+    # A case raised by hand names what it is about here (a detected case: in its signals, one per rule).
+    period = models.DateField(null=True, blank=True, help_text="Raised by hand: the period the case is about.")
+    value = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="Raised by hand: the value it is about."
+    )
     severity = models.CharField(max_length=8, choices=Severity.choices)
     severity_pinned = models.BooleanField(default=False, help_text="Set by a person; redetection leaves it alone.")
     # How far the worst active signal lies beyond its yellow threshold, as a multiple of it (1 = at the

@@ -1,4 +1,4 @@
-"""The operations pages of this app: threshold rules (list and edit) and the import upload with its
+"""The operations pages of this app: threshold rules (list, and edit with a preview) and the import upload with its
 row-level report. The operations team reads them; who may configure Percolate changes them. (The check-run
 page is the escalations app's: a run opens cases.)"""
 
@@ -11,13 +11,14 @@ from django.core.cache import cache
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from core.errors import DomainError
-from core.forms import show_domain_error
+from core.errors import InvalidInput
+from core.forms import show_domain_error, submit
 from core.permissions import Capability, require
 
 from . import importers, selectors
 from .detection import indicators_per_rule, rules_applying
 from .detection.preview import rule_preview
+from .detection.rules import RULE_PARAMS, params_of, rule_problems
 from .forms import ImportForm, RuleForm
 from .models import ThresholdRule
 from .services import ImportConflict, ImportRejected, import_file, rule_save
@@ -32,6 +33,7 @@ def rule_list(request):
     applies = indicators_per_rule()
     for rule in rules:
         rule.applies_to = applies.get(rule.pk, 0)
+        rule.params_text = _params_text(rule)
     wanted = request.GET.get("indicator", "").strip()[:64]
     indicator = selectors.indicator_by_external_id(wanted) if wanted else None
     applying = set(rules_applying(indicator.pk)) if indicator else set()
@@ -44,30 +46,54 @@ def rule_list(request):
     return render(request, "indicators/rule_list.html", context)
 
 
+def _params_text(rule: ThresholdRule) -> str:
+    """A rule's parameters in words, defaults filled in: "Window 36 periods · σ for yellow 2 σ"."""
+    values = params_of(rule.kind, rule.params)
+    spec = RULE_PARAMS.get(rule.kind, {})
+    return " · ".join(f"{param.label} {values.get(name)} {param.unit}".strip() for name, param in spec.items())
+
+
 @login_required
 def rule_edit(request, pk: int):
-    """Edit a rule; "Preview" shows how many indicators the changed rule would flag on current data before
-    anything is saved."""
-    require(request.user, Capability.CONFIGURE)
+    """Edit a rule: thresholds, every parameter of its kind, where it applies. "Preview" shows how many
+    indicators the changed rule would flag on current data before anything is saved."""
+    require(request.user, Capability.CONFIGURE)  # 403 whatever was typed
     rule = get_object_or_404(selectors.rules_all(), pk=pk)
-    form = RuleForm(request.POST or None, instance=rule)
-    preview = None
-    if request.method == "POST" and form.is_valid():
-        changed = form.changed_data
-        stored = ThresholdRule.objects.get(pk=pk)
-        if "preview" in request.POST:
-            preview = rule_preview(rule=stored, changes={name: form.cleaned_data[name] for name in changed})
-        else:
-            try:
-                if changed:
-                    rule_save(rule=stored, actor=request.user, **{name: form.cleaned_data[name] for name in changed})
-            except DomainError as error:
-                show_domain_error(form, error)
+    form = RuleForm(request.POST or None, rule=rule)
+    preview, status = None, 200
+    if request.method == "POST" and "preview" in request.POST:
+        status = 400
+        if form.is_valid():
+            changes = form.changes()
+            problems = _problems_with(pk, changes)
+            if problems:
+                show_domain_error(form, InvalidInput(problems))
             else:
-                saved = f"Rule saved ({', '.join(changed)} changed)." if changed else "Nothing changed."
-                messages.success(request, saved)
-                return redirect("rule_list")
-    return render(request, "indicators/rule_form.html", {"form": form, "rule": rule, "preview": preview})
+                preview, status = rule_preview(rule=ThresholdRule.objects.get(pk=pk), changes=changes), 200
+    elif request.method == "POST":
+        changed: list[str] = []
+
+        def save() -> ThresholdRule:
+            changes = form.changes()
+            changed.extend(changes)
+            stored = ThresholdRule.objects.get(pk=pk)
+            return rule_save(rule=stored, actor=request.user, **changes) if changes else stored
+
+        status, saved = submit(form, save)
+        if saved is not None:
+            messages.success(request, f"Rule saved ({', '.join(changed)} changed)." if changed else "Nothing changed.")
+            return redirect("rule_list")
+    context = {"form": form, "rule": rule, "preview": preview}
+    return render(request, "indicators/rule_form.html", context, status=status)
+
+
+def _problems_with(pk: int, changes: dict) -> dict[str, str]:
+    """What ``rule_save`` would refuse in the rule with ``changes`` (the preview must not run a rule the
+    database's constraints would refuse)."""
+    candidate = ThresholdRule.objects.get(pk=pk)
+    for name, value in changes.items():
+        setattr(candidate, name, value)
+    return rule_problems(candidate)
 
 
 @login_required

@@ -9,6 +9,7 @@ writes exactly one ``Event`` and schedules notifications after commit. A refused
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from core.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
 from core.permissions import Capability, Role, require, scope_of
-from indicators.models import Agency, Indicator
+from indicators.models import Agency, Indicator, Measurement
 
 from .. import deadlines
 from ..access import acting_roles, available_actions
@@ -113,13 +114,25 @@ def _no_other_open_case(indicator_id: int, category: str, but: int | None = None
         )
 
 
-def flag_raise(*, indicator: Indicator, actor: "User", severity: str, summary: str) -> Flag:
-    """Raise a case by hand (no rule): status ``detected``, origin ``manual``, severity pinned. Writes
-    ``flag.created``. Liaisons of the indicator's agency and ops leads may; refused (409) while the indicator
-    has an open performance case. Not idempotent: each call raises a new case."""
-    data = clean_inputs(RAISE_INPUTS, {"severity": severity, "summary": summary})
+def flag_raise(
+    *,
+    indicator: Indicator,
+    actor: "User",
+    severity: str,
+    summary: str,
+    period: dt.date | None = None,
+    value: Decimal | None = None,
+) -> Flag:
+    """Raise a case by hand (no rule): status ``detected``, origin ``manual``, severity pinned, about
+    ``period`` (default: the indicator's latest measured period) and ``value`` (default: the value measured
+    for that period; a period without one needs the value given). Writes ``flag.created``. Liaisons of the
+    indicator's agency and ops leads may; refused (409) while the indicator has an open performance case. Not
+    idempotent: each call raises a new case."""
+    values = {"severity": severity, "summary": summary, "period": period, "value": value}
+    data = clean_inputs(RAISE_INPUTS, values)
     require(actor, Capability.RAISE_FLAGS, agency=indicator.agency)
     _no_other_open_case(indicator.pk, FlagCategory.PERFORMANCE)
+    data["period"], data["value"] = _about(indicator, data["period"], data["value"])
     now = timezone.now()
     with transaction.atomic():
         flag = Flag.objects.create(
@@ -128,12 +141,29 @@ def flag_raise(*, indicator: Indicator, actor: "User", severity: str, summary: s
             severity=data["severity"],
             severity_pinned=True,
             summary=data["summary"],
+            period=data["period"],
+            value=data["value"],
             detected_at=now,
             due_at=deadlines.due_at_for(status=FlagStatus.DETECTED, severity=data["severity"], since=now),
         )
         event = event_record(verb=Verb.FLAG_CREATED, actor=actor, flag=flag, to_status=flag.status, data=data)
         notify_later(event)
     return flag
+
+
+def _about(
+    indicator: Indicator, period: dt.date | None, value: Decimal | None
+) -> tuple[dt.date | None, Decimal | None]:
+    """The period and value a case raised by hand is about, defaults filled in from the series (an indicator
+    with no measurement yet: neither, unless given)."""
+    measurements = Measurement.objects.filter(indicator=indicator)
+    if period is None:
+        period = measurements.order_by("-period").values_list("period", flat=True).first()
+    if value is None and period is not None:
+        value = measurements.filter(period=period).values_list("value", flat=True).first()
+        if value is None:
+            raise InvalidInput({"value": f"Nothing was measured for {period:%Y-%m-%d}: give the value it is about."})
+    return period, value
 
 
 def flag_review(*, flag: Flag, actor: "User") -> Flag:

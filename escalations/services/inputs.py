@@ -1,9 +1,10 @@
 """The input of an action, checked against its row of the table (``lifecycle.Input``): required values
-present, text trimmed and within its length, a choice among its values, a date in the future, people,
-projects and agencies as objects. Every problem is reported at once, as ``InvalidInput``."""
+present, text trimmed and within its length, a choice among its values, a date in the future, a period, a
+number, people, projects and agencies as objects. Every problem is reported at once, as ``InvalidInput``."""
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -48,6 +49,30 @@ def _future_date(spec: Input, value: Any) -> dt.date | None:
     return value
 
 
+def _period(spec: Input, value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise _Problem("Must be a date.")
+    return value
+
+
+# What a measurement's column holds: 20 digits, 6 of them after the point.
+_NUMBER_LIMIT = Decimal(10) ** 14
+
+
+def _number(spec: Input, value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value)) if not isinstance(value, bool) else None
+    except ArithmeticError:
+        number = None
+    if number is None or not number.is_finite() or abs(number) >= _NUMBER_LIMIT:
+        raise _Problem("Must be a number below 100,000,000,000,000.")
+    return number.quantize(Decimal("0.000001"))
+
+
 def _instance(model: type, what: str) -> Callable[[Input, Any], Any]:
     def clean(spec: Input, value: Any) -> Any:
         if value is not None and not isinstance(value, model):
@@ -69,6 +94,8 @@ _CLEANERS: dict[InputKind, Callable[[Input, Any], Any]] = {
     InputKind.PARAGRAPH: _text,
     InputKind.CHOICE: _choice,
     InputKind.FUTURE_DATE: _future_date,
+    InputKind.PERIOD: _period,
+    InputKind.NUMBER: _number,
     InputKind.USER: lambda spec, value: _instance(get_user_model(), "user")(spec, value),
     InputKind.PROJECT: _instance(Project, "project"),
     InputKind.AGENCIES: _agencies,

@@ -1,6 +1,8 @@
 """Template helpers of the pages: RAG and severity badges, charts, and value/period formatting. The drawing
 itself lives in ``escalations.charts``."""
 
+from decimal import Decimal
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -72,6 +74,14 @@ def value_fmt(value, indicator):
 @register.filter
 def period_fmt(period, indicator):
     return charts.period_label(period, getattr(indicator, "frequency", "annual"))
+
+
+@register.filter
+def number(value) -> str:
+    """A number as typed, without the trailing zeros of its column: ``2.5`` for a stored ``2.5000``."""
+    if value is None or value == "":
+        return ""
+    return format(Decimal(value).normalize(), "f")
 
 
 @register.filter

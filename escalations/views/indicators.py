@@ -1,8 +1,11 @@
-"""The indicator page: its series, every flag raised on it and what Operations did about it.
+"""The indicator page: its series, every flag raised on it and what Operations did about it; the agency's
+liaisons, ops leads and admins set its tolerance and public-impact weight there (with a preview of what the
+current data would flag), and raise a case by hand.
 
 It lives in ``escalations`` (not ``indicators/views.py``) because it shows flags and their history, and
 ``indicators`` never imports ``escalations``."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -11,7 +14,10 @@ from django.views.decorators.http import require_POST
 
 from core.forms import submit
 from core.permissions import Capability, may, require
+from indicators.detection.preview import tolerance_preview
+from indicators.forms import IndicatorTuneForm
 from indicators.models import Indicator
+from indicators.services import indicator_tune
 
 from .. import charts, selectors
 from ..forms import RaiseFlagForm
@@ -26,8 +32,21 @@ def _indicator_or_404(pk) -> Indicator:
         raise Http404("No such indicator") from None
 
 
+def _raise_form(indicator: Indicator, measurements, data=None) -> forms.Form:
+    """The raise-a-case form, its period and value saying what a blank one stands for on this indicator."""
+    form = RaiseFlagForm(data)
+    if measurements:
+        latest = measurements[-1]
+        period = charts.period_label(latest.period, indicator.frequency)
+        value = charts.format_value(latest.value, indicator.measurement_type)
+        latest_text = f"{period} ({latest.period:%Y-%m-%d})"
+        form.fields["period"].help_text = f"The start of the period. Blank: the latest measured period, {latest_text}."
+        form.fields["value"].help_text = f"Blank: the value measured for that period ({period}: {value})."
+    return form
+
+
 @login_required
-def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
+def indicator_detail(request, pk: int, raise_form=None, tune_form=None, preview=None, status: int = 200):
     indicator = _indicator_or_404(pk)
     measurements = selectors.indicator_measurements(indicator)
     flags = list(selectors.flags_of_indicator(request.user, indicator))
@@ -36,6 +55,8 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
     lead = next((flag.lead_signal for flag in flags if flag.is_open and flag.lead_signal), None)
     flagged_period = lead.period if lead else None
     may_raise = may(request.user, Capability.RAISE_FLAGS, agency=indicator.agency)
+    may_tune = may(request.user, Capability.TUNE_INDICATORS, agency=indicator.agency)
+    may_raise_now = open_case is None and may_raise
     return render(
         request,
         "escalations/indicator_detail.html",
@@ -49,7 +70,9 @@ def indicator_detail(request, pk: int, raise_form=None, status: int = 200):
             "events": selectors.events_of_indicator(request.user, indicator),
             "open_case": open_case,
             # One case per indicator: a person raises one only when none is open.
-            "raise_form": raise_form or (RaiseFlagForm() if open_case is None and may_raise else None),
+            "raise_form": raise_form or (_raise_form(indicator, measurements) if may_raise_now else None),
+            "tune_form": tune_form or (IndicatorTuneForm.of(indicator) if may_tune else None),
+            "tolerance_preview": preview,
         },
         status=status,
     )
@@ -61,9 +84,29 @@ def indicator_raise_flag(request, pk: int):
     """Raise a flag by hand (what the thresholds do not catch); the service checks role and scope."""
     indicator = _indicator_or_404(pk)
     require(request.user, Capability.RAISE_FLAGS, agency=indicator.agency)  # 403 whatever was typed
-    form = RaiseFlagForm(request.POST)
+    form = _raise_form(indicator, selectors.indicator_measurements(indicator), request.POST)
     status, flag = submit(form, lambda: flag_raise(indicator=indicator, actor=request.user, **form.cleaned_data))
     if flag is None:
         return indicator_detail(request, pk, raise_form=form, status=status)
     messages.success(request, f"Case #{flag.pk} raised.")
     return redirect("flag_detail", flag.pk)
+
+
+@login_required
+@require_POST
+def indicator_tune_view(request, pk: int):
+    """Set the tolerance and public-impact weight (``indicator_tune``, one event), or, with "Preview", show
+    what the current data would flag with the entered tolerance without saving anything."""
+    indicator = _indicator_or_404(pk)
+    require(request.user, Capability.TUNE_INDICATORS, agency=indicator.agency)  # 403 whatever was typed
+    form = IndicatorTuneForm.of(indicator, request.POST)
+    if "preview" in request.POST:
+        if not form.is_valid():
+            return indicator_detail(request, pk, tune_form=form, status=400)
+        preview = tolerance_preview(indicator=indicator, tolerance=form.cleaned_data["tolerance"])
+        return indicator_detail(request, pk, tune_form=form, preview=preview)
+    status, tuned = submit(form, lambda: indicator_tune(indicator=indicator, actor=request.user, **form.cleaned_data))
+    if tuned is None:
+        return indicator_detail(request, pk, tune_form=form, status=status)
+    messages.success(request, "Tolerance and public impact saved.")
+    return redirect("indicator_detail", pk)

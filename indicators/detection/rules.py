@@ -27,35 +27,98 @@ LATEST_ONLY_KINDS = frozenset({RuleKind.STALE, RuleKind.TARGET, RuleKind.IMPOSSI
 @dataclass(frozen=True)
 class Param:
     """One parameter a rule kind reads: a whole number (or, ``decimal``, any number) with a default and the
-    smallest and largest allowed values."""
+    smallest and largest allowed values, and what the rules page shows beside it (label, unit, help)."""
 
     default: int | Decimal
     minimum: int
     maximum: int = 100_000
     help: str = ""
     decimal: bool = False
+    label: str = ""
+    unit: str = ""
 
 
-# The parameters each rule kind reads: the one list the engine defaults from and the services validate
-# against (anything else is refused, so a typo does not silently leave the engine on its defaults).
+# The parameters each rule kind reads: the one list the engine defaults from, the services validate against
+# (anything else is refused, so a typo does not silently leave the engine on its defaults) and the rules page
+# makes its form fields from.
 RULE_PARAMS: dict[str, dict[str, Param]] = {
-    RuleKind.TREND_AVERAGE: {"n": Param(3, 1, help="periods averaged before the latest one")},
+    RuleKind.TREND_AVERAGE: {
+        "n": Param(3, 1, help="periods averaged before the latest one", label="Periods averaged", unit="periods")
+    },
     RuleKind.CONTROL_LIMIT: {
-        "window": Param(24, 2, help="points in the trailing window the mean and σ come from"),
-        "min_points": Param(8, 2, help="fewest points in the window for the rule to apply"),
+        "window": Param(
+            24, 2, help="points in the trailing window the mean and σ come from", label="Window", unit="points"
+        ),
+        "min_points": Param(
+            8, 2, help="fewest points in the window for the rule to apply", label="Fewest points", unit="points"
+        ),
     },
     RuleKind.UNUSUAL_CHANGE: {
-        "years": Param(1, 1, 5, help="compare with the same period this many years earlier"),
-        "recent_months": Param(
-            3, 1, 12, help="months of the latest values averaged (monthly series: 3 months; yearly ones: the latest)"
+        "years": Param(
+            1, 1, 5, help="compare with the same period this many years earlier", label="Years back", unit="years"
         ),
-        "window": Param(36, 2, 240, help="earlier changes over the same span that say how much the series moves"),
-        "min_points": Param(3, 2, 240, help="fewest earlier changes for the rule to apply"),
-        "sigma_yellow": Param(Decimal(2), 0, 20, help="yellow also needs this many σ of those changes", decimal=True),
-        "sigma_red": Param(Decimal(3), 0, 20, help="red also needs this many σ of those changes", decimal=True),
+        "recent_months": Param(
+            3,
+            1,
+            12,
+            help="months of the latest values averaged (monthly series: 3 months; yearly ones: the latest)",
+            label="Recent months",
+            unit="months",
+        ),
+        "window": Param(
+            36,
+            2,
+            240,
+            help="earlier changes over the same span that say how much the series moves",
+            label="Window",
+            unit="periods",
+        ),
+        "min_points": Param(
+            3, 2, 240, help="fewest earlier changes for the rule to apply", label="Fewest changes", unit="changes"
+        ),
+        "sigma_yellow": Param(
+            Decimal(2),
+            0,
+            20,
+            help="yellow also needs this many σ of those changes",
+            decimal=True,
+            label="σ for yellow",
+            unit="σ",
+        ),
+        "sigma_red": Param(
+            Decimal(3),
+            0,
+            20,
+            help="red also needs this many σ of those changes",
+            decimal=True,
+            label="σ for red",
+            unit="σ",
+        ),
     },
-    RuleKind.STALE: {"grace_days": Param(30, 0, help="days after a period is due before it counts as missing")},
-    RuleKind.SAWTOOTH: {"drop_pct": Param(50, 1, 100, help="the drop, in percent, that ends a rise")},
+    RuleKind.STALE: {
+        "grace_days": Param(
+            30, 0, help="days after a period is due before it counts as missing", label="Grace", unit="days"
+        )
+    },
+    RuleKind.SAWTOOTH: {
+        "drop_pct": Param(
+            50, 1, 100, help="the drop, in percent, that ends a rise", label="Drop that ends a rise", unit="%"
+        )
+    },
+}
+
+# The unit of a kind's yellow and red thresholds (the unit its breaches are measured in; see ``classify.py``).
+THRESHOLD_UNITS: dict[str, str] = {
+    RuleKind.PERIOD_CHANGE: "%",
+    RuleKind.YEAR_OVER_YEAR: "%",
+    RuleKind.TARGET: "%",
+    RuleKind.TREND_AVERAGE: "%",
+    RuleKind.UNUSUAL_CHANGE: "%",
+    RuleKind.CONTROL_LIMIT: "σ",
+    RuleKind.SUSTAINED: "periods",
+    RuleKind.SAWTOOTH: "periods",
+    RuleKind.STALE: "days",
+    RuleKind.IMPOSSIBLE_VALUE: "",
 }
 
 
@@ -248,6 +311,13 @@ def _param_problem(kind: str, name: str, value: object) -> str:
     return ""
 
 
+def param_problems(kind: str, params: Mapping[str, object]) -> dict[str, str]:
+    """What is wrong with each parameter of a rule of ``kind`` (name → problem; empty when nothing is): the
+    rules page shows each at its field, ``rule_problems`` at ``params``."""
+    found = {name: _param_problem(kind, name, value) for name, value in params.items()}
+    return {name: problem for name, problem in found.items() if problem}
+
+
 def rule_problems(rule: ThresholdRule) -> dict[str, str]:
     """What is wrong with a rule as it stands (field → problem; empty when nothing is): its scope, thresholds,
     critical factor and parameters. The one validation of a rule, read by ``rule_save`` and the admin's form."""
@@ -255,7 +325,7 @@ def rule_problems(rule: ThresholdRule) -> dict[str, str]:
     if not isinstance(rule.params, dict):
         problems["params"] = "Must be an object."
     else:
-        found = [_param_problem(rule.kind, name, value) for name, value in rule.params.items()]
-        if any(found):
-            problems["params"] = [problem for problem in found if problem][-1]
+        found = list(param_problems(rule.kind, rule.params).values())
+        if found:
+            problems["params"] = found[-1]
     return problems

@@ -45,3 +45,18 @@ document.addEventListener("submit", (event) => {
   };
   setInterval(poll, 700);
 });
+
+// The rule form: show the agency or indicator field only when the chosen scope needs it (without
+// JavaScript both show, and the one the scope does not need is ignored).
+function showScopeFields(select) {
+  select.form.querySelectorAll("[data-for-scope]").forEach((field) => {
+    field.hidden = field.dataset.forScope !== select.value;
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-rule-form] select[name=scope]")) showScopeFields(event.target);
+});
+document.addEventListener("DOMContentLoaded", () => {
+  const select = document.querySelector("[data-rule-form] select[name=scope]");
+  if (select) showScopeFields(select);
+});

@@ -46,7 +46,7 @@ REFUSED_BY_MEANING = {
     "POST /api/v1/agencies/": "the portfolio must exist and the code must be new",
     "POST /api/v1/imports/": "the file must be an MMR or PMMR table",
     "POST /api/v1/rules/": "red lies beyond yellow, the parameters fit the kind, the scope's agency exists",
-    "POST /api/v1/flags/": "the indicator must exist and lie in the user's agencies",
+    "POST /api/v1/flags/": "the indicator exists in the user's agencies; an unmeasured period needs a value",
     "POST /api/v1/flags/bulk/": "the assignee, project manager or project must exist",
     "POST /api/v1/check-runs/": "the date lies between the earliest measured period and a week from today",
 }

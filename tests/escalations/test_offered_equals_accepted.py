@@ -3,9 +3,9 @@ holds the administrator role and nothing more.
 
 Flag actions: for each role and each status, the actions the case page offers (its forms) are the API's
 ``available_actions``, and ``POST /api/v1/flags/{id}/{action}/`` succeeds exactly for those. Beyond the
-lifecycle: the "New project" button, a project's status actions, the raise-a-case form, the rule editor,
-"run now", the import page, the queue's bulk actions and the briefings are offered exactly to the roles whose
-API call is accepted."""
+lifecycle: the "New project" button, a project's status actions, the raise-a-case form, the tolerance form, the
+rule editor, "run now", the import page, the queue's bulk actions and the briefings are offered exactly to the
+roles whose API call is accepted."""
 
 import datetime as dt
 import io
@@ -113,8 +113,13 @@ def test_pages_offer_beyond_the_lifecycle_exactly_what_the_api_accepts(client, c
     indicator = IndicatorFactory(agency=agency)
     MeasurementFactory(indicator=indicator)
     offered = _offers(client, reverse("indicator_detail", args=[indicator.pk]), "Raise a case by hand")
-    body = {"indicator": indicator.pk, "severity": "red", "summary": "Matters"}
+    body = {"indicator": indicator.pk, "severity": "red", "summary": "Matters", "period": "2022-07-01", "value": "9"}
     assert offered == (api.post(f"{API}flags/", body, format="json").status_code == 201)
+
+    # An indicator's tolerance and public impact: the form on its page ⇔ PATCH indicators/{id}/.
+    offered = _offers(client, reverse("indicator_detail", args=[indicator.pk]), 'data-testid="tune-form"')
+    body = {"tolerance": "2", "tolerance_rationale": "Small counts", "public_impact_weight": 3}
+    assert offered == (api.patch(f"{API}indicators/{indicator.pk}/", body, format="json").status_code == 200)
 
     # The rules: the page ⇔ GET, the editor ⇔ PATCH.
     rule = ThresholdRule.objects.order_by("pk").first()

@@ -295,10 +295,10 @@ def test_rule_edit_validates_and_saves(client, lead, liaison):
     url = reverse("rule_edit", args=[rule.pk])
     assert signed_in(client, liaison).get(url).status_code == 403
     client = signed_in(client, lead)
-    data = {"name": rule.name, "yellow": "7", "red": "3", "params": "{}", "critical_factor": "0.5", "active": "on"}
+    data = {"name": rule.name, "yellow": "7", "red": "3", "critical_factor": "0.5", "scope": "all", "active": "on"}
     data["preliminary"] = "cap"
     response = client.post(url, data)
-    assert response.status_code == 200 and "Must not be below the yellow threshold." in response.text
+    assert response.status_code == 400 and "The red threshold is at least the yellow one." in response.text
     client.post(url, {**data, "red": "12"})
     rule.refresh_from_db()
     assert (rule.yellow, rule.red, rule.preliminary, rule.active) == (7, 12, "cap", True)

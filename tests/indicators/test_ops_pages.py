@@ -26,8 +26,8 @@ def test_preview_counts_what_the_changed_rule_would_flag_and_saves_nothing(clien
         "name": rule.name,
         "yellow": "0",
         "red": "0",
-        "params": "{}",
         "critical_factor": "0.5",
+        "scope": "all",
         "preliminary": "include",
         "active": "on",
     }

@@ -107,6 +107,8 @@ class FlagSerializer(ModelSerializer):
             "origin",
             "category",
             "summary",
+            "period",
+            "value",
             "severity",
             "severity_pinned",
             "priority",
@@ -224,6 +226,10 @@ def _input_field(spec: Input) -> serializers.Field:
         return serializers.ChoiceField(choices=spec.choice_class.choices, **common, **optional)
     if spec.kind == InputKind.FUTURE_DATE:
         return serializers.DateField(**common)
+    if spec.kind == InputKind.PERIOD:
+        return serializers.DateField(allow_null=True, **common)
+    if spec.kind == InputKind.NUMBER:
+        return serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True, **common)
     if spec.kind == InputKind.USER:
         return UsernameField(allow_null=not spec.required, **common)
     if spec.kind == InputKind.PROJECT:
