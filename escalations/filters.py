@@ -22,6 +22,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
 from indicators.models import Indicator, Rag
+from indicators.selectors import SEARCH_MAX_CHARS, indicators_matching
 
 from . import selectors
 from .audit_trail import Verb
@@ -327,14 +328,20 @@ class IndicatorFilter(filters.FilterSet):
         choices=Rag.choices, label="Colour", empty_label="Any", help_text="What the latest check measured."
     )
     active = BooleanFilter(widget=forms.HiddenInput)
-    q = filters.CharFilter(method="filter_q", label="Search", help_text="Words in the name, or the MMR ID.")
+    q = filters.CharFilter(
+        method="filter_q",
+        label="Search",
+        max_length=SEARCH_MAX_CHARS,
+        help_text="Beginnings of words of the name, MMR ID or service; or the MMR ID, an agency's code or part of "
+        "its name.",
+    )
 
     class Meta:
         model = Indicator
         fields: list[str] = []
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(external_id__iexact=value.strip()))
+        return indicators_matching(queryset, value)
 
 
 # What a bare request of each page shows, written out (see the module's docstring).
