@@ -45,3 +45,10 @@ document.addEventListener("submit", (event) => {
   };
   setInterval(poll, 700);
 });
+
+// The header's search box: Escape closes the suggestions (the box keeps what was typed).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !event.target.closest(".site-search")) return;
+  const suggestions = document.getElementById("search-suggestions");
+  if (suggestions) suggestions.replaceChildren();
+});
