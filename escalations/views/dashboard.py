@@ -37,9 +37,7 @@ def dashboard(request):
     groups, totals = reports.dashboard(selected, selectors.open_flag_counts_by_agency())
     page = None
     if listing:
-        page = paginate(
-            request, selected.order_by("agency__name", WORST_FIRST, "name", "pk"), PAGE_SIZE
-        )
+        page = paginate(request, selected.order_by("agency__name", WORST_FIRST, "name", "pk"), PAGE_SIZE)
         series = selectors.series_by_indicator([indicator.pk for indicator in page])
         for indicator in page:
             indicator.series = series.get(indicator.pk, [])

@@ -95,9 +95,8 @@ def test_dashboard_shows_rag_as_colour_icon_and_text_with_the_triage_status_besi
     assert "Potholes repaired within 15 days" not in red_only
     # Dismissing the case changes what people decided, not what the check measured.
     services.flag_dismiss(flag=flag, actor=liaison, reason_code="explained_by_agency", note="Asphalt plant closed")
-    row = _dashboard_row(
-        client.get(reverse("dashboard"), {"agency": flag.indicator.agency.code}).text, "Potholes repaired within 15 days"
-    )
+    agency_page = client.get(reverse("dashboard"), {"agency": flag.indicator.agency.code}).text
+    row = _dashboard_row(agency_page, "Potholes repaired within 15 days")
     assert ">Yellow</span>" in row and "case dismissed: explained by the agency" in row
 
 
