@@ -332,8 +332,7 @@ class IndicatorFilter(filters.FilterSet):
         method="filter_q",
         label="Search",
         max_length=SEARCH_MAX_CHARS,
-        help_text="Beginnings of words of the name, MMR ID or service; or the MMR ID, an agency's code or part of "
-        "its name.",
+        help_text="Name, MMR ID, service or agency (the beginnings of words are enough).",
     )
 
     class Meta:

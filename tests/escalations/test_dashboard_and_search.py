@@ -75,7 +75,7 @@ def test_the_header_search_box_is_on_every_page(client, liaison):
     client.force_login(liaison)
     for name in ("dashboard", "flag_queue", "project_board", "audit_log", "search"):
         text = client.get(reverse(name), follow=True).text
-        assert 'role="search" class="site-search"' in text and f'action="{reverse("search")}"' in text, name
+        assert 'id="site-search-q" name="q"' in text and f'action="{reverse("search")}"' in text, name
 
 
 @pytest.mark.parametrize("role", [Role.LIAISON, Role.DEPUTY_MAYOR, Role.PROJECT_MANAGER, Role.AUDITOR])
