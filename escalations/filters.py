@@ -22,7 +22,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
 from indicators.models import Indicator, Rag
-from indicators.selectors import SEARCH_MAX_CHARS, indicators_matching
+from indicators.selectors import indicators_matching
 
 from . import selectors
 from .audit_trail import Verb
@@ -331,7 +331,6 @@ class IndicatorFilter(filters.FilterSet):
     q = filters.CharFilter(
         method="filter_q",
         label="Search",
-        max_length=SEARCH_MAX_CHARS,
         help_text="Name, MMR ID, service or agency (the beginnings of words are enough).",
     )
 

@@ -111,4 +111,4 @@ def test_search_answers_any_input_and_only_to_the_signed_in(client, liaison):
     for text in ("\x00", "a & b | !c:*", "x" * 100_000, "'; drop table", "%", "_"):
         for name in ("search", "search_suggestions"):
             assert client.get(reverse(name), {"q": text}).status_code == 200, (name, text)
-    assert client.get(reverse("dashboard"), {"q": "x" * 300}).status_code == 400  # too long: said at the field
+    assert client.get(reverse("dashboard"), {"q": "x" * 100_000}).status_code == 200  # its first 200 characters
