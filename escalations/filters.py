@@ -22,6 +22,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
 from indicators.models import Indicator, Rag
+from indicators.selectors import indicators_matching
 
 from . import selectors
 from .audit_trail import Verb
@@ -377,14 +378,18 @@ class IndicatorFilter(filters.FilterSet):
         choices=Rag.choices, label="Colour", empty_label="Any", help_text="What the latest check measured."
     )
     active = BooleanFilter(widget=forms.HiddenInput)
-    q = filters.CharFilter(method="filter_q", label="Search", help_text="Words in the name, or the MMR ID.")
+    q = filters.CharFilter(
+        method="filter_q",
+        label="Search",
+        help_text="Name, MMR ID, service or agency (the beginnings of words are enough).",
+    )
 
     class Meta:
         model = Indicator
         fields: list[str] = []
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(external_id__iexact=value.strip()))
+        return indicators_matching(queryset, value)
 
 
 # What a bare request of each page shows, written out (see the module's docstring).

@@ -7,16 +7,16 @@ query each and grouped in Python)."""
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.errors import InvalidInput
-from indicators.models import Direction, Indicator, Measurement, Portfolio, Rag
+from indicators.models import Agency, Direction, Indicator, Measurement, Portfolio, Rag
 
 from .audit_trail import Verb
 from .lifecycle import DismissReason, FlagStatus, ProjectStatus, Severity
@@ -30,7 +30,8 @@ NOT_CHECKED = ""
 
 @dataclass
 class Group:
-    """A portfolio or an agency with its indicators' RAG counts (and its open cases' severities)."""
+    """A portfolio or an agency with its indicators' RAG counts (and its open cases' severities); a portfolio's
+    ``children`` are its agencies."""
 
     name: str
     code: str | None = ""
@@ -53,34 +54,47 @@ class Group:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def open_cases(self) -> int:
+        return sum(self.flags.values())
 
-def dashboard(indicators: Iterable[Indicator], flag_counts: dict | None = None) -> tuple[list[Group], Group]:
-    """The dashboard's tree — portfolio → agency → indicator, in the order of ``indicators`` — and its totals.
-    The page and ``GET /api/v1/dashboard/`` both count here."""
-    portfolios: dict = {}
-    agencies: dict = {}
+
+def dashboard(indicators: QuerySet[Indicator], flag_counts: dict | None = None) -> tuple[list[Group], Group]:
+    """The dashboard's summary — portfolio → agency with the RAG counts of ``indicators`` (and the open cases of
+    ``flag_counts``), worst first: most red, then most yellow, then most open cases — and its totals. Counted
+    in the database (one query, and one for the agencies), whatever the number of indicators. The page and
+    ``GET /api/v1/dashboard/`` both count here."""
+    rows = indicators.order_by().values("agency_id", "rag").annotate(n=Count("pk"))
+    counted: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        counted[row["agency_id"]][row["rag"]] = row["n"]
     flag_counts = flag_counts or {}
+    portfolios: dict = {}
     totals = Group(name="All")
-    for indicator in indicators:
-        agency = indicator.agency
+    for agency in Agency.objects.select_related("portfolio").filter(pk__in=counted):
         portfolio = agency.portfolio
         key = portfolio.pk if portfolio else None
         if key not in portfolios:
             portfolios[key] = Group(
                 name=portfolio.name if portfolio else "No portfolio", code=portfolio.code if portfolio else None
             )
-        if agency.pk not in agencies:
-            agencies[agency.pk] = Group(name=agency.name, code=agency.code)
-            agencies[agency.pk].flags.update(flag_counts.get(agency.pk, {}))
-            portfolios[key].children.append(agencies[agency.pk])
-            for severity, n in agencies[agency.pk].flags.items():
-                portfolios[key].flags[severity] += n
-                totals.flags[severity] += n
-        agencies[agency.pk].children.append(indicator)
-        for group in (agencies[agency.pk], portfolios[key], totals):
-            group.add(indicator.rag)
-    # Agencies without a portfolio (UNASSIGNED, new ones from an import) come last.
-    return sorted(portfolios.values(), key=lambda group: group.code is None), totals
+        group = Group(name=agency.name, code=agency.code)
+        group.flags.update(flag_counts.get(agency.pk, {}))
+        for rag, n in counted[agency.pk].items():
+            group.counts[rag] += n
+        portfolios[key].children.append(group)
+        for parent in (portfolios[key], totals):
+            for rag, n in group.counts.items():
+                parent.counts[rag] += n
+            for severity, n in group.flags.items():
+                parent.flags[severity] += n
+    for portfolio in portfolios.values():
+        portfolio.children.sort(key=_worst_first)
+    return sorted(portfolios.values(), key=_worst_first), totals
+
+
+def _worst_first(group: Group) -> tuple:
+    return (-group.counts[Rag.RED], -group.counts[Rag.YELLOW], -group.open_cases, group.name)
 
 
 # ---------------------------------------------------------------------------------------------- briefing

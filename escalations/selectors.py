@@ -4,13 +4,26 @@ or opens what their scope does not reach (an object outside it simply does not e
 Each selector joins what its callers display, so a page or API list costs a fixed number of queries."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from core.errors import NotFound
 from core.permissions import Capability, Role, roles_of, scope_of
 from indicators.detection import rules_applying
 from indicators.models import Agency, Indicator, Measurement, Portfolio, ThresholdRule
+from indicators.selectors import indicators_matching
 
 from .lifecycle import OPEN_STATUSES, FlagStatus, ProjectStatus, Severity, Users
 from .models import (
@@ -125,6 +138,14 @@ def portfolio_for_briefing(user, code: str) -> Portfolio:
     if portfolio is None or not scope_of(user).may(Capability.READ_BRIEFINGS, portfolio_id=portfolio.pk):
         raise NotFound("No such briefing.")
     return portfolio
+
+
+def indicators_found(text: str) -> QuerySet[Indicator]:
+    """What the search finds (the search box and its page): the indicators ``indicators_matching`` finds, with
+    their status — unscoped, as the dashboards: indicators are public performance data everyone signed in
+    reads. The MMR ID typed exactly comes first, then the indicators still reported, then by name."""
+    exact_id = Case(When(external_id=text.strip(), then=Value(0)), default=Value(1), output_field=IntegerField())
+    return indicators_matching(indicators_with_status(), text).order_by(exact_id, "-active", "name", "pk")
 
 
 def indicators_on_dashboard() -> QuerySet[Indicator]:

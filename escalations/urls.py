@@ -13,11 +13,14 @@ from .views import (
     notifications,
     operations_report,
     projects,
+    search,
     sla_policy,
 )
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("search/", search.search, name="search"),
+    path("search/suggestions/", search.search_suggestions, name="search_suggestions"),
     path("flags/", flags.flag_queue, name="flag_queue"),
     path("flags/bulk/", flags.flag_bulk, name="flag_bulk"),
     path("flags/views/", flags.saved_view_create, name="saved_view_create"),

@@ -3,10 +3,13 @@ API alike. Nothing here depends on who is asking: the callers check the role, an
 agency-scoped data."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Max, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
+from django.db import connection
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from .detection.classify import add_months
@@ -22,6 +25,38 @@ def portfolios_listed() -> QuerySet[Portfolio]:
 def agencies_listed() -> QuerySet[Agency]:
     """Agencies with their portfolio, by code (the API's list)."""
     return Agency.objects.select_related("portfolio").order_by("code")
+
+
+# The expression of the GIN index that migration 0011 creates on PostgreSQL: a query must repeat it exactly for
+# the index to serve it.
+SEARCH_VECTOR = SearchVector("name", "external_id", "service", config="english")
+SEARCH_MAX_CHARS = 200
+SEARCH_MAX_WORDS = 10
+_WORD = re.compile(r"\w+")
+
+
+def indicators_matching(indicators: QuerySet[Indicator], text: str) -> QuerySet[Indicator]:
+    """The indicators of ``indicators`` that ``text`` finds: every word begins a word of the name, MMR ID or
+    service (so a half-typed word already finds), or the text is the MMR ID, an agency's code or part of an
+    agency's name. The search box, the search page, the dashboard's and the API's ``q`` all search here.
+
+    On PostgreSQL the words are a full-text prefix query over the GIN index (English stemming: "permits"
+    finds "permitted"); elsewhere (SQLite) each word is a substring of one of the three fields."""
+    text = text.replace("\x00", "").strip()[:SEARCH_MAX_CHARS]
+    words = _WORD.findall(text)[:SEARCH_MAX_WORDS]
+    if not words:
+        return indicators.none()
+    # The agencies (a few dozen) are read first and the MMR ID compared as stored, so that on PostgreSQL each
+    # branch of the OR has its own index (GIN, external_id's unique index, agency_id) and none reads the table.
+    agencies = list(Agency.objects.filter(Q(code__iexact=text) | Q(name__icontains=text)).values_list("pk", flat=True))
+    exact = Q(external_id=text) | Q(agency_id__in=agencies)
+    if connection.vendor == "postgresql":
+        query = SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config="english")
+        return indicators.filter(Q(SearchVectorExact(SEARCH_VECTOR, query)) | exact)
+    every_word = Q()
+    for word in words:
+        every_word &= Q(name__icontains=word) | Q(external_id__icontains=word) | Q(service__icontains=word)
+    return indicators.filter(every_word | exact)
 
 
 def check_runs() -> QuerySet[CheckRun]:

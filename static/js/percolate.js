@@ -60,3 +60,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const select = document.querySelector("[data-rule-form] select[name=scope]");
   if (select) showScopeFields(select);
 });
+
+// The header's search box: Escape closes the suggestions (the box keeps what was typed).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !event.target.closest(".site-search")) return;
+  const suggestions = document.getElementById("search-suggestions");
+  if (suggestions) suggestions.replaceChildren();
+});

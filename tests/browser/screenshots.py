@@ -33,7 +33,8 @@ def test_screenshots(session, demo):
     shots = [
         ("liaison", [
             ("01-dashboard", "/", {}),
-            ("02-dashboard-red-only", "/?red=on", {}),
+            ("02-dashboard-red-only", "/?rag=red", {}),
+            ("18-search", "/search/?q=pothole", {}),
             ("03-triage-queue", "/flags/", {}),
             ("04-flag-page", f"/flags/{demo['reviewed'].pk}/", {"open": ".action-escalate"}),
             ("05-indicator-page", f"/indicators/{demo['reviewed'].indicator_id}/", {}),

@@ -13,7 +13,9 @@ def pages(demo) -> list[str]:
     flag = demo["reviewed"]
     return [
         "/",
-        "/?red=on",
+        "/?rag=red",
+        f"/?agency={flag.indicator.agency.code}",
+        "/search/?q=pothole",
         "/flags/",
         f"/flags/{flag.pk}/",
         f"/flags/{demo['escalated'].pk}/",

@@ -1,6 +1,7 @@
 """One filter per list: the same query gives the same rows on the page and in the API — the triage queue and
 ``GET /api/v1/flags/``, the audit log and ``GET /api/v1/events/``, the dashboard and
-``GET /api/v1/dashboard/`` (whose counts are the page's rows)."""
+``GET /api/v1/dashboard/`` (whose counts are the page's summary, and whose filtered indicators are the page's
+rows and ``GET /api/v1/indicators/``'s)."""
 
 import datetime as dt
 import re
@@ -113,20 +114,38 @@ def test_the_audit_log_and_the_events_api_list_the_same_rows(client, world, audi
     assert len(page_rows(client, reverse("audit_log"), {"actor": liaison}, "event")) == 3
 
 
+def summary_counts(client, query: dict) -> dict[str, dict[str, int]]:
+    """The dashboard summary's counts per agency code, as the page prints them."""
+    text = client.get(reverse("dashboard"), query).text
+    rows = re.findall(r'data-agency="([^"]+)" data-counts="(\d+) (\d+) (\d+) (\d+)"', text)
+    names = ("red", "yellow", "green", "not_checked")
+    return {code: dict(zip(names, map(int, counts), strict=True)) for code, *counts in rows}
+
+
 def test_the_dashboard_and_its_api_count_the_same_indicators(client, world, liaison):
     client.force_login(liaison)
     api = api_for(liaison)
     Indicator.objects.filter(pk__in=Indicator.objects.order_by("pk").values("pk")[:2]).update(rag="red")
-    for query in ({}, {"rag": "red"}, {"agency": world["agency"].code}, {"critical": "true"}):
-        shown = page_rows(client, reverse("dashboard"), query, "indicator")
-        rags = Counter(Indicator.objects.get(pk=pk).rag or "not_checked" for pk in shown)
-        totals = api.get(f"{API}dashboard/", query).json()["totals"]
-        assert {rag: n for rag, n in totals.items() if n} == dict(rags), query
+    for query in ({}, {"rag": "red"}, {"agency": world["agency"].code}, {"critical": "true"}, {"q": "indicator"}):
+        board = api.get(f"{API}dashboard/", query).json()
+        counted = {
+            agency.pop("code"): {rag: agency[rag] for rag in ("red", "yellow", "green", "not_checked")}
+            for portfolio in board["portfolios"]
+            for agency in portfolio["agencies"]
+        }
+        assert summary_counts(client, query) == counted, query
         listed = api_rows(api, "indicators/", {**query, "active": "true"}, 1000)
-        assert sorted(listed) == sorted(shown), query
+        if query:  # a filter that narrows the indicators lists them on the page too
+            shown = page_rows(client, reverse("dashboard"), query, "indicator")
+            rags = Counter(Indicator.objects.get(pk=pk).rag or "not_checked" for pk in shown)
+            assert {rag: n for rag, n in board["totals"].items() if n} == dict(rags), query
+            assert sorted(listed) == sorted(shown), query
+        else:  # the bare page is the summary alone
+            assert "data-indicator=" not in client.get(reverse("dashboard")).text
+            assert sum(board["totals"].values()) == len(listed) > 0
     # A code that names nothing selects nothing, on both; a value of the wrong kind is refused by both.
-    assert api.get(f"{API}dashboard/", {"portfolio": "XX"}).json()["totals"] == dict.fromkeys(totals, 0)
-    assert "data-indicator=" not in client.get(reverse("dashboard"), {"portfolio": "XX"}).text
+    assert api.get(f"{API}dashboard/", {"portfolio": "XX"}).json()["totals"] == dict.fromkeys(board["totals"], 0)
+    assert summary_counts(client, {"portfolio": "XX"}) == {}
     assert api.get(f"{API}dashboard/", {"rag": "purple"}).status_code == 400
     assert "data-indicator=" not in client.get(reverse("dashboard"), {"rag": "purple"}).text
 

@@ -3,6 +3,7 @@ the user may see; forms call the services and show their refusals inline; no inp
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -95,7 +96,8 @@ def test_dashboard_shows_rag_as_colour_icon_and_text_with_the_triage_status_besi
     assert "Potholes repaired within 15 days" not in red_only
     # Dismissing the case changes what people decided, not what the check measured.
     services.flag_dismiss(flag=flag, actor=liaison, reason_code="explained_by_agency", note="Asphalt plant closed")
-    row = _dashboard_row(client.get(reverse("dashboard")).text, "Potholes repaired within 15 days")
+    agency_page = client.get(reverse("dashboard"), {"agency": flag.indicator.agency.code}).text
+    row = _dashboard_row(agency_page, "Potholes repaired within 15 days")
     assert ">Yellow</span>" in row and "case dismissed: explained by the agency" in row
 
 
@@ -416,3 +418,14 @@ def test_a_preliminary_latest_value_is_marked_on_the_dashboard_and_the_indicator
     assert "90 <small>FY2023, preliminary</small>" in dashboard
     page = client.get(reverse("indicator_detail", args=[flag.indicator_id])).text
     assert "(FY2023, preliminary)" in page and 'class="point preliminary"' in page
+
+
+def test_the_audit_log_pages_to_its_older_events(client, auditor, liaison, agency):
+    for _ in range(101):  # a page holds 100
+        services.flag_raise(indicator=IndicatorFactory(agency=agency), actor=liaison, severity="red", summary="x")
+    client = signed_in(client, auditor)
+    first = client.get(reverse("audit_log"), {"ordering": "-id"}).text
+    [older] = re.findall(r'<a href="([^"]+)">Older</a>', first)
+    assert older.startswith("?") and not older.startswith("??") and "page=2" in older
+    second = client.get(reverse("audit_log") + older.replace("&amp;", "&"))
+    assert second.status_code == 200 and "Newer</a>" in second.text

@@ -106,16 +106,19 @@ class DashboardSerializer(serializers.Serializer):
 
 class DashboardView(GenericAPIView):
     """RAG counts of the active indicators (what the latest check measured), per portfolio and, within it, per
-    agency — counted by the dashboard page's own function, with the page's filters."""
+    agency, worst first (most red, then most yellow) — counted by the dashboard page's own function, with the
+    page's filters (``q`` searches as the header's search box does)."""
 
     filter_backends = [FilterBackend]
     filterset_class = IndicatorFilter
     pagination_class = None
 
     def get_queryset(self):
-        return indicators_on_dashboard().order_by("agency__portfolio__code", "agency__code")
+        return indicators_on_dashboard()
 
-    @extend_schema(summary="RAG counts per portfolio and agency", responses={200: DashboardSerializer}, filters=True)
+    @extend_schema(
+        summary="RAG counts per portfolio and agency, worst first", responses={200: DashboardSerializer}, filters=True
+    )
     def get(self, request):
         groups, totals = reports.dashboard(self.filter_queryset(self.get_queryset()))
         portfolios = [
