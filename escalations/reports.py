@@ -113,10 +113,10 @@ class Briefing:
     decided: list[Escalation]
 
 
-def briefing_since(day: str) -> dt.datetime:
+def briefing_since(day: str | None) -> dt.datetime:
     """Decisions "since the last briefing": the last seven days unless ``day`` (``YYYY-MM-DD``) says
-    otherwise; anything else than such a day is refused (``InvalidInput``), not silently ignored."""
-    if not day:
+    otherwise; anything else than such a day (an empty one too) is refused (``InvalidInput``)."""
+    if day is None:
         return timezone.now() - dt.timedelta(days=7)
     try:
         start = dt.date.fromisoformat(day) if len(day) == 10 else None

@@ -4,7 +4,8 @@
   same class attribute): ``InvalidInput`` and ``ImportRejected`` 400 (with ``fields``, or every row's
   ``errors`` and the ``warnings``), ``ActionForbidden`` 403, ``NotFound`` 404, ``TransitionNotAllowed`` 409
   with the current ``status`` and the ``available_actions``, any other ``Conflict`` 409;
-- DRF's and Django's validation errors → 400 with ``fields``; their permission errors → 403;
+- DRF's and Django's validation errors → 400 with ``fields`` (409 when the only problem is a value that must be
+  unique and is taken); their permission errors → 403;
 - a missing object → 404.
 Everything else is DRF's default, rewritten to the same ``{"detail": …}`` shape."""
 
@@ -30,6 +31,15 @@ def _as_lists(fields: dict) -> dict[str, list[str]]:
             problems = [problems]
         result[str(name)] = [str(problem) for problem in problems]
     return result
+
+
+def _only(codes, code: str) -> bool:
+    """Whether every problem of a DRF error's codes (nested lists and dicts) is ``code``."""
+    if isinstance(codes, dict):
+        return bool(codes) and all(_only(value, code) for value in codes.values())
+    if isinstance(codes, list | tuple):
+        return bool(codes) and all(_only(value, code) for value in codes)
+    return codes == code
 
 
 def invalid_response(fields: dict, detail: str = "The input is not valid.") -> Response:
@@ -60,6 +70,11 @@ def _handle(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        if _only(exc.get_codes(), "unique"):
+            # Valid input that collides with what exists (a code already taken): a conflict, not bad input.
+            return Response(
+                {"detail": "It already exists.", "fields": _as_lists(detail)}, status=status.HTTP_409_CONFLICT
+            )
         return invalid_response(detail)
     response = drf_exception_handler(exc, context)
     if response is not None and not (isinstance(response.data, dict) and "detail" in response.data):

@@ -1,12 +1,13 @@
 """The OpenAPI schema's error responses. Every operation documents the errors it can answer, in the one
 shape the exception handler writes, so that clients (and schemathesis) can rely on them:
 401 without credentials, 403 for a role that may not, 404 for what is outside one's scope or does not
-exist, 400 for refused input (writes, and lists: their filters and pages). 409 is declared by the views that can
-refuse on an object's status (lifecycle actions, projects)."""
+exist, 400 for refused input (writes, and lists: their filters and pages), 409 on a write for a value that must
+be unique and is taken (and, declared by their views, for an object's status: lifecycle actions, projects)."""
 
 import re
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import AllowAny
 
@@ -21,6 +22,8 @@ class PercolateAutoSchema(AutoSchema):
         codes = {"401": ErrorSerializer, "403": ErrorSerializer, "404": ErrorSerializer}
         if self.method != "GET" or self._takes_query():
             codes["400"] = ValidationErrorSerializer
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes["409"] = ValidationErrorSerializer  # a value that must be unique is taken (or a status refuses)
         return codes
 
     def _takes_query(self) -> bool:
@@ -41,17 +44,31 @@ class PercolateAutoSchema(AutoSchema):
 _DECIMAL_PATTERN = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\.\\d\{0,(\d+)\}\)\?\$$")
 
 
-def _strict_decimal(pattern: str) -> str:
+def _strict_decimal(pattern: str, signed: bool = True) -> str:
     match = _DECIMAL_PATTERN.match(pattern)
     if not match:
         return pattern
     whole, places = match.groups()
-    return rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
+    sign = "-?" if signed else ""
+    return rf"^{sign}(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
 
 
 # Text refuses the null character (Django's and DRF's fields do); a schema says so, or a client reads any
 # string as valid.
 _TEXT = r"^[^\u0000]*$"
+
+
+class DecimalFieldExtension(OpenApiSerializerFieldExtension):
+    """The API's decimals: a string of digits, signed only where the field takes negative values."""
+
+    target_class = "escalations.api.fields.DecimalField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        minimum = self.target.min_value
+        if isinstance(schema.get("pattern"), str):
+            schema["pattern"] = _strict_decimal(schema["pattern"], signed=minimum is None or minimum < 0)
+        return schema
 
 
 def _walk(node: Any, inbound: bool) -> None:

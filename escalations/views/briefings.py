@@ -24,7 +24,7 @@ def _briefing_item(escalation, series, **extra) -> dict:
 @login_required
 def briefing(request, code: str):
     portfolio = selectors.portfolio_for_briefing(request.user, code)
-    since = reports.briefing_since(request.GET.get("since", ""))
+    since = reports.briefing_since(request.GET.get("since") or None)
     briefing = reports.briefing_for(user=request.user, portfolio=portfolio, since=since)
     items = [_briefing_item(item.escalation, item.series, intelligence=item.intelligence) for item in briefing.awaiting]
     return render(request, "escalations/briefing.html", {"briefing": briefing, "items": items})

@@ -55,6 +55,9 @@ def test_the_api_reads_json_not_forms(signed_in):
         ("agencies/", {"code": 7, "name": "Seven"}, "code"),
         ("check-runs/", {"full": 1}, "full"),
         ("check-runs/", {"full": "yes"}, "full"),
+        ("agencies/", {"code": "AX", "name": "X", "portfolio": ""}, "portfolio"),
+        ("rules/", {"name": "R", "kind": "year_over_year", "yellow": "", "red": "10"}, "yellow"),
+        ("rules/", {"name": "R", "kind": "year_over_year", "yellow": 5, "red": "10"}, "yellow"),
     ],
 )
 def test_a_value_of_the_wrong_json_type_is_refused_not_converted(client, make_user, path, body, field):
@@ -64,7 +67,7 @@ def test_a_value_of_the_wrong_json_type_is_refused_not_converted(client, make_us
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("since", ["last week", "2024-02-30", "9999-01-01", "2024-1-5"])
+@pytest.mark.parametrize("since", ["", "last week", "2024-02-30", "9999-01-01", "2024-1-5"])
 def test_a_briefing_refuses_a_since_that_is_not_a_day(client, make_user, agency, since):
     client.force_login(make_user(Role.ADMIN))
     response = client.get(f"{API}briefings/{agency.portfolio.code}/", {"since": since})
@@ -77,3 +80,12 @@ def test_a_method_a_list_does_not_take_is_405_even_when_asking_for_csv(client, m
     client.force_login(make_user(Role.ADMIN))
     response = client.generic("TRACE", f"{API}events/?format=csv")
     assert response.status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_code_already_taken_is_a_409_conflict_naming_the_field(client, make_user, agency):
+    client.force_login(make_user(Role.ADMIN))
+    response = client.post(f"{API}agencies/", {"code": agency.code, "name": "Another"}, content_type="application/json")
+    assert response.status_code == 409 and list(response.json()["fields"]) == ["code"]
+    refused = client.post(f"{API}agencies/", {"code": "", "name": "Another"}, content_type="application/json")
+    assert refused.status_code == 400  # bad and taken values together: bad input first

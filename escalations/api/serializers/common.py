@@ -3,6 +3,7 @@ their username."""
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from indicators.models import Agency
 
@@ -34,6 +35,12 @@ class ConflictSerializer(ErrorSerializer):
 class CodeField(serializers.SlugRelatedField):
     """A related object named by a text key. NUL characters are refused here: PostgreSQL cannot compare
     text containing them and would fail the lookup with a server error."""
+
+    def run_validation(self, data=empty):
+        # DRF reads "" as null for a related field; the schema says a code is at least one character.
+        if data == "":
+            self.fail("invalid")
+        return super().run_validation(data)
 
     def to_internal_value(self, data):
         if isinstance(data, str) and "\x00" in data:

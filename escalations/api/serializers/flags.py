@@ -17,7 +17,7 @@ from escalations.selectors import projects_visible_to
 from escalations.services import BULK_LIMIT
 from indicators.models import Indicator, MeasureUnit, ThresholdRule
 
-from ..fields import BooleanField, CharField, ModelSerializer
+from ..fields import BooleanField, CharField, DecimalField, ModelSerializer
 from .common import AgencyCodeField, UsernameField
 
 if TYPE_CHECKING:
@@ -229,7 +229,7 @@ def _input_field(spec: Input) -> serializers.Field:
     if spec.kind == InputKind.PERIOD:
         return serializers.DateField(allow_null=True, **common)
     if spec.kind == InputKind.NUMBER:
-        return serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True, **common)
+        return DecimalField(max_digits=20, decimal_places=6, allow_null=True, **common)
     if spec.kind == InputKind.USER:
         return UsernameField(allow_null=not spec.required, **common)
     if spec.kind == InputKind.PROJECT:

@@ -21,7 +21,7 @@ from indicators.models import (
 )
 from indicators.services.configuration import RULE_FIELDS
 
-from ..fields import BooleanField, CharField, ModelSerializer
+from ..fields import BooleanField, CharField, DecimalField, ModelSerializer
 from .common import AgencyCodeField, CodeField
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class IndicatorSerializer(ModelSerializer):
     agency = CharField(source="agency.code", read_only=True)
     portfolio = CharField(source="agency.portfolio.code", read_only=True, allow_null=True, default=None)
     rag = serializers.ChoiceField(choices=Rag.choices, allow_blank=True, read_only=True)
-    latest_value = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True, allow_null=True)
+    latest_value = DecimalField(max_digits=20, decimal_places=6, read_only=True, allow_null=True)
     latest_period = serializers.DateField(read_only=True, allow_null=True)
     case = serializers.IntegerField(
         source="case_id", read_only=True, allow_null=True, help_text="The latest performance case (open or not)."
@@ -125,7 +125,7 @@ class IndicatorTuneSerializer(ModelSerializer):
     """What a PATCH may change: the liaison tolerance (percent, with its rationale) and the public-impact
     weight (1–5)."""
 
-    tolerance = serializers.DecimalField(max_digits=9, decimal_places=4, min_value=0, allow_null=True, required=False)
+    tolerance = DecimalField(max_digits=9, decimal_places=4, min_value=0, allow_null=True, required=False)
     public_impact_weight = serializers.IntegerField(min_value=1, max_value=5, required=False)
 
     class Meta:
@@ -147,9 +147,9 @@ class RuleSerializer(ModelSerializer):
     )
     kind = serializers.ChoiceField(choices=RuleKind.choices)
     scope = serializers.ChoiceField(choices=RuleScope.choices, required=False)
-    yellow = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
-    red = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
-    critical_factor = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=0, required=False)
+    yellow = DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    red = DecimalField(max_digits=12, decimal_places=4, min_value=0)
+    critical_factor = DecimalField(max_digits=6, decimal_places=3, min_value=0, required=False)
     params = serializers.DictField(required=False, help_text=PARAMS_HELP)
 
     class Meta:

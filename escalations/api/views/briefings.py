@@ -31,6 +31,6 @@ class BriefingView(APIView):
     )
     def get(self, request, code: str):
         portfolio = selectors.portfolio_for_briefing(request.user, code)
-        since = reports.briefing_since(request.query_params.get("since", ""))
+        since = reports.briefing_since(request.query_params.get("since"))
         briefing = reports.briefing_for(user=request.user, portfolio=portfolio, since=since)
         return Response(BriefingSerializer(briefing, context={"request": request}).data)
