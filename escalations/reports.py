@@ -21,7 +21,13 @@ from indicators.models import Agency, Direction, Indicator, Measurement, Portfol
 from .audit_trail import Verb
 from .lifecycle import DismissReason, FlagStatus, ProjectStatus, Severity
 from .models import Decision, Escalation, Event, Flag, Note, NoteKind, Project, Signal
-from .selectors import escalations_awaiting_decision, flags_visible_to, series_by_indicator
+from .selectors import (
+    escalations_awaiting_decision,
+    flags_visible_to,
+    indicators_on_dashboard,
+    open_flag_counts_by_agency,
+    series_by_indicator,
+)
 
 # --------------------------------------------------------------------------------------------- dashboard
 
@@ -105,12 +111,35 @@ class BriefingItem:
     intelligence: list[Note]
 
 
+# How long an escalation has waited for a decision, in days: under 7, 7 to 30, over 30.
+AGE_BANDS = (("under 7 days", 0, 7), ("7–30 days", 7, 31), ("over 30 days", 31, None))
+
+
+@dataclass
+class AgeBand:
+    label: str
+    count: int
+
+
+@dataclass
+class BriefingSummary:
+    """What the briefing opens with: the portfolio's indicators by colour (``dashboard``'s counts, its agencies
+    worst first), the escalations still awaiting a decision by how long they have waited, and the decisions
+    taken since the first of this month."""
+
+    rag: Group
+    waiting: list[AgeBand]
+    decisions_this_month: int
+    month_start: dt.date
+
+
 @dataclass
 class Briefing:
     portfolio: Portfolio
     since: dt.datetime
     awaiting: list[BriefingItem]
     decided: list[Escalation]
+    summary: BriefingSummary
 
 
 def briefing_since(day: str | None) -> dt.datetime:
@@ -148,7 +177,28 @@ def briefing_for(*, user, portfolio: Portfolio, since: dt.datetime) -> Briefing:
         .order_by("decided_at")
     )
     items = [BriefingItem(e, series.get(e.flag.indicator_id, []), intelligence[e.flag_id]) for e in awaiting]
-    return Briefing(portfolio=portfolio, since=since, awaiting=items, decided=decided)
+    summary = briefing_summary(user=user, portfolio=portfolio, awaiting=awaiting)
+    return Briefing(portfolio=portfolio, since=since, awaiting=items, decided=decided, summary=summary)
+
+
+def briefing_summary(*, user, portfolio: Portfolio, awaiting: list[Escalation]) -> BriefingSummary:
+    """The briefing's opening summary (``BriefingSummary``). The colours are counted as the dashboard counts
+    them (``dashboard``: the active indicators' latest check, whatever was decided about a case); the ages
+    and decisions are of the escalations ``user`` may see."""
+    groups, _ = dashboard(indicators_on_dashboard().filter(agency__portfolio=portfolio), open_flag_counts_by_agency())
+    rag = groups[0] if groups else Group(name=portfolio.name, code=portfolio.code)
+    now = timezone.now()
+    ages = [(now - e.escalated_at).days for e in awaiting]
+    waiting = []
+    for label, low, high in AGE_BANDS:
+        waiting.append(AgeBand(label, sum(1 for age in ages if age >= low and (high is None or age < high))))
+    month_start = timezone.localdate().replace(day=1)
+    decided = Escalation.objects.filter(
+        flag__indicator__agency__portfolio=portfolio,
+        decided_at__gte=dt.datetime.combine(month_start, dt.time(), tzinfo=timezone.get_current_timezone()),
+        flag__in=flags_visible_to(user),
+    ).count()
+    return BriefingSummary(rag=rag, waiting=waiting, decisions_this_month=decided, month_start=month_start)
 
 
 # ------------------------------------------------------------------------------ what Operations did

@@ -27,8 +27,39 @@ class BriefingItemSerializer(serializers.Serializer):
     intelligence = NoteBriefSerializer(many=True)
 
 
+class RagCountsSerializer(serializers.Serializer):
+    red = serializers.IntegerField(source="counts.red")
+    yellow = serializers.IntegerField(source="counts.yellow")
+    green = serializers.IntegerField(source="counts.green")
+    not_checked = serializers.IntegerField(source="unchecked")
+    open_cases = serializers.IntegerField()
+
+
+class AgencyRagSerializer(RagCountsSerializer):
+    agency = CharField(source="code")
+    name = CharField()
+
+
+class AgeBandSerializer(serializers.Serializer):
+    age = CharField(source="label")
+    count = serializers.IntegerField()
+
+
+class BriefingSummarySerializer(serializers.Serializer):
+    """The briefing's opening summary, as on the page: the portfolio's indicators by colour (as the dashboard
+    counts them) with its agencies worst first, the escalations awaiting a decision by age, the decisions
+    taken this month."""
+
+    indicators = RagCountsSerializer(source="rag")
+    agencies = AgencyRagSerializer(source="rag.children", many=True)
+    awaiting_by_age = AgeBandSerializer(source="waiting", many=True)
+    decisions_this_month = serializers.IntegerField()
+    month_start = serializers.DateField()
+
+
 class BriefingSerializer(serializers.Serializer):
     portfolio = CharField(source="portfolio.code")
     since = serializers.DateTimeField()
     awaiting = BriefingItemSerializer(many=True)
     decided = EscalationSerializer(many=True)
+    summary = BriefingSummarySerializer()
