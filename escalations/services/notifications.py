@@ -1,9 +1,11 @@
 """Telling the right people, once.
 
 Who hears what (``recipients_of``): a new red flag → the agency's liaisons; an escalation → the portfolio's
-deputy mayor's office; a decision or return → the liaison who escalated; a project created or completed → its
-owner and the liaisons who escalated its flags; an overdue flag → whoever holds the step (and, after a grace
-period with nobody acting, the ops leads). The person who acted is never told of their own action.
+deputy mayor's office, or the ops leads when the agency has no portfolio (no deputy mayor would hear of it,
+and an ops lead may still make it a project), told so in the notification; a decision or return → the
+liaison who escalated; a project created or completed → its owner and the liaisons who escalated its flags;
+an overdue flag → whoever holds the step (and, after a grace period with nobody acting, the ops leads). The
+person who acted is never told of their own action.
 
 Exactly once: a ``Notification`` row is unique per (user, event, reason), so creating them again adds nothing;
 each notification owes at most one e-mail (an outbox row keyed by the notification), sent by the dispatcher,
@@ -76,11 +78,27 @@ def _escalators(flags: Iterable[Flag]) -> "QuerySet[User]":
     return User.objects.filter(pk__in=Escalation.objects.filter(flag__in=flags).values("escalated_by"))
 
 
+def _escalation_audience(flag: Flag) -> "QuerySet[User]":
+    """Who decides an escalated case: the deputy mayor's office of its agency's portfolio; the ops leads when
+    the agency has none (nobody else would hear of it)."""
+    portfolio = flag.indicator.agency.portfolio
+    if portfolio is None:
+        return _with_role(User.objects.all(), Role.OPS_LEAD)
+    return _with_role(portfolio.members.all(), Role.DEPUTY_MAYOR)
+
+
+def without_deputy_mayor(event: Event) -> bool:
+    """Whether ``event`` escalated a case of an agency without a portfolio: no deputy mayor's office hears of
+    it, the ops leads do, and the notification says why."""
+    flag = event.flag
+    return event.verb == Verb.FLAG_ESCALATED and flag is not None and flag.indicator.agency.portfolio_id is None
+
+
 def _overdue_audience(flag: Flag) -> "QuerySet[User]":
-    """Whoever holds the overdue step: the deputy mayor's office of an escalated case, else its assignee,
-    else the liaisons of its agency."""
-    if flag.status == FlagStatus.ESCALATED and (portfolio := flag.indicator.agency.portfolio) is not None:
-        return _with_role(portfolio.members.all(), Role.DEPUTY_MAYOR)
+    """Whoever holds the overdue step: who decides an escalated case (``_escalation_audience``), else its
+    assignee, else the liaisons of its agency."""
+    if flag.status == FlagStatus.ESCALATED:
+        return _escalation_audience(flag)
     if flag.assignee_id:
         return User.objects.filter(pk=flag.assignee_id)
     return _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
@@ -100,8 +118,8 @@ def _audience(event: Event, reason: str) -> "QuerySet[User]":
         return User.objects.none()
     if event.verb in NEW_FLAG_VERBS and flag.severity == Severity.RED:
         return _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
-    if event.verb == Verb.FLAG_ESCALATED and (portfolio := flag.indicator.agency.portfolio) is not None:
-        return _with_role(portfolio.members.all(), Role.DEPUTY_MAYOR)
+    if event.verb == Verb.FLAG_ESCALATED:
+        return _escalation_audience(flag)
     if event.verb in DECISION_VERBS:
         return _escalators([flag])
     if event.verb == Verb.FLAG_OVERDUE:
@@ -128,6 +146,8 @@ def _new_case_audience(event: Event, reason: str) -> tuple[str, int, int | None]
 
 def _title(event: Event, reason: str) -> str:
     subject = "Overdue and untouched" if reason == OVERDUE_LEAD else verb_label(event.verb)
+    if reason != OVERDUE_LEAD and without_deputy_mayor(event):
+        subject = "Escalated with no deputy mayor to decide"
     if event.flag is not None:
         subject += f": {event.flag.indicator.name}"
     elif event.project is not None:
@@ -177,7 +197,10 @@ def _create_many(event_ids: list[int], reason: str) -> list[Notification]:
         if not users:
             continue
         title = _title(event, reason)
-        body = render_to_string("emails/notification.txt", {"event": event, "title": title, "reason": reason})
+        body = render_to_string(
+            "emails/notification.txt",
+            {"event": event, "title": title, "reason": reason, "without_deputy_mayor": without_deputy_mayor(event)},
+        )
         url = (
             f"/flags/{event.flag_id}/"
             if event.flag_id

@@ -15,7 +15,7 @@ from escalations.services.notifications import (
 )
 from escalations.services.outbox import outbox_dispatch
 
-from ..factories import IndicatorFactory
+from ..factories import AgencyFactory, IndicatorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +101,27 @@ def test_a_shards_new_red_flags_notify_their_liaisons_in_a_fixed_number_of_queri
     )
     outbox_dispatch()
     assert len(mail.outbox) == 12
+
+
+def test_an_escalation_without_a_portfolio_goes_to_the_ops_leads_who_are_told_why(make_user, lead, deputy):
+    agency = AgencyFactory(portfolio=None, name="Orphan Agency")
+    liaison = make_user(Role.LIAISON, agencies=[agency], username="orphan_liaison")
+    flag = services.flag_raise(indicator=IndicatorFactory(agency=agency), actor=liaison, severity="yellow", summary="s")
+    flag = services.flag_review(flag=flag, actor=liaison)
+    services.flag_escalate(flag=flag, actor=liaison, summary="s", recommendation="r")
+    outbox_dispatch()  # the path every notification takes: the outbox, then its dispatcher
+
+    told = Notification.objects.get(event__verb="flag.escalated")
+    assert told.user == lead  # not the deputy mayor's office of another portfolio, nor nobody
+    assert told.title.startswith("Escalated with no deputy mayor to decide")
+    assert "Orphan Agency belongs to no portfolio" in " ".join(told.body.split())
+    assert [m.to for m in mail.outbox] == [[lead.email]]
+    assert "no deputy mayor" in mail.outbox[0].subject
+
+
+def test_an_escalation_with_a_portfolio_does_not_tell_the_ops_leads(liaison, lead, deputy, flag_in):
+    services.flag_escalate(flag=flag_in(FlagStatus.IN_REVIEW), actor=liaison, summary="s", recommendation="r")
+    outbox_dispatch()
+    told = Notification.objects.get(event__verb="flag.escalated")
+    assert told.user == deputy and told.title.startswith("Escalated:")
+    assert "no portfolio" not in told.body
