@@ -26,7 +26,7 @@ from ..lifecycle import OPEN_STATUSES, RAISE_INPUTS, TRANSITIONS, Action, FlagSt
 from ..models import Decision, Escalation, Flag, FlagCategory, FlagOrigin, Note, Project
 from .events import event_record
 from .inputs import clean_inputs
-from .notifications import notify_later
+from .notifications import notify_later, notify_owner_later
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -87,6 +87,8 @@ def _transition(
             data=recorded,
         )
         notify_later(event)
+        if action == Action.CONVERT and recorded.get("owner"):
+            notify_owner_later(event)  # a new project given to its owner
     # The structured log line of the action (the JSON formatter adds the request id and the user).
     logger.info("%s flag #%s: %s", action.value, flag.pk, from_status, extra={"action": action.value, "flag": flag.pk})
     return flag
@@ -325,7 +327,7 @@ def flag_convert(
 ) -> Flag:
     """in_review (ops lead) or escalated (deputy mayor, ops lead) → project: links the flag to an existing
     open project, or creates a new one (title, optional owner and agencies; the flag's agency is always
-    one). Writes one event, ``flag.converted``, naming the project."""
+    one). Writes one event, ``flag.converted``, naming the project; a new project's owner is told it is theirs."""
     from .projects import project_is_open, validate_owner
 
     title = (title or "").strip()
@@ -346,7 +348,14 @@ def flag_convert(
         target.agencies.add(flag.indicator.agency, *data["agencies"])
         flag.project = target
         escalation = _decide(flag, actor, Decision.PROJECT, f"Project #{target.pk}: {target.title}")
-        return {"project": target.pk, "title": target.title, "new_project": created, "escalation": escalation}
+        owner = target.owner.get_username() if created and target.owner else None
+        return {
+            "project": target.pk,
+            "title": target.title,
+            "new_project": created,
+            "owner": owner,
+            "escalation": escalation,
+        }
 
     inputs = {"project": project, "title": title, "owner": owner, "agencies": agencies, "description": description}
     return _transition(flag=flag, actor=actor, action=Action.CONVERT, inputs=inputs, change=change)

@@ -33,7 +33,17 @@ from core.permissions import Role, holders
 
 from ..audit_trail import Verb, verb_label
 from ..lifecycle import FlagStatus, Severity
-from ..models import EmailMode, Escalation, Event, Flag, Notification, NotificationPreference, OutboxKind, OutboxMessage
+from ..models import (
+    EmailMode,
+    Escalation,
+    Event,
+    Flag,
+    Notification,
+    NotificationPreference,
+    OutboxKind,
+    OutboxMessage,
+    Project,
+)
 from .outbox import outbox_put, outbox_put_many
 
 if TYPE_CHECKING:
@@ -45,6 +55,9 @@ NEW_FLAG_VERBS = {Verb.FLAG_DETECTED, Verb.FLAG_CREATED, Verb.FLAG_REGRESSED}
 DECISION_VERBS = {Verb.FLAG_RETURNED, Verb.FLAG_DELEGATED, Verb.FLAG_CONVERTED}
 PROJECT_VERBS = {Verb.PROJECT_CREATED, Verb.PROJECT_COMPLETED}
 OVERDUE_LEAD = "overdue_lead"
+# A project given to someone (created, converted from a case or changed to name them its owner): the owner
+# hears of it under this reason, with its own title, beside whoever hears of the event itself.
+PROJECT_OWNER = "project_owner"
 
 
 SUBJECT_LENGTH = 200
@@ -59,6 +72,12 @@ def notify_later_many(event_ids: list[int], reason: str = "event") -> None:
     """Owe the notifications of many events (a detection shard's new red flags): one outbox message."""
     if event_ids:
         outbox_put(OutboxKind.NOTIFY, {"events": event_ids, "reason": reason})
+
+
+def notify_owner_later(event: Event) -> None:
+    """Owe the new owner of ``event``'s project a notification that the project is now theirs (in the caller's
+    transaction, as ``notify_later``)."""
+    notify_later_many([event.pk], reason=PROJECT_OWNER)
 
 
 def email_subject(text: str) -> str:
@@ -87,7 +106,7 @@ def _escalation_audience(flag: Flag) -> "QuerySet[User]":
     return _with_role(portfolio.members.all(), Role.DEPUTY_MAYOR)
 
 
-def without_deputy_mayor(event: Event) -> bool:
+def _without_deputy_mayor(event: Event) -> bool:
     """Whether ``event`` escalated a case of an agency without a portfolio: no deputy mayor's office hears of
     it, the ops leads do, and the notification says why."""
     flag = event.flag
@@ -104,16 +123,37 @@ def _overdue_audience(flag: Flag) -> "QuerySet[User]":
     return _with_role(flag.indicator.agency.liaisons.all(), Role.LIAISON)
 
 
+def _project_audience(event: Event, project: Project) -> "QuerySet[User]":
+    """A project created or completed: the liaisons who escalated its flags, and (completed) its owner — told
+    of a new project as theirs under ``PROJECT_OWNER``, not twice."""
+    escalators = _escalators(project.flags.all())
+    if event.verb == Verb.PROJECT_CREATED:
+        return escalators
+    # Without an owner, pk=None is Django's "IS NULL": nobody. The plugin's lookup types leave None out.
+    return User.objects.filter(pk=project.owner_id) | escalators  # type: ignore[misc]
+
+
+def _owner_given(event: Event) -> str | None:
+    """The username of the owner ``event`` gave its project to (created or converted with an owner, or changed
+    to one), else ``None``."""
+    data = event.data or {}
+    owner = data.get("changes", {}).get("owner", {}).get("new") if "changes" in data else data.get("owner")
+    return owner if isinstance(owner, str) else None
+
+
 def _audience(event: Event, reason: str) -> "QuerySet[User]":
     flag = event.flag
     if reason == OVERDUE_LEAD:
         return _with_role(User.objects.all(), Role.OPS_LEAD)
+    if reason == PROJECT_OWNER:
+        # The owner the event named, not the project's owner when the dispatcher runs: given to one person,
+        # then to another, each hears of their own turn only.
+        owner = _owner_given(event)
+        return User.objects.filter(username=owner) if owner else User.objects.none()
     if event.verb == Verb.AUDIT_CHAIN_BROKEN:
         return _with_role(User.objects.all(), Role.ADMIN)
     if event.verb in PROJECT_VERBS and event.project is not None:
-        # Without an owner, pk=None is Django's "IS NULL": nobody. The plugin's lookup types leave None out.
-        owner = User.objects.filter(pk=event.project.owner_id)  # type: ignore[misc]
-        return owner | _escalators(event.project.flags.all())
+        return _project_audience(event, event.project)
     if flag is None:
         return User.objects.none()
     if event.verb in NEW_FLAG_VERBS and flag.severity == Severity.RED:
@@ -146,7 +186,9 @@ def _new_case_audience(event: Event, reason: str) -> tuple[str, int, int | None]
 
 def _title(event: Event, reason: str) -> str:
     subject = "Overdue and untouched" if reason == OVERDUE_LEAD else verb_label(event.verb)
-    if reason != OVERDUE_LEAD and without_deputy_mayor(event):
+    if reason == PROJECT_OWNER and event.project is not None:
+        return f"A project is yours to run: {event.project.title}"[:300]
+    if reason != OVERDUE_LEAD and _without_deputy_mayor(event):
         subject = "Escalated with no deputy mayor to decide"
     if event.flag is not None:
         subject += f": {event.flag.indicator.name}"
@@ -199,11 +241,11 @@ def _create_many(event_ids: list[int], reason: str) -> list[Notification]:
         title = _title(event, reason)
         body = render_to_string(
             "emails/notification.txt",
-            {"event": event, "title": title, "reason": reason, "without_deputy_mayor": without_deputy_mayor(event)},
+            {"event": event, "title": title, "reason": reason, "without_deputy_mayor": _without_deputy_mayor(event)},
         )
         url = (
             f"/flags/{event.flag_id}/"
-            if event.flag_id
+            if event.flag_id and reason != PROJECT_OWNER
             else (f"/projects/{event.project_id}/" if event.project_id else "")
         )
         new += [Notification(user=user, event=event, reason=reason, title=title, body=body, url=url) for user in users]

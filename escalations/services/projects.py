@@ -25,7 +25,7 @@ from ..lifecycle import (
 from ..models import Milestone, Project
 from .events import event_record
 from .inputs import clean_inputs
-from .notifications import notify_later
+from .notifications import notify_later, notify_owner_later
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -57,7 +57,8 @@ def project_create(
     start_date: dt.date | None = None,
     target_date: dt.date | None = None,
 ) -> Project:
-    """Create a project (status ``proposed``). Writes ``project.created``; the owner is notified."""
+    """Create a project (status ``proposed``). Writes ``project.created``; the owner is told the project is
+    theirs, the liaisons who escalated its flags that it exists."""
     require(actor, Capability.RUN_PROJECTS)
     title = (title or "").strip()
     if not title:
@@ -82,6 +83,8 @@ def project_create(
             },
         )
         notify_later(event)
+        if owner is not None:
+            notify_owner_later(event)
     return project
 
 
@@ -143,7 +146,8 @@ def project_update(
     """Change a project's fields and/or status (a row of ``PROJECT_TRANSITIONS``). Completing needs an
     outcome and resolves the project's open flags (``flag.resolved`` each, system actor labelled with the
     project); the project writes one event: ``project.completed``, ``project.cancelled`` or
-    ``project.updated`` with old and new values. A call that changes nothing writes nothing."""
+    ``project.updated`` with old and new values; a new owner is told the project is theirs. A call that changes
+    nothing writes nothing."""
     require(actor, Capability.RUN_PROJECTS)
     _check_changes(changes, status)
     from .flags import flag_resolve
@@ -171,6 +175,8 @@ def project_update(
             data={"changes": diff},
         )
         notify_later(event)
+        if "owner" in diff and project.owner_id:
+            notify_owner_later(event)
         if completing:
             for flag in project.flags.filter(status=FlagStatus.PROJECT).order_by("pk"):
                 flag_resolve(

@@ -65,6 +65,7 @@ NOT_ONE_EVENT: dict[str, str] = {
     # Side effects of an event already recorded, through the outbox: each notification names its event.
     "escalations.services.notifications.notify_later": "the outbox row of a recorded event's notifications",
     "escalations.services.notifications.notify_later_many": "the outbox rows of recorded events' notifications",
+    "escalations.services.notifications.notify_owner_later": "the outbox row of a recorded event's owner notice",
     "escalations.services.notifications.notifications_create": "the notifications of a recorded event",
     "escalations.services.notifications.notifications_create_many": "the notifications of recorded events",
     "escalations.services.notifications.emails_owed": "the outbox rows of the e-mails recorded notifications owe",
