@@ -53,6 +53,7 @@ class Verb(models.TextChoices):
     PROJECT_CANCELLED = "project.cancelled", "Project cancelled"
     MILESTONE_ADDED = "project.milestone_added", "Milestone added"
     MILESTONE_DONE = "project.milestone_done", "Milestone done"
+    MILESTONE_UPDATED = "project.milestone_updated", "Milestone changed"
     AUDIT_CHAIN_BROKEN = "audit.chain_broken", "Audit chain broken"
     # Changes outside the flag lifecycle: configuration, reference data, roles, data, runs, sign-in.
     RULE_CREATED = "rule.created", "Rule added"

@@ -233,8 +233,15 @@ class ProjectForm(forms.ModelForm):
 
 
 class MilestoneForm(forms.Form):
+    """A new milestone, or a milestone's changes (``initial`` its current values)."""
+
     title = forms.CharField(max_length=300)
     due = forms.DateField(required=False, widget=DateInput)
+    owner = UserChoiceField(queryset=None, required=False, label="Owner", empty_label="Nobody yet")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = selectors.people_active()
 
 
 class SavedViewForm(forms.Form):

@@ -51,6 +51,14 @@ class Milestone(models.Model):
     title = models.CharField(max_length=300)
     due = models.DateField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_milestones",
+        help_text="Who sees the milestone through (optional).",
+    )
 
     class Meta:
         ordering = ["due", "id"]

@@ -92,7 +92,7 @@ def escalations_awaiting_decision(user) -> QuerySet[Escalation]:
 
 
 def projects_visible_to(user) -> QuerySet[Project]:
-    projects = Project.objects.select_related("owner").prefetch_related("agencies", "milestones")
+    projects = Project.objects.select_related("owner").prefetch_related("agencies", "milestones__owner")
     scope = scope_of(user)
     if scope.sees_all:
         return projects
@@ -288,6 +288,12 @@ def assignable_users() -> QuerySet:
 def project_managers() -> QuerySet:
     User = get_user_model()
     return User.objects.filter(groups__name=Role.PROJECT_MANAGER, is_active=True).distinct().order_by("username")
+
+
+def people_active() -> QuerySet:
+    """Everyone who can still sign in: who may own a milestone (an agency's liaison as well as a project
+    manager)."""
+    return get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
 def users_qualifying(users: Users, agency=None) -> QuerySet:

@@ -35,6 +35,11 @@ urlpatterns = [
     path("projects/<int:pk>/edit/", projects.project_edit, name="project_edit"),
     path("projects/<int:pk>/milestones/", projects.project_milestone_add, name="project_milestone_add"),
     path(
+        "projects/<int:pk>/milestones/<int:milestone_pk>/edit/",
+        projects.project_milestone_edit,
+        name="project_milestone_edit",
+    ),
+    path(
         "projects/<int:pk>/milestones/<int:milestone_pk>/done/",
         projects.project_milestone_done,
         name="project_milestone_done",

@@ -415,7 +415,14 @@ def _project_changed(verb, who, data, names):
 @_tells(Verb.MILESTONE_ADDED)
 def _milestone_added(verb, who, data, names):
     due = f", due {value_text(data['due'])}" if data.get("due") else ""
-    return f"{who} added the milestone “{data.get('title', '')}”{due}"
+    owner = f", for {value_text(data['owner'], 'owner', names)}" if data.get("owner") else ""
+    return f"{who} added the milestone “{data.get('title', '')}”{due}{owner}"
+
+
+@_tells(Verb.MILESTONE_UPDATED)
+def _milestone_updated(verb, who, data, names):
+    changes = _and(change_clauses(data.get("changes"), names))
+    return _with(f"{who} changed the milestone “{data.get('title', '')}”", changes)
 
 
 @_tells(Verb.MILESTONE_DONE)

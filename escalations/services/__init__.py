@@ -21,7 +21,14 @@ from .flags import (
     flag_review,
     flag_set_severity,
 )
-from .projects import milestone_add, milestone_complete, project_act, project_create, project_update
+from .projects import (
+    milestone_add,
+    milestone_complete,
+    milestone_update,
+    project_act,
+    project_create,
+    project_update,
+)
 from .sla import closure_delete, closure_save, sla_policy_update
 
 __all__ = [
@@ -48,6 +55,7 @@ __all__ = [
     "flags_bulk_act",
     "milestone_add",
     "milestone_complete",
+    "milestone_update",
     "password_change",
     "project_act",
     "project_create",

@@ -196,22 +196,74 @@ def project_act(*, project: Project, actor: "User", action: ProjectAction, **inp
     return project_update(project=project, actor=actor, status=row.target, **values)
 
 
-def milestone_add(*, project: Project, actor: "User", title: str, due: dt.date | None = None) -> Milestone:
-    """Add a milestone to an open project. Writes ``project.milestone_added``."""
+MILESTONE_FIELDS = ("title", "due", "owner")
+
+
+def _milestone_owner(owner: "User | None") -> None:
+    if owner is not None and not owner.is_active:
+        raise InvalidInput({"owner": f"{owner.get_username()} can no longer sign in."})
+
+
+def _open_project_locked(project: Project) -> Project:
+    """The project, locked; refused (``TransitionNotAllowed``) once it is completed or cancelled: its
+    milestones are its record then."""
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    if not project_is_open(project):
+        raise TransitionNotAllowed(f"The project is {project.get_status_display().lower()}.", status=project.status)
+    return project
+
+
+def milestone_add(
+    *, project: Project, actor: "User", title: str, due: dt.date | None = None, owner: "User | None" = None
+) -> Milestone:
+    """Add a milestone (optionally with an owner) to an open project. Writes ``project.milestone_added``."""
     require(actor, Capability.RUN_PROJECTS)
     title = (title or "").strip()
     if not title:
         raise InvalidInput({"title": "This field is required."})
+    _milestone_owner(owner)
     with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=project.pk)
-        if not project_is_open(project):
-            raise TransitionNotAllowed(f"The project is {project.get_status_display().lower()}.", status=project.status)
-        milestone = Milestone.objects.create(project=project, title=title, due=due)
+        project = _open_project_locked(project)
+        milestone = Milestone.objects.create(project=project, title=title, due=due, owner=owner)
         event_record(
             verb=Verb.MILESTONE_ADDED,
             actor=actor,
             project=project,
-            data={"milestone": milestone.pk, "title": title, "due": due},
+            data={"milestone": milestone.pk, "title": title, "due": due, "owner": _display(owner)},
+        )
+    return milestone
+
+
+def milestone_update(*, milestone: Milestone, actor: "User", **changes: Any) -> Milestone:
+    """Change a milestone's title, due date or owner (an open project's only). Writes one
+    ``project.milestone_updated`` with the old and new values; a call that changes nothing writes nothing
+    (safe to repeat)."""
+    require(actor, Capability.RUN_PROJECTS)
+    unknown = set(changes) - set(MILESTONE_FIELDS)
+    if unknown:
+        raise InvalidInput(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
+    if "title" in changes:
+        changes["title"] = (changes["title"] or "").strip()
+        if not changes["title"]:
+            raise InvalidInput({"title": "This field is required."})
+    _milestone_owner(changes.get("owner"))
+    with transaction.atomic():
+        milestone = Milestone.objects.select_for_update().select_related("owner").get(pk=milestone.pk)
+        project = _open_project_locked(milestone.project)
+        diff = {}
+        for name, value in changes.items():
+            old = getattr(milestone, name)
+            if old != value:
+                diff[name] = {"old": _display(old), "new": _display(value)}
+                setattr(milestone, name, value)
+        if not diff:
+            return milestone
+        milestone.save(update_fields=list(diff))
+        event_record(
+            verb=Verb.MILESTONE_UPDATED,
+            actor=actor,
+            project=project,
+            data={"milestone": milestone.pk, "title": milestone.title, "changes": diff},
         )
     return milestone
 

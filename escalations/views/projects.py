@@ -1,5 +1,6 @@
 """The project board and the pages that run a project: create, edit, the actions of the project table
-(start, hold, complete with an outcome — which resolves the project's cases —, cancel), milestones."""
+(start, hold, complete with an outcome — which resolves the project's cases —, cancel), milestones (added,
+edited, marked done; the project shows how much of them is done)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,14 @@ from ..access import project_actions_available
 from ..forms import PROJECT_ACTION_FORMS, MilestoneForm, ProjectForm
 from ..lifecycle import ProjectAction, ProjectStatus
 from ..models import Milestone, Project
-from ..services import milestone_add, milestone_complete, project_act, project_create, project_update
+from ..services import (
+    milestone_add,
+    milestone_complete,
+    milestone_update,
+    project_act,
+    project_create,
+    project_update,
+)
 
 BOARD_COLUMNS = [ProjectStatus.PROPOSED, ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD, ProjectStatus.COMPLETED]
 
@@ -41,6 +49,15 @@ def _trend(project, series) -> list:
         since = project.start_date or project.created_at.date()
         trends.append({"indicator": indicator, "measurements": measurements, "since": since})
     return trends
+
+
+def milestone_progress(milestones) -> dict:
+    """How much of a project is done: its done milestones out of all, and the share in whole percent
+    (``None`` without any milestone: nothing to measure, not 0 %)."""
+    milestones = list(milestones)
+    done = sum(1 for m in milestones if m.done_at)
+    percent = round(100 * done / len(milestones)) if milestones else None
+    return {"done": done, "total": len(milestones), "percent": percent}
 
 
 @login_required
@@ -94,6 +111,7 @@ def project_detail(request, pk: int, action_form=None, milestone_form=None, stat
             "action_forms": _project_action_forms(request, project, bound=action_form),
             "open_bound": action_form.action.value if action_form is not None else "",
             "milestone_form": milestone_form or MilestoneForm(),
+            "progress": milestone_progress(project.milestones.all()),
             "events": selectors.events_visible_to(request.user).filter(project=project).order_by("id"),
         },
         status=status,
@@ -165,6 +183,26 @@ def project_milestone_add(request, pk: int):
         return project_detail(request, pk, milestone_form=form, status=status)
     messages.success(request, "Milestone added.")
     return redirect("project_detail", project.pk)
+
+
+@login_required
+def project_milestone_edit(request, pk: int, milestone_pk: int):
+    """Change a milestone's title, due date or owner (one ``project.milestone_updated`` event)."""
+    require(request.user, Capability.RUN_PROJECTS)
+    project = _project_or_404(request.user, pk)
+    milestone = project.milestones.select_related("owner").filter(pk=milestone_pk).first()
+    if milestone is None:
+        raise Http404("No such milestone")
+    current = {"title": milestone.title, "due": milestone.due, "owner": milestone.owner}
+    form = MilestoneForm(request.POST or None, initial=current)
+    status = 200
+    if request.method == "POST":
+        status, _ = submit(form, lambda: milestone_update(milestone=milestone, actor=request.user, **form.cleaned_data))
+        if status == 200:
+            messages.success(request, f"Milestone “{form.cleaned_data['title']}” saved.")
+            return redirect("project_detail", project.pk)
+    context = {"form": form, "project": project, "milestone": milestone}
+    return render(request, "escalations/milestone_form.html", context, status=status)
 
 
 @login_required

@@ -283,6 +283,14 @@ def _milestone_complete(w: World):
     return lambda: _service("escalations.services.projects.milestone_complete")(milestone=milestone, actor=w.pm)
 
 
+@case("escalations.services.projects.milestone_update")
+def _milestone_update(w: World):
+    milestone = _service("escalations.services.projects.milestone_add")(project=w.project(), actor=w.pm, title="Hire")
+    return lambda: _service("escalations.services.projects.milestone_update")(
+        milestone=milestone, actor=w.pm, title="Hire two", owner=w.pm
+    )
+
+
 def _flag_action(action: Action) -> Case:
     """A case for one flag action: a flag brought to a status the action is allowed from, by a role allowed."""
 

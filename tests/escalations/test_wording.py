@@ -48,6 +48,11 @@ SAMPLES: dict[str, dict] = {
     Verb.PROJECT_CANCELLED: {"changes": {}},
     Verb.MILESTONE_ADDED: {"milestone": 1, "title": "Hire", "due": None},
     Verb.MILESTONE_DONE: {"milestone": 1, "title": "Hire"},
+    Verb.MILESTONE_UPDATED: {
+        "milestone": 1,
+        "title": "Hire",
+        "changes": {"owner": {"old": None, "new": "dana"}, "due": {"old": None, "new": "2027-03-01"}},
+    },
     Verb.AUDIT_CHAIN_BROKEN: {"event": 12, "problem": "its hash does not match its content"},
     Verb.RULE_CREATED: {
         "rule": 1,

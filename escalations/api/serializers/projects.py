@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 
 class MilestoneSerializer(ModelSerializer):
     done = serializers.SerializerMethodField()
+    owner: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Milestone
-        fields = ["id", "title", "due", "done", "done_at"]
+        fields = ["id", "title", "due", "owner", "done", "done_at"]
         read_only_fields = fields
 
     def get_done(self, milestone: Milestone) -> bool:
@@ -73,7 +76,14 @@ class ProjectInput(serializers.Serializer):
 class MilestoneInput(serializers.Serializer):
     title = CharField(max_length=300)
     due = serializers.DateField(required=False, allow_null=True)
+    owner = UsernameField(required=False, allow_null=True, help_text="Username of who sees it through.")
 
 
 class MilestoneUpdate(serializers.Serializer):
-    done = BooleanField(help_text="true marks the milestone done (done milestones stay done).")
+    """Mark a milestone done and/or change its title, due date or owner (an open project's); each change
+    present is made, the edit first."""
+
+    done = BooleanField(required=False, help_text="true marks the milestone done (done milestones stay done).")
+    title = CharField(max_length=300, required=False)
+    due = serializers.DateField(required=False, allow_null=True)
+    owner = UsernameField(required=False, allow_null=True, help_text="Username of who sees it through.")

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from core.permissions import Capability
 from escalations.models import Flag
 from escalations.selectors import projects_visible_to
-from escalations.services import milestone_add, milestone_complete, project_create, project_update
+from escalations.services import milestone_add, milestone_complete, milestone_update, project_create, project_update
 
 from ..pagination import Pagination
 from ..permissions import Allows, ReadOnly
@@ -97,7 +97,9 @@ class ProjectViewSet(
         return Response(MilestoneSerializer(milestone).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Mark a milestone done", request=MilestoneUpdate, responses={200: MilestoneSerializer, **ERRORS}
+        summary="Change a milestone or mark it done",
+        request=MilestoneUpdate,
+        responses={200: MilestoneSerializer, **ERRORS},
     )
     @action(
         detail=True,
@@ -111,11 +113,15 @@ class ProjectViewSet(
         milestone = get_object_or_404(project.milestones.all(), pk=milestone_id)
         serializer = MilestoneUpdate(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if serializer.validated_data["done"]:
-            milestone = milestone_complete(milestone=milestone, actor=request.user)
-        elif milestone.done_at is not None:
+        changes = dict(serializer.validated_data)
+        done = changes.pop("done", None)
+        if done is False and milestone.done_at is not None:  # refused before anything is changed
             return Response(
                 {"detail": "A milestone that is done stays done.", "status": "done", "available_actions": []},
                 status=status.HTTP_409_CONFLICT,
             )
+        if changes:
+            milestone = milestone_update(milestone=milestone, actor=request.user, **changes)
+        if done:
+            milestone = milestone_complete(milestone=milestone, actor=request.user)
         return Response(MilestoneSerializer(milestone).data)
