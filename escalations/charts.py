@@ -148,7 +148,7 @@ def _frame(values: list[float], target: float | None, band: Band | None, width: 
     return _Frame(70, width - 20, 16, height - 34, len(values), lo - margin, hi + margin), margin
 
 
-def _description(indicator, measurements: list, target, flagged_period) -> str:
+def _description(indicator, measurements: list, target, flagged_period, since: dt.date | None = None) -> str:
     kind = indicator.measurement_type
     desc = [
         f"{period_label(m.period, indicator.frequency)}: {format_value(m.value, kind)}{_preliminary(m)}"
@@ -158,6 +158,8 @@ def _description(indicator, measurements: list, target, flagged_period) -> str:
         desc.append(f"target {format_value(target, kind)}")
     if flagged_period is not None:
         desc.append(f"flagged period {period_label(flagged_period, indicator.frequency)}")
+    if since is not None:
+        desc.append(f"project started {since.isoformat()}")
     return f'<desc id="chart-desc-{indicator.pk}">{escape("; ".join(desc))}</desc>'
 
 
@@ -199,15 +201,32 @@ def _target(f: _Frame, target: float, kind: str) -> str:
     )
 
 
+def _since_x(f: _Frame, periods: list[dt.date], since: dt.date) -> float:
+    """Where the project's start falls on the chart: between the periods around it, in proportion to the days
+    (the points are evenly spaced, one per period); at the right edge when it started after the last value,
+    at the first point when before it."""
+    after = next((i for i, period in enumerate(periods) if period >= since), None)
+    if after is None:
+        return f.right
+    if after == 0 or periods[after] == since:
+        return f.x(after)
+    before = after - 1
+    share = (since - periods[before]).days / max(1, (periods[after] - periods[before]).days)
+    return f.x(before) + share * (f.x(after) - f.x(before))
+
+
 def _since(f: _Frame, measurements: list, since: dt.date) -> list[str]:
-    """The project's start, before the first point on or after it."""
-    first = next((i for i, m in enumerate(measurements) if m.period >= since), None)
-    if first is None:
-        return []
-    x = f.x(first)
+    """A vertical marker at the project's start, labelled with its date (on the left of the marker when it
+    stands in the right half, so that the label stays inside the chart)."""
+    x = _since_x(f, [m.period for m in measurements], since)
+    right_half = x > (f.left + f.right) / 2
+    label_x, anchor = (x - 4, "end") if right_half else (x + 4, "start")
     return [
         f'<line class="since" x1="{x:.1f}" y1="{f.top}" x2="{x:.1f}" y2="{f.bottom}"/>',
-        f'<text class="since-label" x="{x + 4:.1f}" y="{f.top + 10}">project start</text>',
+        (
+            f'<text class="since-label" x="{label_x:.1f}" y="{f.top + 10}" text-anchor="{anchor}">'
+            f"project start {since.isoformat()}</text>"
+        ),
     ]
 
 
@@ -265,7 +284,7 @@ def series_chart(
             'preserveAspectRatio="xMidYMid meet">'
         ),
         f'<title id="chart-title-{indicator.pk}">{escape(f"{indicator.name}: {len(measurements)} values")}</title>',
-        _description(indicator, measurements, target, flagged_period),
+        _description(indicator, measurements, target, flagged_period, since),
         *_axes(f, margin, kind),
         *(_band(f, band, kind) if band is not None else []),
         *([_target(f, target, kind)] if target is not None else []),

@@ -251,6 +251,34 @@ def back_to_baseline(direction: str, baseline: Decimal | None, value: Decimal) -
     return value == baseline
 
 
+@dataclass
+class Recovery:
+    """Whether an indicator recovered since a project started: its latest value since the start against its
+    case's baseline (or, without one, against its value when the project started). ``recovered`` is ``None``
+    when that cannot be told: nothing measured since the start, or nothing to compare with."""
+
+    since: dt.date
+    latest: Measurement | None
+    reference: Decimal | None
+    against_baseline: bool
+    recovered: bool | None
+
+
+def recovery_since(*, indicator: Indicator, measurements: list, since: dt.date, baseline: Decimal | None) -> Recovery:
+    """Did ``indicator`` recover since ``since`` (a project's start)? See ``Recovery``; ``measurements`` are
+    the indicator's series, oldest first."""
+    after = [m for m in measurements if m.period >= since]
+    latest = after[-1] if after else None
+    reference = baseline
+    if reference is None:
+        before = [m for m in measurements if m.period < since]
+        reference = before[-1].value if before else None
+    recovered = None
+    if latest is not None and reference is not None:
+        recovered = back_to_baseline(indicator.desired_direction, reference, latest.value)
+    return Recovery(since, latest, reference, baseline is not None, recovered)
+
+
 def operations_history(*, user, flags: QuerySet[Flag]) -> list[FlagOutcome]:
     """The story of each flag in ``flags`` (already scoped by the caller), oldest first, with every event of
     the flag and of its project, in four queries."""

@@ -309,7 +309,8 @@ def open_projects(user) -> QuerySet[Project]:
 
 def project_get(user, pk) -> Project:
     """The project if ``user`` may see it, with its flags; raises ``Project.DoesNotExist`` otherwise."""
-    return projects_visible_to(user).prefetch_related("flags__indicator__agency").get(pk=pk)
+    projects = projects_visible_to(user).prefetch_related("flags__indicator__agency", signals_prefetch("flags__"))
+    return projects.get(pk=pk)
 
 
 def escalations_of_flag(flag) -> QuerySet[Escalation]:

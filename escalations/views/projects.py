@@ -7,13 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.forms import submit
 from core.permissions import Capability, require
 
-from .. import charts, selectors
+from .. import charts, reports, selectors
 from ..access import project_actions_available
 from ..forms import PROJECT_ACTION_FORMS, MilestoneForm, ProjectForm
 from ..lifecycle import ProjectAction, ProjectStatus
@@ -38,16 +39,21 @@ def _project_or_404(user, pk) -> Project:
 
 
 def _trend(project, series) -> list:
-    """The series of each indicator whose flag the project took on, marked from the project's start."""
+    """The series of each indicator whose flag the project took on, marked from the project's start, and
+    whether the indicator recovered since (against the baseline of the case the project took on)."""
     seen, trends = set(), []
+    since = project.start_date or timezone.localdate(project.created_at)
     for flag in project.flags.all():
         indicator = flag.indicator
         if indicator.pk in seen:
             continue
         seen.add(indicator.pk)
         measurements = series.get(indicator.pk, [])
-        since = project.start_date or project.created_at.date()
-        trends.append({"indicator": indicator, "measurements": measurements, "since": since})
+        lead = flag.lead_signal
+        recovery = reports.recovery_since(
+            indicator=indicator, measurements=measurements, since=since, baseline=lead.baseline if lead else None
+        )
+        trends.append({"indicator": indicator, "measurements": measurements, "since": since, "recovery": recovery})
     return trends
 
 
@@ -62,7 +68,11 @@ def milestone_progress(milestones) -> dict:
 
 @login_required
 def project_board(request):
-    projects = list(selectors.projects_visible_to(request.user).prefetch_related("flags__indicator__agency"))
+    projects = list(
+        selectors.projects_visible_to(request.user).prefetch_related(
+            "flags__indicator__agency", selectors.signals_prefetch("flags__")
+        )
+    )
     series = selectors.series_by_indicator({f.indicator_id for p in projects for f in p.flags.all()})
     columns = {status: [] for status in BOARD_COLUMNS}
     for project in projects:

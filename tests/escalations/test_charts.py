@@ -1,6 +1,7 @@
 """The chart module: fiscal-year labels, MMR value formats, the threshold band and the SVG it draws."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -94,3 +95,23 @@ def test_preliminary_values_are_drawn_hollow_and_said_so():
     svg = charts.series_chart(indicator=indicator(), measurements=points)
     assert svg.count('class="point preliminary"') == 1 and svg.count('class="point"') == 1
     assert "FY2023: 90 (preliminary)" in svg
+
+
+def _marker_x(svg: str) -> float:
+    found = re.search(r'<line class="since" x1="([\d.]+)"', svg)
+    assert found is not None, "no project start marker"
+    return float(found.group(1))
+
+
+def test_the_project_start_is_marked_where_it_falls_even_after_the_last_value():
+    series = [SimpleNamespace(period=dt.date(2019 + i, 7, 1), value=Decimal(10 + i)) for i in range(4)]
+    between = charts.series_chart(indicator=indicator(), measurements=series, since=dt.date(2021, 1, 1))
+    on_a_point = charts.series_chart(indicator=indicator(), measurements=series, since=dt.date(2021, 7, 1))
+    after = charts.series_chart(indicator=indicator(), measurements=series, since=dt.date(2024, 3, 1))
+    # Points stand at x = 70, 253.3, 436.7, 620 (one per fiscal year); 2021-01-01 is half-way between FY2021's
+    # and FY2022's, after the last value the marker stands at the right edge — it used to be left out.
+    assert 340 < _marker_x(between) < 350
+    assert _marker_x(on_a_point) == pytest.approx(436.7, abs=0.1)
+    assert _marker_x(after) == 620.0
+    assert "project start 2024-03-01" in after and 'text-anchor="end"' in after
+    assert "project started 2021-01-01" in between  # the text alternative says it too

@@ -128,3 +128,29 @@ def test_a_milestone_edit_page_refuses_who_runs_no_project(client, pm, liaison):
     assert client.post(edit, {"title": "X"}).status_code == 403
     milestone.refresh_from_db()
     assert milestone.title == "Hire"
+
+
+# ------------------------------------------------------------------------------ the trend since the start
+@pytest.mark.parametrize(
+    ("values", "shown", "recovered"),
+    [
+        ([80, 70, 60, 65], "✓ Recovered since the project started", "yes"),  # better than FY2018's 60
+        ([80, 70, 60, 55], "✗ Not recovered yet", "no"),
+        ([80, 70], "Not measured since the project started", "unknown"),
+    ],
+)
+def test_the_project_page_says_whether_the_indicator_recovered_since_it_started(
+    client, agency, liaison, lead, pm, series, values, shown, recovered
+):
+    """A case raised by hand has no baseline: the value when the project started (FY2018's, 60, for a start
+    in March 2018) is the mark; higher is better here."""
+    indicator = series(values, agency=agency, desired_direction="up")
+    flag = services.flag_raise(indicator=indicator, actor=liaison, severity="red", summary="Falling")
+    flag = services.flag_review(flag=flag, actor=liaison)
+    flag = services.flag_convert(flag=flag, actor=lead, title="Turn around", owner=pm)
+    services.project_update(project=flag.project, actor=pm, start_date=dt.date(2018, 3, 1))
+    client.force_login(pm)
+    page = client.get(reverse("project_detail", args=[flag.project_id])).text
+    assert shown in page
+    assert f'data-recovered="{recovered}"' in page
+    assert "project start 2018-03-01" in page  # the chart's marker and its legend
