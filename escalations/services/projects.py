@@ -248,7 +248,7 @@ def milestone_update(*, milestone: Milestone, actor: "User", **changes: Any) -> 
             raise InvalidInput({"title": "This field is required."})
     _milestone_owner(changes.get("owner"))
     with transaction.atomic():
-        milestone = Milestone.objects.select_for_update().select_related("owner").get(pk=milestone.pk)
+        milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
         project = _open_project_locked(milestone.project)
         diff = {}
         for name, value in changes.items():
