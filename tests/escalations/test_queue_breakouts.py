@@ -15,6 +15,7 @@ from indicators.models import Indicator
 
 from ..factories import FlagFactory, IndicatorFactory
 from .test_filters_agree import api_for, api_rows
+from .test_page_queries import QUEUE_MAX_QUERIES, count_queries
 from .test_queue import QUEUE, row, rows
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +150,12 @@ def test_the_api_names_a_breakouts_parent(client, liaison, district):
 )
 def test_a_breakouts_place_is_read_from_its_name(name, parent, place):
     assert breakout_place(Indicator(name=name, parent=Indicator(name=parent))) == place
+
+
+def test_grouping_costs_no_query(client, liaison, agency, district):
+    """The parent of each breakout comes with the page of cases; the queue's budget holds with groups."""
+    client.force_login(liaison)
+    grouped = count_queries(client, QUEUE, **EVERYDAY)
+    assert grouped <= QUEUE_MAX_QUERIES
+    Indicator.objects.update(parent=None)  # the same cases, no breakouts
+    assert count_queries(client, QUEUE, **EVERYDAY) == grouped
