@@ -13,6 +13,8 @@ from rest_framework.exceptions import ValidationError
 class FilterBackend(DjangoFilterBackend):
     def get_filterset_kwargs(self, request: Any, queryset: Any, view: Any) -> dict[str, Any]:
         filterset_class = self.get_filterset_class(view, queryset)
+        if request.query_params.get("format", None) == "":
+            raise ValidationError({"format": ["Give csv or json, or leave the parameter out."]})
         if filterset_class is not None:
             empty = {
                 name: ["Give a value, or leave the parameter out."]

@@ -27,8 +27,12 @@ class PercolateAutoSchema(AutoSchema):
         return codes
 
     def _takes_query(self) -> bool:
-        """Whether the operation reads query parameters it may refuse (filters, pagination)."""
-        return getattr(self.view, "filterset_class", None) is not None or self._is_list_view()
+        """Whether the operation reads query parameters it may refuse (filters, pagination, its own)."""
+        return (
+            getattr(self.view, "filterset_class", None) is not None
+            or self._is_list_view()
+            or any(getattr(parameter, "location", None) == "query" for parameter in self.get_override_parameters())
+        )
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

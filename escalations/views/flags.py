@@ -22,6 +22,7 @@ from ..forms import ACTION_FORMS, BulkActionForm, SavedViewForm
 from ..lifecycle import Action
 from ..models import Flag
 from ..priority import PRIORITY_FORMULA, priority_terms
+from ..queue_groups import queue_rows
 from ..services import ACTION_SERVICES, flags_bulk_act
 from ..services.saved_views import saved_view_delete, saved_view_query, saved_view_save
 from .common import default_view, safe_next
@@ -30,12 +31,15 @@ QUEUE_PAGE_SIZE = 50
 
 
 def _queue_page(request, query: QueryDict, *, bulk=None, checked=(), saved_form=None, status: int = 200):
-    """The queue for ``query`` (its own address's, or the one a refused form was posted from): the rows of
-    ``FlagFilter``, the bulk form (``bulk``: a refused one, shown again with its action and fields, and
-    ``checked``: the cases that were selected) and the saved views."""
+    """The queue for ``query`` (its own address's, or the one a refused form was posted from): a page of the
+    rows of ``FlagFilter`` with breakouts grouped under their parent (``queue_groups``), the bulk form
+    (``bulk``: a refused one, shown again with its action and fields, and ``checked``: the cases that were
+    selected) and the saved views."""
     filters = FlagFilter(query, queryset=selectors.flags_visible_to(request.user), request=request)
     valid = filters.is_valid()
-    page = Paginator(filters.qs if valid else Flag.objects.none(), QUEUE_PAGE_SIZE).get_page(query.get("page"))
+    # Each breakout's parent comes in the same query: the page names it to group the breakouts under it.
+    flags = filters.qs.select_related("indicator__parent") if valid else Flag.objects.none()
+    page = Paginator(flags, QUEUE_PAGE_SIZE).get_page(query.get("page"))
     if bulk is None:
         bulk = BulkActionForm(flag_ids=[flag.pk for flag in page], user=request.user, auto_id="id_bulk_%s")
     current = saved_view_query(query.urlencode())
@@ -43,6 +47,7 @@ def _queue_page(request, query: QueryDict, *, bulk=None, checked=(), saved_form=
     context = {
         "filters": filters,
         "page": page,
+        "rows": queue_rows(page),
         "bulk": bulk,
         "checked": set(checked),
         "query": query,

@@ -56,6 +56,7 @@ def test_the_api_reads_json_not_forms(signed_in):
         ("check-runs/", {"full": 1}, "full"),
         ("check-runs/", {"full": "yes"}, "full"),
         ("agencies/", {"code": "AX", "name": "X", "portfolio": ""}, "portfolio"),
+        ("agencies/", {"code": "AX", "name": "X", "portfolio": 0}, "portfolio"),
         ("rules/", {"name": "R", "kind": "year_over_year", "yellow": "", "red": "10"}, "yellow"),
         ("rules/", {"name": "R", "kind": "year_over_year", "yellow": 5, "red": "10"}, "yellow"),
     ],
@@ -89,3 +90,19 @@ def test_a_code_already_taken_is_a_409_conflict_naming_the_field(client, make_us
     assert response.status_code == 409 and list(response.json()["fields"]) == ["code"]
     refused = client.post(f"{API}agencies/", {"code": "", "name": "Another"}, content_type="application/json")
     assert refused.status_code == 400  # bad and taken values together: bad input first
+
+
+@pytest.mark.django_db
+def test_a_briefing_since_long_ago_is_written_in_utc(client, make_user, agency):
+    client.force_login(make_user(Role.ADMIN))
+    response = client.get(f"{API}briefings/{agency.portfolio.code}/", {"since": "0643-06-18"})
+    assert (
+        response.status_code == 200 and response.json()["since"] == "0643-06-18T04:56:02Z"
+    )  # midnight, New York local mean time
+
+
+@pytest.mark.django_db
+def test_an_empty_format_is_refused(client, make_user):
+    client.force_login(make_user(Role.ADMIN))
+    response = client.get(f"{API}indicators/", {"format": ""})
+    assert response.status_code == 400 and "format" in response.json()["fields"]

@@ -48,6 +48,8 @@ REFUSED_BY_MEANING = {
     "POST /api/v1/rules/": "red lies beyond yellow, the parameters fit the kind, the scope's agency exists",
     "POST /api/v1/flags/": "the indicator exists in the user's agencies; an unmeasured period needs a value",
     "POST /api/v1/flags/bulk/": "the assignee, project manager or project must exist",
+    "PATCH /api/v1/rules/{id}/": "red lies beyond yellow, the parameters fit the kind, the scope's agency exists",
+    "PATCH /api/v1/indicators/{id}/": "a tolerance comes with its rationale",
     "POST /api/v1/check-runs/": "the date lies between the earliest measured period and a week from today",
 }
 

@@ -168,3 +168,22 @@ def test_the_page_and_the_api_refuse_the_same_bad_filter(client, world, page, pa
     assert 'class="field-error" role="alert"' in response.text  # the page says what is wrong, at its field
     refused = api_for(world["lead"]).get(f"{API}{path}", query)
     assert refused.status_code == 400 and set(refused.json()["fields"]) == set(query)
+
+
+def test_with_breakouts_the_queue_and_the_api_list_the_same_cases(client, world):
+    """The queue groups a breakout's case under its parent's (so within a page its order may differ from the
+    API's flat priority order), but every query lists the same cases on both."""
+    agency, lead = world["agency"], world["lead"]
+    parent = IndicatorFactory(agency=agency, name="Streets clean")
+    FlagFactory(indicator=parent)
+    for place, severity in (("Bronx CD 1", "red"), ("Bronx CD 2", "yellow"), ("Queens CD 4", "yellow")):
+        breakout = IndicatorFactory(agency=agency, parent=parent, name=f"Streets clean — {place}")
+        FlagFactory(indicator=breakout, severity=severity)
+    client.force_login(lead)
+    api = api_for(lead)
+    for query in FLAG_QUERIES:
+        page = page_rows(client, reverse("flag_queue"), query, "flag")
+        flat = api_rows(api, "flags/", query, 50)
+        assert sorted(page) == sorted(flat) and len(page) == len(set(page)), query
+    grouped = page_rows(client, reverse("flag_queue"), FLAG_QUERIES[0], "flag")
+    assert grouped != api_rows(api, "flags/", FLAG_QUERIES[0], 50)  # the everyday view does regroup them

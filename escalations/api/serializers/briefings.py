@@ -1,5 +1,7 @@
 """The deputy mayor's briefing."""
 
+import datetime as dt
+
 from rest_framework import serializers
 
 from ..fields import CharField
@@ -59,7 +61,8 @@ class BriefingSummarySerializer(serializers.Serializer):
 
 class BriefingSerializer(serializers.Serializer):
     portfolio = CharField(source="portfolio.code")
-    since = serializers.DateTimeField()
+    # In UTC: a day centuries back would otherwise get New York's local mean time offset (-04:56:02).
+    since = serializers.DateTimeField(default_timezone=dt.UTC)
     awaiting = BriefingItemSerializer(many=True)
     decided = EscalationSerializer(many=True)
     summary = BriefingSummarySerializer()

@@ -45,7 +45,7 @@ class CodeField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if isinstance(data, str) and "\x00" in data:
             self.fail("does_not_exist", slug_name=self.slug_field, value="(text with a NUL character)")
-        if not isinstance(data, str | int):
+        if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
 

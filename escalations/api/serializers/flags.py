@@ -29,7 +29,10 @@ class IndicatorRefSerializer(ModelSerializer):
 
     class Meta:
         model = Indicator
-        fields = ["id", "external_id", "name", "agency", "critical"]
+        fields = ["id", "external_id", "name", "agency", "critical", "parent"]
+        extra_kwargs = {
+            "parent": {"read_only": True, "help_text": "The id of a breakout's (a district's) parent indicator."}
+        }
 
 
 class RuleRefSerializer(ModelSerializer):
