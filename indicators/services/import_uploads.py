@@ -189,9 +189,10 @@ def import_uploads_sweep(*, now: dt.datetime | None = None) -> int:
         finished_at=now,
         report=_failure(message),
     )
-    stuck.update(status=Status.QUEUED)
+    retried = set(stuck.values_list("pk", flat=True))
+    stuck.filter(pk__in=retried).update(status=Status.QUEUED)
     waiting = ImportUpload.objects.filter(status=Status.QUEUED, uploaded_at__lt=now - dt.timedelta(seconds=60))
-    ids = list(waiting.values_list("pk", flat=True))
+    ids = sorted(retried | set(waiting.values_list("pk", flat=True)))
     for upload_id in ids:
         import_upload_kick(upload_id)
     return len(ids)
