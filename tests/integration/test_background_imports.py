@@ -49,8 +49,9 @@ def publish_to(broker_at, queue):
 
 
 def post(api, path) -> tuple:
+    file = SimpleUploadedFile(path.name, path.read_bytes())
     started = time.monotonic()
-    response = api.post(f"{API}imports/", {"file": SimpleUploadedFile(path.name, path.read_bytes())}, format="multipart")
+    response = api.post(f"{API}imports/", {"file": file}, format="multipart")
     return response, time.monotonic() - started
 
 
