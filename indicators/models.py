@@ -421,7 +421,7 @@ class ImportUpload(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
     format = models.CharField(max_length=32, blank=True)  # as asked for; blank: detected from the header
-    content = models.BinaryField()
+    content = models.BinaryField()  # the file, deflated (zlib); emptied once imported
     status = models.CharField(max_length=16, choices=ImportUploadStatus.choices, default=ImportUploadStatus.QUEUED)
     rows_done = models.PositiveIntegerField(default=0)
     rows_total = models.PositiveIntegerField(default=0)  # the file's line count: "about N rows"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zlib
 from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -74,7 +75,7 @@ def import_upload_queue(
                 sha256=source.sha256,
                 size=source.size,
                 format=format or "",
-                content=source.stream.read(),
+                content=_compressed(source.stream),
                 rows_total=max(source.lines - 1, 0),  # less the header line: about this many rows
                 uploaded_by=user,
             )
@@ -86,6 +87,16 @@ def import_upload_queue(
     transaction.on_commit(partial(import_upload_kick, upload.pk))
     logger.info("queued %s (%d bytes) as background import #%d", file_name, source.size, upload.pk)
     return upload
+
+
+def _compressed(stream: BinaryIO) -> bytes:
+    """The file deflated (zlib, fastest level), read 1 MB at a time. Why: Django sends a bytea parameter to
+    PostgreSQL as escaped text, and storing a 115 MB CSV took 4 s of the upload's request; deflated (to about
+    8 MB) it takes 0.7 s with the compression, which keeps the answer within 2 s."""
+    packer = zlib.compressobj(1)
+    parts = [packer.compress(chunk) for chunk in iter(partial(stream.read, 1 << 20), b"")]
+    parts.append(packer.flush())
+    return b"".join(parts)
 
 
 def _pending(sha256: str) -> ImportUpload | None:
@@ -135,7 +146,7 @@ def import_upload_run(*, upload_id: int) -> ImportUpload | None:
     try:
         outcome = import_file(
             file_name=upload.file_name,
-            content=bytes(upload.content),
+            content=zlib.decompress(upload.content),
             format=upload.format or None,
             user=upload.uploaded_by,
             progress=progress,
