@@ -139,7 +139,8 @@ def import_upload_run(*, upload_id: int) -> ImportUpload | None:
     key = import_upload_progress_key(upload.pk)
 
     def progress(done: int, total: int) -> None:
-        cache.set(key, {"done": done, "total": total}, PROGRESS_SECONDS)
+        # ``total`` counts the header line too: the row count taken at upload is the better "about".
+        cache.set(key, {"done": done, "total": max(done, upload.rows_total)}, PROGRESS_SECONDS)
 
     report: dict[str, object]
     batch = None
@@ -165,7 +166,7 @@ def import_upload_run(*, upload_id: int) -> ImportUpload | None:
         report=report,
         batch=batch,
         rows_done=done,
-        rows_total=max(done, upload.rows_total) if status == Status.DONE else upload.rows_total,
+        rows_total=done if status == Status.DONE else upload.rows_total,
         content=b"",  # imported or refused: the bytes are not needed any more
         finished_at=timezone.now(),
     )
