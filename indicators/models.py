@@ -401,3 +401,55 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.imported_at:%Y-%m-%d %H:%M})"
+
+
+class ImportUploadStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportUpload(models.Model):
+    """A file too large to import inside a web request, waiting for (or imported by) a background task.
+
+    The file's bytes are kept in the database rather than on a disk: every worker can read them, whichever
+    machine it runs on, and they survive a restart; they are dropped once the import has finished. The report
+    is what the synchronous import answers (``ImportOutcome.as_dict`` or ``ImportRejected.as_dict``)."""
+
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    format = models.CharField(max_length=32, blank=True)  # as asked for; blank: detected from the header
+    content = models.BinaryField()  # the file, deflated (zlib); emptied once imported
+    status = models.CharField(max_length=16, choices=ImportUploadStatus.choices, default=ImportUploadStatus.QUEUED)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)  # the file's line count: "about N rows"
+    attempts = models.PositiveSmallIntegerField(default=0)  # runs started (a killed worker's run is retried)
+    report = models.JSONField(default=dict, blank=True)
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            # One waiting or running import per file: a second upload of it is told which one (409).
+            models.UniqueConstraint(
+                fields=["sha256"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="import_upload_one_pending_per_file",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "uploaded_at"], name="import_upload_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportUploadStatus.DONE, ImportUploadStatus.FAILED)

@@ -8,13 +8,24 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from .detection.classify import add_months
 from .detection.rules import STEP_MONTHS
-from .models import Agency, CheckRun, ImportBatch, Indicator, Measurement, Portfolio, ThresholdRule
+from .models import (
+    Agency,
+    CheckRun,
+    ImportBatch,
+    ImportUpload,
+    ImportUploadStatus,
+    Indicator,
+    Measurement,
+    Portfolio,
+    ThresholdRule,
+)
 
 
 def portfolios_listed() -> QuerySet[Portfolio]:
@@ -79,6 +90,26 @@ def indicator_by_external_id(external_id: str) -> Indicator | None:
 
 def check_runs_recent(limit: int = 100) -> list[CheckRun]:
     return list(check_runs()[:limit])
+
+
+def import_upload_progress_key(upload_id: int) -> str:
+    """The cache key of a running background import's progress (its rows are written inside one transaction
+    that no other connection sees until it commits, so the progress cannot live on its row)."""
+    return f"import-upload-progress:{upload_id}"
+
+
+def import_upload_progress(upload: ImportUpload) -> tuple[int, int]:
+    """(rows read, about how many rows) of a background import: from the cache while it runs, else its row."""
+    if upload.status == ImportUploadStatus.RUNNING:
+        state = cache.get(import_upload_progress_key(upload.pk))
+        if state:
+            return state["done"], max(state["total"], upload.rows_total)
+    return upload.rows_done, upload.rows_total
+
+
+def import_uploads() -> QuerySet[ImportUpload]:
+    """Every background import, newest first, with who uploaded it (without the file's bytes)."""
+    return ImportUpload.objects.select_related("uploaded_by", "batch").defer("content").order_by("-uploaded_at", "-id")
 
 
 def import_batches_recent(limit: int = 20) -> list[ImportBatch]:

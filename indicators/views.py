@@ -5,6 +5,7 @@ page is the escalations app's: a run opens cases.)"""
 import re
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -20,8 +21,15 @@ from .detection import indicators_per_rule, rules_applying
 from .detection.preview import rule_preview
 from .detection.rules import RULE_PARAMS, params_of, rule_problems
 from .forms import ImportForm, RuleForm
-from .models import ThresholdRule
-from .services import ImportConflict, ImportRejected, import_file, rule_save
+from .models import ImportUploadStatus, ThresholdRule
+from .services import (
+    ImportConflict,
+    ImportRejected,
+    ImportUploadConflict,
+    import_file,
+    import_upload_queue,
+    rule_save,
+)
 
 
 @login_required
@@ -103,29 +111,23 @@ def import_upload(request):
     form = ImportForm(request.POST or None, request.FILES or None, formats=formats)
     report, status = None, 200
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        key = _progress_key(request.POST.get("upload_id", ""))
-
-        def progress(done: int, total: int) -> None:
-            if key:
-                cache.set(key, {"done": done, "total": total}, PROGRESS_SECONDS)
-
+        upload, file_format = form.cleaned_data["file"], form.cleaned_data["format"] or None
         try:
+            if upload.size > _background_bytes():  # too large to import inside this request
+                queued = import_upload_queue(
+                    file_name=upload.name, content=upload, format=file_format, user=request.user
+                )
+                return redirect("import_upload_detail", pk=queued.pk)
             outcome = import_file(
                 file_name=upload.name,
                 content=upload,
-                format=form.cleaned_data["format"] or None,
+                format=file_format,
                 user=request.user,
-                progress=progress,
+                progress=_progress_to(request.POST.get("upload_id", "")),
             )
         except ImportRejected as rejected:
-            report = {
-                "rejected": True,
-                "errors": [p.as_dict() for p in rejected.errors],
-                "warnings": [p.as_dict() for p in rejected.warnings],
-            }
-            status = rejected.status_code
-        except ImportConflict as conflict:  # the same file imported by someone else at the same moment
+            report, status = _rejected_report(rejected.as_dict()), rejected.status_code
+        except (ImportConflict, ImportUploadConflict) as conflict:  # the same file, imported or queued already
             show_domain_error(form, conflict)
             status = conflict.status_code
         else:
@@ -140,8 +142,60 @@ def import_upload(request):
     return render(
         request,
         "indicators/import_form.html",
-        {"form": form, "report": report, "batches": batches, "upload_id": uuid.uuid4().hex},
+        {
+            "form": form,
+            "report": report,
+            "batches": batches,
+            "uploads": selectors.import_uploads()[:10],
+            "background_mb": f"{_background_bytes() / (1024 * 1024):g}",
+            "upload_id": uuid.uuid4().hex,
+        },
         status=status,
+    )
+
+
+def _progress_to(upload_id: str):
+    """Where an import inside the request writes its progress, for the page's script to poll."""
+    key = _progress_key(upload_id)
+
+    def progress(done: int, total: int) -> None:
+        if key:
+            cache.set(key, {"done": done, "total": total}, PROGRESS_SECONDS)
+
+    return progress
+
+
+def _background_bytes() -> int:
+    return settings.PERCOLATE_IMPORT_BACKGROUND_BYTES
+
+
+def _rejected_report(refused: dict) -> dict:
+    """What the import report shows of a refused file (``ImportRejected.as_dict``, stored or not)."""
+    return {"rejected": True, "errors": refused.get("errors", []), "warnings": refused.get("warnings", [])}
+
+
+@login_required
+def import_upload_detail(request, pk: int):
+    """A background import: its status and progress while it is queued or running (the page polls itself with
+    htmx, or reloads by hand without JavaScript), then the same report as an import made inside the request."""
+    require(request.user, Capability.CONFIGURE)
+    upload = get_object_or_404(selectors.import_uploads(), pk=pk)
+    done, total = selectors.import_upload_progress(upload)
+    report = None
+    if upload.status == ImportUploadStatus.DONE:
+        report = {
+            "rejected": False,
+            "batch": upload.batch,
+            "duplicate": upload.report.get("duplicate_of") is not None,
+            "counts": upload.report.get("counts", {}),
+            "warnings": upload.report.get("warnings", []),
+        }
+    elif upload.status == ImportUploadStatus.FAILED:
+        report = _rejected_report(upload.report)
+    return render(
+        request,
+        "indicators/import_upload.html",
+        {"upload": upload, "done": done, "total": total, "report": report},
     )
 
 

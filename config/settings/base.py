@@ -185,6 +185,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PERCOLATE_OUTBOX_DISPATCH_EVERY,
         "options": {"expires": PERCOLATE_OUTBOX_DISPATCH_EVERY},
     },
+    # Background imports whose kick after commit was lost (the broker was down), or whose worker died.
+    "sweep-import-uploads": {"task": "indicators.tasks.sweep_import_uploads", "schedule": 60.0},
     "mark-overdue-flags": {"task": "escalations.tasks.mark_overdue", "schedule": crontab(minute=5)},
     "resume-monitoring": {"task": "escalations.tasks.resume_monitoring", "schedule": crontab(hour=6, minute=0)},
     "send-digests": {"task": "escalations.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
@@ -265,6 +267,18 @@ PERCOLATE_API_MAX_BODY_BYTES = env.int("PERCOLATE_API_MAX_BODY_BYTES", default=2
 
 # Largest file accepted by an import (bytes).
 PERCOLATE_IMPORT_MAX_BYTES = env.int("PERCOLATE_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+# Files larger than this (bytes) are stored and imported by a Celery task (``indicators.tasks.import_upload``):
+# the page and the API answer at once and show the import's progress, where a request importing a 100 MB file
+# would outlast the web server's timeout. Smaller files are imported inside the request, as before.
+PERCOLATE_IMPORT_BACKGROUND_BYTES = env.int("PERCOLATE_IMPORT_BACKGROUND_BYTES", default=5 * 1024 * 1024)
+# A background import's time limit (seconds; below the broker's visibility timeout, as a shard's is); a run
+# killed by it or with its worker is started again by the sweep, up to PERCOLATE_IMPORT_MAX_ATTEMPTS runs.
+PERCOLATE_IMPORT_TIME_LIMIT = env.int(
+    "PERCOLATE_IMPORT_TIME_LIMIT", default=min(1800, CELERY_VISIBILITY_TIMEOUT * 3 // 4)
+)
+if PERCOLATE_IMPORT_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured("PERCOLATE_IMPORT_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT")
+PERCOLATE_IMPORT_MAX_ATTEMPTS = env.int("PERCOLATE_IMPORT_MAX_ATTEMPTS", default=3)
 
 # Structured logs: one JSON object per line (python-json-logger) with the time, level, logger, message, the
 # request id, the user and the path (see config/observability.py), the exception's traceback, and every

@@ -9,7 +9,7 @@ from .views.briefings import BriefingView
 from .views.errors import not_found
 from .views.events import EventViewSet
 from .views.flags import FlagViewSet
-from .views.indicators import CheckRunViewSet, ImportViewSet, IndicatorViewSet, RuleViewSet
+from .views.indicators import CheckRunViewSet, ImportUploadViewSet, ImportViewSet, IndicatorViewSet, RuleViewSet
 from .views.notifications import NotificationViewSet
 from .views.projects import ProjectViewSet
 from .views.reference import AgencyViewSet, DashboardView, MeView, PortfolioViewSet
@@ -24,6 +24,7 @@ router.register("indicators", IndicatorViewSet, basename="indicator")
 router.register("rules", RuleViewSet, basename="rule")
 router.register("check-runs", CheckRunViewSet, basename="check-run")
 router.register("imports", ImportViewSet, basename="import")
+router.register("import-uploads", ImportUploadViewSet, basename="import-upload")
 router.register("flags", FlagViewSet, basename="flag")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("events", EventViewSet, basename="event")

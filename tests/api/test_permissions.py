@@ -18,7 +18,7 @@ from core.permissions import Role
 from escalations import services
 from escalations.lifecycle import TRANSITIONS, Action, FlagStatus
 from escalations.models import Flag
-from indicators.models import CheckRun, ImportBatch
+from indicators.models import CheckRun, ImportBatch, ImportUpload
 
 from ..escalations.conftest import PATHS
 from ..factories import AgencyFactory, FlagFactory, IndicatorFactory, MeasurementFactory, RuleFactory
@@ -332,6 +332,16 @@ CASES = [
         "get",
         lambda w, s: (
             f"{API}imports/{ImportBatch.objects.create(file_name='x.csv', sha256='0', format='x').pk}/",
+            None,
+        ),
+        read_operations,
+    ),
+    Case("background imports list", "get", lambda w, s: (f"{API}import-uploads/", None), read_operations),
+    Case(
+        "background import",
+        "get",
+        lambda w, s: (
+            f"{API}import-uploads/{ImportUpload.objects.create(file_name='x.csv', sha256='0', size=1).pk}/",
             None,
         ),
         read_operations,

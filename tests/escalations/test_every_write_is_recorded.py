@@ -39,6 +39,14 @@ NOT_ONE_EVENT: dict[str, str] = {
     "escalations.services.checks.check_as_of_allowed": "validation, reads only",
     "escalations.services.accounts.token_id": "names a token, reads nothing",
     "escalations.services.events.audit_checkpoint_build": "reads only",
+    # Background imports: the import they run writes its event (tests/indicators/test_background_imports.py).
+    "indicators.services.import_uploads.import_upload_queue": "stores a file to import; the import writes the "
+    "import.completed event when it applies the file",
+    "indicators.services.import_uploads.import_upload_run": "one import.completed event (through import_file) when "
+    "the file applies, none when it fails",
+    "indicators.services.import_uploads.import_uploads_sweep": "re-queues background imports; their runs write "
+    "the events",
+    "indicators.services.import_uploads.import_upload_kick": "asks a worker for an upload, writes no row",
     # The audit trail itself.
     "escalations.services.events.event_record": "appends the event that every other service's change is",
     "escalations.services.events.event_record_many": "appends the events of a check shard, one per case changed",

@@ -3,6 +3,8 @@
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.permissions import Role, roles_of
@@ -11,6 +13,8 @@ from indicators.models import (
     Agency,
     CheckRun,
     ImportBatch,
+    ImportUpload,
+    ImportUploadStatus,
     Indicator,
     Measurement,
     Portfolio,
@@ -19,6 +23,7 @@ from indicators.models import (
     RuleScope,
     ThresholdRule,
 )
+from indicators.selectors import import_upload_progress
 from indicators.services.configuration import RULE_FIELDS
 
 from ..fields import BooleanField, CharField, DecimalField, ModelSerializer
@@ -270,6 +275,70 @@ class ImportConflictSerializer(serializers.Serializer):
 
     detail = CharField()
     duplicate_of = serializers.IntegerField(help_text="The import that was stored.")
+
+
+class ImportQueuedSerializer(serializers.Serializer):
+    """202 for a file imported in the background: where to follow it."""
+
+    id = serializers.IntegerField()
+    status = CharField(help_text="queued, running, done or failed (done already in the embedded mode).")
+    url = CharField(help_text="The background import's URL (also the answer's Location header).")
+
+
+class ImportUploadSerializer(ModelSerializer):
+    """A background import: its status, its progress (rows read of about ``rows_total``) and, once finished,
+    its report — when done, what a synchronous import answers (batch, counts, warnings); when failed, its
+    errors (``detail``, ``errors``, ``warnings``, as a rejected import's 400)."""
+
+    uploaded_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    rows_done = serializers.SerializerMethodField()
+    rows_total = serializers.SerializerMethodField()
+    report = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportUpload
+        fields = [
+            "id",
+            "file_name",
+            "sha256",
+            "size",
+            "format",
+            "status",
+            "rows_done",
+            "rows_total",
+            "attempts",
+            "uploaded_by",
+            "uploaded_at",
+            "started_at",
+            "finished_at",
+            "report",
+        ]
+        read_only_fields = fields
+
+    def get_rows_done(self, upload: ImportUpload) -> int:
+        return import_upload_progress(upload)[0]
+
+    def get_rows_total(self, upload: ImportUpload) -> int:
+        return import_upload_progress(upload)[1]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_report(self, upload: ImportUpload) -> dict | None:
+        if upload.status == ImportUploadStatus.DONE:
+            report = upload.report
+            return ImportResultSerializer(
+                {
+                    "batch": upload.batch,
+                    "duplicate_of": report.get("duplicate_of"),
+                    "dry_run": False,
+                    "counts": report.get("counts", {}),
+                    "warnings": report.get("warnings", []),
+                }
+            ).data
+        if upload.status == ImportUploadStatus.FAILED:
+            return upload.report
+        return None
 
 
 class CheckRunInput(serializers.Serializer):

@@ -1,7 +1,9 @@
-"""``indicators/`` (with the series and the history of what Operations did), ``rules/``, ``check-runs/``
-and ``imports/``."""
+"""``indicators/`` (with the series and the history of what Operations did), ``rules/``, ``check-runs/``,
+``imports/`` and ``import-uploads/`` (the background imports)."""
 
+from django.conf import settings
 from django.db.models import Q
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -17,7 +19,7 @@ from escalations.selectors import events_visible_to, flags_visible_to, indicator
 from escalations.services.checks import check_run_start
 from indicators import selectors as indicator_selectors
 from indicators.models import CheckRunMode
-from indicators.services import import_file, indicator_tune, rule_save
+from indicators.services import import_file, import_upload_queue, indicator_tune, rule_save
 
 from ..csv import CsvExportMixin, CSVRenderer
 from ..filtering import FilterBackend
@@ -31,8 +33,10 @@ from ..serializers.indicators import (
     ImportBatchSerializer,
     ImportConflictSerializer,
     ImportInput,
+    ImportQueuedSerializer,
     ImportRejectedSerializer,
     ImportResultSerializer,
+    ImportUploadSerializer,
     IndicatorSerializer,
     IndicatorTuneSerializer,
     MeasurementSerializer,
@@ -171,14 +175,18 @@ class CheckRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     create=extend_schema(
         summary="Import a file (ops lead, admin)",
         description=(
-            "All or nothing. 201: imported; 200: a dry run, or the identical file was imported before "
-            "(nothing changed); 400: every bad row with its line, column and reason (nothing written); 409: the "
+            "All or nothing. A file larger than `PERCOLATE_IMPORT_BACKGROUND_BYTES` (5 MB by default; not a dry "
+            "run) is imported in the background: 202 with the background import's `url` (and `Location`), "
+            "where its status, progress and report show; 409 when the same file is already queued or running "
+            "(`queued_as` names it). Otherwise: 201: imported; 200: a dry run, or the identical file was imported "
+            "before (nothing changed); 400: every bad row with its line, column and reason (nothing written); 409: the "
             "same file was being imported by someone else at the same moment and theirs was stored "
             "(`duplicate_of` names it; nothing of this one was written)."
         ),
         request={"multipart/form-data": ImportInput},
         responses={
             201: ImportResultSerializer,
+            202: ImportQueuedSerializer,
             200: OpenApiResponse(ImportResultSerializer, description="Dry run, or a file imported before."),
             400: ImportRejectedSerializer,
             409: ImportConflictSerializer,
@@ -197,6 +205,8 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
         dry_run = serializer.validated_data["dry_run"]
+        if upload.size > settings.PERCOLATE_IMPORT_BACKGROUND_BYTES and not dry_run:
+            return self._queue(request, upload, serializer.validated_data.get("format") or None)
         outcome = import_file(
             file_name=upload.name or "upload",
             content=upload.read(),
@@ -215,3 +225,36 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(
             ImportResultSerializer(result).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+    def _queue(self, request, upload, format: str | None) -> Response:
+        """A large file: stored and imported by a worker; the answer says where to follow it."""
+        queued = import_upload_queue(
+            file_name=upload.name or "upload", content=upload, format=format, user=request.user
+        )
+        queued.refresh_from_db(fields=["status"])  # in the embedded mode the import has run already
+        url = request.build_absolute_uri(reverse("api:import-upload-detail", args=[queued.pk]))
+        return Response(
+            ImportQueuedSerializer({"id": queued.pk, "status": queued.status, "url": url}).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": url},
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Background imports, newest first"),
+    retrieve=extend_schema(
+        summary="One background import: status, progress and report",
+        description=(
+            "`status` is queued, running, done or failed; `rows_done` of about `rows_total` rows read so far. "
+            "Once done, `report` is what a synchronous import answers (batch, counts, warnings); once failed, "
+            "its errors (as a rejected import's 400)."
+        ),
+    ),
+)
+class ImportUploadViewSet(viewsets.ReadOnlyModelViewSet):
+    """Files larger than ``PERCOLATE_IMPORT_BACKGROUND_BYTES`` posted to ``imports/``, imported by a worker."""
+
+    queryset = indicator_selectors.import_uploads()
+    serializer_class = ImportUploadSerializer
+    permission_classes = operations_permissions()
+    pagination_class = Pagination
