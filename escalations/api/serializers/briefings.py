@@ -29,7 +29,7 @@ class BriefingItemSerializer(serializers.Serializer):
     intelligence = NoteBriefSerializer(many=True)
 
 
-class RagCountsSerializer(serializers.Serializer):
+class BriefingRagCountsSerializer(serializers.Serializer):
     red = serializers.IntegerField(source="counts.red")
     yellow = serializers.IntegerField(source="counts.yellow")
     green = serializers.IntegerField(source="counts.green")
@@ -37,7 +37,7 @@ class RagCountsSerializer(serializers.Serializer):
     open_cases = serializers.IntegerField()
 
 
-class AgencyRagSerializer(RagCountsSerializer):
+class AgencyRagSerializer(BriefingRagCountsSerializer):
     agency = CharField(source="code")
     name = CharField()
 
@@ -52,7 +52,7 @@ class BriefingSummarySerializer(serializers.Serializer):
     counts them) with its agencies worst first, the escalations awaiting a decision by age, the decisions
     taken this month."""
 
-    indicators = RagCountsSerializer(source="rag")
+    indicators = BriefingRagCountsSerializer(source="rag")
     agencies = AgencyRagSerializer(source="rag.children", many=True)
     awaiting_by_age = AgeBandSerializer(source="waiting", many=True)
     decisions_this_month = serializers.IntegerField()
