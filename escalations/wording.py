@@ -355,30 +355,27 @@ def _escalated(verb, who, data, names):
     return _with(sentence, _text(data, "recommendation"), " — recommends ")
 
 
-@_tells(Verb.FLAG_RETURNED)
-def _returned(verb, who, data, names):
-    return _with(f"{who} returned it with a question", _text(data, "question"))
+# Actions told as "<who> <what it did>: '<what they typed>'" — the verb, and the input quoted after it.
+_DID_WITH_TEXT = {
+    Verb.FLAG_RETURNED: ("returned it with a question", "question"),
+    Verb.FLAG_DELEGATED: ("left it to the agency to handle", "note"),
+    Verb.FLAG_RESOLVED: ("resolved it", "resolution"),
+    Verb.FLAG_REOPENED: ("reopened it", "reason"),
+}
 
 
-@_tells(Verb.FLAG_DELEGATED)
-def _delegated(verb, who, data, names):
-    return _with(f"{who} left it to the agency to handle", _text(data, "note"))
+def _did_with_text(verb, who, data, names):
+    phrase, key = _DID_WITH_TEXT[verb]
+    return _with(f"{who} {phrase}", _text(data, key))
+
+
+_tells(*_DID_WITH_TEXT)(_did_with_text)
 
 
 @_tells(Verb.FLAG_CONVERTED)
 def _converted(verb, who, data, names):
     project = f"project #{data.get('project')} “{data.get('title', '')}”"
     return f"{who} made it a new {project}" if data.get("new_project") else f"{who} added it to {project}"
-
-
-@_tells(Verb.FLAG_RESOLVED)
-def _resolved(verb, who, data, names):
-    return _with(f"{who} resolved it", _text(data, "resolution"))
-
-
-@_tells(Verb.FLAG_REOPENED)
-def _reopened(verb, who, data, names):
-    return _with(f"{who} reopened it", _text(data, "reason"))
 
 
 @_tells(Verb.FLAG_NOTED)
