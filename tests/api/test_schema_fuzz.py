@@ -43,7 +43,8 @@ CHECKS = [
 # Operations whose schema-valid input can still be refused (400) for what a schema cannot say. There the
 # suite checks everything but "valid input accepted"; the other operations must accept every valid request.
 REFUSED_BY_MEANING = {
-    "POST /api/v1/agencies/": "the portfolio must exist and the code must be new",
+    "POST /api/v1/agencies/": "the portfolio must exist",
+    "PATCH /api/v1/agencies/{id}/": "the portfolio must exist",
     "POST /api/v1/imports/": "the file must be an MMR or PMMR table",
     "POST /api/v1/rules/": "red lies beyond yellow, the parameters fit the kind, the scope's agency exists",
     "POST /api/v1/flags/": "the indicator exists in the user's agencies; an unmeasured period needs a value",
