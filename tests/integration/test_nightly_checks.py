@@ -61,7 +61,8 @@ def test_nightly_job_delivered_twice_opens_the_same_flags_as_once(queue, workers
 
 
 def test_a_worker_killed_mid_run_leaves_no_missing_and_no_duplicate_flags(queue, workers, data):
-    (victim,) = workers(1, PERCOLATE_CHECK_TEST_PAUSE_SECONDS=2)
+    # Each shard holds its transaction open 4 s, so the kill lands inside one even on a loaded machine.
+    (victim,) = workers(1, PERCOLATE_CHECK_TEST_PAUSE_SECONDS=4)
     send(queue, "escalations.tasks.nightly_checks", AS_OF.isoformat())
     # Wait until the worker is inside a shard's transaction (attempt counted, not committed), then kill it.
     wait_for(
