@@ -211,7 +211,13 @@ RaiseFlagForm = type("RaiseFlagForm", (forms.Form,), {spec.name: _form_field(spe
 
 class ProjectForm(forms.ModelForm):
     owner = UserChoiceField(queryset=None, required=False, label="Owner (project manager)")
-    agencies = forms.ModelMultipleChoiceField(queryset=Agency.objects.none(), required=False)
+    # A list of checkboxes, filtered as one types (static/js/percolate.js); without JavaScript, the whole list.
+    agencies = forms.ModelMultipleChoiceField(
+        queryset=Agency.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "pick-many"}),
+        help_text="Type a few letters of the agency's code or name to narrow the list.",
+    )
 
     class Meta:
         model = Project
@@ -227,7 +233,7 @@ class ProjectForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = selectors.project_managers()
         self.fields["agencies"].queryset = selectors.agencies_all()
-        self.fields["agencies"].widget.attrs["size"] = 8
+        self.fields["agencies"].label_from_instance = lambda agency: f"{agency.code} — {agency.name}"
         if self.instance.pk is None:
             del self.fields["outcome"]  # a new project has no outcome yet
 

@@ -67,3 +67,23 @@ document.addEventListener("keydown", (event) => {
   const suggestions = document.getElementById("search-suggestions");
   if (suggestions) suggestions.replaceChildren();
 });
+
+// A list of checkboxes to pick several from (a project's agencies): a box above it keeps only the options
+// whose label holds what is typed; the checked ones stay checked, hidden or not.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("div.pick-many").forEach((list) => {
+    const filter = document.createElement("input");
+    filter.type = "search";
+    filter.placeholder = "Filter…";
+    filter.setAttribute("aria-label", "Filter the list below");
+    filter.setAttribute("aria-controls", list.id);
+    filter.className = "pick-many-filter";
+    list.before(filter);
+    filter.addEventListener("input", () => {
+      const wanted = filter.value.trim().toLowerCase();
+      list.querySelectorAll("label").forEach((label) => {
+        label.closest("div").hidden = wanted !== "" && !label.textContent.toLowerCase().includes(wanted);
+      });
+    });
+  });
+});

@@ -38,3 +38,24 @@ def test_milestones_are_added_edited_and_counted(session, demo):
     visitor.go(f"/projects/{project.pk}/milestones/{project.milestones.order_by('pk').last().pk}/edit/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert visitor.axe_violations() == []
+
+
+def test_a_project_s_agencies_are_picked_from_a_list_filtered_as_one_types(session, demo):
+    visitor = session(bypass_csp=True)  # to inject axe-core
+    page = visitor.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    visitor.sign_in("pm")
+    visitor.go("/projects/new/")
+    page.fill("[name=title]", "Faster street repairs")
+    page.fill(".pick-many-filter", "transport")
+    visible = page.locator("div.pick-many > div:visible")
+    assert visible.count() == 1 and visible.inner_text().strip().startswith("DOT")
+    visible.locator("input[type=checkbox]").check()
+    page.fill(".pick-many-filter", "")
+    assert page.locator("div.pick-many > div:visible").count() > 30  # every agency again, DOT still checked
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert visitor.axe_violations() == []
+    page.click("main form button[type=submit]:has-text('Save')")
+    page.wait_for_url("**/projects/*/")
+    project = Project.objects.get(title="Faster street repairs")
+    assert list(project.agencies.values_list("code", flat=True)) == ["DOT"]
