@@ -152,18 +152,25 @@ def test_two_runs_started_at_once_produce_the_same_flags_as_one(series, only_rul
     only_rule(RuleKind.YEAR_OVER_YEAR, 0, 10)
     for i in range(40):
         series([100, 100 - i % 7], desired_direction=Direction.UP if i % 3 else Direction.DOWN)
-    barrier = threading.Barrier(2)
+    barrier, asked = threading.Barrier(2), threading.Barrier(2)
     outcomes = []
 
     def start():
         try:
             barrier.wait()
-            run = check_run_start(mode="full", as_of=AS_OF, dispatch=False, shard_size=5).run
+            try:
+                run = check_run_start(mode="full", as_of=AS_OF, dispatch=False, shard_size=5).run
+            except CheckRunBusy:
+                run = None
+            # Both have asked before either runs its shards: on a loaded machine one thread could otherwise
+            # finish its whole run before the other asks, and a run after a finished one is a new run.
+            asked.wait()
+            if run is None:
+                outcomes.append("busy")
+                return
             for shard in run.shards.order_by("number"):
                 check_shard_execute(shard_id=shard.pk)
             outcomes.append(run.pk)
-        except CheckRunBusy:
-            outcomes.append("busy")
         finally:
             connection.close()
 
