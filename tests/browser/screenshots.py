@@ -3,6 +3,7 @@ the demo flags of ``scenario.py``. Not part of the test run (the file name does 
 run it explicitly: ``pytest tests/browser/screenshots.py``."""
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from indicators.models import ThresholdRule
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-OUT = Path(settings.BASE_DIR) / "docs" / "screenshots"
+# SCREENSHOT_WIDTH=390 SCREENSHOT_DIR=/tmp/narrow: the same pages as a phone shows them, to look at.
+OUT = Path(os.environ.get("SCREENSHOT_DIR") or Path(settings.BASE_DIR) / "docs" / "screenshots")
+WIDTH = int(os.environ.get("SCREENSHOT_WIDTH", "0"))
 
 
 def test_screenshots(session, demo):
@@ -60,6 +63,8 @@ def test_screenshots(session, demo):
         ]),
     ]  # fmt: skip
     visitor = session()
+    if WIDTH:
+        visitor.page.set_viewport_size({"width": WIDTH, "height": 844})
     visitor.go("/accounts/login/")
     visitor.page.screenshot(path=OUT / "00-sign-in.png")
     for username, pages in shots:
