@@ -41,6 +41,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.tasks import nudge
+
 from ..models import OutboxKind, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -70,22 +72,11 @@ def outbox_put_many(kind: str, payloads: Sequence[dict[str, Any]], *, keys: Sequ
 
 
 def outbox_kick() -> None:
-    """Ask a worker to dispatch now. Eager (embedded mode): dispatch here. With a broker: a broker that cannot
-    be reached is logged, never raised — the request that wrote the rows has committed and answers as usual,
-    and beat's dispatcher delivers the rows once the broker is back."""
+    """Ask a worker to dispatch now (here, in the embedded mode); with the broker away, beat's dispatcher
+    delivers the rows once it is back — the request that wrote them has committed and answers as usual."""
     from ..tasks import dispatch_outbox
 
-    if dispatch_outbox.app.conf.task_always_eager:
-        dispatch_outbox.apply()
-        return
-    try:
-        # No retries, neither to connect nor to publish: kombu's defaults would hold the request for seconds
-        # while the broker is away, and the row does not need them.
-        with dispatch_outbox.app.producer_or_acquire() as producer:
-            producer.connection.ensure_connection(max_retries=0)
-            dispatch_outbox.apply_async(producer=producer, retry=False)
-    except Exception:  # any failure to publish: the row is safe and beat's dispatcher delivers it
-        logger.warning("outbox: the broker is unreachable; beat's dispatcher will deliver", exc_info=True)
+    nudge(dispatch_outbox, later="beat's outbox dispatcher")
 
 
 @dataclass

@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.errors import Conflict
+from core.tasks import nudge
 
 from ..models import ImportUpload
 from ..models import ImportUploadStatus as Status
@@ -104,22 +105,11 @@ def _pending(sha256: str) -> ImportUpload | None:
 
 
 def import_upload_kick(upload_id: int) -> None:
-    """Ask a worker to import the upload now. Eager (embedded mode): import here. With a broker: a broker that
-    cannot be reached is logged, never raised — the upload is stored and beat's sweep starts it."""
+    """Ask a worker to import the upload now (here, in the embedded mode); with the broker away, the upload
+    stays queued and beat's sweep starts it."""
     from ..tasks import import_upload
 
-    if import_upload.app.conf.task_always_eager:
-        import_upload.apply((upload_id,))
-        return
-    try:
-        # No retries: kombu's defaults would hold the request for seconds while the broker is away.
-        with import_upload.app.producer_or_acquire() as producer:
-            producer.connection.ensure_connection(max_retries=0)
-            import_upload.apply_async((upload_id,), producer=producer, retry=False)
-    except Exception:  # any failure to publish: the upload stays queued and the sweep starts it
-        logger.warning(
-            "background import #%s: the broker is unreachable; the sweep will start it", upload_id, exc_info=True
-        )
+    nudge(import_upload, upload_id, later="beat's import sweep")
 
 
 def import_upload_run(*, upload_id: int) -> ImportUpload | None:
