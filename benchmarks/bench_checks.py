@@ -8,7 +8,10 @@ shift in some; 1 in 4 critical, a quarter with numeric targets), with the seeded
 
 - full_s        full check end to end (cases, signals and events written), one process
                 (``manage.py run_checks --full``)
-- floor_s       one hand-written SQL statement computing the same breaches into a scratch table
+- floor_s       one hand-written SQL statement computing the same breaches into a scratch table (issue 17's
+                floor; previous_floor_s: the statement it replaced, for the record)
+- upsert_floor_s  one statement computing them and upserting the cases and signals into scratch tables
+- embedded_s    with --embedded: the same full check on a SQLite copy of the series (eager, no Redis)
 - noop_s        incremental run with no new data
 - new1pct_s     incremental run after 1 % of the series got a new period
 - workers1_s / workers2_s   full run handed to one / two real Celery worker processes (Redis broker)
@@ -24,8 +27,10 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +45,17 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from benchmarks import embedded  # noqa: E402
 from benchmarks.naive import naive_check  # noqa: E402
-from benchmarks.synthetic import FLOOR_SQL, build_series, floor_params  # noqa: E402
+from benchmarks.synthetic import (  # noqa: E402
+    FLOOR_SQL,
+    PREVIOUS_FLOOR_SQL,
+    SCRATCH_SQL,
+    UPSERT_FLOOR_SQL,
+    build_series,
+    floor_params,
+    upsert_floor_params,
+)
 
 START = dt.date(2019, 1, 1)
 PY = sys.executable
@@ -55,6 +69,29 @@ def months_after(day: dt.date, months: int) -> dt.date:
 def execute(sql: str, params=None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
+
+
+# (indicator, rule, severity) of every active signal the check wrote; with ``{table}`` as the other side, how many
+# rows differ (EXCEPT ALL both ways: a duplicate counts too).
+ACTIVE = """SELECT f.indicator_id, s.rule_id, s.severity FROM escalations_signal s
+            JOIN escalations_flag f ON f.id = s.flag_id WHERE s.cleared_at IS NULL"""
+DIFFER = f"""WITH active AS ({ACTIVE}), other AS ({{other}})
+    SELECT COUNT(*) FROM ((TABLE other EXCEPT ALL TABLE active) UNION ALL (TABLE active EXCEPT ALL TABLE other)) d"""
+UPSERTED = """SELECT f.indicator_id, s.rule_id, s.severity FROM bench_signal s
+              JOIN bench_flag f ON f.id = s.flag_id WHERE s.cleared_at IS NULL"""
+
+
+def scalar(sql: str, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return cursor.fetchone()[0]
+
+
+def timed(sql: str, params) -> float:
+    with connection.cursor() as cursor:
+        began = time.monotonic()
+        cursor.execute(sql, params)
+        return time.monotonic() - began
 
 
 def reset_results() -> None:
@@ -125,6 +162,17 @@ def main() -> None:
     parser.add_argument("--periods", type=int, default=60)
     parser.add_argument("--i-know", action="store_true", help="run on a database whose name lacks 'bench'")
     parser.add_argument("--skip-workers", action="store_true", help="skip the Celery measurements")
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="also run the full check on a SQLite copy of the series (eager, no Redis): embedded_s",
+    )
+    parser.add_argument(
+        "--embedded-db",
+        default=str(Path(tempfile.gettempdir()) / "percolate_bench_embedded.sqlite3"),
+        help="the SQLite copy",
+    )
+    parser.add_argument("--keep-embedded-db", action="store_true", help="leave the SQLite copy in place")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("the benchmark needs PostgreSQL: set DATABASE_URL")
@@ -156,31 +204,41 @@ def main() -> None:
     note("signals", signals, "")
     note("peak_rss_mb", rss, "MB")
 
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_floor")
-        began = time.monotonic()
-        cursor.execute(FLOOR_SQL, floor_params(as_of))
-        floor_s = time.monotonic() - began
-        cursor.execute("SELECT COUNT(*) FROM bench_floor")
-        floor_breaches = cursor.fetchone()[0]
-        # The floor must find the same breaches: compare (indicator, rule, severity) with the active signals
-        # written (one per breaching rule, on its indicator's case). EXCEPT ALL: a duplicate counts too.
-        cursor.execute(
-            """WITH active AS (
-                   SELECT f.indicator_id, s.rule_id, s.severity FROM escalations_signal s
-                   JOIN escalations_flag f ON f.id = s.flag_id
-                   WHERE s.cleared_at IS NULL)
-               SELECT COUNT(*) FROM (
-                   (SELECT indicator_id, rule_id, severity FROM bench_floor
-                    EXCEPT ALL SELECT indicator_id, rule_id, severity FROM active)
-                   UNION ALL
-                   (SELECT indicator_id, rule_id, severity FROM active
-                    EXCEPT ALL SELECT indicator_id, rule_id, severity FROM bench_floor)) d"""
-        )
-        differences = cursor.fetchone()[0]
+    # The floors, each timed alone on the same warm data: the previous statement, the floor, the upsert floor.
+    execute("DROP TABLE IF EXISTS bench_floor")
+    previous_floor_s = timed(PREVIOUS_FLOOR_SQL, floor_params(as_of))
+    note("previous_floor_s", previous_floor_s)
+    execute("DROP TABLE IF EXISTS bench_floor")
+    floor_s = timed(FLOOR_SQL, floor_params(as_of))
+    floor_breaches = scalar("SELECT COUNT(*) FROM bench_floor")
+    # The floor must find the same breaches: (indicator, rule, severity) against the active signals written
+    # (one per breaching rule, on its indicator's case).
+    differences = scalar(DIFFER.format(other="SELECT indicator_id, rule_id, severity FROM bench_floor"))
     note("floor_s", floor_s)
     note("floor_breaches", floor_breaches, "")
     note("floor_vs_signals_differ", differences, "")
+    for statement in SCRATCH_SQL:  # empty scratch tables shaped like the real ones, as the full check started
+        execute(statement)
+    upsert_floor_s = timed(UPSERT_FLOOR_SQL, upsert_floor_params(as_of))
+    note("upsert_floor_s", upsert_floor_s)
+    note("upsert_floor_cases", scalar("SELECT COUNT(*) FROM bench_flag"), "")
+    note("upsert_vs_signals_differ", scalar(DIFFER.format(other=UPSERTED)), "")
+    execute("DROP TABLE bench_signal, bench_flag, bench_floor")
+
+    embedded_s = float("nan")
+    if args.embedded:
+        db = Path(args.embedded_db)
+        note("embedded_build_s", embedded.build(db))
+        embedded_s = embedded.run_full(db, as_of.isoformat())
+        note("embedded_s", embedded_s)
+        with connection.cursor() as cursor:
+            cursor.execute(ACTIVE)
+            on_postgres = Counter(cursor.fetchall())
+        on_sqlite = Counter(embedded.active_signals(db))
+        embedded_differ = sum(((on_postgres - on_sqlite) + (on_sqlite - on_postgres)).values())
+        note("embedded_vs_signals_differ", embedded_differ, "")
+        if not args.keep_embedded_db:
+            db.unlink(missing_ok=True)
 
     noop_s, _ = command(["run_checks", "--as-of", as_of.isoformat()])
     note("noop_s", noop_s)
@@ -225,7 +283,10 @@ def main() -> None:
         print(f"{name:<24} {shown:>12} {unit}")
     print(
         f"RESULT series={n} periods={m} full_s={full_s:.2f} floor_s={floor_s:.2f} "
-        f"full_vs_floor={full_s / floor_s:.2f} noop_vs_full={noop_s / full_s:.3f} "
+        f"full_vs_floor={full_s / floor_s:.2f} upsert_floor_s={upsert_floor_s:.2f} "
+        f"full_vs_upsert_floor={full_s / upsert_floor_s:.2f} previous_floor_s={previous_floor_s:.2f} "
+        f"floor_vs_signals_differ={differences} embedded_s={embedded_s:.2f} "
+        f"embedded_vs_full={embedded_s / full_s:.2f} noop_vs_full={noop_s / full_s:.3f} "
         f"new1pct_vs_full={new1pct_s / full_s:.3f} two_workers_vs_one={workers2_s / workers1_s:.2f} "
         f"naive_vs_full={naive_s / full_s:.1f} peak_rss_mb={rss:.0f}"
     )
