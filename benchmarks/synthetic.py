@@ -288,7 +288,7 @@ _LATEST = f"""
     FROM indicators_indicator i
     CROSS JOIN LATERAL (SELECT CASE WHEN i.reported_through <= %(as_of)s THEN i.reported_through
         ELSE (SELECT MAX(m.period) FROM indicators_measurement m
-              WHERE m.indicator_id = i.id AND m.period <= %(as_of)s) END AS latest) x
+              WHERE m.indicator_id = i.id AND m.period <= %(as_of)s) END AS latest OFFSET 0) x
     WHERE i.active AND x.latest IS NOT NULL"""
 
 
