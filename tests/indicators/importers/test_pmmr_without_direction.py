@@ -19,8 +19,7 @@ from ..conftest import DATA, FY16_SAMPLE, fingerprint, load
 
 PMMR = DATA / "pmmr-fy17-no-direction.csv"
 HEADER = (
-    "agency,pmmr_goal,critical,performance_indicator,fy14,fy15,fy16,tgt17,tgt18,fy16_4_month_actual,"
-    "fy17_4_month_actual"
+    "agency,pmmr_goal,critical,performance_indicator,fy14,fy15,fy16,tgt17,tgt18,fy16_4_month_actual,fy17_4_month_actual"
 )
 WAIT = "MMR-311-average-wait-time-tier-1-calls-minutes-seconds"
 
@@ -144,9 +143,7 @@ def test_a_direction_set_by_an_administrator_survives_reimports(make_user):
 def test_a_file_with_the_direction_column_still_sets_it():
     load(PMMR)
     with_direction = PMMR.read_text().replace("fy17_4_month_actual", "fy17_4_month_actual,desired_direction")
-    with_direction = "\n".join(
-        line + ("" if n == 0 else ",Down") for n, line in enumerate(with_direction.splitlines())
-    )
+    with_direction = "\n".join(line + ("" if n == 0 else ",Down") for n, line in enumerate(with_direction.splitlines()))
 
     outcome = import_file(file_name="with-direction.csv", content=with_direction.encode())
 
