@@ -206,6 +206,13 @@ def column_index(header: list[str], required: tuple[str, ...], report: Report, k
     return {k: i for i, k in enumerate(keys) if k}
 
 
+def unstated(optional: dict[str, tuple[str, ...]], present) -> frozenset[str]:
+    """The attributes of ``optional`` (column → the attributes it gives) whose column is not ``present``."""
+    return frozenset(
+        attribute for column, attributes in optional.items() if column not in present for attribute in attributes
+    )
+
+
 def listed(names: list[str], limit: int = 20) -> str:
     """Column names for a message: all of them, or the first ``limit`` and how many more (a header of 50,000
     repeated names must not make a 50,000-name message)."""

@@ -44,6 +44,7 @@ from .base import (
     read_target,
     slug,
     text,
+    unstated,
     width_problem,
 )
 from .values import fiscal_year, parse_bool, parse_direction
@@ -150,9 +151,9 @@ def _layout(header: list[str], report: Report) -> _Layout | None:
     if goal is not None:
         named["goal"] = goal
     present = {*named, *(("target",) if targets else ())}
-    unstated = NEVER_STATED.union(*(attributes for column, attributes in OPTIONAL.items() if column not in present))
     by_year = [targets[year][1] for year in sorted(targets, reverse=True)]
-    return _Layout(header, named, values, _target_column(values, targets), by_year, unstated)
+    not_stated = NEVER_STATED | unstated(OPTIONAL, present)
+    return _Layout(header, named, values, _target_column(values, targets), by_year, not_stated)
 
 
 def _target_column(values: list[_ValueColumn], targets: dict[int, tuple[str, int]]) -> tuple[str, int] | None:
