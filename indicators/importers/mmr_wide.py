@@ -12,7 +12,8 @@ MMR quirks handled here:
   four months is about a third of the year's), so it is kept as its own series: a companion indicator
   ``<id>-4M`` (frequency four-month), each value marked preliminary.
 - Targets are per fiscal year (``tgt16``, ``tgt17``); the indicator keeps the target of the latest fiscal year
-  that has value columns in the file (the year its latest value is judged against), else the latest target.
+  with full-year values in the file (the year its latest value is judged against), else of the latest year with
+  any value (a PMMR's 4-month year), else the latest target.
 - ``5yr_trend`` is the MMR's own derived label and is not imported.
 - **PMMR extracts have no direction column**: ``agency, pmmr_goal, critical, performance_indicator, fy14, fy15,
   fy16, tgt17, tgt18, fy16_4_month_actual, fy17_4_month_actual``. Only ``agency``, ``performance_indicator`` and

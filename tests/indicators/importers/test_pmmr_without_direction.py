@@ -71,7 +71,8 @@ def test_a_pmmr_extract_without_directions_imports_through_the_api(client_for, l
     assert "no desired_direction column and no Up or Down target" in warned[3]
     assert f"admin page (Indicators, {WAIT})" in warned[3] and "import a file with a desired_direction" in warned[3]
     # The rest of the file is read as any wide extract: 4-month values are a preliminary series of their own,
-    # the optional critical and goal columns are read, the target of the latest year with values kept.
+    # the optional critical and goal columns are read, and the target kept is that of the latest year with a
+    # value (tgt17, for FY17's 4-month value: the file has no tgt16), not next year's.
     wait = Indicator.objects.get(external_id=WAIT)
     assert wait.critical and wait.goal == "1a" and (wait.target_kind, wait.target) == ("numeric", Decimal(30))
     assert list(wait.measurements.values_list("period", "value", "preliminary")) == [
