@@ -5,6 +5,7 @@ fingerprints a file without holding it twice in memory, and ``read`` picks the f
 Every problem with the file as a whole (empty, binary, not UTF-8, too large, unknown format) raises
 ``FileRejected``; problems with single rows go to the ``Report``."""
 
+import codecs
 import csv
 import hashlib
 import io
@@ -36,8 +37,8 @@ class Source:
 
 
 def open_source(content: bytes | BinaryIO, *, max_bytes: int) -> Source:
-    """Check a file in one streaming pass: size limit, emptiness, NUL bytes (binary data); hash it and count
-    its lines. ``content`` is bytes or a seekable binary file (e.g. a Django ``UploadedFile``)."""
+    """Check a file in one streaming pass: size limit, emptiness, NUL bytes (binary data), UTF-8; hash it and
+    count its lines. ``content`` is bytes or a seekable binary file (e.g. a Django ``UploadedFile``)."""
     stream = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
     stream.seek(0)
     digest, size, lines, blank = hashlib.sha256(), 0, 0, True
@@ -45,6 +46,7 @@ def open_source(content: bytes | BinaryIO, *, max_bytes: int) -> Source:
         # Excel's "Unicode text" export: readable, but every other byte is NUL.
         raise FileRejected("the file is UTF-16 text; save it as CSV UTF-8 and import it again")
     stream.seek(0)
+    utf8 = _Utf8Check()
     while chunk := stream.read(_CHUNK):
         if size + len(chunk) > max_bytes:
             raise FileRejected(
@@ -54,14 +56,58 @@ def open_source(content: bytes | BinaryIO, *, max_bytes: int) -> Source:
         if nul >= 0:
             line = lines + chunk.count(b"\n", 0, nul) + 1
             raise FileRejected(f"the file holds binary data (a NUL byte on line {line}), not CSV or JSON text", line)
+        utf8.feed(chunk)
         digest.update(chunk)
         size += len(chunk)
         lines += chunk.count(b"\n")
         blank = blank and not chunk.strip()
+    utf8.feed(b"", final=True)
     if blank:
         raise FileRejected("the file is empty")
     stream.seek(0)
     return Source(stream=stream, sha256=digest.hexdigest(), size=size, lines=lines)
+
+
+class _Utf8Check:
+    """Checks, chunk by chunk as the file streams past, that it is UTF-8 text; a byte that is not is refused
+    with the line and character where it stands. (Decoding while importing would find it too, but only a
+    buffer's length ahead of the row being read, so the line it could name was wrong.)"""
+
+    def __init__(self) -> None:
+        self.pending = b""  # the first bytes of a character cut in two by the end of the last chunk
+        self.line = 1  # where the pending bytes start: line, and characters before them on it
+        self.character = 0
+        self.first = True
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        data = self.pending + chunk
+        if self.first and data:
+            self.first = False
+            if data.startswith(codecs.BOM_UTF8):
+                self.character = -1  # the byte order mark is not a character of the line
+        try:
+            text, used = codecs.utf_8_decode(data, "strict", final)
+        except UnicodeDecodeError as error:
+            raise self._rejected(data, error.start) from None
+        self.pending = data[used:]
+        newline = text.rfind("\n")
+        if newline < 0:
+            self.character += len(text)
+        else:
+            self.line += text.count("\n")
+            self.character = len(text) - newline - 1
+
+    def _rejected(self, data: bytes, start: int) -> FileRejected:
+        """The refusal of the byte at ``data[start]``; the bytes before it are valid UTF-8."""
+        before = data[:start]
+        newline = before.rfind(b"\n")
+        line = self.line + before.count(b"\n")
+        character = (0 if newline >= 0 else self.character) + len(before[newline + 1 :].decode()) + 1
+        return FileRejected(
+            f"line {line}: the file is not UTF-8 text: byte 0x{data[start]:02X} at character {character} (probably "
+            "Latin-1 or Windows-1252); save it as CSV UTF-8 and import it again",
+            line,
+        )
 
 
 def _first_character(stream: BinaryIO) -> str:
@@ -84,11 +130,9 @@ def read(source: Source, format: str | None, report: Report) -> tuple[str, Itera
 
 
 def _json_text(stream: BinaryIO) -> str:
-    """A JSON file is decoded whole: its parser needs the text to give each object's line."""
-    try:
-        return stream.read().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FileRejected(f"the file is not UTF-8 text (byte {error.start})") from None
+    """A JSON file is decoded whole: its parser needs the text to give each object's line. (``open_source``
+    has checked that it is UTF-8.)"""
+    return stream.read().decode("utf-8-sig")
 
 
 def _header(reader) -> list[str]:
@@ -97,8 +141,6 @@ def _header(reader) -> list[str]:
         return [name.strip() for name in next(reader)]
     except StopIteration:
         raise FileRejected("the file is empty") from None
-    except UnicodeDecodeError:
-        raise FileRejected("line 1: the file is not UTF-8 text", 1) from None
     except csv.Error as error:
         raise FileRejected(f"line 1: the header cannot be read ({error})", 1) from None
 
@@ -113,13 +155,12 @@ def _csv_format(header: list[str]):
 
 def _data_rows(reader, report: Report) -> Iterator[tuple[int, list[str]]]:
     """(line, cells) of every row that is not blank, counted in ``report.rows``. csv.reader's line_num is the
-    physical line where the record ended (quoted cells may hold newlines)."""
+    physical line where the record ended (quoted cells may hold newlines). The text is UTF-8: ``open_source``
+    refused any byte that is not, with its exact line."""
     try:
         for cells in reader:
             if cells and any(cells):
                 report.rows += 1
                 yield reader.line_num, cells
-    except UnicodeDecodeError:
-        raise FileRejected(f"line {reader.line_num + 1}: the file is not UTF-8 text", reader.line_num + 1) from None
     except csv.Error as error:
         raise FileRejected(f"line {reader.line_num}: {error}", reader.line_num) from None

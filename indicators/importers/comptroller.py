@@ -1,6 +1,11 @@
 """The NYC Comptroller's tidy indicator file: one row per indicator, fiscal-year values in columns named by
 year (``2016 … 2023``). In the shipped file the last year is the PMMR's 4-month value projected to a full year,
-so the last year column is marked preliminary."""
+so the last year column is marked preliminary.
+
+Required: ``ID``, ``Agency.Full.Name.y``, ``Indicator`` and year columns. The others are optional, as in the
+other NYC formats: a column the file lacks leaves an existing indicator's attribute as it is, and a new one gets
+the default (no service or goal, not critical, no target, the direction of an ``Up``/``Down`` target else Neutral
+with a warning)."""
 
 import re
 
@@ -13,19 +18,30 @@ from .base import (
     Rows,
     TextError,
     column_index,
+    direction_from_targets,
     fiscal_year_value,
     infer_measurement_type,
     named_agency,
     read_cells,
     read_target,
     text,
+    unstated,
     width_problem,
 )
 from .values import parse_bool, parse_direction
 
 NAME = "comptroller"
 LABEL = "NYC Comptroller tidy file: ID, Agency.Full.Name.y, Indicator, …, 2016 … 2023"
-REQUIRED = ("ID", "Agency.Full.Name.y", "Indicator", "Desired.Direction", "Critical", "Target.MMR")
+REQUIRED = ("ID", "Agency.Full.Name.y", "Indicator")
+# Each optional column and the indicator's attributes it gives (left unstated when the file lacks it).
+OPTIONAL = {
+    "Service": ("service",),
+    "Goal": ("goal",),
+    "Desired.Direction": ("desired_direction",),
+    "Critical": ("critical",),
+    "Target.MMR": ("target", "target_kind"),
+}
+NEVER_STATED = frozenset({"description"})
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _TEXT = (("Indicator", "name", 500), ("Service", "service", 500), ("Goal", "goal", 500))
 
@@ -42,22 +58,27 @@ def parse(header: list[str], rows: Rows, report: Report):
     if index is None or not years:
         return
     last_year = max(years)
+    not_stated = NEVER_STATED | unstated(OPTIONAL, index)
+    named = {name: index[name] for name in (*REQUIRED, "Agency.Number", *OPTIONAL, *years) if name in index}
     seen: dict[str, int] = {}
     for line, cells in rows:
         if len(cells) != len(header):
             report.error(line, *width_problem(header, cells))
             continue
-        cell = {name: cells[i].strip() for name, i in index.items()}
-        yield from _row(line, cell, years, last_year, seen, report)
+        cell = {name: cells[i].strip() for name, i in named.items()}
+        yield from _row(line, cell, years, last_year, seen, not_stated, report)
 
 
-def _row(line: int, cell: dict, years: list[str], last_year: str, seen: dict, report: Report) -> list[Record]:
+def _row(
+    line: int, cell: dict, years: list[str], last_year: str, seen: dict, not_stated: frozenset[str], report: Report
+) -> list[Record]:
     """The indicator and values of one row, or nothing when the row has an error (every error reported)."""
     external_id = _external_id(line, cell, seen, report)
     if external_id is None:
         return []
     errors_before = report.error_count
     record = _indicator(line, cell, external_id, report)
+    record.unstated = not_stated
     measurements = _measurements(line, cell, external_id, years, last_year, report)
     if report.error_count > errors_before:
         return []
@@ -100,12 +121,19 @@ def _indicator(line: int, cell: dict, external_id: str, report: Report) -> Indic
         record,
         line,
         report,
-        (
-            ("Desired.Direction", "desired_direction", cell["Desired.Direction"], parse_direction),
-            ("Critical", "critical", cell["Critical"], parse_bool),
-        ),
+        [
+            (column, attribute, cell[column], parser)
+            for column, attribute, parser in (
+                ("Desired.Direction", "desired_direction", parse_direction),
+                ("Critical", "critical", parse_bool),
+            )
+            if column in cell
+        ],
     )
-    read_target(record, line, "Target.MMR", cell["Target.MMR"], report)
+    if "Target.MMR" in cell:
+        read_target(record, line, "Target.MMR", cell["Target.MMR"], report)
+    if "Desired.Direction" not in cell:
+        direction_from_targets(record, "Desired.Direction", [cell.get("Target.MMR", "")])
     if not record.agency_name:
         report.warn(line, "Agency.Full.Name.y", NO_AGENCY)
     return record

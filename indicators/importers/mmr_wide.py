@@ -12,8 +12,15 @@ MMR quirks handled here:
   four months is about a third of the year's), so it is kept as its own series: a companion indicator
   ``<id>-4M`` (frequency four-month), each value marked preliminary.
 - Targets are per fiscal year (``tgt16``, ``tgt17``); the indicator keeps the target of the latest fiscal year
-  that has value columns in the file (the year its latest value is judged against), else the latest target.
+  with full-year values in the file (the year its latest value is judged against), else of the latest year with
+  any value (a PMMR's 4-month year), else the latest target.
 - ``5yr_trend`` is the MMR's own derived label and is not imported.
+- **PMMR extracts have no direction column**: ``agency, pmmr_goal, critical, performance_indicator, fy14, fy15,
+  fy16, tgt17, tgt18, fy16_4_month_actual, fy17_4_month_actual``. Only ``agency``, ``performance_indicator`` and
+  value columns are required. A column the file lacks leaves an existing indicator's attribute as it is; a new
+  indicator gets the default: the direction of its latest ``Up``/``Down`` target, else Neutral with a warning
+  that names it; not critical; no goal; no target. No extract has a service or a description: an indicator
+  keeps those another source gave it.
 """
 
 import hashlib
@@ -29,23 +36,35 @@ from .base import (
     Rows,
     TextError,
     column_index,
+    direction_from_targets,
     fiscal_year_value,
     infer_measurement_type,
+    listed,
     named_agency,
     read_cells,
     read_target,
     slug,
     text,
+    unstated,
     width_problem,
 )
 from .values import fiscal_year, parse_bool, parse_direction
 
 NAME = "mmr_wide"
 LABEL = "MMR/PMMR open-data extract: agency, mmr_goal, critical, performance_indicator, fyNN…, tgtNN…"
-REQUIRED = ("agency", "critical", "performance_indicator", "desired_direction")
+REQUIRED = ("agency", "performance_indicator")
+# Each optional column and the indicator's attributes it gives (left unstated when the file lacks it).
+OPTIONAL = {
+    "critical": ("critical",),
+    "desired_direction": ("desired_direction",),
+    "goal": ("goal",),  # mmr_goal or pmmr_goal
+    "target": ("target", "target_kind"),  # any tgtNN
+}
+NEVER_STATED = frozenset({"service", "description"})
 _VALUE = re.compile(r"^fy(\d{2}|\d{4})(_4_month_actual)?$")
 _TARGET = re.compile(r"^tgt(\d{2}|\d{4})$")
 FOUR_MONTH_SUFFIX = "-4M"
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 def matches(header: list[str]) -> bool:
@@ -74,22 +93,24 @@ class _ValueColumn:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where a file keeps what: the required columns by lower-case name, the value columns, the goal column
-    (``mmr_goal`` or ``pmmr_goal``, if any) and the target column the indicator keeps (if any)."""
+    """Where a file keeps what: the named columns it has (by lower-case name: ``goal`` for ``mmr_goal`` or
+    ``pmmr_goal``), the value columns, the target column the indicator keeps (if any), every target column
+    latest year first (a direction when the file has none) and the attributes the file does not state."""
 
     header: list[str]
-    index: dict[str, int]
+    named: dict[str, int]
     values: list[_ValueColumn]
-    goal_column: str | None
     target: tuple[str, int] | None  # (name, position)
+    targets: list[int]
+    unstated: frozenset[str]
 
     @property
     def four_month(self) -> bool:
         return any(column.four_month for column in self.values)
 
     def column_name(self, key: str) -> str:
-        """A required column as the file spells it, for problems' column."""
-        return self.header[self.index[key]]
+        """A named column as the file spells it, for problems' column."""
+        return self.header[self.named[key]]
 
 
 def parse(header: list[str], rows: Rows, report: Report):
@@ -105,40 +126,52 @@ def parse(header: list[str], rows: Rows, report: Report):
 
 
 def _layout(header: list[str], report: Report) -> _Layout | None:
-    """The file's layout, or None when a required column or every value column is missing (reported)."""
+    """The file's layout, or None when a required column or every value column is missing, or a year cannot be
+    a fiscal year (reported). One pass over the header: files come with tens of thousands of columns."""
     index = column_index(header, REQUIRED, report, key=str.lower)
-    values = [
-        _ValueColumn(name, position, fiscal_year(match[1]), bool(match[2]))
-        for position, name in enumerate(header)
-        if (match := _VALUE.match(name.lower()))
-    ]
+    values, targets, years_out = [], {}, []
+    for position, name in enumerate(header):
+        if match := _VALUE.match(name.lower()):
+            values.append(_ValueColumn(name, position, fiscal_year(match[1]), bool(match[2])))
+            year = values[-1].year
+        elif match := _TARGET.match(name.lower()):
+            year = fiscal_year(match[1])
+            targets[year] = (name, position)
+        else:
+            continue
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            years_out.append(name)
     if not values:
         report.error(1, None, "no value columns (named like fy16 or fy17_4_month_actual)")
-    if index is None or not values:
+    if years_out:
+        report.error(1, listed(years_out), f"not a fiscal year from {FIRST_YEAR} to {LAST_YEAR}: {listed(years_out)}")
+    if index is None or not values or years_out:
         return None
-    targets = {
-        fiscal_year(m[1]): (name, position)
-        for position, name in enumerate(header)
-        if (m := _TARGET.match(name.lower()))
-    }
-    goal_column = next((name for name in ("mmr_goal", "pmmr_goal") if name in index), None)
-    return _Layout(header, index, values, goal_column, _target_column(values, targets))
+    named = {key: index[key] for key in (*REQUIRED, "critical", "desired_direction") if key in index}
+    goal = next((index[name] for name in ("mmr_goal", "pmmr_goal") if name in index), None)
+    if goal is not None:
+        named["goal"] = goal
+    present = {*named, *(("target",) if targets else ())}
+    by_year = [targets[year][1] for year in sorted(targets, reverse=True)]
+    not_stated = NEVER_STATED | unstated(OPTIONAL, present)
+    return _Layout(header, named, values, _target_column(values, targets), by_year, not_stated)
 
 
 def _target_column(values: list[_ValueColumn], targets: dict[int, tuple[str, int]]) -> tuple[str, int] | None:
     """The target the indicator keeps: that of the latest fiscal year with full-year values in the file (the
-    year its latest value is judged against), else of the latest year with any values, else the latest one."""
+    year its latest value is judged against), else of the latest year with any values (a PMMR's 4-month
+    year), else the latest one."""
     full_years = [column.year for column in values if not column.four_month]
-    target_year = max(full_years or [column.year for column in values])
-    if target_year in targets:
-        return targets[target_year]
+    for year in (max(full_years, default=0), max(column.year for column in values)):
+        if year in targets:
+            return targets[year]
     return targets[max(targets)] if targets else None
 
 
 def _row(line: int, cells: list[str], layout: _Layout, seen: dict[str, int], report: Report) -> list[Record]:
     """The indicator, its 4-month companion and their values from one row, or nothing when the row has an error
     (every error reported)."""
-    cell = {name: cells[i].strip() for name, i in layout.index.items()}
+    cell = {name: cells[i].strip() for name, i in layout.named.items()}
     errors_before = report.error_count
     record = _indicator(line, cell, layout, seen, report)
     if record is None:
@@ -147,11 +180,17 @@ def _row(line: int, cells: list[str], layout: _Layout, seen: dict[str, int], rep
         record,
         line,
         report,
-        (
-            (layout.column_name("desired_direction"), "desired_direction", cell["desired_direction"], parse_direction),
-            (layout.column_name("critical"), "critical", cell["critical"], parse_bool),
-        ),
+        [
+            (layout.column_name(column), attribute, cell[column], parser)
+            for column, attribute, parser in (
+                ("desired_direction", "desired_direction", parse_direction),
+                ("critical", "critical", parse_bool),
+            )
+            if column in cell
+        ],
     )
+    if "desired_direction" not in cell:
+        direction_from_targets(record, "desired_direction", [cells[i] for i in layout.targets])
     if layout.target:
         read_target(record, line, layout.target[0], cells[layout.target[1]], report)
     if not record.agency_name:
@@ -169,7 +208,7 @@ def _indicator(line: int, cell: dict, layout: _Layout, seen: dict[str, int], rep
     try:
         name = text(cell["performance_indicator"], 480)
         agency = text(cell["agency"], 32)
-        goal = text(cell[layout.goal_column], 500) if layout.goal_column else ""
+        goal = text(cell.get("goal", ""), 500)
     except TextError as error:
         report.error(line, None, f"a text cell {error}")
         return None
@@ -183,7 +222,13 @@ def _indicator(line: int, cell: dict, layout: _Layout, seen: dict[str, int], rep
         return None
     seen[external_id] = line
     record = IndicatorRecord(
-        external_id=external_id, name=name, agency_name=named_agency(agency), agency_code=agency, goal=goal, line=line
+        external_id=external_id,
+        name=name,
+        agency_name=named_agency(agency),
+        agency_code=agency,
+        goal=goal,
+        line=line,
+        unstated=layout.unstated,
     )
     record.measurement_type, record.unit = infer_measurement_type(name)
     return record
@@ -214,7 +259,8 @@ def _measurements(
 
 def four_month_companion(record: IndicatorRecord, suffix: str) -> IndicatorRecord:
     """The PMMR 4-month series of ``record``: same agency, direction and criticality, no target (the MMR's
-    targets are for full years)."""
+    targets are for full years). What the file does not state a new companion takes from its indicator, so
+    only the indicator is warned about."""
     return IndicatorRecord(
         **{
             **record.__dict__,
@@ -224,5 +270,8 @@ def four_month_companion(record: IndicatorRecord, suffix: str) -> IndicatorRecor
             "target": None,
             "target_kind": "none",
             "parent_external_id": "",
+            "unstated": record.unstated - {"target", "target_kind"},
+            "companion_of": record.external_id,
+            "warning_if_new": "",
         }
     )

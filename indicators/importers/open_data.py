@@ -22,6 +22,10 @@ MMR quirks handled here (each became a rule because the table's rows mean differ
   decimals, 6.41 meaning 6 minutes 41 seconds; they are decoded to seconds (a fraction of .60 or more cannot be
   seconds and is warned about). ``multiplication_factor`` is a display setting and is not applied.
 - Companions keep directional targets but not numeric ones (those are set for the full fiscal year).
+- Only ``id``, ``agency``, ``indicator``, ``frequency``, ``valuedate``, ``acceptedvalue`` and
+  ``acceptedvalueytd`` are required. A metadata column the file lacks leaves an existing indicator's attribute
+  as it is; a new indicator gets the default (no service, goal or description, active, not critical, no
+  target, the direction of an ``Up``/``Down`` target else Neutral with a warning).
 - Metadata (names, target, direction…) repeats on every row; the row with the latest value date wins, so the
   indicator carries the current fiscal year's target. Rows are read once, metadata is re-parsed only where it
   differs from the indicator's previous row.
@@ -39,12 +43,14 @@ from .base import (
     Rows,
     TextError,
     column_index,
+    direction_from_targets,
     infer_measurement_type,
     named_agency,
     read_cells,
     read_target,
     slug,
     text,
+    unstated,
     width_problem,
 )
 from .values import CellError, parse_bool, parse_date, parse_direction, parse_number, timespan_warning
@@ -72,6 +78,16 @@ FOUR_MONTH_SUFFIX = "-4M"
 TYPES = {"number": "number", "percentage": "percentage", "percent": "percentage", "currency": "currency",
          "timespan": "timespan", "time": "timespan", "ratio": "ratio"}  # fmt: skip
 _FREQUENCY = METADATA.index("frequency")
+# Each optional metadata column and the indicator's attributes it gives (left unstated when the file lacks it).
+OPTIONAL = {
+    "service": ("service",),
+    "goal": ("goal",),
+    "description": ("description",),
+    "retired": ("active",),
+    "desireddirection": ("desired_direction",),
+    "critical": ("critical",),
+    "targetmmr": ("target", "target_kind"),
+}
 REQUIRED_POSITIONS = ("id", "valuedate", "acceptedvalue", "acceptedvalueytd")
 _COLON_UNIT = re.compile(r"\(\s*(hours?\s*:\s*minutes?|minutes?\s*:\s*seconds?)\s*\)", re.IGNORECASE)
 _PLAIN_UNIT = re.compile(r"\((minutes?|hours?|days?|seconds?)\)", re.IGNORECASE)
@@ -310,6 +326,9 @@ def _record(external_id: str, meta: tuple, line: int, name_of: dict, report: Rep
         ),
     )
     read_target(record, line, name_of.get("targetmmr", "targetmmr"), target, report)
+    record.unstated = unstated(OPTIONAL, name_of)
+    if "desireddirection" not in name_of:
+        direction_from_targets(record, "desireddirection", [target])
     _set_measurement_type(record, measurement_type)
     if report.error_count > errors_before:
         return None
@@ -390,6 +409,10 @@ def _companion(record: IndicatorRecord, suffix: str) -> IndicatorRecord:
     companion.name = f"{record.name} ({label})"[:500]
     companion.frequency = frequency
     companion.parent_external_id = ""  # breakouts link their fiscal-year indicators; companions follow by id
+    # What the file does not state a new companion takes from its indicator (only the indicator is warned
+    # about); its target is its own (below).
+    companion.companion_of, companion.warning_if_new = record.external_id, ""
+    companion.unstated = record.unstated - {"target", "target_kind"}
     if companion.target_kind == "numeric":
         # The MMR's numeric targets are for full years: a month's count or a 4-month total is not comparable.
         companion.target, companion.target_kind = None, "none"

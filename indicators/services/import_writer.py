@@ -206,7 +206,7 @@ class ImportWriter:
         if not self.pending_indicators:
             return
         records, self.pending_indicators = list(self.pending_indicators.values()), {}
-        self._load([record.external_id for record in records])
+        self._load([key for record in records for key in (record.external_id, record.companion_of) if key])
         created, updated = [], []
         for record in records:
             values = {name: getattr(record, name) for name in INDICATOR_FIELDS}
@@ -214,6 +214,7 @@ class ImportWriter:
             if record.parent_external_id:
                 self.parents[record.external_id] = (record.parent_external_id, record.line)
             indicator = self.indicators.get(record.external_id)
+            self._keep_unstated(record, indicator, values)
             if indicator is None:
                 indicator = Indicator(external_id=record.external_id, **values)
                 self.indicators[record.external_id] = indicator
@@ -233,6 +234,19 @@ class ImportWriter:
         updated = list({indicator.pk: indicator for indicator in updated}.values())
         Indicator.objects.bulk_update(updated, [*INDICATOR_FIELDS, "agency"], batch_size=1000)
         self.updated_ids.update(indicator.pk for indicator in updated)
+
+    def _keep_unstated(self, record: IndicatorRecord, indicator: Indicator | None, values: dict[str, object]) -> None:
+        """What the file has no column for: an existing indicator keeps its own, a new companion series takes
+        its indicator's; a new indicator keeps the format's default, with the parser's warning if it has one."""
+        if not record.unstated:
+            return
+        known = indicator or self.indicators.get(record.companion_of)
+        if known is None:
+            if record.warning_if_new:
+                self.report.warn(record.line, None, record.warning_if_new)
+            return
+        for name in record.unstated:
+            values[name] = getattr(known, name)
 
     def _note_redefined(self, indicator: Indicator, values: dict[str, object]) -> None:
         if len(self.redefined) >= AUDIT_LISTED:

@@ -93,3 +93,15 @@ def test_the_same_indicator_twice_in_one_extract_is_an_error():
     (problem,) = rejected.value.errors
     assert problem.line == 12 and "already appears on line 3" in problem.message
     assert Measurement.objects.count() == 0
+
+
+@pytest.mark.parametrize("column", ["fy0000", "fy2101_4_month_actual", "tgt1899"])
+def test_a_year_that_cannot_be_a_fiscal_year_is_refused_on_line_1(column):
+    content = f"agency,performance_indicator,fy2016,{column}\nDSNY,Tons,1,2\n".encode()
+
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(file_name="years.csv", content=content)
+
+    (problem,) = rejected.value.errors
+    assert (problem.line, problem.column) == (1, column) and "not a fiscal year from 1900 to 2100" in problem.message
+    assert Measurement.objects.count() == 0
