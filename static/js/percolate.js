@@ -87,3 +87,12 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// The queue's filters on a phone: folded under their summary, so that the cases come first (one tap opens
+// them). A refused form (a field in error) stays open; without JavaScript they stay open.
+document.addEventListener("DOMContentLoaded", () => {
+  if (!window.matchMedia("(max-width: 600px)").matches) return;
+  document.querySelectorAll("details[data-fold-on-phone]").forEach((panel) => {
+    if (!panel.querySelector(".has-error")) panel.open = false;
+  });
+});
