@@ -46,27 +46,90 @@ SEARCH_MAX_WORDS = 10
 _WORD = re.compile(r"\w+")
 
 
+@dataclass(frozen=True)
+class _Named:
+    """The agencies one search word names: by their code (the word is it) and by their name (the word begins a
+    word of it)."""
+
+    by_code: frozenset[int]
+    by_name: frozenset[int]
+
+
+def _agencies_named(words: list[str]) -> list[_Named]:
+    """What each of ``words`` names among the agencies. The agencies (a few dozen) are read once, so that the
+    search's query compares ``agency_id`` to constants and needs no join."""
+    agencies = [
+        (pk, code.casefold(), _WORD.findall(name.casefold()))
+        for pk, code, name in Agency.objects.values_list("pk", "code", "name")
+    ]
+    named = []
+    for word in (word.casefold() for word in words):
+        by_code = frozenset(pk for pk, code, _ in agencies if code == word)
+        by_name = frozenset(pk for pk, _, name in agencies if any(part.startswith(word) for part in name))
+        named.append(_Named(by_code, by_name))
+    return named
+
+
+def _stop_words(words: list[str]) -> set[str]:
+    """Those of ``words`` that PostgreSQL's English full-text configuration drops as stop words ("of", "the"):
+    one query, none without words."""
+    if not words:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT word FROM unnest(%s::text[]) AS word WHERE numnode(to_tsquery('english', word || ':*')) = 0",
+            [words],
+        )
+        return {word for (word,) in cursor.fetchall()}
+
+
 def indicators_matching(indicators: QuerySet[Indicator], text: str) -> QuerySet[Indicator]:
-    """The indicators of ``indicators`` that ``text`` finds: every word begins a word of the name, MMR ID or
-    service (so a half-typed word already finds), or the text is the MMR ID, an agency's code or part of an
-    agency's name. The search box, the search page, the dashboard's and the API's ``q`` all search here.
+    """The indicators of ``indicators`` that ``text`` finds: every word matches somewhere — it begins a word of
+    the name, MMR ID or service (so a half-typed word already finds), or it is the agency's code or begins a
+    word of the agency's name — so "DOT pothole" finds the Department of Transportation's pothole indicators.
+    The whole text as the MMR ID, an agency's code or part of an agency's name finds too. The search box, the
+    search page, the dashboard's and the API's ``q`` all search here.
 
     On PostgreSQL the words are a full-text prefix query over the GIN index (English stemming: "permits"
-    finds "permitted"); elsewhere (SQLite) each word is a substring of one of the three fields."""
+    finds "permitted"); elsewhere (SQLite) each word is a substring of one of the three fields. The words that
+    name no agency are one full-text query (one scan of the index); a word that names agencies is that word's
+    full-text query or those agencies."""
     text = text.replace("\x00", "").strip()[:SEARCH_MAX_CHARS]
     words = _WORD.findall(text)[:SEARCH_MAX_WORDS]
     if not words:
         return indicators.none()
-    # The agencies (a few dozen) are read first and the MMR ID compared as stored, so that on PostgreSQL each
-    # branch of the OR has its own index (GIN, external_id's unique index, agency_id) and none reads the table.
+    # The agencies are read first and the MMR ID compared as stored, so that on PostgreSQL each branch of the
+    # ORs has its own index (GIN, external_id's unique index, agency_id) and none reads the table.
     agencies = list(Agency.objects.filter(Q(code__iexact=text) | Q(name__icontains=text)).values_list("pk", flat=True))
     exact = Q(external_id=text) | Q(agency_id__in=agencies)
-    if connection.vendor == "postgresql":
-        query = SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config="english")
-        return indicators.filter(Q(SearchVectorExact(SEARCH_VECTOR, query)) | exact)
+    postgresql = connection.vendor == "postgresql"
+
+    def in_fields(some: list[str]) -> Q:
+        if postgresql:
+            query = SearchQuery(" & ".join(f"{word}:*" for word in some), search_type="raw", config="english")
+            return Q(SearchVectorExact(SEARCH_VECTOR, query))
+        every = Q()
+        for word in some:
+            every &= Q(name__icontains=word) | Q(external_id__icontains=word) | Q(service__icontains=word)
+        return every
+
+    named = _agencies_named(words)
+    naming = [word for word, agencies_named in zip(words, named, strict=True) if agencies_named.by_name]
+    # A stop word is dropped by the full-text query, where it finds everything: it must not narrow "percent of
+    # trips" to the agencies named "… of …". It still counts as an agency's code.
+    stop = _stop_words(naming) if postgresql else set()
     every_word = Q()
-    for word in words:
-        every_word &= Q(name__icontains=word) | Q(external_id__icontains=word) | Q(service__icontains=word)
+    plain = []
+    for word, agencies_named in zip(words, named, strict=True):
+        if word in stop:
+            if agencies_named.by_code:
+                every_word &= Q(agency_id__in=sorted(agencies_named.by_code))
+        elif agencies_named.by_code or agencies_named.by_name:
+            every_word &= in_fields([word]) | Q(agency_id__in=sorted(agencies_named.by_code | agencies_named.by_name))
+        else:
+            plain.append(word)
+    if plain:
+        every_word &= in_fields(plain)
     return indicators.filter(every_word | exact)
 
 

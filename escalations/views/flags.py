@@ -195,6 +195,9 @@ def _done(action: Action, result: object) -> str:
             'Converted to project <a href="{}">“{}”</a>.', reverse("project_detail", args=[project.pk]), project.title
         )
     if action == Action.ESCALATE:  # the liaison cannot open the inbox it went to: say where, link nothing
+        agency = result.indicator.agency if isinstance(result, Flag) else None
+        if agency is not None and agency.portfolio_id is None:  # see notifications._escalation_audience
+            return f"Escalated: {agency.name} is in no portfolio, so it waits for the ops leads to decide."
         return "Escalated: it waits for the deputy mayor's office to decide."
     return f"{action.label}: done."
 

@@ -9,7 +9,7 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -36,9 +36,11 @@ class Source:
     lines: int
 
 
-def open_source(content: bytes | BinaryIO, *, max_bytes: int) -> Source:
+def open_source(content: bytes | BinaryIO, *, max_bytes: int, also: Callable[[bytes], object] | None = None) -> Source:
     """Check a file in one streaming pass: size limit, emptiness, NUL bytes (binary data), UTF-8; hash it and
-    count its lines. ``content`` is bytes or a seekable binary file (e.g. a Django ``UploadedFile``)."""
+    count its lines. ``content`` is bytes or a seekable binary file (e.g. a Django ``UploadedFile``). ``also``,
+    when given, receives each chunk in order once it has passed the checks (a background upload deflates the
+    file in the same pass), so that the file is read once."""
     stream = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
     stream.seek(0)
     digest, size, lines, blank = hashlib.sha256(), 0, 0, True
@@ -57,6 +59,8 @@ def open_source(content: bytes | BinaryIO, *, max_bytes: int) -> Source:
             line = lines + chunk.count(b"\n", 0, nul) + 1
             raise FileRejected(f"the file holds binary data (a NUL byte on line {line}), not CSV or JSON text", line)
         utf8.feed(chunk)
+        if also is not None:
+            also(chunk)
         digest.update(chunk)
         size += len(chunk)
         lines += chunk.count(b"\n")

@@ -151,10 +151,11 @@ def import_file(
     return outcome
 
 
-def _checked(content: bytes | BinaryIO) -> importers.Source:
-    """The file checked and fingerprinted; a file that cannot be read at all is refused."""
+def _checked(content: bytes | BinaryIO, also: Callable[[bytes], object] | None = None) -> importers.Source:
+    """The file checked and fingerprinted (each chunk also given to ``also``, see ``open_source``); a file that
+    cannot be read at all is refused."""
     try:
-        return importers.open_source(content, max_bytes=settings.PERCOLATE_IMPORT_MAX_BYTES)
+        return importers.open_source(content, max_bytes=settings.PERCOLATE_IMPORT_MAX_BYTES, also=also)
     except importers.FileRejected as error:
         raise ImportRejected([error.problem]) from None
 

@@ -87,3 +87,32 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// The queue's filters on a phone: folded under their summary, so that the cases come first (one tap opens
+// them). A refused form (a field in error) stays open; without JavaScript they stay open.
+document.addEventListener("DOMContentLoaded", () => {
+  if (!window.matchMedia("(max-width: 600px)").matches) return;
+  document.querySelectorAll("details[data-fold-on-phone]").forEach((panel) => {
+    if (!panel.querySelector(".has-error")) panel.open = false;
+  });
+});
+
+// A table wider than the screen scrolls inside its box (.table-wrap): that box is then given a tab stop and a
+// name (its table's caption), so that the keyboard can scroll it too. Only when it does scroll: a box that
+// fits needs no tab stop.
+function focusableWhenScrolling() {
+  document.querySelectorAll(".table-wrap").forEach((box) => {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      const caption = box.querySelector("caption");
+      box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table");
+    } else if (box.getAttribute("role") === "region") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", focusableWhenScrolling);
+window.addEventListener("resize", focusableWhenScrolling);

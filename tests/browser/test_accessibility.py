@@ -1,5 +1,6 @@
-"""Every page, checked in the browser: axe-core finds no serious or critical accessibility violation, RAG
-status never relies on colour alone, and nothing is loaded from outside the server."""
+"""Every page, checked in the browser at a phone's width (390 px) and a laptop's (1,366 px): axe-core finds no
+serious or critical accessibility violation, no page scrolls sideways, RAG status never relies on colour alone,
+and nothing is loaded from outside the server."""
 
 import pytest
 
@@ -38,14 +39,23 @@ def pages(demo) -> list[str]:
     ]
 
 
-def test_every_page_is_accessible_and_loads_nothing_from_outside(session, demo):
+def scroll_width(visitor) -> int:
+    return visitor.page.evaluate("document.documentElement.scrollWidth")
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_every_page_is_accessible_and_loads_nothing_from_outside(session, demo, width):
     visitor = session(bypass_csp=True)  # to inject axe-core; the journey test runs under the CSP
+    visitor.page.set_viewport_size({"width": width, "height": 900})
     visitor.go("/accounts/login/")
     problems = {"/accounts/login/": visitor.axe_violations()}
+    wide = {"/accounts/login/": scroll_width(visitor)}
     visitor.sign_in("lead")
     for path in pages(demo):
         visitor.go(path)
+        wide[path] = scroll_width(visitor)  # before axe opens every <details>: as the page first shows
         problems[path] = visitor.axe_violations()
+        wide[f"{path} (every <details> open)"] = scroll_width(visitor)
         labels = visitor.page.eval_on_selector_all(".rag", "badges => badges.map(b => b.textContent.trim())")
         # Colour is never alone: every status badge also says it in words.
         assert all(label.endswith(("Red", "Yellow", "Green")) for label in labels), (path, labels)
@@ -57,5 +67,8 @@ def test_every_page_is_accessible_and_loads_nothing_from_outside(session, demo):
     visitor.page.wait_for_selector(".field-error")
     problems["dismiss form with errors"] = visitor.axe_violations()
 
+    wide["dismiss form with errors"] = scroll_width(visitor)
+
     assert {path: found for path, found in problems.items() if found} == {}
+    assert {path: pixels for path, pixels in wide.items() if pixels > width} == {}
     assert visitor.external == []

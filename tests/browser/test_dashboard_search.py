@@ -3,6 +3,7 @@ first, leading to an agency's indicators; a header search box that answers as on
 plain form; and no page that scrolls sideways on a phone (390 px) or a laptop (1,366 px)."""
 
 import pytest
+from django.db.models import Q
 
 from indicators.models import Indicator
 
@@ -18,14 +19,17 @@ def overflow(session, path: str, width: int) -> tuple[int, int]:
     return session.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
 
 
-def test_the_dashboard_opens_on_a_short_summary_worst_first_and_drills_down(session, demo):
+@pytest.mark.parametrize("width", [PHONE, LAPTOP])
+def test_the_dashboard_opens_on_a_short_summary_worst_first_and_drills_down(session, demo, width):
     visitor = session()
     visitor.sign_in("deputy")
     page = visitor.page
-    page.set_viewport_size({"width": LAPTOP, "height": 900})
+    page.set_viewport_size({"width": width, "height": 900})
     visitor.go("/")
     height = page.evaluate("document.documentElement.scrollHeight")
-    assert height < 4000, height
+    if width == LAPTOP:
+        assert height < 4000, height  # the first page: the summary, not 55,000 px of indicators
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     # Within each portfolio, its agencies worst first: most red, then most yellow.
     for body in page.locator("table.rag-summary tbody").all():
         counts = [
@@ -48,13 +52,17 @@ def test_the_dashboard_opens_on_a_short_summary_worst_first_and_drills_down(sess
     rows = page.locator("table.indicators tbody tr")
     assert 0 < rows.count() <= 50
     assert rows.first.locator(".rag").inner_text().strip().endswith("Red")
-    assert page.evaluate("document.documentElement.scrollHeight") < 4000 + 50 * 80
+    if width == LAPTOP:
+        assert page.evaluate("document.documentElement.scrollHeight") < 4000 + 50 * 80
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert visitor.external == [] and visitor.csp_violations == []
 
 
-def test_the_header_search_answers_as_one_types_and_works_as_a_form(session, demo):
+@pytest.mark.parametrize("width", [PHONE, LAPTOP])
+def test_the_header_search_answers_as_one_types_and_works_as_a_form(session, demo, width):
     indicator = Indicator.objects.get(external_id="2900")  # "Pothole work orders", DOT
     visitor = session()
+    visitor.page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("liaison")
     page = visitor.page
     visitor.go("/flags/")
@@ -73,6 +81,25 @@ def test_the_header_search_answers_as_one_types_and_works_as_a_form(session, dem
     page.wait_for_url("**/search/?q=2900")
     assert page.locator("[data-testid=search-results] li").first.locator("a").first.inner_text() == indicator.name
     assert "1 indicator found" in page.inner_text("[data-testid=search-count]")
+
+    # An agency's code and a word of the name: every word must match somewhere.
+    box = page.locator("#site-search-q")
+    box.fill("")
+    box.press_sequentially("DOT pothole", delay=20)
+    page.locator("#search-suggestions a", has_text=indicator.name).wait_for()
+    suggested = page.locator("#search-suggestions li a[href^='/indicators/']").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    expected = Indicator.objects.filter(
+        Q(name__icontains="pothole") | Q(service__icontains="pothole"), agency__code="DOT"
+    )
+    assert sorted(suggested) == sorted(f"/indicators/{pk}/" for pk in expected.values_list("pk", flat=True))
+    box.press("Enter")
+    page.wait_for_url("**/search/?q=DOT+pothole")
+    results = page.locator("[data-testid=search-results] li")
+    assert results.count() == expected.count() > 0
+    assert all("Department of Transportation" in text for text in results.all_inner_texts())
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert visitor.external == [] and visitor.csp_violations == []
 
 

@@ -1,11 +1,12 @@
-"""Judgement in the browser: a liaison previews and sets an indicator's tolerance on its page, at a phone's
-width and a laptop's, without horizontal scrolling or accessibility violations; the rule form shows the
-agency or indicator field only when the chosen scope needs it."""
+"""Judgement in the browser, at a phone's width (390 px) and a laptop's (1,366 px), without horizontal scrolling
+or accessibility violations: a liaison previews and sets an indicator's tolerance on its page; the rule form
+shows the agency or indicator field only when the chosen scope needs it and each parameter as its own field;
+a case raised by hand records the period and the value it is about."""
 
 import pytest
 
-from escalations.models import Event
-from indicators.models import Indicator, ThresholdRule
+from escalations.models import Event, Flag
+from indicators.models import Indicator, Measurement, ThresholdRule
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,17 +42,59 @@ def test_a_liaison_previews_then_sets_the_tolerance_on_the_indicator_page(sessio
     assert Event.objects.count() == events + 1
 
 
-def test_the_rule_form_shows_the_field_the_scope_needs(session, demo):
+@pytest.mark.parametrize("width", [390, 1366])
+def test_the_rule_form_shows_the_field_the_scope_needs(session, demo, width):
     rule = ThresholdRule.objects.filter(kind="unusual_change", scope="all").first()
     visitor = session()
-    visitor.page.set_viewport_size({"width": 390, "height": 900})
+    visitor.page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("lead")
     visitor.go(f"/ops/rules/{rule.pk}/edit/")
     page = visitor.page
-    assert page.evaluate(NO_HORIZONTAL_SCROLL), "the rule form scrolls sideways at 390 px"
+    assert page.evaluate(NO_HORIZONTAL_SCROLL), f"the rule form scrolls sideways at {width} px"
     assert not page.is_visible("#id_agency") and not page.is_visible("#id_indicator")
     page.select_option("#id_scope", "agency")
     assert page.is_visible("#id_agency") and not page.is_visible("#id_indicator")
     page.select_option("#id_scope", "indicator")
     assert page.is_visible("#id_indicator") and not page.is_visible("#id_agency")
     assert page.is_visible("#id_param_window")
+
+    # Each parameter its own field, with its unit or help; saved as the rule's parameters.
+    window = page.locator("#id_param_window")
+    assert window.get_attribute("type") == "number"
+    help_id = window.get_attribute("aria-describedby")
+    assert help_id and page.inner_text(f"#{help_id.split()[0]}").strip()
+    page.select_option("#id_scope", "agency")
+    page.select_option("#id_agency", "DOT")
+    window.fill("4")
+    page.click("form[data-rule-form] button[type=submit]:not([name=preview])")
+    page.wait_for_url("**/ops/rules/")
+    rule.refresh_from_db()
+    assert rule.scope == "agency" and rule.agency.code == "DOT" and rule.params.get("window") == 4
+    assert page.evaluate(NO_HORIZONTAL_SCROLL)
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_a_case_raised_by_hand_records_the_period_and_value_it_is_about(session, demo, width):
+    indicator = demo["dismissed"].indicator  # its case is closed: a new one may be raised
+    measured = list(Measurement.objects.filter(indicator=indicator).order_by("period"))
+    earlier = measured[-2]
+    visitor = session(bypass_csp=True)  # to inject axe-core
+    page = visitor.page
+    page.set_viewport_size({"width": width, "height": 900})
+    visitor.sign_in("liaison")
+    visitor.go(f"/indicators/{indicator.pk}/")
+    page.click("#raise-heading")
+    form = page.locator("details.raise-flag form")
+    assert form.locator("select[name=severity]").input_value() == ""  # nothing pre-chosen
+    form.locator("select[name=severity]").select_option("yellow")
+    form.locator("textarea[name=summary]").fill("The agency reports a backlog the numbers do not show yet.")
+    form.locator("input[name=period]").fill(earlier.period.isoformat())  # the value left blank: the measured one
+    assert page.evaluate(NO_HORIZONTAL_SCROLL), f"the raise form scrolls sideways at {width} px"
+    assert visitor.axe_violations() == []
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/flags/*/")
+    flag = Flag.objects.filter(indicator=indicator, origin="manual").get()
+    assert flag.period == earlier.period and flag.value == earlier.value
+    about = page.inner_text("[data-testid=raised-about]")
+    assert about.startswith("Raised by hand about ") and f"({earlier.period:%Y-%m-%d})" in about
+    assert page.evaluate(NO_HORIZONTAL_SCROLL), f"the case page scrolls sideways at {width} px"

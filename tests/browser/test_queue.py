@@ -12,15 +12,18 @@ from escalations.selectors import agencies_in_scope
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-WIDTHS = (390, 1366)
+PHONE, LAPTOP = 390, 1366
+WIDTHS = (PHONE, LAPTOP)
 
 
 def scrolls_sideways(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
 
 
-def test_the_queue_shows_what_is_due_at_390_and_1366_px(session, demo):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_queue_shows_what_is_due(session, demo, width):
     liaison = session(bypass_csp=True)  # to inject axe-core (the site's CSP rightly refuses it)
+    liaison.page.set_viewport_size({"width": width, "height": 900})
     liaison.sign_in("liaison")
     page = liaison.page
     user = demo["reviewed"].indicator.agency.liaisons.get(username="liaison")
@@ -29,18 +32,23 @@ def test_the_queue_shows_what_is_due_at_390_and_1366_px(session, demo):
     assert late is not None
     Flag.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(days=2))  # as time passing would
 
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        liaison.go("/flags/?open=true&ordering=due")
+    liaison.go("/flags/?open=true&ordering=due")
+    first = page.locator("table.flags tbody tr").first
+    assert first.get_attribute("data-flag") == str(late.pk)  # soonest due first: the overdue one
+    overdue = first.locator("[data-testid=overdue]")
+    assert overdue.inner_text() == "Overdue" and overdue.is_visible()
+    assert overdue.evaluate("e => getComputedStyle(e).color") == "rgb(143, 19, 23)"  # and red
+    assert not scrolls_sideways(page), width
+    if width == LAPTOP:
         assert "Due" in page.locator("table.flags thead").inner_text()
-        first = page.locator("table.flags tbody tr").first
-        assert first.get_attribute("data-flag") == str(late.pk)  # soonest due first: the overdue one
-        overdue = first.locator("[data-testid=overdue]")
-        assert overdue.inner_text() == "Overdue"
-        assert overdue.evaluate("e => getComputedStyle(e).color") == "rgb(143, 19, 23)"  # and red
-        assert not scrolls_sideways(page), width  # a wide table scrolls inside its own box, the page does not
+    else:  # a card: the due date labelled in words, the column headers gone
+        assert first.locator("td.due").evaluate("e => getComputedStyle(e, '::before').content") == '"Due "'
 
-    # Only the liaison's own agencies to choose from.
+    # Only the liaison's own agencies to choose from (on a phone, under the folded filters).
+    if width == PHONE:
+        assert not page.locator("#id_agency").is_visible()
+        page.click(".filter-panel summary")
+    assert page.locator("#id_agency").is_visible()
     offered = page.locator("#id_agency option").evaluate_all("os => os.map(o => o.value).filter(Boolean)")
     assert sorted(offered) == sorted(a.code for a in agencies_in_scope(user))
 
@@ -71,3 +79,44 @@ def test_the_queue_shows_what_is_due_at_390_and_1366_px(session, demo):
     page.wait_for_selector("text=Dismiss: 1 of 1 case done.")
     assert Flag.objects.get(pk=late.pk).status == "dismissed"
     assert liaison.external == []
+
+
+def test_on_a_phone_the_queue_is_a_list_of_cards_still_selectable(session, demo):
+    """At 390 px each case is a card (the ten-column table made each row about 280 px tall and the lead's page
+    of 50 cases 14,700 px); its checkbox, the page's "select all" and the bulk actions still work."""
+    lead = session()
+    lead.page.set_viewport_size({"width": PHONE, "height": 900})
+    lead.sign_in("lead")
+    page = lead.page
+    lead.go("/flags/")
+    cards = page.locator("table.flags tbody tr[data-flag]")
+    assert cards.count() == 50
+    heights = cards.evaluate_all("rows => rows.map(r => r.getBoundingClientRect().height)")
+    assert sum(heights) / len(heights) < 170, heights
+    assert page.evaluate("document.documentElement.scrollHeight") < 10_500
+    assert not scrolls_sideways(page)
+    # Every card's parts sit inside its box: its checkbox, name, severity and signals.
+    for card in cards.all()[:5]:
+        box = card.bounding_box()
+        for part in ("td.col-select input", "td.case a", "td.col-severity .rag", "td.col-signals"):
+            inner = card.locator(part).first.bounding_box()
+            assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"] + 1, part
+            assert box["y"] <= inner["y"] and inner["y"] + inner["height"] <= box["y"] + box["height"] + 1, part
+
+    # "Select all", then untick all but two, and start reviewing them with the bulk form.
+    page.check("#select-all")
+    assert page.locator("#bulk input[name=ids]:checked").count() == 50
+    page.uncheck("#select-all")
+    two = [
+        card.get_attribute("data-flag")
+        for card in cards.all()
+        if card.locator("td.col-status").inner_text() == "Detected"
+    ][:2]
+    assert len(two) == 2
+    for pk in two:
+        page.check(f"#select-{pk}")  # a tap on the card's own checkbox
+    page.select_option("#bulk select[name=action]", "review")
+    page.click("#bulk button[type=submit]")
+    page.wait_for_selector("text=Start review: 2 of 2 cases done.")
+    assert set(Flag.objects.filter(pk__in=two).values_list("status", flat=True)) == {"in_review"}
+    assert not scrolls_sideways(page)

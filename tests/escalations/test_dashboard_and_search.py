@@ -91,6 +91,29 @@ def test_everyone_signed_in_finds_any_indicator(client, make_user, role):
         assert client.get(reverse("indicator_detail", args=[elsewhere.pk])).status_code == 200
 
 
+def test_words_of_an_agency_and_of_the_name_find_together(client, liaison):
+    """The agency's code and a word of the name ("DOT pothole"), on the results page and in the suggestions."""
+    roads = AgencyFactory(code="DOTZ", name="Department of Roads")
+    potholes = IndicatorFactory(agency=roads, name="Pothole work orders", external_id="2900")
+    lights = IndicatorFactory(agency=roads, name="Streetlights repaired", external_id="2950")
+    elsewhere = IndicatorFactory(agency=AgencyFactory(code="PARKZ", name="Parks"), name="Pothole in a park path")
+    client.force_login(liaison)
+    for text, expected in {
+        "DOTZ pothole": {potholes},
+        "pothole dotz": {potholes},
+        "roads pot": {potholes},
+        "department roads": {potholes, lights},
+        "parkz pothole": {elsewhere},
+        "dotz park": set(),
+    }.items():
+        results = client.get(reverse("search"), {"q": text}).text
+        suggestions = client.get(reverse("search_suggestions"), {"q": text}, HTTP_HX_REQUEST="true").text
+        for page in (results, suggestions):
+            shown = set(re.findall(r'href="/indicators/(\d+)/"', page))
+            assert shown == {str(indicator.pk) for indicator in expected}, (text, shown)
+        assert f"{len(expected)} indicator{'' if len(expected) == 1 else 's'} found" in results, text
+
+
 def test_suggestions_are_few_and_lead_to_the_whole_list(client, liaison, agency):
     for n in range(25):
         IndicatorFactory(agency=agency, name=f"Trees planted {n}")

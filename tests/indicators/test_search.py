@@ -54,6 +54,21 @@ def test_finds_by_agency_code_or_name(indicators):
     assert found("department of roads") == {"2900", "2903"}
 
 
+def test_every_word_matches_somewhere_agency_code_or_name_included(indicators):
+    # An agency's code or a word of its name beside a word of the indicator: every word must match somewhere.
+    assert found("DOTX pothole") == {"2900", "2903"}
+    assert found("pothole dotx") == {"2900", "2903"}
+    assert found("dotx close") == {"2903"}
+    assert found("roads pothole average") == {"2903"}  # "roads": the agency's name (and 2900's service)
+    assert found("dotx 2900") == {"2900"}
+    assert found("sweeping missed") == {"114"}
+    assert found("DSNYX pothole") == set()  # the other agency's code: no pothole there
+    assert found("dotx zebra") == set()
+    # A stop word narrows nothing, though "of" begins a word of both agencies' names.
+    assert found("pothole of") == {"2900", "2903"}
+    assert found("collections of") == {"114"}
+
+
 def test_finds_by_service(indicators):
     assert found("clean streets") == {"114"}
     assert found("maintain") == {"2900"}
@@ -72,5 +87,6 @@ def test_postgresql_searches_through_the_gin_index(indicators):
     assert found("orders") == {"2900", "2903"}  # English stems: "orders" finds "order"
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole otherwise
-    plan = indicators_matching(Indicator.objects.order_by(), "pothole").explain()
-    assert "indicator_search" in plan, plan
+    for text in ("pothole", "dotx pothole", "roads average pothole"):
+        plan = indicators_matching(Indicator.objects.order_by(), text).explain()
+        assert "indicator_search" in plan, (text, plan)
