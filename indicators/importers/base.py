@@ -64,6 +64,9 @@ class IndicatorRecord:
     frequency: str = "annual"
     active: bool = True
     parent_external_id: str = ""
+    # False when the file carries no indicator ID and ``external_id`` was derived (MMR wide extracts): the
+    # import then looks the indicator up by agency and name among the existing ones.
+    id_from_source: bool = True
 
 
 @dataclass(slots=True)

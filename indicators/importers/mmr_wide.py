@@ -183,7 +183,13 @@ def _indicator(line: int, cell: dict, layout: _Layout, seen: dict[str, int], rep
         return None
     seen[external_id] = line
     record = IndicatorRecord(
-        external_id=external_id, name=name, agency_name=named_agency(agency), agency_code=agency, goal=goal, line=line
+        external_id=external_id,
+        name=name,
+        agency_name=named_agency(agency),
+        agency_code=agency,
+        goal=goal,
+        line=line,
+        id_from_source=False,
     )
     record.measurement_type, record.unit = infer_measurement_type(name)
     return record
