@@ -110,8 +110,8 @@ class AgencyIndex:
         found: list[Agency] = []
         keys = list(self.by_name)
         for name in names:
-            for key in difflib.get_close_matches(normal_name(name), keys, n=NEAR_MATCHES, cutoff=NEAR_CUTOFF):
-                found.append(self.by_name[key])
+            close = difflib.get_close_matches(normal_name(name), keys, n=NEAR_MATCHES, cutoff=NEAR_CUTOFF)
+            found.extend(self.by_name[key] for key in close)
         found += self.by_number.get(number.strip().lstrip("0"), []) if number else []
         unique = list(dict.fromkeys(agency for agency in found if agency.code != UNASSIGNED_AGENCY_CODE))
         return [f"{agency.name} ({agency.code})" for agency in unique[:NEAR_MATCHES]]

@@ -100,9 +100,7 @@ class Indicator(models.Model):
     id_from_source = models.BooleanField(default=True)
     # Set by ``indicator_merge``: this indicator's series now lives in that one; imports naming this
     # indicator write there, and this one stays (inactive) because the audit trail names it.
-    merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
-    )
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="breakouts")
     name = models.CharField(max_length=500)
     description = models.TextField(blank=True)

@@ -34,8 +34,8 @@ def portfolios_listed() -> QuerySet[Portfolio]:
 
 
 def agencies_listed() -> QuerySet[Agency]:
-    """Agencies with their portfolio, by code (the API's list)."""
-    return Agency.objects.select_related("portfolio").order_by("code")
+    """Agencies with their portfolio and aliases, by code (the API's list)."""
+    return Agency.objects.select_related("portfolio").prefetch_related("aliases").order_by("code")
 
 
 # The expression of the GIN index that migration 0011 creates on PostgreSQL: a query must repeat it exactly for

@@ -119,7 +119,10 @@ def test_an_agency_changed_in_the_admin_writes_one_event(admin_client):
     )
     assert response.status_code == 302
     event = Event.objects.get(verb="agency.updated")
-    assert event.data["changes"] == {"name": {"old": "Old name", "new": "New name"}}
+    assert event.data["changes"] == {  # a renamed agency keeps its old name as an alias, in the same event
+        "name": {"old": "Old name", "new": "New name"},
+        "aliases": {"old": [], "new": ["Old name"]},
+    }
 
 
 def test_roles_and_the_sla_policy_are_read_only_in_the_admin(admin_client):

@@ -39,38 +39,48 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('indicators', '0012_import_uploads'),
+        ("indicators", "0012_import_uploads"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importbatch',
-            name='indicators_extended',
+            model_name="importbatch",
+            name="indicators_extended",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='indicator',
-            name='id_from_source',
+            model_name="indicator",
+            name="id_from_source",
             field=models.BooleanField(default=True),
         ),
         migrations.AddField(
-            model_name='indicator',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='merged_from', to='indicators.indicator'),
+            model_name="indicator",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="merged_from",
+                to="indicators.indicator",
+            ),
         ),
         migrations.CreateModel(
-            name='AgencyAlias',
+            name="AgencyAlias",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('key', models.CharField(max_length=200, unique=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='aliases', to='indicators.agency')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("key", models.CharField(max_length=200, unique=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="aliases", to="indicators.agency"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'agency aliases',
-                'ordering': ['agency', 'name'],
+                "verbose_name_plural": "agency aliases",
+                "ordering": ["agency", "name"],
             },
         ),
         migrations.RunPython(seed, migrations.RunPython.noop),

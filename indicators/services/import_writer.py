@@ -61,6 +61,15 @@ COUNT_LABELS = {
     "measurements_restated": "Values restated",
     "measurements_unchanged": "Values unchanged",
 }
+# The import's summary in words, count by count (``import_summary``).
+_SUMMARY = (
+    ("indicators_created", "created {n} indicator{s}"),
+    ("indicators_extended", "extended {n} existing indicator{s}"),
+    ("indicators_updated", "updated {n} indicator{s}"),
+    ("measurements_created", "added {n} value{s}"),
+    ("measurements_restated", "restated {n} value{s}"),
+    ("measurements_unchanged", "left {n} value{s} unchanged"),
+)
 BATCH_ROWS = 5000
 # How many restated values and changed indicators the import's audit event names one by one (the counts are
 # always complete; the batch's revisions keep every restated value).
@@ -73,6 +82,17 @@ JUMP = 10
 JUMP_HISTORY = 3
 _HUNDRED = Decimal(100)
 T = TypeVar("T")
+
+
+def import_summary(counts: dict[str, int]) -> str:
+    """What an import did, in words: "created 8 indicators, extended 2 existing indicators, added 40 values"
+    (counts of zero left out; "nothing changed" when all are)."""
+    parts = [
+        text.format(n=f"{counts[name]:,}", s="" if counts[name] == 1 else "s")
+        for name, text in _SUMMARY
+        if counts.get(name)
+    ]
+    return ", ".join(parts) if parts else "nothing changed"
 
 
 def _chunks(items: list[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
@@ -201,7 +221,7 @@ class ImportWriter:
             return unassigned
         name = (record.agency_name or _code(record))[:200]
         near = index.near(_code(record), record.agency_name, number=record.agency_number)
-        hint = f" (near matches: {'; '.join(near)}; if it is one of them, add \"{name}\" to its aliases)" if near else ""
+        hint = f' (near matches: {"; ".join(near)}; if it is one of them, add "{name}" to its aliases)' if near else ""
         self.report.warn(record.line, None, f'agency "{name}" was not known; created without a portfolio{hint}')
         agency = Agency.objects.create(code=self._new_code(_code(record) or name), name=name,
                                        budget_number=record.agency_number[:16])  # fmt: skip
@@ -296,6 +316,33 @@ class ImportWriter:
             return None, True
         return (candidates[0], False) if candidates else (None, False)
 
+    def _resolve(self, record: IndicatorRecord) -> tuple[Indicator | None, dict[str, object] | None]:
+        """(the indicator a record is — None: a new one —, the fields the record gives it). The fields are None
+        when the record only adds values: found by name (a file without IDs extends an indicator; what the
+        indicator is stays as its own source says), or through a merge, or when it is ambiguous (reported)."""
+        values: dict[str, object] = {name: getattr(record, name) for name in INDICATOR_FIELDS}
+        values["id_from_source"] = record.id_from_source
+        indicator = self.indicators.get(record.external_id)
+        if indicator is not None:
+            if indicator.external_id != record.external_id:  # merged into another, or found by name before
+                self.extended_ids.add(indicator.pk)
+                return indicator, None
+            return indicator, values
+        indicator, ambiguous = self._identify(record)
+        if ambiguous:
+            self.failed_ids.add(record.external_id)
+            return None, None
+        if indicator is None:
+            return None, values
+        self.extended_ids.add(indicator.pk)
+        self.indicators[record.external_id] = indicator
+        if not record.id_from_source:
+            return indicator, None
+        # The file gives an indicator known only by its derived id its ID: the same series from now on.
+        self._by_name[(indicator.agency_id, True)][(normal_name(indicator.name), indicator.frequency)].remove(indicator)
+        values["external_id"] = record.external_id
+        return indicator, values
+
     def _write_indicators(self) -> None:
         if not self.pending_indicators:
             return
@@ -303,36 +350,13 @@ class ImportWriter:
         self._load([record.external_id for record in records])
         created, updated = [], []
         for record in records:
-            values = {name: getattr(record, name) for name in INDICATOR_FIELDS}
             if record.parent_external_id:
                 self.parents[record.external_id] = (record.parent_external_id, record.line)
-            indicator = self.indicators.get(record.external_id)
-            if indicator is not None and indicator.external_id != record.external_id:
-                self.extended_ids.add(indicator.pk)  # merged into another, or found by name earlier in the file
+            indicator, values = self._resolve(record)
+            if values is None:
                 continue
             if indicator is None:
-                indicator, ambiguous = self._identify(record)
-                if ambiguous:
-                    self.failed_ids.add(record.external_id)
-                    continue
-                if indicator is not None:
-                    self.extended_ids.add(indicator.pk)
-                    self.indicators[record.external_id] = indicator
-                    if record.id_from_source:  # the file gives the indicator its ID
-                        self._by_name[(indicator.agency_id, True)][
-                            (normal_name(indicator.name), indicator.frequency)
-                        ].remove(indicator)
-                        values["external_id"] = record.external_id
-                        values["id_from_source"] = True
-                    else:  # found by name: the file adds values; what the indicator is stays as its source says
-                        continue
-            if indicator is None:
-                indicator = Indicator(
-                    external_id=record.external_id,
-                    id_from_source=record.id_from_source,
-                    agency=self._new_agency(record),
-                    **values,
-                )
+                indicator = Indicator(external_id=record.external_id, agency=self._new_agency(record), **values)
                 self.indicators[record.external_id] = indicator
                 created.append(indicator)
                 continue
@@ -342,6 +366,14 @@ class ImportWriter:
                 for name, value in values.items():
                     setattr(indicator, name, value)
                 updated.append(indicator)
+        self._insert_indicators(created)
+        updated = list({indicator.pk: indicator for indicator in updated}.values())
+        Indicator.objects.bulk_update(
+            updated, [*INDICATOR_FIELDS, "agency", "external_id", "id_from_source"], batch_size=1000
+        )
+        self.updated_ids.update(indicator.pk for indicator in updated)
+
+    def _insert_indicators(self, created: list[Indicator]) -> None:
         Indicator.objects.bulk_create(created, batch_size=1000)
         if created and created[0].pk is None:  # backends that do not return primary keys from bulk inserts
             for ids in _chunks([indicator.external_id for indicator in created]):
@@ -349,11 +381,6 @@ class ImportWriter:
                 for external_id in ids:
                     self.indicators[external_id].pk = pks[external_id]
         self.created_ids.update(indicator.pk for indicator in created)
-        updated = list({indicator.pk: indicator for indicator in updated}.values())
-        Indicator.objects.bulk_update(
-            updated, [*INDICATOR_FIELDS, "agency", "external_id", "id_from_source"], batch_size=1000
-        )
-        self.updated_ids.update(indicator.pk for indicator in updated)
 
     def _note_redefined(self, indicator: Indicator, values: dict[str, object]) -> None:
         if len(self.redefined) >= AUDIT_LISTED:

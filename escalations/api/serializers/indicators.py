@@ -1,6 +1,6 @@
 """Reference data, indicators and their series, rules, check runs and imports."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -67,12 +67,28 @@ class PortfolioSerializer(ModelSerializer):
         fields = ["id", "code", "name", "agencies"]
 
 
+class AliasListField(serializers.ListField):
+    """An agency's aliases as a list of names (written: the list replaces the stored one)."""
+
+    def to_representation(self, data: Any) -> list[str]:
+        names = [alias.name for alias in data.all()] if hasattr(data, "all") else list(data)
+        return sorted(names, key=str.casefold)
+
+
 class AgencySerializer(ModelSerializer):
     portfolio = CodeField(slug_field="code", queryset=Portfolio.objects.all(), allow_null=True, required=False)
+    aliases = AliasListField(
+        child=CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text='Other names files give the agency ("3-1-1", "NYC Parks", an old name); imports find an '
+        "agency by budget number, code, name or alias, ignoring case, spaces and punctuation. Written, the list "
+        "replaces the stored one; a renamed agency keeps its old name and code as aliases.",
+    )
 
     class Meta:
         model = Agency
-        fields = ["id", "code", "name", "budget_number", "portfolio"]
+        fields = ["id", "code", "name", "budget_number", "portfolio", "aliases"]
 
 
 class IndicatorSerializer(ModelSerializer):
