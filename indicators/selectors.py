@@ -38,6 +38,11 @@ def agencies_listed() -> QuerySet[Agency]:
     return Agency.objects.select_related("portfolio").prefetch_related("aliases").order_by("code")
 
 
+def indicator_by_id(pk: int) -> Indicator | None:
+    """One indicator by its id, with its agency; None when there is none (everyone reads indicators)."""
+    return Indicator.objects.select_related("agency").filter(pk=pk).first()
+
+
 # The expression of the GIN index that migration 0011 creates on PostgreSQL: a query must repeat it exactly for
 # the index to serve it.
 SEARCH_VECTOR = SearchVector("name", "external_id", "service", config="english")

@@ -453,6 +453,8 @@ class ImportWriter:
                 message = f"names a whole fiscal year, but {record.external_id} is {indicator.frequency}"
                 self.report.error(record.line, "period", message)
             else:
+                if indicator.external_id != record.external_id:  # found by name, or merged into this one
+                    self.extended_ids.add(indicator.pk)
                 keyed.append((record, indicator, period_start(record.period, indicator.frequency)))
         return keyed
 

@@ -155,6 +155,12 @@ class IndicatorTuneSerializer(ModelSerializer):
         extra_kwargs = {"tolerance_rationale": {"max_length": 5000}}
 
 
+class IndicatorMergeInput(serializers.Serializer):
+    merged = serializers.IntegerField(
+        min_value=1, help_text="The id of the indicator to merge into this one (it stays, inactive, pointing here)."
+    )
+
+
 class MeasurementSerializer(ModelSerializer):
     class Meta:
         model = Measurement
