@@ -4,7 +4,7 @@ that record it, validating as the API does:
 - rules: added, changed and deleted through ``rule_save`` / ``rule_delete`` (the form checks
   ``detection.rules.rule_problems``, the validation the API and the rules page use);
 - indicators: tolerance and weight through ``indicator_tune``, what the indicator is held to (critical, target,
-  direction, active) through ``indicator_update``; the rest comes from imports and is read-only;
+  direction, active) and its agency through ``indicator_update``; the rest comes from imports and is read-only;
 - portfolios and agencies: through ``portfolio_save`` / ``agency_save``; who covers them (a liaison's agencies,
   a deputy mayor's office's portfolios) is a role grant (``manage.py grant``), read-only here;
 - measurements, revisions, check runs and imports: read-only (a value changes only by importing a file, which
@@ -164,7 +164,7 @@ class IndicatorAdmin(ServiceAdmin):
     list_select_related = ("agency",)
     readonly_fields = (
         "external_id",
-        "agency",
+        "merged_into",
         "parent",
         "name",
         "service",

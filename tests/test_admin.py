@@ -95,6 +95,7 @@ def test_an_indicator_tuned_in_the_admin_goes_through_the_service(admin_client):
         "tolerance": "100",
         "tolerance_rationale": "",
         "public_impact_weight": "3",
+        "agency": indicator.agency_id,
         "target_kind": indicator.target_kind,
         "desired_direction": indicator.desired_direction,
         "active": "on",

@@ -253,7 +253,7 @@ def rule_delete(*, actor: "User", rule: ThresholdRule) -> None:
 
 
 TUNE_FIELDS = ("tolerance", "tolerance_rationale", "public_impact_weight")
-DEFINITION_FIELDS = ("critical", "target", "target_kind", "desired_direction", "active")
+DEFINITION_FIELDS = ("critical", "target", "target_kind", "desired_direction", "active", "agency")
 
 
 def tune_problems(indicator: Indicator) -> dict[str, str]:
@@ -296,7 +296,9 @@ def indicator_tune(*, indicator: Indicator, actor: "User", **changes: Any) -> In
 
 def indicator_update(*, indicator: Indicator, actor: "User", **changes: Any) -> Indicator:
     """Change what an indicator is held to, outside an import: ``critical``, ``target``, ``target_kind``,
-    ``desired_direction``, ``active``. Admins only (the Django admin's indicator form). Writes
+    ``desired_direction``, ``active``, and the ``agency`` it belongs to (an import never moves an indicator to
+    another agency: this is where a person does, e.g. out of an agency an import created from a misspelt
+    name). Admins only (the Django admin's indicator form). Writes
     ``indicator.updated`` with old and new values (nothing when nothing changed); the next incremental check
     re-evaluates the indicator."""
     require(actor, Capability.MANAGE_REFERENCE_DATA)

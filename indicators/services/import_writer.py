@@ -506,7 +506,7 @@ class ImportWriter:
             self.report.warn(
                 record.line,
                 record.column,
-                f"restated: {record.external_id} for the period starting {period} was "
+                f"restated: {indicator.external_id} for the period starting {period} was "
                 f"{current.value.normalize():f}, now {record.value.normalize():f}",
             )
             self.changed_ids.add(indicator.pk)

@@ -241,6 +241,7 @@ class ImportBatchSerializer(ModelSerializer):
             "rows_read",
             "indicators_created",
             "indicators_updated",
+            "indicators_extended",
             "measurements_created",
             "measurements_restated",
             "measurements_unchanged",
@@ -274,6 +275,7 @@ class ImportResultSerializer(serializers.Serializer):
     duplicate_of = serializers.IntegerField(allow_null=True)
     dry_run = serializers.BooleanField()
     counts = serializers.DictField(child=serializers.IntegerField())
+    summary = CharField(help_text='The counts in words: "created 8 indicators, extended 2 existing indicators, …".')
     warnings = ProblemSerializer(many=True)
 
 

@@ -252,6 +252,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             "duplicate_of": outcome.duplicate_of.pk if outcome.duplicate_of else None,
             "dry_run": dry_run,
             "counts": outcome.counts,
+            "summary": outcome.summary,
             "warnings": [warning.as_dict() for warning in outcome.warnings],
         }
         return Response(

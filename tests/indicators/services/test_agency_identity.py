@@ -7,6 +7,8 @@ import csv
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from core.permissions import Role
 from escalations.models import Event
@@ -287,3 +289,47 @@ def test_a_value_of_another_frequency_is_not_the_same_series():
     assert outcome.counts["indicators_extended"] == 0
     assert Indicator.objects.filter(name=ONLINE_VISITS).count() == 2
     assert Measurement.objects.filter(indicator__external_id="8872").count() == 8
+
+
+def test_an_administrator_moves_an_indicator_out_of_an_agency_an_import_created(make_user):
+    from indicators.services import indicator_update
+
+    misspelt = {"Agency.Number": "NA", "Agency.Full.Name.y": "Dept of Sanitation"}
+    _import(comptroller("940", change=lambda row: {**row, **misspelt}))
+    indicator = Indicator.objects.get(external_id="940")
+    dsny = Agency.objects.get(code="DSNY")
+
+    indicator_update(indicator=indicator, actor=make_user(Role.ADMIN), agency=dsny)
+
+    assert Indicator.objects.get(external_id="940").agency == dsny
+    (event,) = Event.objects.filter(verb="indicator.updated")
+    assert event.data["changes"] == {"agency": {"old": indicator.agency.code, "new": "DSNY"}}
+    # And the file again, spelt as before: the indicator stays where the administrator put it.
+    _import(comptroller("940", change=lambda row: {**row, **misspelt, "2016": "1"}), "again.csv")
+    assert Indicator.objects.get(external_id="940").agency == dsny
+
+
+def test_the_api_answer_says_how_many_existing_indicators_a_file_extended(client, make_user):
+    _import(comptroller("8872", "10839"))
+    client.force_login(make_user(Role.OPS_LEAD))
+
+    response = client.post("/api/v1/imports/", {"file": SimpleUploadedFile(FY16_SAMPLE.name, FY16_SAMPLE.read_bytes())})
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["counts"]["indicators_extended"] == 2 and body["batch"]["indicators_extended"] == 2
+    assert body["summary"].startswith("created 8 indicators, extended 2 existing indicators, added ")
+
+
+def test_the_import_page_says_how_many_existing_indicators_a_file_extended(client, make_user):
+    _import(comptroller("8872", "10839"))
+    client.force_login(make_user(Role.OPS_LEAD))
+
+    page = client.post(
+        reverse("import_upload"), {"file": SimpleUploadedFile(FY16_SAMPLE.name, FY16_SAMPLE.read_bytes())}
+    )
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Created 8 indicators, extended 2 existing indicators, added " in text
+    assert "Existing indicators extended: 2" in text
