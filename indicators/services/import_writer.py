@@ -282,7 +282,9 @@ class ImportWriter:
         key = (agency.pk, derived_only)
         if key not in self._by_name:
             found: dict[tuple[str, str], list[Indicator]] = {}
-            rows = Indicator.objects.filter(agency=agency, merged_into__isnull=True).select_related("agency")
+            # A geographic breakout is never the indicator of a row that names only an agency and a name.
+            rows = Indicator.objects.filter(agency=agency, merged_into__isnull=True, parent__isnull=True)
+            rows = rows.select_related("agency")
             if derived_only:
                 rows = rows.filter(id_from_source=False)
             for indicator in rows.order_by("id"):
@@ -299,7 +301,7 @@ class ImportWriter:
         such indicator whose id no file gave, which then takes the record's ID. Two or more candidates are an
         error listing them; none, a new indicator."""
         agency = self._named_agency(record)
-        if agency is None:
+        if agency is None or record.parent_external_id:  # a breakout is known by its own id only
             return None, False
         candidates = self._same_named(agency, derived_only=record.id_from_source).get(
             (normal_name(record.name), record.frequency), []

@@ -25,6 +25,7 @@ from indicators.models import (
 )
 from indicators.selectors import import_upload_progress
 from indicators.services.configuration import RULE_FIELDS
+from indicators.services.import_writer import import_summary
 
 from ..fields import BooleanField, CharField, DecimalField, ModelSerializer
 from .common import AgencyCodeField, CodeField
@@ -357,6 +358,7 @@ class ImportUploadSerializer(ModelSerializer):
                     "duplicate_of": report.get("duplicate_of"),
                     "dry_run": False,
                     "counts": report.get("counts", {}),
+                    "summary": import_summary(report.get("counts", {})),
                     "warnings": report.get("warnings", []),
                 }
             ).data
