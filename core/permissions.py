@@ -46,6 +46,7 @@ class Capability(StrEnum):
     RAISE_FLAGS = "raise_flags"
     RUN_PROJECTS = "run_projects"
     READ_BRIEFINGS = "read_briefings"
+    MERGE_INDICATORS = "merge_indicators"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ GRANTS: dict[Capability, Grant] = {
     Capability.RAISE_FLAGS: Grant(
         frozenset({Role.LIAISON, Role.OPS_LEAD}), "You may raise cases only on indicators of your agencies."
     ),
+    # Two series found to be one indicator joined (``indicator_merge``): the operations team's judgement.
+    Capability.MERGE_INDICATORS: Grant(frozenset({Role.OPS_LEAD}), "Only ops leads merge indicators."),
     Capability.RUN_PROJECTS: Grant(
         frozenset({Role.PROJECT_MANAGER, Role.OPS_LEAD}), "Only project managers and ops leads run projects."
     ),

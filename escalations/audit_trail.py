@@ -63,6 +63,7 @@ class Verb(models.TextChoices):
     RULE_DELETED = "rule.deleted", "Rule deleted"
     INDICATOR_TUNED = "indicator.tuned", "Tolerance or weight changed"
     INDICATOR_UPDATED = "indicator.updated", "Indicator definition changed"
+    INDICATOR_MERGED = "indicator.merged", "Indicators merged"
     AGENCY_CREATED = "agency.created", "Agency added"
     AGENCY_UPDATED = "agency.updated", "Agency changed"
     PORTFOLIO_CREATED = "portfolio.created", "Portfolio added"

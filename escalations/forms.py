@@ -10,7 +10,7 @@ from django import forms
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 
-from indicators.models import Agency, Portfolio
+from indicators.models import Agency, Indicator, Portfolio
 
 from . import selectors
 from .access import actions_ever_allowed
@@ -285,3 +285,22 @@ class SlaPolicyForm(forms.ModelForm):
     class Meta:
         model = SlaPolicy
         fields = ["review_days_red", "review_days_yellow", "decision_days", "lead_grace_days"]
+
+
+class IndicatorMergeForm(forms.Form):
+    """Which indicator of the same agency and frequency to merge into the page's (``indicator_merge``)."""
+
+    merged = forms.ModelChoiceField(
+        queryset=Indicator.objects.none(),
+        label="Indicator to merge into this one",
+        help_text="The same indicator under another ID (a file without IDs, another source). Its values, "
+        "revisions, cases and rules move here; where both have a value for a period, this one's stays and the "
+        "other is kept as a revision. It stays, inactive, pointing here.",
+    )
+
+    @classmethod
+    def of(cls, indicator: Indicator, data=None) -> "IndicatorMergeForm":
+        form = cls(data)
+        field = cast(forms.ModelChoiceField, form.fields["merged"])
+        field.queryset = selectors.indicators_mergeable_into(indicator)
+        return form

@@ -237,6 +237,18 @@ def indicator_get(pk) -> Indicator:
     return indicators_with_status().get(pk=pk)
 
 
+def indicators_mergeable_into(indicator: Indicator) -> QuerySet[Indicator]:
+    """The indicators that could be merged into ``indicator``: its agency's others of the same frequency, not
+    merged already, by name (the merge form's choices; ``indicator_merge`` checks the same)."""
+    return (
+        Indicator.objects.filter(agency_id=indicator.agency_id, frequency=indicator.frequency, merged_into=None)
+        .exclude(pk=indicator.pk)
+        .exclude(pk=indicator.parent_id or 0)
+        .exclude(parent_id=indicator.pk)
+        .order_by("name", "external_id")
+    )
+
+
 def indicator_measurements(indicator) -> list[Measurement]:
     return list(Measurement.objects.filter(indicator=indicator).order_by("period"))
 

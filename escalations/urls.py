@@ -48,6 +48,7 @@ urlpatterns = [
     path("indicators/<int:pk>/", indicators.indicator_detail, name="indicator_detail"),
     path("indicators/<int:pk>/raise/", indicators.indicator_raise_flag, name="indicator_raise_flag"),
     path("indicators/<int:pk>/tune/", indicators.indicator_tune_view, name="indicator_tune"),
+    path("indicators/<int:pk>/merge/", indicators.indicator_merge_view, name="indicator_merge"),
     path("audit/", audit_log.audit_log, name="audit_log"),
     path("notifications/", notifications.notification_list, name="notification_list"),
     path("reports/operations/", operations_report.operations_report, name="operations_report"),

@@ -487,6 +487,27 @@ def _imported(verb, who, data, names):
     return _with(sentence, _restated(data.get("restated")), "; restated: ")
 
 
+@_tells(Verb.INDICATOR_MERGED)
+def _indicator_merged(verb, who, data, names):
+    """ "Lee merged MMR-311-… “311 calls (000)” into this indicator: 4 values moved, 1 period in both (FY… kept
+    18799, the other 18800 kept as a revision)"."""
+    other = data.get("merged") if isinstance(data.get("merged"), dict) else {}
+    parts = [f"{data.get('values_moved', 0)} value{'s' if data.get('values_moved') != 1 else ''} moved"]
+    if data.get("periods_in_both"):
+        conflicts = [c for c in data.get("conflicts") or [] if isinstance(c, dict)]
+        shown_conflicts = "; ".join(
+            f"{value_text(c.get('period'))}: {value_text(c.get('kept'))} kept, {value_text(c.get('other'))} "
+            "kept as a revision"
+            for c in conflicts[:5]
+        )
+        both = f"{data['periods_in_both']} period{'s' if data['periods_in_both'] != 1 else ''} in both"
+        parts.append(f"{both} ({shown_conflicts})" if shown_conflicts else both)
+    if data.get("cases_moved"):
+        parts.append(f"{len(data['cases_moved'])} case{'s' if len(data['cases_moved']) != 1 else ''} moved")
+    name = f"{other.get('external_id', '')} “{other.get('name', '')}”".strip()
+    return _with(f"{who} merged {name} into this indicator", ", ".join(parts))
+
+
 @_tells(Verb.CHECK_RUN_STARTED)
 def _check_run_started(verb, who, data, names):
     mode = value_text(data.get("mode"), "mode").lower()

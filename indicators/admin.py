@@ -4,7 +4,7 @@ that record it, validating as the API does:
 - rules: added, changed and deleted through ``rule_save`` / ``rule_delete`` (the form checks
   ``detection.rules.rule_problems``, the validation the API and the rules page use);
 - indicators: tolerance and weight through ``indicator_tune``, what the indicator is held to (critical, target,
-  direction, active) through ``indicator_update``; the rest comes from imports and is read-only;
+  direction, active) and its agency through ``indicator_update``; the rest comes from imports and is read-only;
 - portfolios and agencies: through ``portfolio_save`` / ``agency_save``; who covers them (a liaison's agencies,
   a deputy mayor's office's portfolios) is a role grant (``manage.py grant``), read-only here;
 - measurements, revisions, check runs and imports: read-only (a value changes only by importing a file, which
@@ -27,6 +27,8 @@ from .services.configuration import (
     PORTFOLIO_FIELDS,
     RULE_FIELDS,
     TUNE_FIELDS,
+    agency_aliases,
+    agency_name_problems,
     tune_problems,
 )
 
@@ -73,17 +75,58 @@ class PortfolioAdmin(ServiceAdmin):
         """Nothing related is written here (members are granted with ``manage.py grant``)."""
 
 
+class AgencyForm(forms.ModelForm):
+    """The agency with its aliases, one per line, validated as ``agency_save`` validates them."""
+
+    aliases = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="Other names files give this agency, one per line (e.g. 3-1-1, NYC Parks, an old name). Imports "
+        "find an agency by budget number, code, name or alias, ignoring case, spaces and punctuation; a renamed "
+        "agency keeps its old name and code here.",
+    )
+
+    class Meta:
+        model = Agency
+        fields = AGENCY_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["aliases"].initial = "\n".join(agency_aliases(self.instance))
+
+    def clean_aliases(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["aliases"].splitlines() if line.strip()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            entered = copy.copy(self.instance)
+            entered.code, entered.name = cleaned.get("code", ""), cleaned.get("name", "")
+            _problems_on_form(self, agency_name_problems(entered, cleaned.get("aliases", [])))
+        return cleaned
+
+
 @admin.register(Agency)
 class AgencyAdmin(ServiceAdmin):
     capability = Capability.MANAGE_REFERENCE_DATA
-    list_display = ("code", "name", "budget_number", "portfolio")
+    form = AgencyForm
+    list_display = ("code", "name", "budget_number", "portfolio", "alias_list")
     list_filter = ("portfolio",)
-    search_fields = ("code", "name", "budget_number")
-    fields = (*AGENCY_FIELDS, "liaisons")
+    search_fields = ("code", "name", "budget_number", "aliases__name")
+    fields = (*AGENCY_FIELDS, "aliases", "liaisons")
     readonly_fields = ("liaisons",)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("aliases")
+
+    @admin.display(description="aliases")
+    def alias_list(self, obj: Agency) -> str:
+        return ", ".join(sorted((alias.name for alias in obj.aliases.all()), key=str.casefold))
+
     def save_model(self, request, obj, form, change):
-        changes = self._changes(form, change, AGENCY_FIELDS)
+        changes = self._changes(form, change, (*AGENCY_FIELDS, "aliases"))
+        if change and "aliases" in changes and changes["aliases"] == agency_aliases(obj):
+            del changes["aliases"]  # only the spelling of the text changed (order, blank lines)
         saved = agency_save(actor=request.user, agency=obj if change else None, **changes)
         obj.pk = saved.pk
 
@@ -121,7 +164,7 @@ class IndicatorAdmin(ServiceAdmin):
     list_select_related = ("agency",)
     readonly_fields = (
         "external_id",
-        "agency",
+        "merged_into",
         "parent",
         "name",
         "service",

@@ -36,6 +36,22 @@ class Agency(models.Model):
         return self.name
 
 
+class AgencyAlias(models.Model):
+    """Another name a file may give an agency ("3-1-1", "NYC Parks", an old name). ``key`` is the name's
+    ``identity.normal_name``: unique, so one name never means two agencies. Written by ``agency_save`` only."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=200)
+    key = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["agency", "name"]
+        verbose_name_plural = "agency aliases"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Direction(models.TextChoices):
     UP = "up", "Up is better"
     DOWN = "down", "Down is better"
@@ -79,6 +95,12 @@ class Indicator(models.Model):
     external_id = models.CharField(
         max_length=64, unique=True, help_text="The source's indicator ID (the MMR indicator ID)."
     )
+    # False when no file gave the indicator an ID (an MMR wide extract's: ``external_id`` is derived from its
+    # agency and name). A file that does give one for the same agency and name then gives it to this indicator.
+    id_from_source = models.BooleanField(default=True)
+    # Set by ``indicator_merge``: this indicator's series now lives in that one; imports naming this
+    # indicator write there, and this one stays (inactive) because the audit trail names it.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="breakouts")
     name = models.CharField(max_length=500)
     description = models.TextField(blank=True)
@@ -385,6 +407,8 @@ class ImportBatch(models.Model):
     rows_read = models.PositiveIntegerField(default=0)
     indicators_created = models.PositiveIntegerField(default=0)
     indicators_updated = models.PositiveIntegerField(default=0)
+    # Indicators without an ID in the file found by agency and name among the existing ones.
+    indicators_extended = models.PositiveIntegerField(default=0)
     measurements_created = models.PositiveIntegerField(default=0)
     measurements_restated = models.PositiveIntegerField(default=0)
     measurements_unchanged = models.PositiveIntegerField(default=0)

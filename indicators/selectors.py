@@ -34,8 +34,13 @@ def portfolios_listed() -> QuerySet[Portfolio]:
 
 
 def agencies_listed() -> QuerySet[Agency]:
-    """Agencies with their portfolio, by code (the API's list)."""
-    return Agency.objects.select_related("portfolio").order_by("code")
+    """Agencies with their portfolio and aliases, by code (the API's list)."""
+    return Agency.objects.select_related("portfolio").prefetch_related("aliases").order_by("code")
+
+
+def indicator_by_id(pk: int) -> Indicator | None:
+    """One indicator by its id, with its agency; None when there is none (everyone reads indicators)."""
+    return Indicator.objects.select_related("agency").filter(pk=pk).first()
 
 
 # The expression of the GIN index that migration 0011 creates on PostgreSQL: a query must repeat it exactly for

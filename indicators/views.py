@@ -30,6 +30,7 @@ from .services import (
     import_upload_queue,
     rule_save,
 )
+from .services.import_writer import import_summary
 
 
 @login_required
@@ -136,6 +137,7 @@ def import_upload(request):
                 "batch": outcome.batch,
                 "duplicate": outcome.duplicate_of is not None,
                 "counts": outcome.counts,
+                "summary": outcome.summary,
                 "warnings": [p.as_dict() for p in outcome.warnings],
             }
     batches = selectors.import_batches_recent()
@@ -188,6 +190,7 @@ def import_upload_detail(request, pk: int):
             "batch": upload.batch,
             "duplicate": upload.report.get("duplicate_of") is not None,
             "counts": upload.report.get("counts", {}),
+            "summary": import_summary(upload.report.get("counts", {})),
             "warnings": upload.report.get("warnings", []),
         }
     elif upload.status == ImportUploadStatus.FAILED:

@@ -44,6 +44,7 @@ REFERENCE_DATA = [
     ("indicators.migrations.0003_default_rules", "seed"),
     ("indicators.migrations.0005_data_quality_rules", "seed"),
     ("indicators.migrations.0009_calibrated_default_rules", "seed"),
+    ("indicators.migrations.0013_agency_aliases_and_indicator_identity", "seed"),
 ]
 
 

@@ -95,6 +95,7 @@ def test_an_indicator_tuned_in_the_admin_goes_through_the_service(admin_client):
         "tolerance": "100",
         "tolerance_rationale": "",
         "public_impact_weight": "3",
+        "agency": indicator.agency_id,
         "target_kind": indicator.target_kind,
         "desired_direction": indicator.desired_direction,
         "active": "on",
@@ -119,7 +120,10 @@ def test_an_agency_changed_in_the_admin_writes_one_event(admin_client):
     )
     assert response.status_code == 302
     event = Event.objects.get(verb="agency.updated")
-    assert event.data["changes"] == {"name": {"old": "Old name", "new": "New name"}}
+    assert event.data["changes"] == {  # a renamed agency keeps its old name as an alias, in the same event
+        "name": {"old": "Old name", "new": "New name"},
+        "aliases": {"old": [], "new": ["Old name"]},
+    }
 
 
 def test_roles_and_the_sla_policy_are_read_only_in_the_admin(admin_client):

@@ -21,6 +21,7 @@ from .flags import (
     flag_review,
     flag_set_severity,
 )
+from .indicators import indicator_merge
 from .projects import (
     milestone_add,
     milestone_complete,
@@ -53,6 +54,7 @@ __all__ = [
     "flag_review",
     "flag_set_severity",
     "flags_bulk_act",
+    "indicator_merge",
     "milestone_add",
     "milestone_complete",
     "milestone_update",

@@ -20,9 +20,9 @@ from indicators.models import Indicator
 from indicators.services import indicator_tune
 
 from .. import charts, selectors
-from ..forms import RaiseFlagForm
+from ..forms import IndicatorMergeForm, RaiseFlagForm
 from ..models import FlagCategory
-from ..services import flag_raise
+from ..services import flag_raise, indicator_merge
 
 
 def _indicator_or_404(pk) -> Indicator:
@@ -46,7 +46,9 @@ def _raise_form(indicator: Indicator, measurements, data=None) -> forms.Form:
 
 
 @login_required
-def indicator_detail(request, pk: int, raise_form=None, tune_form=None, preview=None, status: int = 200):
+def indicator_detail(
+    request, pk: int, raise_form=None, tune_form=None, preview=None, merge_form=None, status: int = 200
+):
     indicator = _indicator_or_404(pk)
     measurements = selectors.indicator_measurements(indicator)
     flags = list(selectors.flags_of_indicator(request.user, indicator))
@@ -57,6 +59,7 @@ def indicator_detail(request, pk: int, raise_form=None, tune_form=None, preview=
     may_raise = may(request.user, Capability.RAISE_FLAGS, agency=indicator.agency)
     may_tune = may(request.user, Capability.TUNE_INDICATORS, agency=indicator.agency)
     may_raise_now = open_case is None and may_raise
+    may_merge = indicator.merged_into_id is None and may(request.user, Capability.MERGE_INDICATORS)
     return render(
         request,
         "escalations/indicator_detail.html",
@@ -73,6 +76,7 @@ def indicator_detail(request, pk: int, raise_form=None, tune_form=None, preview=
             "raise_form": raise_form or (_raise_form(indicator, measurements) if may_raise_now else None),
             "tune_form": tune_form or (IndicatorTuneForm.of(indicator) if may_tune else None),
             "tolerance_preview": preview,
+            "merge_form": merge_form or (IndicatorMergeForm.of(indicator) if may_merge else None),
         },
         status=status,
     )
@@ -109,4 +113,21 @@ def indicator_tune_view(request, pk: int):
     if tuned is None:
         return indicator_detail(request, pk, tune_form=form, status=status)
     messages.success(request, "Tolerance and public impact saved.")
+    return redirect("indicator_detail", pk)
+
+
+@login_required
+@require_POST
+def indicator_merge_view(request, pk: int):
+    """Merge another indicator of the same agency into this one (``indicator_merge``, one event). Ops leads."""
+    indicator = _indicator_or_404(pk)
+    require(request.user, Capability.MERGE_INDICATORS)  # 403 whatever was typed
+    form = IndicatorMergeForm.of(indicator, request.POST)
+    status, kept = submit(
+        form, lambda: indicator_merge(actor=request.user, survivor=indicator, merged=form.cleaned_data["merged"])
+    )
+    if kept is None:
+        return indicator_detail(request, pk, merge_form=form, status=status)
+    merged = form.cleaned_data["merged"]
+    messages.success(request, f"{merged.external_id} “{merged.name}” merged into this indicator.")
     return redirect("indicator_detail", pk)

@@ -71,6 +71,9 @@ class IndicatorRecord:
     unstated: frozenset[str] = frozenset()
     companion_of: str = ""  # for a companion series (-4M, -M, -Q): the external id of its indicator
     warning_if_new: str = ""  # reported only if the import creates the indicator: a parser cannot know
+    # False when the file carries no indicator ID and ``external_id`` was derived (MMR wide extracts): the
+    # import then looks the indicator up by agency and name among the existing ones.
+    id_from_source: bool = True
 
 
 @dataclass(slots=True)

@@ -229,6 +229,7 @@ def _indicator(line: int, cell: dict, layout: _Layout, seen: dict[str, int], rep
         goal=goal,
         line=line,
         unstated=layout.unstated,
+        id_from_source=False,
     )
     record.measurement_type, record.unit = infer_measurement_type(name)
     return record

@@ -19,7 +19,8 @@ from core.errors import Conflict, InvalidInput
 from core.permissions import Capability, require
 
 from ..detection.rules import rule_problems
-from ..models import Agency, Indicator, Portfolio, ThresholdRule
+from ..identity import alias_conflicts, normal_name
+from ..models import Agency, AgencyAlias, Indicator, Portfolio, ThresholdRule
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -109,11 +110,88 @@ def portfolio_save(*, actor: "User", portfolio: Portfolio | None = None, **chang
 
 def agency_save(*, actor: "User", agency: Agency | None = None, **changes: Any) -> Agency:
     """Create (``agency=None``, ``agency.created``) or change (``agency.updated``) an agency: ``code``,
-    ``name``, ``budget_number``, ``portfolio``. Admins only. Safe to repeat."""
-    saved: Agency = _reference_save(
-        agency or Agency(), actor=actor, changes=changes, fields=AGENCY_FIELDS, entity="agency"
-    )
-    return saved
+    ``name``, ``budget_number``, ``portfolio`` and ``aliases`` (the other names files give it: a list that
+    replaces the stored one). Admins only. Safe to repeat.
+
+    A renamed agency keeps its old name and code as aliases, so that a file still using them finds it (and
+    an import never creates a second agency, or moves an indicator, because of a rename). A name means one
+    agency: a code, name or alias that another agency already has (case, spaces and punctuation ignored) is
+    refused. One event holds every change, the aliases' included."""
+    require(actor, Capability.MANAGE_REFERENCE_DATA)
+    aliases = changes.pop("aliases", None)
+    with transaction.atomic():
+        creating = agency is None
+        agency = Agency() if agency is None else Agency.objects.select_for_update().get(pk=agency.pk)
+        before = {} if creating else {**_snapshot(agency, AGENCY_FIELDS), "aliases": _alias_names(agency)}
+        _apply(agency, changes, AGENCY_FIELDS)
+        _full_clean(agency)
+        aliases = before.get("aliases", []) if aliases is None else aliases
+        if problems := agency_name_problems(agency, aliases):
+            raise InvalidInput(problems)
+        renamed = [old for field in ("name", "code") if (old := before.get(field)) and old != getattr(agency, field)]
+        wanted = _aliases_wanted(agency, renamed, aliases)
+        if renamed and (clashes := alias_conflicts(agency, renamed)):  # an old name another agency has taken
+            wanted = [(name, key) for name, key in wanted if name not in clashes]
+        changed = diff(before, {**_snapshot(agency, AGENCY_FIELDS), "aliases": [name for name, _ in wanted]})
+        if not changed and not creating:
+            return agency
+        agency.save()
+        AgencyAlias.objects.filter(agency=agency).exclude(key__in=[key for _, key in wanted]).delete()
+        stored = set(AgencyAlias.objects.filter(agency=agency).values_list("key", flat=True))
+        AgencyAlias.objects.bulk_create(
+            [AgencyAlias(agency=agency, name=name, key=key) for name, key in wanted if key not in stored]
+        )
+        for name, key in wanted:  # the same alias written differently ("NYC Parks" → "NYC parks")
+            AgencyAlias.objects.filter(agency=agency, key=key).exclude(name=name).update(name=name)
+        record_change(
+            verb="agency.created" if creating else "agency.updated",
+            actor=actor,
+            data={"agency": agency.pk, "code": agency.code, "changes": changed},
+        )
+    return agency
+
+
+def _alias_names(agency: Agency) -> list[str]:
+    return sorted(AgencyAlias.objects.filter(agency=agency).values_list("name", flat=True), key=str.casefold)
+
+
+def agency_aliases(agency: Agency) -> list[str]:
+    """The agency's aliases by name (the admin's and the API's list)."""
+    return _alias_names(agency) if agency.pk else []
+
+
+def _aliases_wanted(agency: Agency, old_names: list[str], aliases: list[str]) -> list[tuple[str, str]]:
+    """(name, key) of the agency's aliases after the change, sorted by name: those given, plus the old name and
+    code (``old_names``) when they changed; the agency's own name or code is not an alias of it."""
+    wanted: dict[str, str] = {}
+    for name in [*(alias.strip() for alias in aliases), *old_names]:
+        if normal_name(name) and name not in (agency.name, agency.code):
+            wanted.setdefault(normal_name(name), name)
+    return sorted(((name, key) for key, name in wanted.items()), key=lambda pair: pair[0].casefold())
+
+
+def agency_name_problems(agency: Agency, aliases: Any) -> dict[str, str]:
+    """What is wrong with an agency's code, name and aliases as entered (field → problem): an alias that is
+    not a name (no letter or digit, too long), or a code, name or alias that already names another agency
+    (case, spaces and punctuation ignored: one name means one agency, or imports could not tell them apart).
+    The one validation, read by ``agency_save`` and the admin's agency form."""
+    problems = {}
+    if isinstance(aliases, str) or not isinstance(aliases, list | tuple):
+        return {"aliases": "Give a list of names."}
+    unusable = [
+        alias for alias in aliases
+        if not isinstance(alias, str) or not normal_name(alias) or len(alias.strip()) > 200 or "\x00" in alias
+    ]  # fmt: skip
+    if unusable:
+        problems["aliases"] = f"“{unusable[0]}” is not a name (letters or digits, at most 200 characters)."
+        return problems
+    for field, value in (("code", agency.code), ("name", agency.name)):
+        if value and (clash := alias_conflicts(agency, [value])):
+            problems[field] = f"“{value}” already names {clash[value]}."
+    clashes = alias_conflicts(agency, [alias.strip() for alias in aliases])
+    if clashes:
+        problems["aliases"] = " ".join(f"“{name}” already names {other}." for name, other in clashes.items())
+    return problems
 
 
 def _validate_rule(rule: ThresholdRule) -> None:
@@ -175,7 +253,7 @@ def rule_delete(*, actor: "User", rule: ThresholdRule) -> None:
 
 
 TUNE_FIELDS = ("tolerance", "tolerance_rationale", "public_impact_weight")
-DEFINITION_FIELDS = ("critical", "target", "target_kind", "desired_direction", "active")
+DEFINITION_FIELDS = ("critical", "target", "target_kind", "desired_direction", "active", "agency")
 
 
 def tune_problems(indicator: Indicator) -> dict[str, str]:
@@ -218,7 +296,9 @@ def indicator_tune(*, indicator: Indicator, actor: "User", **changes: Any) -> In
 
 def indicator_update(*, indicator: Indicator, actor: "User", **changes: Any) -> Indicator:
     """Change what an indicator is held to, outside an import: ``critical``, ``target``, ``target_kind``,
-    ``desired_direction``, ``active``. Admins only (the Django admin's indicator form). Writes
+    ``desired_direction``, ``active``, and the ``agency`` it belongs to (an import never moves an indicator to
+    another agency: this is where a person does, e.g. out of an agency an import created from a misspelt
+    name). Admins only (the Django admin's indicator form). Writes
     ``indicator.updated`` with old and new values (nothing when nothing changed); the next incremental check
     re-evaluates the indicator."""
     require(actor, Capability.MANAGE_REFERENCE_DATA)

@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from core.audit import shown
 
-from ..importers.base import IndicatorRecord, MeasurementRecord, Report
+from ..identity import AgencyIndex, normal_name
+from ..importers.base import IndicatorRecord, MeasurementRecord, Report, named_agency
 from ..importers.values import period_start
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ INDICATOR_FIELDS = (
 COUNTS = (
     "indicators_created",
     "indicators_updated",
+    "indicators_extended",
     "measurements_created",
     "measurements_restated",
     "measurements_unchanged",
@@ -54,10 +56,20 @@ COUNTS = (
 COUNT_LABELS = {
     "indicators_created": "Indicators created",
     "indicators_updated": "Indicators updated",
+    "indicators_extended": "Existing indicators extended",
     "measurements_created": "Values added",
     "measurements_restated": "Values restated",
     "measurements_unchanged": "Values unchanged",
 }
+# The import's summary in words, count by count (``import_summary``).
+_SUMMARY = (
+    ("indicators_created", "created {n} indicator{s}"),
+    ("indicators_extended", "extended {n} existing indicator{s}"),
+    ("indicators_updated", "updated {n} indicator{s}"),
+    ("measurements_created", "added {n} value{s}"),
+    ("measurements_restated", "restated {n} value{s}"),
+    ("measurements_unchanged", "left {n} value{s} unchanged"),
+)
 BATCH_ROWS = 5000
 # How many restated values and changed indicators the import's audit event names one by one (the counts are
 # always complete; the batch's revisions keep every restated value).
@@ -72,13 +84,25 @@ _HUNDRED = Decimal(100)
 T = TypeVar("T")
 
 
+def import_summary(counts: dict[str, int]) -> str:
+    """What an import did, in words: "created 8 indicators, extended 2 existing indicators, added 40 values"
+    (counts of zero left out; "nothing changed" when all are)."""
+    parts = [
+        text.format(n=f"{counts[name]:,}", s="" if counts[name] == 1 else "s")
+        for name, text in _SUMMARY
+        if counts.get(name)
+    ]
+    return ", ".join(parts) if parts else "nothing changed"
+
+
 def _chunks(items: list[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _normal(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+def _code(record: IndicatorRecord) -> str:
+    """The agency code a record gives ("" for none: New York's files write a missing agency as NA)."""
+    return named_agency(record.agency_code)
 
 
 def _shown(value: object) -> object:
@@ -121,7 +145,12 @@ class ImportWriter:
         # For the audit event: the first AUDIT_LISTED restated values and changed indicators, old and new.
         self.restated: list[dict[str, object]] = []
         self.redefined: list[dict[str, object]] = []
-        self._agencies: dict[str, Agency] | None = None
+        self._agencies: AgencyIndex | None = None
+        self._warned: set[str] = set()  # agency warnings already given (once per import each)
+        self._instances: dict[int, Indicator] = {}  # one object per indicator, however it was found
+        self._by_name: dict[tuple[int, bool], dict[tuple[str, str], list[Indicator]]] = {}
+        self.extended_ids: set[int] = set()  # existing indicators found by name (or through a merge)
+        self.failed_ids: set[str] = set()  # records whose indicator could not be told (reported)
 
     # -- intake ----------------------------------------------------------------------------------------------
     def add(self, record: IndicatorRecord | MeasurementRecord) -> bool:
@@ -153,36 +182,50 @@ class ImportWriter:
             Indicator.objects.filter(id__in=ids).update(data_changed_at=self.now, reported_through=Subquery(latest))
         return {
             "indicators_created": len(self.created_ids),
-            "indicators_updated": len(self.updated_ids - self.created_ids),
+            "indicators_updated": len(self.updated_ids - self.created_ids - self.extended_ids),
+            "indicators_extended": len(self.extended_ids),
             **self.counts,
         }
 
     # -- agencies --------------------------------------------------------------------------------------------
-    def _agency(self, record: IndicatorRecord) -> Agency:
-        """The agency a record names (by code, name, or either with punctuation ignored: "3-1-1" is 311).
-        No agency → UNASSIGNED; an unknown one is created without a portfolio, with a warning."""
+    def _index(self) -> AgencyIndex:
         if self._agencies is None:
-            self._agencies = {}
-            for agency in Agency.objects.all():
-                for key in (agency.name.lower(), agency.code.lower(), _normal(agency.name), _normal(agency.code)):
-                    self._agencies.setdefault(key, agency)
-        names = [name for name in (record.agency_code, record.agency_name) if name]
-        if not names:
-            if UNASSIGNED_AGENCY_CODE.lower() not in self._agencies:
-                self._agencies[UNASSIGNED_AGENCY_CODE.lower()], _ = Agency.objects.get_or_create(
+            self._agencies = AgencyIndex.load()
+        return self._agencies
+
+    def _named_agency(self, record: IndicatorRecord) -> Agency | None:
+        """The known agency a record names (``AgencyIndex.match``: budget number, code, then name or alias);
+        None when it names none or none that is known. A budget number that disagrees with the name is warned
+        about once per import."""
+        match = self._index().match(number=record.agency_number, code=_code(record), name=record.agency_name)
+        if match.note and match.note not in self._warned:
+            self._warned.add(match.note)
+            self.report.warn(record.line, None, match.note)
+        return match.agency
+
+    def _new_agency(self, record: IndicatorRecord) -> Agency:
+        """The agency for a new indicator: the one the record names, UNASSIGNED when it names none, or a new
+        agency (without a portfolio) when the name is unknown — with a warning listing the near matches, so
+        that a misspelling becomes an alias rather than a second agency."""
+        index = self._index()
+        agency = self._named_agency(record)
+        if agency is not None:
+            return agency
+        if not (_code(record) or record.agency_name):
+            unassigned = index.unassigned()
+            if unassigned is None:
+                unassigned, _ = Agency.objects.get_or_create(
                     code=UNASSIGNED_AGENCY_CODE, defaults={"name": "Unassigned"}
                 )
-            return self._agencies[UNASSIGNED_AGENCY_CODE.lower()]
-        for name in names:
-            for key in (name.lower(), _normal(name)):
-                if key and key in self._agencies:
-                    return self._agencies[key]
-        name = (record.agency_name or record.agency_code)[:200]
-        code = self._new_code(record.agency_code or name)
-        self.report.warn(record.line, None, f'agency "{name}" was not known; created without a portfolio')
-        agency = Agency.objects.create(code=code, name=name, budget_number=record.agency_number[:16])
-        for key in (name.lower(), code.lower(), _normal(name), _normal(code)):
-            self._agencies.setdefault(key, agency)
+                index.add(unassigned)
+            return unassigned
+        name = (record.agency_name or _code(record))[:200]
+        near = index.near(_code(record), record.agency_name, number=record.agency_number)
+        hint = f' (near matches: {"; ".join(near)}; if it is one of them, add "{name}" to its aliases)' if near else ""
+        self.report.warn(record.line, None, f'agency "{name}" was not known; created without a portfolio{hint}')
+        agency = Agency.objects.create(code=self._new_code(_code(record) or name), name=name,
+                                       budget_number=record.agency_number[:16])  # fmt: skip
+        index.add(agency)
         return agency
 
     def _new_code(self, name: str) -> str:
@@ -190,17 +233,117 @@ class ImportWriter:
         base = name.upper() if len(name) <= 12 and len(words) <= 1 else "".join(w[0] for w in words).upper()
         base = re.sub(r"[^A-Z0-9-]", "", base)[:12] or "AGENCY"
         code, n = base, 2
-        known = self._agencies or {}  # loaded by _agency, the caller
-        while code.lower() in known or Agency.objects.filter(code__iexact=code).exists():
+        while self._index().named(code) or Agency.objects.filter(code__iexact=code).exists():
             code, n = f"{base}{n}", n + 1
         return code
 
+    def _kept_agency(self, record: IndicatorRecord, indicator: Indicator) -> Agency:
+        """The agency of an indicator that exists: its own. An import never moves an indicator to another
+        agency (renaming an agency, or a file spelling it differently, must not take indicators from its
+        liaisons); the one exception is an indicator still in UNASSIGNED, which goes to the known agency a
+        file names. A file naming another agency is warned about, once per pair of agencies."""
+        current = indicator.agency
+        if not (_code(record) or record.agency_name):
+            return current
+        named = self._named_agency(record)
+        if named is None or named.pk == current.pk:
+            if named is None:
+                self._warn_kept(record, current, f'agency "{record.agency_name or _code(record)}" is not known')
+            return current
+        if current.code == UNASSIGNED_AGENCY_CODE:
+            return named
+        self._warn_kept(record, current, f"the file names {named.name} ({named.code})")
+        return current
+
+    def _warn_kept(self, record: IndicatorRecord, current: Agency, why: str) -> None:
+        key = f"{why}/{current.pk}"
+        if key not in self._warned:
+            self._warned.add(key)
+            self.report.warn(
+                record.line,
+                None,
+                f"{why}; {record.external_id} and the other existing indicators of {current.name} ({current.code}) "
+                "in this file stay with it (an import never moves an indicator to another agency)",
+            )
+
     # -- indicators ------------------------------------------------------------------------------------------
     def _load(self, external_ids: Iterable[str]) -> None:
+        """The indicators with these ids, by id; an indicator merged into another stands for that one."""
         wanted = [external_id for external_id in external_ids if external_id not in self.indicators]
         for ids in _chunks(wanted):
-            for indicator in Indicator.objects.filter(external_id__in=ids):
-                self.indicators[indicator.external_id] = indicator
+            rows = Indicator.objects.filter(external_id__in=ids).select_related("agency", "merged_into__agency")
+            for indicator in rows:
+                survivor = indicator.merged_into or indicator
+                self.indicators[indicator.external_id] = self._instances.setdefault(survivor.pk, survivor)
+
+    def _same_named(self, agency: Agency, derived_only: bool) -> dict[tuple[str, str], list[Indicator]]:
+        """The agency's indicators by (normal name, frequency): all of them, or only those whose id no file
+        gave (``id_from_source`` false). One query per agency and kind per import."""
+        key = (agency.pk, derived_only)
+        if key not in self._by_name:
+            found: dict[tuple[str, str], list[Indicator]] = {}
+            # A geographic breakout is never the indicator of a row that names only an agency and a name.
+            rows = Indicator.objects.filter(agency=agency, merged_into__isnull=True, parent__isnull=True)
+            rows = rows.select_related("agency")
+            if derived_only:
+                rows = rows.filter(id_from_source=False)
+            for indicator in rows.order_by("id"):
+                indicator = self._instances.setdefault(indicator.pk, indicator)
+                found.setdefault((normal_name(indicator.name), indicator.frequency), []).append(indicator)
+            self._by_name[key] = found
+        return self._by_name[key]
+
+    def _identify(self, record: IndicatorRecord) -> tuple[Indicator | None, bool]:
+        """(the existing indicator a record not found by its id is, whether the match is ambiguous).
+
+        A record without an ID in the file (``id_from_source`` false: an MMR wide extract's) is the indicator
+        of its agency with the same normal name and frequency, whatever its id; a record with an ID is the one
+        such indicator whose id no file gave, which then takes the record's ID. Two or more candidates are an
+        error listing them; none, a new indicator."""
+        agency = self._named_agency(record)
+        if agency is None or record.parent_external_id:  # a breakout is known by its own id only
+            return None, False
+        candidates = self._same_named(agency, derived_only=record.id_from_source).get(
+            (normal_name(record.name), record.frequency), []
+        )
+        if len(candidates) > 1:
+            listed = "; ".join(f'{c.external_id} "{c.name}"' for c in candidates[:10])
+            self.report.error(
+                record.line,
+                None,
+                f'"{record.name}" of {agency.name} matches {len(candidates)} existing indicators: {listed}. '
+                "Merge them into one (an ops lead, on the indicator's page or with manage.py merge_indicators) "
+                "and import again",
+            )
+            return None, True
+        return (candidates[0], False) if candidates else (None, False)
+
+    def _resolve(self, record: IndicatorRecord) -> tuple[Indicator | None, dict[str, object] | None]:
+        """(the indicator a record is — None: a new one —, the fields the record gives it). The fields are None
+        when the record only adds values: found by name (a file without IDs extends an indicator; what the
+        indicator is stays as its own source says), or through a merge, or when it is ambiguous (reported)."""
+        values: dict[str, object] = {name: getattr(record, name) for name in INDICATOR_FIELDS}
+        values["id_from_source"] = record.id_from_source
+        indicator = self.indicators.get(record.external_id)
+        if indicator is not None:
+            if indicator.external_id != record.external_id:  # merged into another, or found by name before
+                self.extended_ids.add(indicator.pk)
+                return indicator, None
+            return indicator, values
+        indicator, ambiguous = self._identify(record)
+        if ambiguous:
+            self.failed_ids.add(record.external_id)
+            return None, None
+        if indicator is None:
+            return None, values
+        self.extended_ids.add(indicator.pk)
+        self.indicators[record.external_id] = indicator
+        if not record.id_from_source:
+            return indicator, None
+        # The file gives an indicator known only by its derived id its ID: the same series from now on.
+        self._by_name[(indicator.agency_id, True)][(normal_name(indicator.name), indicator.frequency)].remove(indicator)
+        values["external_id"] = record.external_id
+        return indicator, values
 
     def _write_indicators(self) -> None:
         if not self.pending_indicators:
@@ -209,21 +352,31 @@ class ImportWriter:
         self._load([key for record in records for key in (record.external_id, record.companion_of) if key])
         created, updated = [], []
         for record in records:
-            values = {name: getattr(record, name) for name in INDICATOR_FIELDS}
-            values["agency"] = self._agency(record)
             if record.parent_external_id:
                 self.parents[record.external_id] = (record.parent_external_id, record.line)
-            indicator = self.indicators.get(record.external_id)
+            indicator, values = self._resolve(record)
+            if values is None:
+                continue
             self._keep_unstated(record, indicator, values)
             if indicator is None:
-                indicator = Indicator(external_id=record.external_id, **values)
+                indicator = Indicator(external_id=record.external_id, agency=self._new_agency(record), **values)
                 self.indicators[record.external_id] = indicator
                 created.append(indicator)
-            elif any(getattr(indicator, name) != value for name, value in values.items()):
+                continue
+            values["agency"] = self._kept_agency(record, indicator)
+            if any(getattr(indicator, name) != value for name, value in values.items()):
                 self._note_redefined(indicator, values)
                 for name, value in values.items():
                     setattr(indicator, name, value)
                 updated.append(indicator)
+        self._insert_indicators(created)
+        updated = list({indicator.pk: indicator for indicator in updated}.values())
+        Indicator.objects.bulk_update(
+            updated, [*INDICATOR_FIELDS, "agency", "external_id", "id_from_source"], batch_size=1000
+        )
+        self.updated_ids.update(indicator.pk for indicator in updated)
+
+    def _insert_indicators(self, created: list[Indicator]) -> None:
         Indicator.objects.bulk_create(created, batch_size=1000)
         if created and created[0].pk is None:  # backends that do not return primary keys from bulk inserts
             for ids in _chunks([indicator.external_id for indicator in created]):
@@ -231,9 +384,6 @@ class ImportWriter:
                 for external_id in ids:
                     self.indicators[external_id].pk = pks[external_id]
         self.created_ids.update(indicator.pk for indicator in created)
-        updated = list({indicator.pk: indicator for indicator in updated}.values())
-        Indicator.objects.bulk_update(updated, [*INDICATOR_FIELDS, "agency"], batch_size=1000)
-        self.updated_ids.update(indicator.pk for indicator in updated)
 
     def _keep_unstated(self, record: IndicatorRecord, indicator: Indicator | None, values: dict[str, object]) -> None:
         """What the file has no column for: an existing indicator keeps its own, a new companion series takes
@@ -311,12 +461,16 @@ class ImportWriter:
         keyed = []
         for record in records:
             indicator = self.indicators.get(record.external_id)
+            if record.external_id in self.failed_ids:
+                continue  # its indicator's row is the error
             if indicator is None:
                 self.report.error(record.line, "indicator", f'no indicator has the id "{record.external_id}"')
             elif record.whole_year and indicator.frequency in ("monthly", "quarterly"):
                 message = f"names a whole fiscal year, but {record.external_id} is {indicator.frequency}"
                 self.report.error(record.line, "period", message)
             else:
+                if indicator.external_id != record.external_id:  # found by name, or merged into this one
+                    self.extended_ids.add(indicator.pk)
                 keyed.append((record, indicator, period_start(record.period, indicator.frequency)))
         return keyed
 
@@ -368,7 +522,7 @@ class ImportWriter:
             self.report.warn(
                 record.line,
                 record.column,
-                f"restated: {record.external_id} for the period starting {period} was "
+                f"restated: {indicator.external_id} for the period starting {period} was "
                 f"{current.value.normalize():f}, now {record.value.normalize():f}",
             )
             self.changed_ids.add(indicator.pk)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from .. import importers
 from ..importers.base import Problem, Report
 from ..models import ImportBatch
-from .import_writer import COUNTS, ImportWriter
+from .import_writer import COUNTS, ImportWriter, import_summary
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,14 @@ class ImportOutcome:
     rows: int = 0
     dry_run: bool = False
 
+    @property
+    def summary(self) -> str:
+        """The counts in words: "created 8 indicators, extended 2 existing indicators, added 40 values"."""
+        return import_summary(self.counts)
+
     def as_dict(self) -> dict[str, object]:
-        """What the API returns and the upload page shows: batch id, format, row count, counts, warnings."""
+        """What the API returns and the upload page shows: batch id, format, row count, counts, their summary
+        in words, warnings."""
         return {
             "batch": self.batch.pk if self.batch else None,
             "duplicate_of": self.duplicate_of.pk if self.duplicate_of else None,
@@ -79,6 +85,7 @@ class ImportOutcome:
             "format": self.format,
             "rows": self.rows,
             "counts": self.counts,
+            "summary": self.summary,
             "warnings": [problem.as_dict() for problem in self.warnings],
         }
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import Q
 
 from core.audit import diff, record_change
 from core.errors import InvalidInput
 from core.permissions import Role
 
+from ..identity import AgencyIndex
 from ..models import Agency, Portfolio
 
 if TYPE_CHECKING:
@@ -40,8 +40,9 @@ def _resolve(
         problem = f"unknown role: {role} (roles: {', '.join(Role.values)})"
         raise InvalidInput({"role": problem}, message=problem)
     agency_objects = []
+    index = AgencyIndex.load() if agencies else None
     for name in agencies:
-        found = Agency.objects.filter(Q(code__iexact=name) | Q(name__iexact=name)).first()
+        found = index.named(name) if index else None  # by code, name or alias, as imports find it
         if found is None:
             raise _unknown("agency", [name])
         agency_objects.append(found)

@@ -51,6 +51,7 @@ REFUSED_BY_MEANING = {
     "POST /api/v1/flags/bulk/": "the assignee, project manager or project must exist",
     "PATCH /api/v1/rules/{id}/": "red lies beyond yellow, the parameters fit the kind, the scope's agency exists",
     "PATCH /api/v1/indicators/{id}/": "a tolerance comes with its rationale",
+    "POST /api/v1/indicators/{id}/merge/": "the merged indicator exists, of the same agency and frequency",
     "POST /api/v1/check-runs/": "the date lies between the earliest measured period and a week from today",
 }
 

@@ -17,7 +17,7 @@ from escalations.lifecycle import TRANSITIONS, Action, ProjectAction
 from escalations.models import Event
 from indicators.models import CheckRunMode, RuleKind
 
-from ..factories import IndicatorFactory, RuleFactory, UserFactory
+from ..factories import IndicatorFactory, MeasurementFactory, RuleFactory, UserFactory
 from ..indicators.conftest import FY16_SAMPLE
 from .conftest import PATHS, perform
 
@@ -29,6 +29,9 @@ PACKAGES = ("indicators.services", "escalations.services")
 NOT_ONE_EVENT: dict[str, str] = {
     # Reads and validation only.
     "indicators.services.configuration.tune_problems": "validation, reads only",
+    "indicators.services.configuration.agency_name_problems": "validation, reads only",
+    "indicators.services.configuration.agency_aliases": "reads only",
+    "indicators.services.import_writer.import_summary": "an import's counts in words, reads nothing",
     "escalations.services.detection.flag_category": "a rule kind's queue, reads nothing",
     "escalations.services.inputs.clean_inputs": "validation, reads nothing",
     "escalations.services.notifications.recipients_of": "who hears of an event, reads only",
@@ -188,6 +191,16 @@ def _role_revoke(w: World):
     user = UserFactory()
     _service("indicators.services.roles.role_grant")(username=user.username, role=Role.AUDITOR)
     return lambda: _service("indicators.services.roles.role_revoke")(username=user.username, role=Role.AUDITOR)
+
+
+@case("escalations.services.indicators.indicator_merge")
+def _indicator_merge(w: World):
+    survivor, merged = IndicatorFactory(agency=w.agency), IndicatorFactory(agency=w.agency)
+    MeasurementFactory(indicator=survivor, value=Decimal(1))
+    MeasurementFactory(indicator=merged, value=Decimal(2))
+    return lambda: _service("escalations.services.indicators.indicator_merge")(
+        actor=w.lead, survivor=survivor, merged=merged
+    )
 
 
 @case("escalations.services.checks.check_run_start")

@@ -54,6 +54,17 @@ SAMPLES: dict[str, dict] = {
         "changes": {"owner": {"old": None, "new": "dana"}, "due": {"old": None, "new": "2027-03-01"}},
     },
     Verb.AUDIT_CHAIN_BROKEN: {"event": 12, "problem": "its hash does not match its content"},
+    Verb.INDICATOR_MERGED: {
+        "merged": {"id": 4, "external_id": "MMR-311-311-calls-000", "name": "311 calls (000)"},
+        "values_moved": 4,
+        "periods_in_both": 1,
+        "values_kept_as_revisions": 1,
+        "conflicts": [{"period": "2021-07-01", "kept": "20", "other": "21"}],
+        "cases_moved": [7],
+        "rules_moved": [],
+        "breakouts_moved": 0,
+        "tolerance_taken": None,
+    },
     Verb.RULE_CREATED: {
         "rule": 1,
         "name": "Drop",

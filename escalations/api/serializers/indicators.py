@@ -1,6 +1,6 @@
 """Reference data, indicators and their series, rules, check runs and imports."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +25,7 @@ from indicators.models import (
 )
 from indicators.selectors import import_upload_progress
 from indicators.services.configuration import RULE_FIELDS
+from indicators.services.import_writer import import_summary
 
 from ..fields import BooleanField, CharField, DecimalField, ModelSerializer
 from .common import AgencyCodeField, CodeField
@@ -67,12 +68,28 @@ class PortfolioSerializer(ModelSerializer):
         fields = ["id", "code", "name", "agencies"]
 
 
+class AliasListField(serializers.ListField):
+    """An agency's aliases as a list of names (written: the list replaces the stored one)."""
+
+    def to_representation(self, data: Any) -> list[str]:
+        names = [alias.name for alias in data.all()] if hasattr(data, "all") else list(data)
+        return sorted(names, key=str.casefold)
+
+
 class AgencySerializer(ModelSerializer):
     portfolio = CodeField(slug_field="code", queryset=Portfolio.objects.all(), allow_null=True, required=False)
+    aliases = AliasListField(
+        child=CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text='Other names files give the agency ("3-1-1", "NYC Parks", an old name); imports find an '
+        "agency by budget number, code, name or alias, ignoring case, spaces and punctuation. Written, the list "
+        "replaces the stored one; a renamed agency keeps its old name and code as aliases.",
+    )
 
     class Meta:
         model = Agency
-        fields = ["id", "code", "name", "budget_number", "portfolio"]
+        fields = ["id", "code", "name", "budget_number", "portfolio", "aliases"]
 
 
 class IndicatorSerializer(ModelSerializer):
@@ -137,6 +154,12 @@ class IndicatorTuneSerializer(ModelSerializer):
         model = Indicator
         fields = ["tolerance", "tolerance_rationale", "public_impact_weight"]
         extra_kwargs = {"tolerance_rationale": {"max_length": 5000}}
+
+
+class IndicatorMergeInput(serializers.Serializer):
+    merged = serializers.IntegerField(
+        min_value=1, help_text="The id of the indicator to merge into this one (it stays, inactive, pointing here)."
+    )
 
 
 class MeasurementSerializer(ModelSerializer):
@@ -219,6 +242,7 @@ class ImportBatchSerializer(ModelSerializer):
             "rows_read",
             "indicators_created",
             "indicators_updated",
+            "indicators_extended",
             "measurements_created",
             "measurements_restated",
             "measurements_unchanged",
@@ -252,6 +276,7 @@ class ImportResultSerializer(serializers.Serializer):
     duplicate_of = serializers.IntegerField(allow_null=True)
     dry_run = serializers.BooleanField()
     counts = serializers.DictField(child=serializers.IntegerField())
+    summary = CharField(help_text='The counts in words: "created 8 indicators, extended 2 existing indicators, …".')
     warnings = ProblemSerializer(many=True)
 
 
@@ -333,6 +358,7 @@ class ImportUploadSerializer(ModelSerializer):
                     "duplicate_of": report.get("duplicate_of"),
                     "dry_run": False,
                     "counts": report.get("counts", {}),
+                    "summary": import_summary(report.get("counts", {})),
                     "warnings": report.get("warnings", []),
                 }
             ).data

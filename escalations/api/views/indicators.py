@@ -12,11 +12,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from core.errors import InvalidInput
 from core.permissions import Capability
 from escalations.filters import IndicatorFilter
 from escalations.models import Escalation
 from escalations.selectors import events_visible_to, flags_visible_to, indicators_with_status, projects_visible_to
 from escalations.services.checks import check_run_start
+from escalations.services.indicators import indicator_merge
 from indicators import selectors as indicator_selectors
 from indicators.models import CheckRunMode
 from indicators.services import import_file, import_upload_queue, indicator_tune, rule_save
@@ -37,6 +39,7 @@ from ..serializers.indicators import (
     ImportRejectedSerializer,
     ImportResultSerializer,
     ImportUploadSerializer,
+    IndicatorMergeInput,
     IndicatorSerializer,
     IndicatorTuneSerializer,
     MeasurementSerializer,
@@ -63,7 +66,7 @@ class IndicatorViewSet(
     filterset_class = IndicatorFilter
     pagination_class = Pagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
     csv_filename = "indicators.csv"
 
     def get_queryset(self):
@@ -75,6 +78,35 @@ class IndicatorViewSet(
         serializer.is_valid(raise_exception=True)
         indicator_tune(indicator=indicator, actor=request.user, **serializer.validated_data)
         return Response(IndicatorSerializer(self.get_queryset().get(pk=indicator.pk)).data)
+
+    @extend_schema(
+        summary="Merge another indicator into this one (ops lead)",
+        description=(
+            "Joins two series that turn out to be one indicator: every value and revision of `merged` moves to "
+            "this indicator (where both have a value for a period, this one's stays current and the other's is "
+            "kept as a revision), with its cases, rules and breakouts; `merged` stays, inactive, pointing here, "
+            "and imports naming it write here. One `indicator.merged` event. 400: not the same agency or "
+            "frequency, the same indicator, a breakout of the other; 409: one was merged already, or both have "
+            "an open case of the same queue."
+        ),
+        request=IndicatorMergeInput,
+        responses={
+            200: IndicatorSerializer,
+            400: ValidationErrorSerializer,
+            403: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
+    def merge(self, request, pk=None):
+        survivor = self.get_object()
+        data = IndicatorMergeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        merged = indicator_selectors.indicator_by_id(data.validated_data["merged"])
+        if merged is None:
+            raise InvalidInput({"merged": f"No indicator has the id {data.validated_data['merged']}."})
+        indicator_merge(actor=request.user, survivor=survivor, merged=merged)
+        return Response(IndicatorSerializer(self.get_queryset().get(pk=survivor.pk)).data)
 
     @extend_schema(summary="The indicator's series", responses={200: MeasurementSerializer(many=True)})
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
@@ -220,6 +252,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             "duplicate_of": outcome.duplicate_of.pk if outcome.duplicate_of else None,
             "dry_run": dry_run,
             "counts": outcome.counts,
+            "summary": outcome.summary,
             "warnings": [warning.as_dict() for warning in outcome.warnings],
         }
         return Response(

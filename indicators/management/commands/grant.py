@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("role", choices=Role.values)
-        parser.add_argument("--agency", action="append", default=[], help="agency code or name (repeatable)")
+        parser.add_argument("--agency", action="append", default=[], help="agency code, name or alias (repeatable)")
         parser.add_argument("--portfolio", action="append", default=[], help="portfolio code (repeatable)")
         parser.add_argument("--revoke", action="store_true", help="take the role (or the named scope) back")
 

@@ -66,7 +66,7 @@ class Command(BaseCommand):
                 f"({timezone.localtime(outcome.duplicate_of.imported_at):%Y-%m-%d %H:%M}); nothing changed"
             )
             return
-        counts = ", ".join(f"{name.replace('_', ' ')}: {value}" for name, value in outcome.counts.items())
+        counts = outcome.summary
         prefix = "dry run, nothing written" if dry_run or outcome.batch is None else f"batch #{outcome.batch.pk}"
         self.stdout.write(
             self.style.SUCCESS(

@@ -77,7 +77,11 @@ def test_the_real_file_gives_every_indicator_as_the_comptroller_published_it(rea
     assert sum("the indicator goes to UNASSIGNED" in message for message in warnings) == 164
     assert sum("is over 100 for a percentage" in message for message in warnings) == 9
     assert sum("× away from" in message for message in warnings) == 10
-    assert len(warnings) == 164 + 9 + 10
+    # The file gives the Police Department's budget number (56) to five Department of Education indicators:
+    # they go to the agency named, said once.
+    assert Indicator.objects.get(external_id="3886").agency.code == "DOE"
+    assert sum("budget number 56 is that of New York City Police Department" in m for m in warnings) == 1
+    assert len(warnings) == 164 + 9 + 10 + 1
 
 
 def test_a_second_import_of_the_real_file_changes_nothing(real_import):
@@ -99,6 +103,7 @@ def test_the_same_values_in_a_different_file_leave_every_measurement_unchanged()
     assert outcome.counts == {
         "indicators_created": 0,
         "indicators_updated": 0,
+        "indicators_extended": 0,
         "measurements_created": 0,
         "measurements_restated": 0,
         "measurements_unchanged": before[2],  # every stored value

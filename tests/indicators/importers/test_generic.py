@@ -36,6 +36,7 @@ def test_generic_json_reads_the_same_records(long_imported):
     assert outcome.counts == {
         "indicators_created": 0,
         "indicators_updated": 0,
+        "indicators_extended": 0,
         "measurements_created": 1,
         "measurements_restated": 2,
         "measurements_unchanged": 0,

@@ -20,14 +20,14 @@ def run(*args) -> tuple[str, str]:
 
 def test_imports_a_file_and_reports_counts():
     out, _ = run(FY16_SAMPLE, "--no-progress")
-    assert "mmr_wide, 10 rows, batch #" in out and "indicators created: 10" in out
+    assert "mmr_wide, 10 rows, batch #" in out and "created 10 indicators" in out
     out, _ = run(FY16_SAMPLE)
     assert "identical to import batch" in out and "nothing changed" in out
 
 
 def test_dry_run_writes_nothing():
     out, _ = run(FY16_SAMPLE, "--dry-run")
-    assert "dry run, nothing written" in out and "indicators created: 10" in out
+    assert "dry run, nothing written" in out and "created 10 indicators" in out
     assert Indicator.objects.count() == 0
 
 
