@@ -103,6 +103,7 @@ def test_reimporting_changes_nothing(client_for, lead):  # noqa: F811
     assert outcome.counts == {
         "indicators_created": 0,
         "indicators_updated": 0,
+        "indicators_extended": 0,
         "measurements_created": 0,
         "measurements_restated": 0,
         "measurements_unchanged": Measurement.objects.count(),
