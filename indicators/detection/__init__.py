@@ -11,6 +11,7 @@ from django.db import connection
 
 from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
+from .gated import MAX_RULES, gated_metrics_sql
 from .query import (
     Row,
     SqlParam,
@@ -41,11 +42,15 @@ def evaluate(
     as_of: dt.date,
     changes_since: dt.datetime | None = None,
     dated_only: bool = False,
+    reference: bool = False,
 ) -> Evaluation:
     """Evaluate the active rules for the active indicators with ``lo_id <= id < hi_id`` at their latest period
     on or before ``as_of``. With ``changes_since``, only the pairs whose data or rule changed since then; with
     ``dated_only`` as well, only the other pairs of the rules that depend on the date of the check (stale),
-    whose answer moves with the date alone. Reads only; safe to repeat."""
+    whose answer moves with the date alone. Reads only; safe to repeat.
+
+    ``reference``: every pair classified in Python from the general window query, on every database — slower, the
+    reference the database's own classification (PostgreSQL's fast path) is tested against."""
     rules = active_rules()
     evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
     if not rules:
@@ -60,7 +65,9 @@ def evaluate(
         wanted.setdefault(indicator_id, []).append(rules[rule_id])
     # Every rule of these indicators is evaluated here: their colour is this check's answer.
     evaluation.checked = set(wanted)
-    shard = _Shard(lo_id=lo_id, hi_id=hi_id, as_of=as_of, wanted=wanted, evaluation=evaluation)
+    shard = _Shard(
+        lo_id=lo_id, hi_id=hi_id, as_of=as_of, wanted=wanted, evaluation=evaluation, rules=rules, reference=reference
+    )
     windowed = sorted({indicator_id for indicator_id, _rule, kind in pairs if kind not in AS_OF_KINDS})
     if windowed:
         _evaluate_windows(shard, window_plan(rules), windowed)
@@ -79,6 +86,8 @@ class _Shard:
     as_of: dt.date
     wanted: dict[int, list[Rule]]
     evaluation: Evaluation
+    rules: dict[int, Rule] = field(default_factory=dict)  # every active rule, by id
+    reference: bool = False
     seen: set[int] = field(default_factory=set)
 
 
@@ -87,8 +96,9 @@ def _evaluate_windows(shard: _Shard, plan: WindowPlan, windowed: list[int]) -> N
     PostgreSQL its fast path for every window without a missing period and the general query for the others;
     elsewhere the general query for all."""
     ids = sparse_ids(windowed, shard.lo_id, shard.hi_id)
-    if connection.vendor == "postgresql":
-        gapped = _classify_fast_path(shard, plan, ids)
+    if connection.vendor == "postgresql" and not shard.reference:
+        fast = _classify_gated if len(shard.rules) <= MAX_RULES else _classify_fast_path
+        gapped = fast(shard, plan, ids)
         if not gapped:
             return
         ids = gapped
@@ -117,6 +127,56 @@ def _classify_fast_path(shard: _Shard, plan: WindowPlan, ids: list[int] | None) 
         else:
             gapped.append(row["indicator_id"])
     return gapped
+
+
+def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> list[int]:
+    """PostgreSQL's fast path with the classification in the database (``gated_metrics_sql``): Python classifies
+    only the pairs that may breach, and takes the others' "evaluated" from the row's mask. Right for every window
+    without a missing period; returns the ids of the others, to be read again by the general query."""
+    evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
+    _tune_window_query()
+    order = sorted(shard.rules.values(), key=lambda rule: rule.id)
+    bits = {rule.id: 1 << i for i, rule in enumerate(order)}
+    columns = [*metric_columns(plan), "n_rows", "first_period", "evaluated", "candidates"]
+    at = {name: i for i, name in enumerate(columns)}
+    i_id, i_period, i_first, i_rows, i_step = (
+        at[c] for c in ("indicator_id", "period", "first_period", "n_rows", "step")
+    )
+    i_evaluated, i_candidates = at["evaluated"], at["candidates"]
+    params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of, as_of]
+    gapped: list[int] = []
+    pairs = evaluation.evaluated
+    for raw in stream(gated_metrics_sql(plan, order, ids=ids), params):
+        indicator_id = raw[i_id]
+        latest, first = as_date(raw[i_period]), as_date(raw[i_first])
+        months = (latest.year - first.year) * 12 + latest.month - first.month
+        step = raw[i_step]
+        if months % step or months // step + 1 != raw[i_rows]:  # a missing period: the general query's
+            gapped.append(indicator_id)
+            continue
+        seen.add(indicator_id)
+        evaluated, candidates = raw[i_evaluated], raw[i_candidates]
+        row: Row | None = None
+        for rule in wanted.get(indicator_id, ()):
+            bit = bits[rule.id]
+            if candidates & bit:
+                if row is None:
+                    row = dict(zip(columns, raw))
+                    row["period"] = latest
+                _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
+            elif evaluated & bit:
+                pairs.add((indicator_id, rule.id))
+    return gapped
+
+
+def _tune_window_query() -> None:
+    if connection.in_atomic_block:
+        # The planner overestimates the window query's rows and compiles it with JIT, which costs seconds
+        # and saves nothing on a query this shape.
+        # The window sorts are small per indicator but add up per shard: keep them in memory.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 def _classify_general(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> None:
