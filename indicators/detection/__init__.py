@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from ..models import RuleScope
 from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
 from .gated import MAX_RULES, gated_metrics_sql
@@ -57,23 +58,38 @@ def evaluate(
         return evaluation
     if dated_only:
         return _evaluate_dated(rules, lo_id, hi_id, as_of, changes_since)
-    pairs = fetch(*pairs_sql(lo_id, hi_id, since=changes_since))
-    if not pairs:
+    wanted = _wanted(rules, lo_id, hi_id, changes_since)
+    if not wanted:
         return evaluation
-    wanted: dict[int, list[Rule]] = {}
-    for indicator_id, rule_id, _kind in pairs:
-        wanted.setdefault(indicator_id, []).append(rules[rule_id])
     # Every rule of these indicators is evaluated here: their colour is this check's answer.
     evaluation.checked = set(wanted)
     shard = _Shard(
         lo_id=lo_id, hi_id=hi_id, as_of=as_of, wanted=wanted, evaluation=evaluation, rules=rules, reference=reference
     )
-    windowed = sorted({indicator_id for indicator_id, _rule, kind in pairs if kind not in AS_OF_KINDS})
+    windowed = sorted(
+        indicator_id for indicator_id, its in wanted.items() if any(rule.kind not in AS_OF_KINDS for rule in its)
+    )
     if windowed:
         _evaluate_windows(shard, window_plan(rules), windowed)
     _evaluate_latest(shard, set(wanted) - shard.seen)
     evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
+
+
+def _wanted(rules: dict[int, Rule], lo_id: int, hi_id: int, since: dt.datetime | None) -> dict[int, list[Rule]]:
+    """The rules that apply to each active indicator of the range (whose data changed since ``since``, when
+    given), in rule id order (``pairs_sql``). When every active rule is for all indicators (the usual case),
+    the indicators' ids suffice: every rule applies to each, and no (indicator, rule) pair is sent."""
+    if all(rule.scope == RuleScope.ALL for rule in rules.values()):
+        every = sorted(rules.values(), key=lambda rule: rule.id)
+        changed = " AND data_changed_at >= %s" if since is not None else ""
+        params: list[SqlParam] = [lo_id, hi_id] + ([since] if since is not None else [])
+        sql = f"SELECT id FROM indicators_indicator WHERE active AND id >= %s AND id < %s{changed} ORDER BY id"
+        return {indicator_id: every for (indicator_id,) in fetch(sql, params)}
+    wanted: dict[int, list[Rule]] = {}
+    for indicator_id, rule_id, _kind in fetch(*pairs_sql(lo_id, hi_id, since=since)):
+        wanted.setdefault(indicator_id, []).append(rules[rule_id])
+    return wanted
 
 
 @dataclass
@@ -146,6 +162,10 @@ def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> l
     params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of, as_of]
     gapped: list[int] = []
     pairs = evaluation.evaluated
+    # Per list of wanted rules (most indicators share one): its mask and its rules with their bits; per mask of
+    # rules evaluated without a breach, their ids.
+    lists: dict[int, tuple[int, list[tuple[Rule, int]]]] = {}
+    ids_of: dict[int, tuple[int, ...]] = {}
     for raw in stream(gated_metrics_sql(plan, order, ids=ids), params):
         indicator_id = raw[i_id]
         latest, first = as_date(raw[i_period]), as_date(raw[i_first])
@@ -155,17 +175,26 @@ def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> l
             gapped.append(indicator_id)
             continue
         seen.add(indicator_id)
-        evaluated, candidates = raw[i_evaluated], raw[i_candidates]
-        row: Row | None = None
-        for rule in wanted.get(indicator_id, ()):
-            bit = bits[rule.id]
-            if candidates & bit:
-                if row is None:
-                    row = dict(zip(columns, raw))
-                    row["period"] = latest
-                _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
-            elif evaluated & bit:
-                pairs.add((indicator_id, rule.id))
+        its = wanted.get(indicator_id)
+        if not its:
+            continue
+        known = lists.get(id(its))
+        if known is None:
+            known = lists[id(its)] = (sum(bits[rule.id] for rule in its), [(rule, bits[rule.id]) for rule in its])
+        mask, with_bits = known
+        candidates = raw[i_candidates] & mask
+        plain = raw[i_evaluated] & mask & ~candidates
+        if plain:
+            rule_ids = ids_of.get(plain)
+            if rule_ids is None:
+                rule_ids = ids_of[plain] = tuple(rule.id for rule, bit in with_bits if plain & bit)
+            pairs.update((indicator_id, rule_id) for rule_id in rule_ids)
+        if candidates:
+            row = dict(zip(columns, raw))
+            row["period"] = latest
+            for rule, bit in with_bits:
+                if candidates & bit:
+                    _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
     return gapped
 
 
