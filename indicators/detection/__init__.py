@@ -14,8 +14,10 @@ from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
 from .gated import MAX_RULES, gated_metrics_sql
 from .query import (
+    _STEP_SQL,
     Row,
     SqlParam,
+    _latest,
     as_date,
     dense_metrics_sql,
     fetch,
@@ -251,11 +253,28 @@ def _evaluate_dated(
     (the others are evaluated whole by their own shard): they need nothing but each indicator's latest period,
     read with the pairs."""
     evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
-    sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
-    for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):
-        if latest is not None:
-            rule = rules[rule_id]
-            _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
+    dated = sorted((rule for rule in rules.values() if rule.kind in AS_OF_KINDS), key=lambda rule: rule.id)
+    if dated and all(rule.scope == RuleScope.ALL for rule in rules.values()):
+        # Every rule applies to every indicator (``_wanted``): each indicator's latest period, no pairs.
+        unchanged = " AND NOT COALESCE(i.data_changed_at >= %s, false)" if since is not None else ""
+        sql = (
+            f"SELECT i.id, {_STEP_SQL} AS step, {_latest('i')} FROM indicators_indicator i"
+            f" WHERE i.active AND i.id >= %s AND i.id < %s{unchanged}"
+        )
+        params: list[SqlParam] = [as_of, as_of, lo_id, hi_id]
+        if since is not None:
+            params.append(since)
+        for indicator_id, step, latest in fetch(sql, params):
+            if latest is not None:
+                for rule in dated:
+                    breach = stale_breach(rule, indicator_id, step, as_date(latest), as_of)
+                    _record(evaluation, rule, indicator_id, breach)
+    else:
+        sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
+        for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):
+            if latest is not None:
+                rule = rules[rule_id]
+                _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
     evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
 
