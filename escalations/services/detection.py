@@ -192,7 +192,10 @@ def flags_apply_evaluation(
     ids = sparse_ids(evaluated, lo_id, hi_id)
     if ids is not None:  # a few changed indicators of a wide range: only their cases
         shard = shard.filter(indicator_id__in=ids)
-    _read_open_cases(shard, cases, categories, evaluation)
+    # Only the categories of the rules evaluated (a reporting-gap shard's data-quality cases, not every open
+    # performance case of its hundred thousand indicators) are locked and read.
+    evaluated_categories = {categories[rule_id] for _indicator, rule_id in evaluation.evaluated}
+    _read_open_cases(shard.filter(category__in=evaluated_categories), cases, categories, evaluation)
     by_flag = {case.open["id"]: case for case in cases.values() if case.open}
     for signal in _signals_of(by_flag):
         by_flag[signal["flag_id"]].signals[signal["rule_id"]] = signal

@@ -12,7 +12,7 @@ from django.db import connection
 from ..models import RuleScope
 from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
-from .gated import MAX_RULES, gated_metrics_sql
+from .gated import MAX_RULES, gated_metrics_sql, stale_candidate_sql
 from .query import (
     _STEP_SQL,
     Row,
@@ -255,20 +255,29 @@ def _evaluate_dated(
     evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
     dated = sorted((rule for rule in rules.values() if rule.kind in AS_OF_KINDS), key=lambda rule: rule.id)
     if dated and all(rule.scope == RuleScope.ALL for rule in rules.values()):
-        # Every rule applies to every indicator (``_wanted``): each indicator's latest period, no pairs.
+        # Every rule applies to every indicator (``_wanted``): each indicator's latest period, no pairs; and
+        # only where a rule may breach (``gated.stale_candidate_sql``), the period itself: Python counts the rest
+        # as evaluated without reading a date.
         unchanged = " AND NOT COALESCE(i.data_changed_at >= %s, false)" if since is not None else ""
-        sql = (
-            f"SELECT i.id, {_STEP_SQL} AS step, {_latest('i')} FROM indicators_indicator i"
-            f" WHERE i.active AND i.id >= %s AND i.id < %s{unchanged}"
-        )
-        params: list[SqlParam] = [as_of, as_of, lo_id, hi_id]
+        postgres = connection.vendor == "postgresql"
+        candidate = stale_candidate_sql(dated) if postgres else "true"  # SQLite: every period read
+        date = "%s::date" if postgres else "%s"
+        sql = f"""
+            SELECT h.indicator_id, h.step, CASE WHEN {candidate} THEN h.period END
+            FROM (SELECT i.id AS indicator_id, {_STEP_SQL} AS step, {_latest("i")} AS period, {date} AS as_of
+                  FROM indicators_indicator i
+                  WHERE i.active AND i.id >= %s AND i.id < %s{unchanged}) h
+            WHERE h.period IS NOT NULL"""
+        params: list[SqlParam] = [as_of, as_of, as_of, lo_id, hi_id]
         if since is not None:
             params.append(since)
+        pairs = evaluation.evaluated
         for indicator_id, step, latest in fetch(sql, params):
-            if latest is not None:
-                for rule in dated:
-                    breach = stale_breach(rule, indicator_id, step, as_date(latest), as_of)
-                    _record(evaluation, rule, indicator_id, breach)
+            if latest is None:
+                pairs.update((indicator_id, rule.id) for rule in dated)
+                continue
+            for rule in dated:
+                _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
     else:
         sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
         for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):

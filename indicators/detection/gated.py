@@ -149,6 +149,12 @@ def _rule_bits(rule: Rule) -> tuple[str, str]:
     return evaluated, f"({evaluated} AND {candidate})"
 
 
+def stale_candidate_sql(rules: Sequence[Rule]) -> str:
+    """Whether one of the reporting-gap ``rules`` may breach, over a row ``h`` (``indicator_id``, ``step``,
+    ``period``: the latest, ``as_of``) — the gate of ``_rule_bits``."""
+    return " OR ".join(f"({_rule_bits(rule)[1]})" for rule in rules) or "false"
+
+
 def _mask(conditions: Sequence[str]) -> str:
     terms = [f"(CASE WHEN {c} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(conditions)]
     return f"({' + '.join(terms) or '0'})::bigint"

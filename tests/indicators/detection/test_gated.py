@@ -11,11 +11,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from indicators.detection import evaluate
 from indicators.detection.classify import add_months
 from indicators.detection.rules import STEP_MONTHS
-from indicators.models import Direction, Frequency, Measurement, Preliminary, RuleKind, TargetKind
+from indicators.models import Direction, Frequency, Measurement, Preliminary, RuleKind, TargetKind, ThresholdRule
 
 from ...conftest import require_service
 from ...factories import RuleFactory
@@ -138,6 +139,15 @@ def test_reporting_gaps_agree_day_by_day(series, every_kind):
         for length in (5, 6):
             series([10 + k for k in range(length)], frequency=frequency, start=add_months(last, -(length - 1) * step))
     series([10, 11, 12], frequency=Frequency.MONTHLY, start=dt.date(2019, 5, 31))  # … 2019-07-31
+    later = timezone.now() + dt.timedelta(days=1)  # no data changed since: the reporting-gap shard reads them all
+    stale = set(ThresholdRule.objects.filter(active=True, kind=RuleKind.STALE).values_list("pk", flat=True))
     for day in range(240):
         as_of = dt.date(2019, 8, 20) + dt.timedelta(days=day)
-        assert _outcome(as_of, reference=False) == _outcome(as_of, reference=True), as_of
+        reference = _outcome(as_of, reference=True)
+        assert _outcome(as_of, reference=False) == reference, as_of
+        # An incremental run's reporting-gap shard (a later date, no new data) agrees on its rules.
+        dated = evaluate(lo_id=0, hi_id=10**12, as_of=as_of, changes_since=later, dated_only=True)
+        assert sorted((dataclasses.astuple(b) for b in dated.breaches), key=lambda fields: fields[:2]) == [
+            fields for fields in reference[0] if fields[1] in stale
+        ], as_of
+        assert dated.evaluated == {(i, r) for i, r in reference[1] if r in stale}, as_of
