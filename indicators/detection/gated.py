@@ -303,8 +303,8 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
     select += [
         "h.n_rows",
         "h.first_period",
-        _mask([evaluated for evaluated, _candidate in bits]),
-        _mask([candidate for _evaluated, candidate in bits]),
+        f"{_mask([evaluated for evaluated, _candidate in bits])} AS evaluated",
+        f"{_mask([candidate for _evaluated, candidate in bits])} AS candidates",
     ]
     return f"""
     WITH cand AS (
