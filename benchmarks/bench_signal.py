@@ -99,12 +99,16 @@ def database() -> None:
 def reset() -> None:
     """Forget every indicator, value, import, case, event and run (the rules and reference data stay)."""
     if connection.vendor == "postgresql":  # the audit trail refuses DELETE there; its owner may TRUNCATE
+        # CASCADE empties every table that refers to an indicator, the rules among them (a rule may be scoped to
+        # one): keep the others and put them back.
+        rules = list(ThresholdRule.objects.filter(indicator__isnull=True).values())
         with connection.cursor() as cursor:
             cursor.execute(
                 "TRUNCATE escalations_notification, escalations_event, escalations_signal, escalations_flag, "
                 "indicators_checkshard, indicators_checkrun, indicators_measurementrevision, "
                 "indicators_measurement, indicators_importbatch, indicators_indicator CASCADE"
             )
+        ThresholdRule.objects.bulk_create(ThresholdRule(**row) for row in rules)
         return
     for model in (Notification, Event, Signal, Flag, CheckRun, MeasurementRevision, Measurement, ImportBatch):
         model.objects.all().delete()

@@ -83,8 +83,37 @@ class Verb(models.TextChoices):
 
 def json_safe(data: dict) -> dict:
     """``data`` as it will read back from the JSON column (decimals and dates become strings), so the hash
-    computed before the insert equals the hash recomputed from the stored row."""
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    computed before the insert equals the hash recomputed from the stored row: exactly
+    ``json.loads(json.dumps(data, cls=DjangoJSONEncoder))``, without writing and parsing the text (a check shard
+    converts thousands of events' data)."""
+    converted = _json_value(data)
+    if not isinstance(converted, dict):
+        raise TypeError("an event's data is a JSON object")
+    return converted
+
+
+_ENCODER = DjangoJSONEncoder()
+
+
+def _json_value(value: Any) -> Any:
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool or kind is float:
+        return value
+    if kind is dict:
+        if all(type(key) is str for key in value):
+            return {key: _json_value(item) for key, item in value.items()}
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder))  # keys JSON turns into text: its own rules
+    if kind is list or kind is tuple:
+        return [_json_value(item) for item in value]
+    if isinstance(value, str):  # a choice (TextChoices), any str subclass: the text it holds
+        return str.__str__(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float):
+        return json.loads(json.dumps(value))
+    if isinstance(value, dict | list | tuple):
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return _json_value(_ENCODER.default(value))  # decimals, dates, times, UUIDs, lazy text; else TypeError
 
 
 # The fields each event's hash covers, under the names an export file uses for them.
@@ -115,18 +144,49 @@ def utc_iso(moment: datetime) -> str:
 
 def event_content(event: "Event") -> dict[str, Any]:
     """What an event's hash covers, in the exact form hashed; an export line is this plus ``id`` and ``hash``."""
+    return content_of(
+        prev_hash=event.prev_hash,
+        occurred_at=utc_iso(event.occurred_at),
+        actor_id=event.actor_id,
+        actor_label=event.actor_label,
+        verb=event.verb,
+        flag_id=event.flag_id,
+        project_id=event.project_id,
+        indicator_id=event.indicator_id,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        data=event.data,
+    )
+
+
+def content_of(
+    *,
+    prev_hash: str,
+    occurred_at: str,
+    actor_id: int | None,
+    actor_label: str,
+    verb: str,
+    flag_id: int | None,
+    project_id: int | None,
+    indicator_id: int | None,
+    from_status: str,
+    to_status: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """The hashed content of an event from its fields (``occurred_at`` as ``utc_iso`` writes it), for appends
+    that build no ``Event`` object (a check shard's); the one list of what the hash covers."""
     return {
-        "prev_hash": event.prev_hash,
-        "occurred_at": utc_iso(event.occurred_at),
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "verb": event.verb,
-        "flag_id": event.flag_id,
-        "project_id": event.project_id,
-        "indicator_id": event.indicator_id,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "data": event.data,
+        "prev_hash": prev_hash,
+        "occurred_at": occurred_at,
+        "actor_id": actor_id,
+        "actor_label": actor_label,
+        "verb": verb,
+        "flag_id": flag_id,
+        "project_id": project_id,
+        "indicator_id": indicator_id,
+        "from_status": from_status,
+        "to_status": to_status,
+        "data": data,
     }
 
 

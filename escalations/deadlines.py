@@ -9,6 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from django.core.cache import cache
 
 from .lifecycle import FlagStatus, Severity
 from .models import Closure, SlaPolicy
@@ -19,7 +20,15 @@ END_OF_DAY = dt.time(17, 0)
 
 @lru_cache(maxsize=64)
 def _official_holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("US", subdiv="NY", years=year))
+    """New York's official holidays of ``year``, kept in the cache (Redis, shared by every process): the
+    ``holidays`` package loads the calendars of every country on first use, a fifth of a second of each
+    ``run_checks`` process that opens a case."""
+    key = f"percolate:holidays:US-NY:{holidays.__version__}:{year}"
+    kept = cache.get(key)
+    if kept is None:
+        kept = sorted(day.isoformat() for day in holidays.country_holidays("US", subdiv="NY", years=year))
+        cache.set(key, kept, timeout=30 * 24 * 3600)
+    return frozenset(dt.date.fromisoformat(day) for day in kept)
 
 
 def non_business_days(start: dt.date, end: dt.date) -> frozenset[dt.date]:

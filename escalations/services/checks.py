@@ -105,6 +105,8 @@ def check_as_of_allowed(as_of: dt.date) -> None:
     before the data begins nothing can be checked, and far ahead every indicator would look overdue. (The
     page, the API and ``manage.py run_checks --as-of`` check it; the schedule always runs as of today.)"""
     latest = timezone.localdate() + AS_OF_AHEAD
+    if as_of <= latest and Measurement.objects.filter(period__lte=as_of).exists():
+        return  # a period measured on or before it: no need to find the earliest (a scan of every value)
     earliest = Measurement.objects.aggregate(first=Min("period"))["first"]
     if as_of > latest or (earliest is not None and as_of < earliest):
         since = f"{earliest:%Y-%m-%d}, the earliest measured period, " if earliest is not None else ""

@@ -38,10 +38,10 @@ from .. import deadlines
 from ..audit_trail import Verb
 from ..case_signals import SEVERITY_RANK, reraise_reason
 from ..lifecycle import CLOSED_STATUSES, OPEN_STATUSES, FlagStatus, Severity
-from ..models import Event, Flag, FlagCategory, FlagOrigin, Signal
+from ..models import Flag, FlagCategory, FlagOrigin, Signal
 from ..priority import beyond_threshold
 from .bulk_insert import execute, insert_select
-from .events import event_record_many
+from .events import NewEvent, event_record_many
 
 SYSTEM_LABEL = "nightly check"
 _CHUNK = 500  # rows per upsert statement on SQLite: ~20 parameters a row stays far below its 32,766
@@ -127,7 +127,7 @@ class _Case:
     indicator_id: int
     category: str
     breaches: list[Breach] = field(default_factory=list)
-    evaluated: set[int] = field(default_factory=set)  # rule ids evaluated for it
+    evaluated: set[int] = field(default_factory=set)  # rule ids evaluated for it (read for an open case only)
     open: _OpenCase | None = None
     signals: dict[int, _SeenSignal] = field(default_factory=dict)  # rule id → the open case's signal
 
@@ -183,23 +183,19 @@ def flags_apply_evaluation(
         breaches=[(b.indicator_id, b.severity) for b in evaluation.breaches if b.kind not in DATA_QUALITY_KINDS],
         now=now,
     )
-    cases = _cases(evaluation)
-    if not cases:
+    categories = {rule_id: flag_category(kind) for rule_id, kind in evaluation.kinds.items()}
+    cases = _breach_cases(evaluation, categories)
+    evaluated = {indicator_id for indicator_id, _rule in evaluation.evaluated} | {key[0] for key in cases}
+    if not evaluated:
         return counts
     shard = Flag.objects.filter(indicator_id__gte=lo_id, indicator_id__lt=hi_id)
-    ids = sparse_ids({key[0] for key in cases}, lo_id, hi_id)
+    ids = sparse_ids(evaluated, lo_id, hi_id)
     if ids is not None:  # a few changed indicators of a wide range: only their cases
         shard = shard.filter(indicator_id__in=ids)
-    # Lock the shard's open cases: a person's action on one of them waits for this transaction, and then
-    # sees what detection wrote.
-    for row in (
-        shard.filter(status__in=OPEN_STATUSES)
-        .select_for_update()
-        .values("id", "indicator_id", "category", "status", "severity", "severity_pinned", "recovered_at")
-    ):
-        case = cases.get((row["indicator_id"], row["category"]))
-        if case is not None:
-            case.open = row
+    # Only the categories of the rules evaluated (a reporting-gap shard's data-quality cases, not every open
+    # performance case of its hundred thousand indicators) are locked and read.
+    evaluated_categories = {categories[rule_id] for _indicator, rule_id in evaluation.evaluated}
+    _read_open_cases(shard.filter(category__in=evaluated_categories), cases, categories, evaluation)
     by_flag = {case.open["id"]: case for case in cases.values() if case.open}
     for signal in _signals_of(by_flag):
         by_flag[signal["flag_id"]].signals[signal["rule_id"]] = signal
@@ -230,17 +226,35 @@ def flags_apply_evaluation(
     return counts
 
 
-def _cases(evaluation: Evaluation) -> dict[tuple[int, str], _Case]:
-    """The (indicator, category) pairs the check has something to say about: every one it evaluated a rule
-    of, with its breaches and the rules it evaluated."""
-    cases: dict[tuple[int, str], _Case] = {}
-    categories = {rule_id: flag_category(kind) for rule_id, kind in evaluation.kinds.items()}
-    for indicator_id, rule_id in evaluation.evaluated:
-        key = (indicator_id, categories[rule_id])
+def _read_open_cases(
+    shard: QuerySet[Flag], cases: dict[tuple[int, str], _Case], categories: Mapping[int, str], evaluation: Evaluation
+) -> None:
+    """Lock the shard's open cases: a person's action on one of them waits for this transaction, and then sees
+    what detection wrote. An open case the check has something to say about (a breach, or a rule of its
+    category evaluated) joins ``cases`` and learns which of its rules were evaluated."""
+    for row in (
+        shard.filter(status__in=OPEN_STATUSES)
+        .select_for_update()
+        .values("id", "indicator_id", "category", "status", "severity", "severity_pinned", "recovered_at")
+    ):
+        key = (row["indicator_id"], row["category"])
+        rules = {
+            rule_id
+            for rule_id, category in categories.items()
+            if category == row["category"] and (row["indicator_id"], rule_id) in evaluation.evaluated
+        }
         case = cases.get(key)
         if case is None:
+            if not rules:
+                continue
             case = cases[key] = _Case(*key)
-        case.evaluated.add(rule_id)
+        case.open, case.evaluated = row, rules
+
+
+def _breach_cases(evaluation: Evaluation, categories: Mapping[int, str]) -> dict[tuple[int, str], _Case]:
+    """The (indicator, category) pairs with a breach, with their breaches (the open cases the check has
+    something else to say about are added as the shard's open cases are read)."""
+    cases: dict[tuple[int, str], _Case] = {}
     for breach in {(b.indicator_id, b.rule_id): b for b in evaluation.breaches}.values():
         key = (breach.indicator_id, categories[breach.rule_id])
         case = cases.get(key)
@@ -316,7 +330,7 @@ class _Plan:
         self.case_rows: list[_CaseRow] = []  # the cases' upsert rows (new and changed ones)
         self.signal_rows: list[tuple[_CaseRow | _CaseRef, Breach]] = []  # (case row, breach) to upsert as signals
         self.cleared: list[int] = []  # signal ids
-        self.events: list[Event] = []
+        self.events: list[NewEvent] = []
         # (case row, verb, to_status, data)
         self.pending_events: list[tuple[_CaseRow, str, str, dict[str, Any]]] = []
         self.new_cases: list[_CaseRow] = []
@@ -457,18 +471,17 @@ class _Plan:
             if self.run_id is not None:
                 data["check_run"] = self.run_id
             self.events.append(
-                Event(
+                NewEvent(
                     verb=verb,
                     actor_label=SYSTEM_LABEL,
                     flag_id=row["id"],
                     indicator_id=row["indicator_id"],
-                    from_status="",
                     to_status=to_status,
                     data=data,
                 )
             )
-        event_record_many(self.events)
-        _notify_new_red_cases(self.events)
+        event_ids = event_record_many(self.events)
+        _notify_new_red_cases(list(zip(self.events, event_ids, strict=True)))
         for row, reason, detail in self.to_resume:
             flag_resume(flag=Flag(pk=row["id"]), actor=None, system=SYSTEM_LABEL, reason=reason, detail=detail)
 
@@ -579,18 +592,33 @@ def _upsert_signals(rows: list[tuple[_CaseRow | _CaseRef, Breach]], now: dt.date
         execute(*_upsert(Signal, _SIGNAL_COLUMNS, values, conflict, updates, _q("id")))
 
 
-def _notify_new_red_cases(events: list[Event]) -> None:
-    """A new red case is news for the agency's liaisons: owe their notifications, in the shard's transaction
-    (one outbox message for the shard, not one per case)."""
-    hashes = [
-        e.hash for e in events if e.verb in (Verb.FLAG_DETECTED, Verb.FLAG_REGRESSED) and e.data["severity"] == "red"
+def _notify_new_red_cases(events: list[tuple[NewEvent, int]]) -> None:
+    """A new red case is news for its agency's liaisons: owe their notifications, in the shard's transaction
+    (one outbox message for the shard, not one per case) — and nothing at all for the cases of agencies without
+    an active liaison (nobody would be told; the check opens thousands of cases in agencies nobody follows)."""
+    red = [
+        (e.indicator_id, pk)
+        for e, pk in events
+        if e.verb in (Verb.FLAG_DETECTED, Verb.FLAG_REGRESSED)
+        and e.data["severity"] == "red"
+        and e.indicator_id is not None
     ]
-    if hashes:
-        from .notifications import notify_later_many
+    if not red:
+        return
+    from django.contrib.auth import get_user_model
 
-        ids = [
-            pk
-            for start in range(0, len(hashes), 500)  # IN lists within SQLite's parameter limit
-            for pk in Event.objects.filter(hash__in=hashes[start : start + 500]).values_list("pk", flat=True)
-        ]
-        notify_later_many(ids)
+    from core.permissions import Role, holders
+
+    from .notifications import notify_later_many
+
+    followed = set(
+        get_user_model()
+        .objects.filter(holders(Role.LIAISON), is_active=True, agencies__isnull=False)
+        .values_list("agencies", flat=True)
+    )
+    if not followed:
+        return
+    agency_of: dict[int, int] = {}
+    for chunk in _in_chunks(sorted({indicator_id for indicator_id, _pk in red})):
+        agency_of.update(Indicator.objects.filter(pk__in=chunk).values_list("pk", "agency_id"))
+    notify_later_many([pk for indicator_id, pk in red if agency_of.get(indicator_id) in followed])

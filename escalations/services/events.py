@@ -3,6 +3,9 @@ indicators app arrive through ``core.audit.changed`` (``change_record``, connect
 sign-in lock-outs through django-axes' ``user_locked_out`` (``signin_lockout_record``)."""
 
 import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -19,8 +22,11 @@ from ..audit_trail import (
     audit_trail_walk,
     checkpoint_fields,
     checkpoint_signature,
+    content_hash,
+    content_of,
     event_hash,
     json_safe,
+    utc_iso,
 )
 from ..models import AuditCheckpoint, Event, Flag, Project
 from .bulk_insert import execute, insert_select
@@ -81,31 +87,73 @@ def event_record(
     return event
 
 
-def event_record_many(events: list[Event]) -> list[Event]:
-    """Append many unsaved events at once, in list order: the batch variant of ``event_record`` for the
-    nightly check, which may open thousands of flags in one shard. Same lock, same chain: each event's
-    ``prev_hash`` is the previous one's hash, computed here in order, then one multi-row insert per chunk.
-    The lock is held until commit, so no other append can slip between them. Fills ``occurred_at`` (when
-    unset), ``actor_label``, ``data`` and the hashes (not the ids); ``indicator_id`` must be set by the caller."""
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append in bulk (``event_record_many``): the fields a system change sets, no model object."""
+
+    verb: str
+    indicator_id: int | None
+    flag_id: int | None = None
+    actor_label: str = ""
+    from_status: str = ""
+    to_status: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+_EVENT_COLUMNS = [f.attname for f in Event._meta.concrete_fields if not f.primary_key]
+
+
+def event_record_many(events: Sequence[NewEvent]) -> list[int]:
+    """Append many events at once, in order, with no actor (a system change): the batch variant of
+    ``event_record`` for the nightly check, which may open thousands of cases in one shard. Same lock, same
+    chain: each event's ``prev_hash`` is the previous one's hash, computed here in order, then one multi-row
+    insert per chunk. The lock is held until commit, so no other append can slip between them. No model
+    object and no JSON round trip per event: the content is hashed from the fields as ``event_content`` lists
+    them, ``data`` made JSON-safe without a round trip (``json_safe``). Returns the new events' ids, in order."""
     if not events:
-        return events
+        return []
     prev_hash = _chain_head()
     now = timezone.now()
+    occurred_at = utc_iso(now)
+    postgres = connection.vendor == "postgresql"
+    rows: list[list[Any]] = []
+    digests: list[str] = []
     for event in events:
-        event.occurred_at = event.occurred_at or now
-        event.actor_label = "" if event.actor_id is not None else (event.actor_label or "system")
-        event.data = json_safe(event.data or {})
-        event.prev_hash = prev_hash
-        event.hash = prev_hash = event_hash(event)
+        data = json_safe(event.data)
+        label = event.actor_label or "system"
+        content = content_of(
+            prev_hash=prev_hash,
+            occurred_at=occurred_at,
+            actor_id=None,
+            actor_label=label,
+            verb=event.verb,
+            flag_id=event.flag_id,
+            project_id=None,
+            indicator_id=event.indicator_id,
+            from_status=event.from_status,
+            to_status=event.to_status,
+            data=data,
+        )
+        digest = content_hash(content)
+        fields = {
+            **content,
+            "occurred_at": now,
+            # PostgreSQL reads the JSON column from text in the array insert; SQLite's binding encodes the dict.
+            "data": json.dumps(data, ensure_ascii=False) if postgres else data,
+            "hash": digest,
+        }
+        rows.append([fields[name] for name in _EVENT_COLUMNS])
+        digests.append(digest)
+        prev_hash = digest
     # One INSERT per chunk, chunks and rows in order: ids rise in chain order, which is the order
     # ``audit_chain_verify`` walks.
-    columns = [f.attname for f in Event._meta.concrete_fields if not f.primary_key]
-    chunk_size = 1000 if connection.vendor != "postgresql" else 20_000
-    for start in range(0, len(events), chunk_size):
-        chunk = events[start : start + chunk_size]
-        rows = [[getattr(e, name) for name in columns] for e in chunk]
-        execute(*insert_select(Event, columns, rows))
-    return events
+    ids: dict[str, int] = {}
+    chunk_size = 1000 if not postgres else 20_000
+    q = connection.ops.quote_name
+    for start in range(0, len(rows), chunk_size):
+        sql, params = insert_select(Event, _EVENT_COLUMNS, rows[start : start + chunk_size])
+        ids.update({digest: pk for pk, digest in execute(f"{sql} RETURNING {q('id')}, {q('hash')}", params)})
+    return [ids[digest] for digest in digests]
 
 
 # What wrote a checkpoint, as ``AuditCheckpoint.source`` records it.

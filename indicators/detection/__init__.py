@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from ..models import RuleScope
 from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
+from .gated import MAX_RULES, gated_metrics_sql, stale_candidate_sql
 from .query import (
+    _STEP_SQL,
     Row,
     SqlParam,
+    _latest,
     as_date,
     dense_metrics_sql,
     fetch,
@@ -41,32 +45,53 @@ def evaluate(
     as_of: dt.date,
     changes_since: dt.datetime | None = None,
     dated_only: bool = False,
+    reference: bool = False,
 ) -> Evaluation:
     """Evaluate the active rules for the active indicators with ``lo_id <= id < hi_id`` at their latest period
     on or before ``as_of``. With ``changes_since``, only the pairs whose data or rule changed since then; with
     ``dated_only`` as well, only the other pairs of the rules that depend on the date of the check (stale),
-    whose answer moves with the date alone. Reads only; safe to repeat."""
+    whose answer moves with the date alone. Reads only; safe to repeat.
+
+    ``reference``: every pair classified in Python from the general window query, on every database — slower, the
+    reference the database's own classification (PostgreSQL's fast path) is tested against."""
     rules = active_rules()
     evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
     if not rules:
         return evaluation
     if dated_only:
         return _evaluate_dated(rules, lo_id, hi_id, as_of, changes_since)
-    pairs = fetch(*pairs_sql(lo_id, hi_id, since=changes_since))
-    if not pairs:
+    wanted = _wanted(rules, lo_id, hi_id, changes_since)
+    if not wanted:
         return evaluation
-    wanted: dict[int, list[Rule]] = {}
-    for indicator_id, rule_id, _kind in pairs:
-        wanted.setdefault(indicator_id, []).append(rules[rule_id])
     # Every rule of these indicators is evaluated here: their colour is this check's answer.
     evaluation.checked = set(wanted)
-    shard = _Shard(lo_id=lo_id, hi_id=hi_id, as_of=as_of, wanted=wanted, evaluation=evaluation)
-    windowed = sorted({indicator_id for indicator_id, _rule, kind in pairs if kind not in AS_OF_KINDS})
+    shard = _Shard(
+        lo_id=lo_id, hi_id=hi_id, as_of=as_of, wanted=wanted, evaluation=evaluation, rules=rules, reference=reference
+    )
+    windowed = sorted(
+        indicator_id for indicator_id, its in wanted.items() if any(rule.kind not in AS_OF_KINDS for rule in its)
+    )
     if windowed:
         _evaluate_windows(shard, window_plan(rules), windowed)
     _evaluate_latest(shard, set(wanted) - shard.seen)
     evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
+
+
+def _wanted(rules: dict[int, Rule], lo_id: int, hi_id: int, since: dt.datetime | None) -> dict[int, list[Rule]]:
+    """The rules that apply to each active indicator of the range (whose data changed since ``since``, when
+    given), in rule id order (``pairs_sql``). When every active rule is for all indicators (the usual case),
+    the indicators' ids suffice: every rule applies to each, and no (indicator, rule) pair is sent."""
+    if all(rule.scope == RuleScope.ALL for rule in rules.values()):
+        every = sorted(rules.values(), key=lambda rule: rule.id)
+        changed = " AND data_changed_at >= %s" if since is not None else ""
+        params: list[SqlParam] = [lo_id, hi_id] + ([since] if since is not None else [])
+        sql = f"SELECT id FROM indicators_indicator WHERE active AND id >= %s AND id < %s{changed} ORDER BY id"
+        return {indicator_id: every for (indicator_id,) in fetch(sql, params)}
+    wanted: dict[int, list[Rule]] = {}
+    for indicator_id, rule_id, _kind in fetch(*pairs_sql(lo_id, hi_id, since=since)):
+        wanted.setdefault(indicator_id, []).append(rules[rule_id])
+    return wanted
 
 
 @dataclass
@@ -79,6 +104,8 @@ class _Shard:
     as_of: dt.date
     wanted: dict[int, list[Rule]]
     evaluation: Evaluation
+    rules: dict[int, Rule] = field(default_factory=dict)  # every active rule, by id
+    reference: bool = False
     seen: set[int] = field(default_factory=set)
 
 
@@ -87,8 +114,9 @@ def _evaluate_windows(shard: _Shard, plan: WindowPlan, windowed: list[int]) -> N
     PostgreSQL its fast path for every window without a missing period and the general query for the others;
     elsewhere the general query for all."""
     ids = sparse_ids(windowed, shard.lo_id, shard.hi_id)
-    if connection.vendor == "postgresql":
-        gapped = _classify_fast_path(shard, plan, ids)
+    if connection.vendor == "postgresql" and not shard.reference:
+        fast = _classify_gated if len(shard.rules) <= MAX_RULES else _classify_fast_path
+        gapped = fast(shard, plan, ids)
         if not gapped:
             return
         ids = gapped
@@ -117,6 +145,69 @@ def _classify_fast_path(shard: _Shard, plan: WindowPlan, ids: list[int] | None) 
         else:
             gapped.append(row["indicator_id"])
     return gapped
+
+
+def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> list[int]:
+    """PostgreSQL's fast path with the classification in the database (``gated_metrics_sql``): Python classifies
+    only the pairs that may breach, and takes the others' "evaluated" from the row's mask. Right for every window
+    without a missing period; returns the ids of the others, to be read again by the general query."""
+    evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
+    _tune_window_query()
+    order = sorted(shard.rules.values(), key=lambda rule: rule.id)
+    bits = {rule.id: 1 << i for i, rule in enumerate(order)}
+    columns = [*metric_columns(plan), "n_rows", "first_period", "evaluated", "candidates"]
+    at = {name: i for i, name in enumerate(columns)}
+    i_id, i_period, i_first, i_rows, i_step = (
+        at[c] for c in ("indicator_id", "period", "first_period", "n_rows", "step")
+    )
+    i_evaluated, i_candidates = at["evaluated"], at["candidates"]
+    params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of, as_of]
+    gapped: list[int] = []
+    pairs = evaluation.evaluated
+    # Per list of wanted rules (most indicators share one): its mask and its rules with their bits; per mask of
+    # rules evaluated without a breach, their ids.
+    lists: dict[int, tuple[int, list[tuple[Rule, int]]]] = {}
+    ids_of: dict[int, tuple[int, ...]] = {}
+    for raw in stream(gated_metrics_sql(plan, order, ids=ids), params):
+        indicator_id = raw[i_id]
+        latest, first = as_date(raw[i_period]), as_date(raw[i_first])
+        months = (latest.year - first.year) * 12 + latest.month - first.month
+        step = raw[i_step]
+        if months % step or months // step + 1 != raw[i_rows]:  # a missing period: the general query's
+            gapped.append(indicator_id)
+            continue
+        seen.add(indicator_id)
+        its = wanted.get(indicator_id)
+        if not its:
+            continue
+        known = lists.get(id(its))
+        if known is None:
+            known = lists[id(its)] = (sum(bits[rule.id] for rule in its), [(rule, bits[rule.id]) for rule in its])
+        mask, with_bits = known
+        candidates = raw[i_candidates] & mask
+        plain = raw[i_evaluated] & mask & ~candidates
+        if plain:
+            rule_ids = ids_of.get(plain)
+            if rule_ids is None:
+                rule_ids = ids_of[plain] = tuple(rule.id for rule, bit in with_bits if plain & bit)
+            pairs.update((indicator_id, rule_id) for rule_id in rule_ids)
+        if candidates:
+            row = dict(zip(columns, raw))
+            row["period"] = latest
+            for rule, bit in with_bits:
+                if candidates & bit:
+                    _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
+    return gapped
+
+
+def _tune_window_query() -> None:
+    if connection.in_atomic_block:
+        # The planner overestimates the window query's rows and compiles it with JIT, which costs seconds
+        # and saves nothing on a query this shape.
+        # The window sorts are small per indicator but add up per shard: keep them in memory.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 def _classify_general(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> None:
@@ -162,11 +253,37 @@ def _evaluate_dated(
     (the others are evaluated whole by their own shard): they need nothing but each indicator's latest period,
     read with the pairs."""
     evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
-    sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
-    for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):
-        if latest is not None:
-            rule = rules[rule_id]
-            _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
+    dated = sorted((rule for rule in rules.values() if rule.kind in AS_OF_KINDS), key=lambda rule: rule.id)
+    if dated and all(rule.scope == RuleScope.ALL for rule in rules.values()):
+        # Every rule applies to every indicator (``_wanted``): each indicator's latest period, no pairs; and
+        # only where a rule may breach (``gated.stale_candidate_sql``), the period itself: Python counts the rest
+        # as evaluated without reading a date.
+        unchanged = " AND NOT COALESCE(i.data_changed_at >= %s, false)" if since is not None else ""
+        postgres = connection.vendor == "postgresql"
+        candidate = stale_candidate_sql(dated) if postgres else "true"  # SQLite: every period read
+        date = "%s::date" if postgres else "%s"
+        sql = f"""
+            SELECT h.indicator_id, h.step, CASE WHEN {candidate} THEN h.period END
+            FROM (SELECT i.id AS indicator_id, {_STEP_SQL} AS step, {_latest("i")} AS period, {date} AS as_of
+                  FROM indicators_indicator i
+                  WHERE i.active AND i.id >= %s AND i.id < %s{unchanged}) h
+            WHERE h.period IS NOT NULL"""
+        params: list[SqlParam] = [as_of, as_of, as_of, lo_id, hi_id]
+        if since is not None:
+            params.append(since)
+        pairs = evaluation.evaluated
+        for indicator_id, step, latest in fetch(sql, params):
+            if latest is None:
+                pairs.update((indicator_id, rule.id) for rule in dated)
+                continue
+            for rule in dated:
+                _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
+    else:
+        sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
+        for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):
+            if latest is not None:
+                rule = rules[rule_id]
+                _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
     evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
 

@@ -161,6 +161,7 @@ class Rule:
     red: Decimal
     critical_factor: Decimal
     preliminary: str = Preliminary.INCLUDE
+    scope: str = RuleScope.ALL
     params: RuleParams = field(default_factory=RuleParams, hash=False, compare=False)
 
     @cached_property
@@ -213,6 +214,7 @@ def rule_of(r: ThresholdRule) -> Rule:
         red=r.red,
         critical_factor=r.critical_factor,
         preliminary=r.preliminary,
+        scope=r.scope,
         params=params_of(r.kind, r.params),
     )
 

@@ -1,11 +1,16 @@
 """The hash-chained audit trail, its checkpoints, and ``verify_audit`` on the database."""
 
+import datetime as dt
 import itertools
+import json
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection, transaction
 
+from escalations.audit_trail import Verb, json_safe
 from escalations.lifecycle import FlagStatus
 from escalations.models import AuditCheckpoint, Event
 from escalations.services.events import audit_chain_check
@@ -200,3 +205,33 @@ def test_the_admin_shows_checkpoints_and_cannot_change_them(history, client, dja
     deleting = client.post(f"/admin/escalations/auditcheckpoint/{checkpoint.pk}/delete/", {"post": "yes"})
     assert deleting.status_code == 403
     assert AuditCheckpoint.objects.count() == 1
+
+
+def test_json_safe_is_exactly_the_json_round_trip():
+    """Events are hashed from ``json_safe(data)`` before they are stored and re-hashed from the stored JSON:
+    the conversion without text must give what writing and reading the JSON gives, type for type."""
+    from enum import IntEnum
+
+    class Level(IntEnum):
+        HIGH = 3
+
+    data = {
+        "signals": [
+            {"period": dt.date(2024, 6, 1), "value": Decimal("94.500000"), "measure": Decimal("1E+2"), "n": 3},
+            {"when": dt.datetime(2026, 11, 30, 8, 1, 2, 345678, tzinfo=dt.UTC), "ok": True, "none": None},
+        ],
+        "verb": Verb.FLAG_DETECTED,
+        "level": Level.HIGH,
+        "ratio": 0.25,
+        "pair": (1, "two"),
+        "by_id": {1: "one", 2: Decimal("2.50")},
+        "nested": {"deep": [[Decimal("-0.000001")]]},
+        "word": "naïve – ü",
+    }
+    expected = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    converted = json_safe(data)
+    assert converted == expected
+    assert repr(converted) == repr(expected)  # the same types too: no Decimal, date, tuple or enum left
+
+    with pytest.raises(TypeError):
+        json_safe({"object": object()})

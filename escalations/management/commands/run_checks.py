@@ -36,14 +36,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         mode = CheckRunMode.FULL if options["full"] else CheckRunMode.INCREMENTAL
-        default = check_default_as_of()
-        as_of = options["as_of"] or default.date
-        if options["as_of"]:
+        as_of = options["as_of"]
+        if as_of is not None:
             try:
                 check_as_of_allowed(as_of)
             except InvalidInput as error:
                 raise CommandError(str(error)) from None
         else:
+            default = check_default_as_of()
+            as_of = default.date
             self.stdout.write(f"as of {as_of}: {default.why}")
         began = time.monotonic()
         if not options["workers"]:

@@ -440,3 +440,17 @@ def test_a_run_by_hand_checks_between_the_first_measured_period_and_a_week_from_
     for fine in (first, timezone.localdate() + dt.timedelta(days=7)):
         assert check_run_start(mode="full", as_of=fine, requested_by=admin, dispatch=False).created
         CheckRun.objects.update(status="succeeded")
+
+
+def test_a_person_may_ask_for_a_date_from_the_earliest_measured_period_to_a_week_ahead(series):
+    from core.errors import InvalidInput
+    from escalations.services.checks import check_as_of_allowed
+
+    check_as_of_allowed(dt.date(1990, 1, 1))  # nothing measured yet: any date up to a week ahead
+    series([10, 11, 12], start=dt.date(2020, 7, 1))
+    check_as_of_allowed(dt.date(2020, 7, 1))
+    check_as_of_allowed(timezone.localdate() + dt.timedelta(days=7))
+    with pytest.raises(InvalidInput, match="from 2020-07-01, the earliest measured period,"):
+        check_as_of_allowed(dt.date(2020, 6, 30))
+    with pytest.raises(InvalidInput, match="a week from today"):
+        check_as_of_allowed(timezone.localdate() + dt.timedelta(days=8))

@@ -6,15 +6,20 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core.permissions import Role
 from escalations import services
 from escalations.audit_trail import Verb, audit_chain_verify
 from escalations.lifecycle import FlagStatus
-from escalations.models import Event, Flag, FlagCategory, Signal
+from escalations.models import Event, Flag, FlagCategory, Notification, OutboxKind, OutboxMessage, Signal
+from escalations.services.outbox import outbox_dispatch
 from indicators.models import Indicator, Measurement, Rag, RuleKind
 
-from ...factories import RuleFactory
+from ...factories import AgencyFactory, RuleFactory
+
+User = get_user_model()
 
 DAY1, DAY2, DAY3, DAY4 = (dt.date(2030, 1, d) for d in (1, 2, 3, 4))
 
@@ -324,3 +329,25 @@ def test_rag_since_moves_only_when_the_colour_changes(series, yoy, run_check):
     run_check(DAY2, full=True)
     assert Indicator.objects.get(pk=indicator.pk).rag_since == since
     assert since <= timezone.now()
+
+
+def test_new_red_cases_tell_their_agencys_liaisons_and_owe_nothing_where_nobody_would_be_told(
+    series, yoy, run_check, liaison, agency, make_user
+):
+    followed = series([100, 80], agency=agency)
+    unfollowed = series([100, 80], agency=AgencyFactory())  # no liaison at all
+    idle_agency = AgencyFactory()
+    idle = make_user(Role.LIAISON, agencies=[idle_agency], username="idle")
+    User.objects.filter(pk=idle.pk).update(is_active=False)  # a liaison who left
+    quiet = series([100, 80], agency=idle_agency)
+    run_check(DAY1)
+    detected = dict(Event.objects.filter(verb=Verb.FLAG_DETECTED).values_list("indicator_id", "pk"))
+    assert set(detected) == {followed.pk, unfollowed.pk, quiet.pk}
+    owed = [
+        pk
+        for payload in OutboxMessage.objects.filter(kind=OutboxKind.NOTIFY).values_list("payload", flat=True)
+        for pk in payload["events"]
+    ]
+    assert owed == [detected[followed.pk]]
+    outbox_dispatch()
+    assert list(Notification.objects.values_list("user__username", "event_id")) == [("liaison", detected[followed.pk])]

@@ -1,0 +1,342 @@
+"""PostgreSQL's window query that classifies as it goes: the database answers every (indicator, rule) that is a
+comparison and sends Python only the pairs that may breach.
+
+The dense path (``query.dense_metrics_sql``) aggregated every row of every indicator's trailing window (84 rows
+of a monthly series) into some twenty sums, and Python classified every (indicator, rule). Most of that work
+decides nothing: an unusual change needs the σ of 36 earlier changes only when the recent change is materially
+worse, a saw-tooth needs the run of rises only after a drop of half. Here, per indicator (each part one
+``(indicator_id, period)`` index range through ``LATERAL``, read newest first as the index returns it: nothing
+is sorted):
+
+- the *head*: the few latest rows with their values one period and N years earlier (``LEAD`` in one window
+  node, ``LIMIT`` stops the read): the latest value and its neighbours, the recent changes of the unusual-change
+  rules, the trend averages' sums;
+- the *count*: rows and first period of the whole trailing window (index only), for the gap test;
+- per rule kind that needs more, a *gated* part: its expensive sums computed only for the indicators where one
+  of its rules may breach (the gate references only the outer row, so PostgreSQL skips the part for the others
+  — a one-time filter);
+- per rule, two bits: *evaluated* (the rule could be evaluated) and *candidate* (it may breach: Python's
+  ``classify`` decides, exactly as before, and computes the breach's numbers). A pair evaluated and not a
+  candidate is "evaluated, no breach" without a line of Python.
+
+The gates are the first comparisons of ``classify.py`` multiplied out the same way (a change at least the lower
+threshold worse; a drop of at least the rule's percentage; a reporting gap past the grace days): a gate may let
+through a pair that then does not breach (the σ condition of an unusual change is Python's), never the reverse.
+The control limits and the sustained declines are always candidates (their sums over the whole window are
+computed for every indicator, as before). ``tests/indicators/detection/test_gated.py`` holds the outcome to
+the general query's with Python classifying every pair.
+
+Right for windows without a missing period only, like the dense path: the caller tests ``gap_free`` and sends
+the others to the general query. Parameters: lo_id, hi_id (and the ids), as_of, as_of, as_of."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from ..models import Direction, MeasurementType, Preliminary, RuleKind, TargetKind
+from .query import _STEP_SQL, METRIC_COLUMNS_FIXED, _is_count, _latest, metric_columns
+from .rules import STEP_MONTHS, Rule, WindowPlan
+
+# Masks are bigints: a rule per bit. More active rules than this and the caller classifies every pair in Python.
+MAX_RULES = 62
+
+# Rule kinds whose pairs Python classifies for every indicator (their sums are needed to decide anything).
+ALWAYS_CANDIDATE = frozenset({RuleKind.CONTROL_LIMIT, RuleKind.SUSTAINED})
+
+# Rule kinds answered here, up to the pairs that may breach.
+GATED_KINDS = frozenset(
+    {
+        RuleKind.PERIOD_CHANGE,
+        RuleKind.YEAR_OVER_YEAR,
+        RuleKind.TARGET,
+        RuleKind.TREND_AVERAGE,
+        RuleKind.UNUSUAL_CHANGE,
+        RuleKind.SAWTOOTH,
+        RuleKind.IMPOSSIBLE_VALUE,
+        RuleKind.STALE,
+    }
+)
+
+
+def _num(value: Decimal | int) -> str:
+    """A rule's number as an exact SQL literal."""
+    return f"'{Decimal(value)}'::numeric"
+
+
+def _factor(rule: Rule) -> str:
+    return f"(CASE WHEN h.critical THEN {_num(rule.critical_factor)} ELSE 1 END)"
+
+
+def _least_threshold(rule: Rule) -> str:
+    """The lower of a change rule's yellow and red thresholds in percent for the row (``classify.change_thresholds``:
+    a liaison's tolerance replaces yellow; the critical factor multiplies both)."""
+    factor = _factor(rule)
+    return f"LEAST(COALESCE(h.tolerance, {_num(rule.yellow)} * {factor}), {_num(rule.red)} * {factor})"
+
+
+def _worse(difference: str, *, neutral_both_ways: bool = True) -> str:
+    """``classify._worse_amount``: how much worse ``difference`` (value − baseline) is."""
+    neutral = f"abs({difference})" if neutral_both_ways else "NULL"
+    return (
+        f"(CASE h.desired_direction WHEN '{Direction.UP}' THEN -({difference})"
+        f" WHEN '{Direction.DOWN}' THEN ({difference}) ELSE {neutral} END)"
+    )
+
+
+def _change_gate(rule: Rule, numerator: str, count: str = "1") -> str:
+    """``classify.change_breach`` may breach: worse, and (a zero baseline, or) at least the lower threshold."""
+    worse = _worse(f"h.value * {count} - ({numerator})")
+    return f"({worse} > 0 AND (({numerator}) = 0 OR {worse} * 100 >= {_least_threshold(rule)} * abs({numerator})))"
+
+
+def _unusual_lag(years: int) -> str:
+    return f"{years} * h.per_year"
+
+
+def _unusual_earlier_count(rule: Rule) -> str:
+    """The earlier changes an unusual-change rule counts (distances lag … lag + window − 1), from the row count of
+    a window without gaps — known without reading them: a change at distance d exists when the row d + lag
+    does."""
+    lag = _unusual_lag(rule.years)
+    return f"GREATEST(0, LEAST({lag} + {rule.window}, h.n_rows - {lag}) - {lag})"
+
+
+def _rule_bits(rule: Rule) -> tuple[str, str]:
+    """(evaluated, candidate) of one rule as SQL booleans over the head row ``h``."""
+    kind = rule.kind
+    skipped = "h.preliminary = 1" if rule.preliminary == Preliminary.SKIP and kind != RuleKind.STALE else "false"
+    evaluated, candidate = "true", "true"
+    if kind == RuleKind.PERIOD_CHANGE:
+        evaluated, candidate = "h.prev_value IS NOT NULL", _change_gate(rule, "h.prev_value")
+    elif kind == RuleKind.YEAR_OVER_YEAR:
+        evaluated, candidate = "h.yoy_value IS NOT NULL", _change_gate(rule, "h.yoy_value")
+    elif kind == RuleKind.TARGET:
+        evaluated = f"h.target_kind = '{TargetKind.NUMERIC}' AND h.target IS NOT NULL"
+        candidate = _change_gate(rule, "h.target")
+    elif kind == RuleKind.TREND_AVERAGE:
+        count = f"(COALESCE(h.ta{rule.n}_c, 0) - 1)"
+        evaluated = f"{count} > 0"
+        candidate = _change_gate(rule, f"h.ta{rule.n}_s - h.value", count)
+    elif kind == RuleKind.UNUSUAL_CHANGE:
+        key = rule.unusual_key
+        evaluated = (
+            f"h.desired_direction <> '{Direction.NEUTRAL}'"
+            f" AND COALESCE(h.{key}_rn, 0) >= GREATEST(1, {rule.recent_months} / h.step)"
+            f" AND {_unusual_earlier_count(rule)} >= {rule.min_points}"
+        )
+        worse = _worse(f"h.{key}_rs", neutral_both_ways=False)
+        candidate = f"({worse} > 0 AND (h.{key}_rb = 0 OR {worse} * 100 >= {_least_threshold(rule)} * abs(h.{key}_rb)))"
+    elif kind == RuleKind.SAWTOOTH:
+        evaluated = "h.step <> 12 AND h.lag_value IS NOT NULL"
+        drop = f"(h.lag_value - h.value) * 100 >= {_num(rule.drop_pct)} * abs(h.lag_value)"
+        candidate = f"(h.value < h.lag_value AND {drop})"
+    elif kind == RuleKind.IMPOSSIBLE_VALUE:
+        signed = (MeasurementType.NUMBER, MeasurementType.PERCENTAGE, MeasurementType.TIMESPAN)
+        negative = ", ".join(f"'{t}'" for t in signed)
+        candidate = (
+            f"((h.measurement_type = '{MeasurementType.PERCENTAGE}' AND h.value > 100)"
+            f" OR (h.measurement_type IN ({negative}) AND h.value < 0))"
+        )
+    elif kind == RuleKind.STALE:
+        # classify.stale_breach: the period after the latest is due at the end of the one after it (months added
+        # one step at a time, each clamped to the month's length as ``add_months`` does); every day past the
+        # grace days counts.
+        due_after = "((h.period + make_interval(months => h.step)) + make_interval(months => h.step))::date"
+        overdue = f"(h.as_of - {due_after} + 1 - {rule.grace_days})"
+        candidate = f"({overdue} > 0 AND {overdue} >= {_num(rule.yellow)})"
+    evaluated = f"(NOT {skipped} AND {evaluated})"
+    if kind in ALWAYS_CANDIDATE or kind not in GATED_KINDS:  # Python decides everything
+        return evaluated, "true"
+    return evaluated, f"({evaluated} AND {candidate})"
+
+
+def stale_candidate_sql(rules: Sequence[Rule]) -> str:
+    """Whether one of the reporting-gap ``rules`` may breach, over a row ``h`` (``indicator_id``, ``step``,
+    ``period``: the latest, ``as_of``) — the gate of ``_rule_bits``."""
+    return " OR ".join(f"({_rule_bits(rule)[1]})" for rule in rules) or "false"
+
+
+def _mask(conditions: Sequence[str]) -> str:
+    terms = [f"(CASE WHEN {c} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(conditions)]
+    return f"({' + '.join(terms) or '0'})::bigint"
+
+
+def _per_step(values: dict[int, int]) -> str:
+    return "CASE c.step " + " ".join(f"WHEN {s} THEN {v}" for s, v in values.items()) + " END"
+
+
+def _head(plan: WindowPlan) -> tuple[list[str], dict[int, int], dict[int, int]]:
+    """The head's aggregates, and per months-per-period the rows it keeps and the months it reads back: as many
+    rows as the latest period's numbers read, as far back as their values N years earlier — never further back
+    than the dense path reads (a value beyond its window is none there either)."""
+    lags = plan.lag_years
+    unusual_recent = {months for _years, months, _window in plan.unusual}
+    head_rows: dict[int, int] = {}
+    head_months: dict[int, int] = {}
+    for step in sorted(set(STEP_MONTHS.values())):
+        rows = max([2, *(n + 1 for n in plan.trend_ns), *(max(1, m // step) for m in unusual_recent)])
+        back = max([1, *(y * (12 // step) for y in lags)])
+        head_rows[step] = rows
+        head_months[step] = min(plan.lookback_months[step], (rows - 1 + back) * step)
+    yoy = "x.lag1" if 1 in lags else "NULL"
+    head = [
+        "CASE WHEN BOOL_OR(x.preliminary) FILTER (WHERE x.dist = 0) THEN 1 ELSE 0 END AS preliminary",
+        "MAX(x.value) FILTER (WHERE x.dist = 0) AS value",
+        "MAX(x.prev) FILTER (WHERE x.dist = 0) AS lag_value",
+        "MAX(x.value) FILTER (WHERE x.dist = 1) AS prev_value",
+        f"MAX({yoy}) FILTER (WHERE x.dist = 0) AS yoy_value",
+        f"MAX(CASE WHEN l.step = 12 THEN x.value ELSE x.value - {yoy} END) FILTER (WHERE x.dist = 0) AS point",
+    ]
+    for n in plan.trend_ns:
+        head += [
+            f"SUM(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_s",
+            f"COUNT(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_c",
+        ]
+    for years, months, window in plan.unusual:
+        key = f"u{years}_{months}_{window}"
+        recent = f"FILTER (WHERE x.dist < GREATEST(1, {months} / l.step))"
+        head += [
+            f"COUNT(x.value - x.lag{years}) {recent} AS {key}_rn",
+            f"SUM(x.value - x.lag{years}) {recent} AS {key}_rs",
+            f"SUM(x.lag{years}) {recent} AS {key}_rb",
+        ]
+    return head, head_rows, head_months
+
+
+def _gated_parts(plan: WindowPlan, rules: Sequence[Rule], candidates: Sequence[str]) -> list[str]:
+    """The parts computed only where one of their rules may breach: an unusual change's earlier changes, the
+    saw-tooth's run of rises."""
+    gates: dict[str, list[str]] = {}  # part → the candidate bits that open it
+    for rule, candidate in zip(rules, candidates, strict=True):
+        if rule.kind == RuleKind.UNUSUAL_CHANGE:
+            gates.setdefault(rule.unusual_key, []).append(candidate)
+        elif rule.kind == RuleKind.SAWTOOTH:
+            gates.setdefault("sawtooth", []).append(candidate)
+
+    def gate(name: str) -> str:
+        return " OR ".join(f"({c})" for c in gates.get(name, [])) or "false"
+
+    parts: list[str] = []
+    for years, months, window in plan.unusual:
+        key = f"u{years}_{months}_{window}"
+        lag = _unusual_lag(years)
+        # The `window` changes that end where the recent ones begin: rows from `lag` back, each against the row
+        # `lag` further back.
+        parts.append(f"""
+        CROSS JOIN LATERAL (
+            SELECT COUNT(x.e) AS {key}_n, SUM(x.e) AS {key}_s, SUM(x.e * x.e) AS {key}_q FROM (
+                SELECT m.value - LEAD(m.value, {lag}) OVER s AS e, ROW_NUMBER() OVER s AS i
+                FROM indicators_measurement m
+                WHERE m.indicator_id = h.indicator_id
+                  AND m.period <= (h.period - make_interval(months => {12 * years}))::date
+                  AND m.period >= (h.period - make_interval(months => LEAST(h.lookback,
+                                   {24 * years} + ({window} - 1) * h.step)))::date
+                  AND ({gate(key)})
+                WINDOW s AS (ORDER BY m.period DESC)) x
+            WHERE x.i <= {window}) g_{key}""")
+    if RuleKind.SAWTOOTH in plan.kinds:
+        parts.append(f"""
+        CROSS JOIN LATERAL (
+            SELECT MIN(x.dist) FILTER (WHERE x.dist > 0 AND (x.prev IS NULL OR x.value < x.prev)) - 1 AS rise_run
+            FROM (
+                SELECT m.value, ROW_NUMBER() OVER s - 1 AS dist, LEAD(m.value) OVER s AS prev
+                FROM indicators_measurement m
+                WHERE m.indicator_id = h.indicator_id AND m.period <= h.period
+                  AND m.period >= (h.period - make_interval(months => h.lookback))::date
+                  AND ({gate("sawtooth")})
+                WINDOW s AS (ORDER BY m.period DESC)) x) g_sawtooth""")
+    return parts
+
+
+def _whole_part(plan: WindowPlan) -> list[str]:
+    """Sums over the whole trailing window, for every indicator: the always-candidate kinds'."""
+    whole = []
+    if RuleKind.SUSTAINED in plan.kinds:
+        whole += [
+            "MIN(x.dist) FILTER (WHERE x.prev IS NULL OR NOT x.value < x.prev) AS down_streak",
+            "MIN(x.dist) FILTER (WHERE x.prev IS NULL OR NOT x.value > x.prev) AS up_streak",
+        ]
+    point = "CASE WHEN h.step = 12 THEN x.value ELSE x.value - x.lag1 END"
+    for n in plan.control_windows:
+        whole += [
+            f"COUNT({point}) FILTER (WHERE x.dist <= {n}) AS cl{n}_n",
+            f"SUM({point}) FILTER (WHERE x.dist <= {n}) AS cl{n}_s",
+            f"SUM(({point}) * ({point})) FILTER (WHERE x.dist <= {n}) AS cl{n}_q",
+        ]
+    if not whole:
+        return []
+    return [
+        f"""
+        CROSS JOIN LATERAL (
+            SELECT {", ".join(whole)} FROM (
+                SELECT m.value, ROW_NUMBER() OVER s - 1 AS dist, LEAD(m.value) OVER s AS prev,
+                       LEAD(m.value, h.per_year) OVER s AS lag1
+                FROM indicators_measurement m
+                WHERE m.indicator_id = h.indicator_id AND m.period <= h.period
+                  AND m.period >= (h.period - make_interval(months => h.lookback))::date
+                WINDOW s AS (ORDER BY m.period DESC)) x) g_whole"""
+    ]
+
+
+def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | None) -> str:
+    """The rows of ``dense_metrics_sql`` (the same columns, and ``n_rows``, ``first_period``) plus the masks
+    ``evaluated`` and ``candidates`` of ``rules`` (bit i: ``rules[i]``), for the indicators that have a value on
+    or before the as-of date. The columns a gated part computes are null where its gate is closed."""
+    if len(rules) > MAX_RULES:
+        raise ValueError(f"at most {MAX_RULES} rules")
+    kinds = plan.kinds
+    id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
+    leads = "".join(f", LEAD(m.value, {y} * l.per_year) OVER s AS lag{y}" for y in plan.lag_years)
+    head, head_rows, head_months = _head(plan)
+    bits = [_rule_bits(rule) for rule in rules]
+    parts = _gated_parts(plan, rules, [candidate for _evaluated, candidate in bits]) + _whole_part(plan)
+    computed = {"down_streak", "up_streak"} if RuleKind.SUSTAINED in kinds else set()
+    computed |= {"rise_run"} if RuleKind.SAWTOOTH in kinds else set()
+
+    def fixed(column: str) -> str:
+        if column in ("down_streak", "up_streak", "rise_run"):
+            return column if column in computed else f"CAST(NULL AS INTEGER) AS {column}"
+        return f"h.{column}"
+
+    extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
+    select = [fixed(c) for c in METRIC_COLUMNS_FIXED]
+    select += [c if _is_count(c) else f"{c}::text" for c in extra]
+    select += [
+        "h.n_rows",
+        "h.first_period",
+        f"{_mask([evaluated for evaluated, _candidate in bits])} AS evaluated",
+        f"{_mask([candidate for _evaluated, candidate in bits])} AS candidates",
+    ]
+    return f"""
+    WITH cand AS (
+        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
+               i.measurement_type, i.reported_through
+        FROM indicators_indicator i
+        WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
+    ),
+    l AS MATERIALIZED (
+        SELECT c.id AS indicator_id, c.step, 12 / c.step AS per_year, c.desired_direction, c.critical, c.target,
+               c.target_kind, c.tolerance, c.measurement_type, {_latest("c")} AS period, %s::date AS as_of,
+               {_per_step(plan.lookback_months)} AS lookback, {_per_step(head_months)} AS head_months,
+               {_per_step(head_rows)} AS head_rows
+        FROM cand c
+    ),
+    h AS (
+        SELECT l.*, hd.*, ct.*
+        FROM l
+        CROSS JOIN LATERAL (
+            SELECT {", ".join(head)} FROM (
+                SELECT m.value, m.preliminary, ROW_NUMBER() OVER s - 1 AS dist, LEAD(m.value) OVER s AS prev {leads}
+                FROM indicators_measurement m
+                WHERE m.indicator_id = l.indicator_id AND m.period <= l.period
+                  AND m.period >= (l.period - make_interval(months => l.head_months))::date
+                WINDOW s AS (ORDER BY m.period DESC)
+                LIMIT l.head_rows) x) hd
+        CROSS JOIN LATERAL (
+            SELECT COUNT(*) AS n_rows, MIN(m.period) AS first_period FROM indicators_measurement m
+            WHERE m.indicator_id = l.indicator_id AND m.period <= l.period
+              AND m.period >= (l.period - make_interval(months => l.lookback))::date) ct
+        WHERE l.period IS NOT NULL
+    )
+    SELECT {", ".join(select)}
+    FROM h {"".join(parts)}
+    ORDER BY h.indicator_id"""
