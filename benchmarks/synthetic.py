@@ -11,13 +11,13 @@ from indicators.models import Agency, RuleKind, ThresholdRule
 INDICATOR_SQL = """
 INSERT INTO indicators_indicator (agency_id, external_id, parent_id, name, description, service, goal, unit,
     measurement_type, frequency, desired_direction, critical, target, target_kind, public_impact_weight, tolerance,
-    tolerance_rationale, active, data_changed_at, rag)
+    tolerance_rationale, active, data_changed_at, rag, id_from_source)
 SELECT %(agency)s, 'BENCH-' || g, NULL, 'Synthetic indicator ' || g, '', '', '', '', 'number', 'monthly',
        CASE WHEN g %% 10 = 0 THEN 'neutral' WHEN g %% 2 = 0 THEN 'up' ELSE 'down' END,
        g %% 4 = 0,
        CASE WHEN g %% 4 = 1 THEN round((50 + (g::bigint * 7919) %% 1000) * 1.02, 2) END,
        CASE WHEN g %% 4 = 1 THEN 'numeric' ELSE 'none' END,
-       1, NULL, '', true, now(), ''
+       1, NULL, '', true, now(), '', true
 FROM generate_series(1, %(n)s) g
 """
 
