@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from ..models import Direction, MeasurementType, Preliminary, RuleKind, TargetKind
-from .query import _STEP_SQL, METRIC_COLUMNS_FIXED, _is_count, _latest, metric_columns
+from .query import METRIC_COLUMNS_FIXED, _is_count, _latest, candidates_cte, metric_columns
 from .rules import STEP_MONTHS, Rule, WindowPlan
 
 # Masks are bigints: a rule per bit. More active rules than this and the caller classifies every pair in Python.
@@ -307,12 +307,7 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
         f"{_mask([candidate for _evaluated, candidate in bits])} AS candidates",
     ]
     return f"""
-    WITH cand AS (
-        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
-               i.measurement_type, i.reported_through
-        FROM indicators_indicator i
-        WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
-    ),
+    WITH {candidates_cte(id_filter)},
     l AS MATERIALIZED (
         SELECT c.id AS indicator_id, c.step, 12 / c.step AS per_year, c.desired_direction, c.critical, c.target,
                c.target_kind, c.tolerance, c.measurement_type, {_latest("c")} AS period, %s::date AS as_of,

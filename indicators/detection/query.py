@@ -32,6 +32,17 @@ _STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in ST
 _SCOPE_RANK = "CASE r.scope WHEN 'indicator' THEN 0 WHEN 'agency' THEN 1 WHEN 'critical' THEN 2 ELSE 3 END"
 
 
+def candidates_cte(id_filter: str) -> str:
+    """``cand``: the active indicators of a shard (``id >= %s AND id < %s``, then ``id_filter``) with what every
+    window query reads of them; the first CTE of each."""
+    return f"""cand AS (
+        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
+               i.measurement_type, i.reported_through
+        FROM indicators_indicator i
+        WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
+    )"""
+
+
 def _latest(indicator: str) -> str:
     """SQL for the latest period on or before the as-of date (two parameters, both the as-of date) of the
     indicator row ``indicator`` (with ``id`` and ``reported_through`` columns): its ``reported_through`` when that is on
@@ -220,12 +231,7 @@ def metrics_sql(plan: WindowPlan, *, dialect: Dialect, ids: list[int] | None, st
     extra_select = "".join(f", s.{c}" for c in extra)
     at_latest = ", ".join(f"{of('MAX', f'w.{c}', 'w.k = w.lk')} AS {c}" for c in _AT_LATEST)
     return f"""
-    WITH cand AS (
-        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
-               i.measurement_type, i.reported_through
-        FROM indicators_indicator i
-        WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
-    ),
+    WITH {candidates_cte(id_filter)},
     latest AS MATERIALIZED (
         -- MATERIALIZED: inlined, PostgreSQL would repeat any index step for every row of the window below.
         SELECT c.id AS indicator_id, c.step, {_latest("c")} AS period
@@ -324,12 +330,7 @@ def dense_metrics_sql(plan: WindowPlan, *, ids: list[int] | None) -> str:
         ]
     extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
     return f"""
-    WITH cand AS (
-        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
-               i.measurement_type, i.reported_through
-        FROM indicators_indicator i
-        WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
-    ),
+    WITH {candidates_cte(id_filter)},
     latest AS MATERIALIZED (
         SELECT c.id AS indicator_id, c.step, 12 / c.step AS per_year, {_latest("c")} AS period,
                {lookback} AS lookback
