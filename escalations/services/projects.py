@@ -106,14 +106,21 @@ def _check_changes(changes: dict[str, Any], status: str | None) -> None:
         raise InvalidInput({"status": f"Must be one of {', '.join(ProjectStatus.values)}."})
 
 
-def _apply_changes(project: Project, changes: dict[str, Any], agencies: list[Agency] | None) -> dict[str, Any]:
-    """Set the changed fields; returns ``{field: {"old", "new"}}`` of what actually changed."""
+def _set_changed(instance: Project | Milestone, changes: dict[str, Any]) -> dict[str, Any]:
+    """Set the fields whose new value differs; returns ``{field: {"old", "new"}}`` of those (as the event shows
+    them)."""
     diff = {}
     for name, value in changes.items():
-        old = getattr(project, name)
+        old = getattr(instance, name)
         if old != value:
             diff[name] = {"old": _display(old), "new": _display(value)}
-            setattr(project, name, value)
+            setattr(instance, name, value)
+    return diff
+
+
+def _apply_changes(project: Project, changes: dict[str, Any], agencies: list[Agency] | None) -> dict[str, Any]:
+    """Set the changed fields; returns ``{field: {"old", "new"}}`` of what actually changed."""
+    diff = _set_changed(project, changes)
     if agencies is not None:
         old_codes = sorted(project.agencies.values_list("code", flat=True))
         new_codes = sorted(a.code for a in agencies)
@@ -250,12 +257,7 @@ def milestone_update(*, milestone: Milestone, actor: "User", **changes: Any) -> 
     with transaction.atomic():
         milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
         project = _open_project_locked(milestone.project)
-        diff = {}
-        for name, value in changes.items():
-            old = getattr(milestone, name)
-            if old != value:
-                diff[name] = {"old": _display(old), "new": _display(value)}
-                setattr(milestone, name, value)
+        diff = _set_changed(milestone, changes)
         if not diff:
             return milestone
         milestone.save(update_fields=list(diff))
