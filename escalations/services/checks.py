@@ -33,7 +33,7 @@ from indicators.models import (
 
 from ..audit_trail import Verb
 from ..models import OutboxKind, OutboxMessage
-from .detection import flags_apply_evaluation
+from .detection import dated_watch, flags_apply_evaluation
 from .events import event_record
 from .outbox import outbox_put_many
 
@@ -262,6 +262,7 @@ def check_shard_execute(*, shard_id: int) -> CheckShard | None:
                 as_of=run.as_of,
                 changes_since=run.changes_since,
                 dated_only=shard.dated_only,
+                watch=dated_watch(lo_id=shard.lo_id, hi_id=shard.hi_id) if shard.dated_only else (),
             )
             counts = flags_apply_evaluation(evaluation=evaluation, lo_id=shard.lo_id, hi_id=shard.hi_id, run_id=run.pk)
             _test_pause()

@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from indicators.detection import Breach, Evaluation, sparse_ids
+from indicators.detection.rules import AS_OF_KINDS
 from indicators.models import DATA_QUALITY_KINDS, Indicator
 from indicators.services.status import indicator_rag_record
 
@@ -162,6 +163,18 @@ def _changed(breach: Breach, signal: Mapping[str, object] | None) -> bool:
 
 def _worst(severities: Iterable[str]) -> str | None:
     return max(severities, key=SEVERITY_RANK.__getitem__, default=None)
+
+
+def dated_watch(*, lo_id: int, hi_id: int) -> list[int]:
+    """The indicators of a range with an open case in the queue of the date-dependent rules (reporting gaps): a
+    dated shard's evaluation reports their pairs whatever it finds, so that a signal that stopped breaching
+    clears (``evaluate(dated_only=True, watch=…)``)."""
+    categories = {flag_category(kind) for kind in AS_OF_KINDS}
+    return list(
+        Flag.objects.filter(
+            indicator_id__gte=lo_id, indicator_id__lt=hi_id, category__in=categories, status__in=OPEN_STATUSES
+        ).values_list("indicator_id", flat=True)
+    )
 
 
 def flags_apply_evaluation(

@@ -45,12 +45,15 @@ def evaluate(
     as_of: dt.date,
     changes_since: dt.datetime | None = None,
     dated_only: bool = False,
+    watch: Collection[int] = (),
     reference: bool = False,
 ) -> Evaluation:
     """Evaluate the active rules for the active indicators with ``lo_id <= id < hi_id`` at their latest period
     on or before ``as_of``. With ``changes_since``, only the pairs whose data or rule changed since then; with
     ``dated_only`` as well, only the other pairs of the rules that depend on the date of the check (stale),
-    whose answer moves with the date alone. Reads only; safe to repeat.
+    whose answer moves with the date alone: then ``evaluated`` holds the pairs that breach and those of the
+    indicators in ``watch`` (the caller's open cases, which learn from it that a signal cleared), not every
+    pair of every indicator, and ``indicators`` counts them all. Reads only; safe to repeat.
 
     ``reference``: every pair classified in Python from the general window query, on every database — slower, the
     reference the database's own classification (PostgreSQL's fast path) is tested against."""
@@ -59,7 +62,7 @@ def evaluate(
     if not rules:
         return evaluation
     if dated_only:
-        return _evaluate_dated(rules, lo_id, hi_id, as_of, changes_since)
+        return _evaluate_dated(rules, lo_id, hi_id, as_of, changes_since, watch)
     wanted = _wanted(rules, lo_id, hi_id, changes_since)
     if not wanted:
         return evaluation
@@ -85,7 +88,9 @@ def _wanted(rules: dict[int, Rule], lo_id: int, hi_id: int, since: dt.datetime |
     if all(rule.scope == RuleScope.ALL for rule in rules.values()):
         every = sorted(rules.values(), key=lambda rule: rule.id)
         changed = " AND data_changed_at >= %s" if since is not None else ""
-        params: list[SqlParam] = [lo_id, hi_id] + ([since] if since is not None else [])
+        params: list[SqlParam] = [lo_id, hi_id]
+        if since is not None:
+            params.append(since)
         sql = f"SELECT id FROM indicators_indicator WHERE active AND id >= %s AND id < %s{changed} ORDER BY id"
         return {indicator_id: every for (indicator_id,) in fetch(sql, params)}
     wanted: dict[int, list[Rule]] = {}
@@ -247,7 +252,7 @@ def _classify(evaluation: Evaluation, wanted: dict[int, list[Rule]], row: Row, a
 
 
 def _evaluate_dated(
-    rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.date, since: dt.datetime | None
+    rules: dict[int, Rule], lo_id: int, hi_id: int, as_of: dt.date, since: dt.datetime | None, watch: Collection[int]
 ) -> Evaluation:
     """The date-dependent rules (stale) alone, for the indicators whose data did not change since ``since``
     (the others are evaluated whole by their own shard): they need nothing but each indicator's latest period,
@@ -255,35 +260,38 @@ def _evaluate_dated(
     evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
     dated = sorted((rule for rule in rules.values() if rule.kind in AS_OF_KINDS), key=lambda rule: rule.id)
     if dated and all(rule.scope == RuleScope.ALL for rule in rules.values()):
-        # Every rule applies to every indicator (``_wanted``): each indicator's latest period, no pairs; and
-        # only where a rule may breach (``gated.stale_candidate_sql``), the period itself: Python counts the rest
-        # as evaluated without reading a date.
+        # Every rule applies to every indicator (``_wanted``): each indicator's latest period, no pairs. Only
+        # the rows where a rule may breach (``gated.stale_candidate_sql``) or that the caller watches come
+        # back, after one row (indicator null) counting the indicators evaluated. SQLite: every row.
         unchanged = " AND NOT COALESCE(i.data_changed_at >= %s, false)" if since is not None else ""
         postgres = connection.vendor == "postgresql"
-        candidate = stale_candidate_sql(dated) if postgres else "true"  # SQLite: every period read
+        wanted = f"({stale_candidate_sql(dated)}) OR h.indicator_id = ANY(%s)" if postgres else "true"
         date = "%s::date" if postgres else "%s"
         sql = f"""
-            SELECT h.indicator_id, h.step, CASE WHEN {candidate} THEN h.period END
-            FROM (SELECT i.id AS indicator_id, {_STEP_SQL} AS step, {_latest("i")} AS period, {date} AS as_of
-                  FROM indicators_indicator i
-                  WHERE i.active AND i.id >= %s AND i.id < %s{unchanged}) h
-            WHERE h.period IS NOT NULL"""
+            WITH h AS (
+                SELECT i.id AS indicator_id, {_STEP_SQL} AS step, {_latest("i")} AS period, {date} AS as_of
+                FROM indicators_indicator i
+                WHERE i.active AND i.id >= %s AND i.id < %s{unchanged})
+            SELECT NULL, COUNT(*), NULL FROM h WHERE h.period IS NOT NULL
+            UNION ALL
+            SELECT h.indicator_id, h.step, h.period FROM h WHERE h.period IS NOT NULL AND ({wanted})"""
         params: list[SqlParam] = [as_of, as_of, as_of, lo_id, hi_id]
         if since is not None:
             params.append(since)
-        pairs = evaluation.evaluated
+        if postgres:
+            params.append(sorted(watch))
         for indicator_id, step, latest in fetch(sql, params):
-            if latest is None:
-                pairs.update((indicator_id, rule.id) for rule in dated)
+            if indicator_id is None:
+                evaluation.indicators = step
                 continue
             for rule in dated:
                 _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
-    else:
-        sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
-        for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):
-            if latest is not None:
-                rule = rules[rule_id]
-                _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
+        return evaluation
+    sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
+    for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):
+        if latest is not None:
+            rule = rules[rule_id]
+            _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
     evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
     return evaluation
 

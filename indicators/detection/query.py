@@ -25,8 +25,8 @@ from .rules import STEP_MONTHS, WindowPlan
 # ``Decimal`` from PostgreSQL (text for the fast path's sums), an ``int`` or ``float`` from SQLite (text for its
 # exact sums). ``dialect.to_decimal`` and ``as_date`` make them exact where the math needs them.
 Row: TypeAlias = dict[str, Any]
-# What the queries here are given: ids, the as-of date, the ``since`` moment.
-SqlParam: TypeAlias = int | dt.date
+# What the queries here are given: ids, the as-of date, the ``since`` moment, a list of ids (PostgreSQL's arrays).
+SqlParam: TypeAlias = int | dt.date | list[int]
 
 _STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in STEP_MONTHS.items()) + " ELSE 12 END"
 _SCOPE_RANK = "CASE r.scope WHEN 'indicator' THEN 0 WHEN 'agency' THEN 1 WHEN 'critical' THEN 2 ELSE 3 END"

@@ -145,9 +145,16 @@ def test_reporting_gaps_agree_day_by_day(series, every_kind):
         as_of = dt.date(2019, 8, 20) + dt.timedelta(days=day)
         reference = _outcome(as_of, reference=True)
         assert _outcome(as_of, reference=False) == reference, as_of
-        # An incremental run's reporting-gap shard (a later date, no new data) agrees on its rules.
-        dated = evaluate(lo_id=0, hi_id=10**12, as_of=as_of, changes_since=later, dated_only=True)
+        # An incremental run's reporting-gap shard (a later date, no new data) agrees on its rules: every pair of
+        # the indicators it is asked to watch, of the others at least the breaches (and at most the pairs of an
+        # indicator where one of its rules breaches); every indicator counted.
+        evaluated = {(i, r) for i, r in reference[1] if r in stale}
+        watched = {i for i, _r in evaluated if i % 2}
+        dated = evaluate(lo_id=0, hi_id=10**12, as_of=as_of, changes_since=later, dated_only=True, watch=watched)
         assert sorted((dataclasses.astuple(b) for b in dated.breaches), key=lambda fields: fields[:2]) == [
             fields for fields in reference[0] if fields[1] in stale
         ], as_of
-        assert dated.evaluated == {(i, r) for i, r in reference[1] if r in stale}, as_of
+        breaching = {(b.indicator_id, b.rule_id) for b in dated.breaches}
+        assert {(i, r) for i, r in evaluated if i in watched} | breaching <= dated.evaluated, as_of
+        assert dated.evaluated <= {(i, r) for i, r in evaluated if i in watched or i in {b[0] for b in breaching}}
+        assert dated.indicators == len({i for i, _r in evaluated}), as_of
