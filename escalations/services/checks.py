@@ -60,14 +60,16 @@ def _shard_bounds(size: int, changed_since: dt.datetime | None = None) -> list[t
     if changed_since is not None:
         where, params = "active AND data_changed_at >= %s", [changed_since]
     with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MIN(id), MAX(id) FROM indicators_indicator WHERE {where}", params)
+        count, first, last = cursor.fetchone()
+        if count <= size:  # one shard or none: no need to number every indicator
+            return [(first, last + 1)] if count else []
         cursor.execute(
             f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM indicators_indicator "
             f"WHERE {where}) numbered WHERE (rn - 1) %% %s = 0 ORDER BY id",
             [*params, size],
         )
         starts = [row[0] for row in cursor.fetchall()]
-        cursor.execute(f"SELECT MAX(id) FROM indicators_indicator WHERE {where}", params)
-        last = cursor.fetchone()[0]
     return [(lo, starts[i + 1] if i + 1 < len(starts) else last + 1) for i, lo in enumerate(starts)]
 
 
