@@ -139,6 +139,7 @@ def check_run_start(
     Incremental runs re-evaluate the indicators whose data changed since the start of the previous successful
     run; everything when there is none, when a rule was edited since (rules may apply to any indicator and
     each indicator's colour needs all of its rules) or when the date is earlier than last time."""
+    began = timezone.now()  # the run's start: its plan (what changed, the shards) is part of it
     if requested_by is not None:
         require(requested_by, Capability.CONFIGURE)
         check_as_of_allowed(as_of)
@@ -161,7 +162,7 @@ def check_run_start(
                 trigger=trigger,
                 requested_by=requested_by,
                 status=CheckRunStatus.RUNNING,
-                started_at=timezone.now(),
+                started_at=began,
                 changes_since=since,
             )
             shards = CheckShard.objects.bulk_create(
