@@ -41,36 +41,62 @@ def to_decimal(raw: DbNumber | None) -> Decimal | None:
 decimal_of = cast(Callable[[DbNumber], Decimal], to_decimal)
 
 
+# Below this magnitude a float read from a six-place decimal (or a difference of two) is within a hundredth of a
+# millionth of its decimal, so ``round(raw * 10**6)`` is that decimal in millionths, exactly as ``to_decimal``
+# reads it — six times faster; and sums of up to a hundred such squares stay within ``Decimal``'s 28 digits.
+_FAST_BELOW = 1e6
+
+
 class _ExactSum:
-    """SQLite window function: exact sum of the decimals behind the floats (``None`` rows are skipped)."""
+    """SQLite window function: exact sum of the decimals behind the floats (``None`` rows are skipped). Most
+    terms are added as whole millionths (``int``), the rest as ``Decimal``."""
+
+    scale = 6  # the terms' decimal places
 
     def __init__(self) -> None:
-        self.total = Decimal(0)
+        self.micros = 0
+        self.rest = Decimal(0)
         self.count = 0
 
-    def _term(self, raw: DbNumber) -> Decimal:
-        return decimal_of(raw)
+    def _add(self, raw: DbNumber, sign: int) -> None:
+        if type(raw) is float and -_FAST_BELOW < raw < _FAST_BELOW:
+            self.micros += sign * round(raw * 1_000_000)
+        elif type(raw) is int and -_FAST_BELOW < raw < _FAST_BELOW:
+            self.micros += sign * raw * 1_000_000
+        else:
+            self.rest += sign * decimal_of(raw)
+        self.count += sign
 
     def step(self, raw: DbNumber | None) -> None:
         if raw is not None:
-            self.total += self._term(raw)
-            self.count += 1
+            self._add(raw, 1)
 
     def inverse(self, raw: DbNumber | None) -> None:
         if raw is not None:
-            self.total -= self._term(raw)
-            self.count -= 1
+            self._add(raw, -1)
 
     def value(self) -> str | None:
-        return str(self.total) if self.count else None
+        if not self.count:
+            return None
+        # The digits and exponent of adding the terms' decimals one by one (within Decimal's 28 digits).
+        return str(Decimal(self.micros).scaleb(-self.scale) + self.rest)
 
     finalize = value
 
 
 class _ExactSumOfSquares(_ExactSum):
-    def _term(self, raw: DbNumber) -> Decimal:
-        value = decimal_of(raw)
-        return value * value
+    scale = 12  # the squares of six-place decimals have twelve
+
+    def _add(self, raw: DbNumber, sign: int) -> None:
+        if type(raw) is float and -_FAST_BELOW < raw < _FAST_BELOW:
+            micros = round(raw * 1_000_000)
+            self.micros += sign * micros * micros
+        elif type(raw) is int and -_FAST_BELOW < raw < _FAST_BELOW:
+            self.micros += sign * raw * raw * 1_000_000_000_000
+        else:
+            value = decimal_of(raw)
+            self.rest += sign * value * value
+        self.count += sign
 
 
 def _register_sqlite_functions(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
@@ -94,8 +120,9 @@ class Dialect:
         """year × 12 + month: an integer that orders periods and makes "12 months earlier" a constant offset."""
         if self.postgres:
             return f"(EXTRACT(YEAR FROM {column})::integer * 12 + EXTRACT(MONTH FROM {column})::integer)"
-        # %% because Django's cursor formats the query with the parameters.
-        return f"(CAST(strftime('%%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%%m', {column}) AS INTEGER))"
+        # SQLite keeps a date as ISO text (YYYY-MM-DD): the year and month are where they are, read without
+        # parsing the date (strftime costs a tenth of the window query).
+        return f"(CAST(substr({column}, 1, 4) AS INTEGER) * 12 + CAST(substr({column}, 6, 2) AS INTEGER))"
 
     def months_before(self, date_sql: str, months_sql: str) -> str:
         if self.postgres:
