@@ -4,7 +4,7 @@
 ``Evaluation``); turning them into flags is the escalations app's job."""
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -12,13 +12,14 @@ from django.db import connection
 from ..models import RuleScope
 from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
-from .gated import MAX_RULES, gated_metrics_sql, stale_candidate_sql
+from .gated import MAX_RULES, gated_head_sql, gated_metrics_sql, stale_candidate_sql
 from .query import (
     _STEP_SQL,
     Row,
     SqlParam,
     _latest,
     as_date,
+    complete,
     dense_metrics_sql,
     fetch,
     gap_free,
@@ -115,16 +116,18 @@ class _Shard:
 
 
 def _evaluate_windows(shard: _Shard, plan: WindowPlan, windowed: list[int]) -> None:
-    """The indicators with a rule that reads a trailing window, from one row each of the window query: on
-    PostgreSQL its fast path for every window without a missing period and the general query for the others;
-    elsewhere the general query for all."""
-    ids = sparse_ids(windowed, shard.lo_id, shard.hi_id)
-    if connection.vendor == "postgresql" and not shard.reference:
-        fast = _classify_gated if len(shard.rules) <= MAX_RULES else _classify_fast_path
-        gapped = fast(shard, plan, ids)
-        if not gapped:
+    """The indicators with a rule that reads a trailing window, from one row each of the window query: the
+    database's gate first (``gated``: PostgreSQL classifies, SQLite sorts out the pairs that may breach) for every
+    window without a missing period, then the general query for the others — and on SQLite for the candidates."""
+    ids: list[int] | None = sparse_ids(windowed, shard.lo_id, shard.hi_id)
+    if not shard.reference:
+        postgres = connection.vendor == "postgresql"
+        if len(shard.rules) <= MAX_RULES:
+            ids = (_classify_gated if postgres else _classify_gated_sqlite)(shard, plan, ids)
+        elif postgres:
+            ids = _classify_fast_path(shard, plan, ids)
+        if ids == []:  # no window with a missing period
             return
-        ids = gapped
     _classify_general(shard, plan, ids)
 
 
@@ -152,14 +155,45 @@ def _classify_fast_path(shard: _Shard, plan: WindowPlan, ids: list[int] | None) 
     return gapped
 
 
+class _Masks:
+    """The gate's masks read back: bit i is the i-th active rule by id. Per list of wanted rules (most indicators
+    share one), its mask and its rules with their bits; per mask of rules evaluated without a breach, their ids."""
+
+    def __init__(self, rules: dict[int, Rule]) -> None:
+        self.order = sorted(rules.values(), key=lambda rule: rule.id)
+        self.bits = {rule.id: 1 << i for i, rule in enumerate(self.order)}
+        self.lists: dict[int, tuple[int, list[tuple[Rule, int]]]] = {}
+        self.ids_of: dict[int, tuple[int, ...]] = {}
+
+    def split(
+        self, evaluation: Evaluation, indicator_id: int, its: list[Rule], evaluated: int, candidates: int
+    ) -> list[Rule]:
+        """Record the pairs of ``its`` evaluated without a breach; return the ones that may breach (for
+        ``classify``)."""
+        known = self.lists.get(id(its))
+        if known is None:
+            known = self.lists[id(its)] = (
+                sum(self.bits[rule.id] for rule in its),
+                [(rule, self.bits[rule.id]) for rule in its],
+            )
+        mask, with_bits = known
+        candidates &= mask
+        plain = evaluated & mask & ~candidates
+        if plain:
+            rule_ids = self.ids_of.get(plain)
+            if rule_ids is None:
+                rule_ids = self.ids_of[plain] = tuple(rule.id for rule, bit in with_bits if plain & bit)
+            evaluation.evaluated.update((indicator_id, rule_id) for rule_id in rule_ids)
+        return [rule for rule, bit in with_bits if candidates & bit] if candidates else []
+
+
 def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> list[int]:
     """PostgreSQL's fast path with the classification in the database (``gated_metrics_sql``): Python classifies
     only the pairs that may breach, and takes the others' "evaluated" from the row's mask. Right for every window
     without a missing period; returns the ids of the others, to be read again by the general query."""
     evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
     _tune_window_query()
-    order = sorted(shard.rules.values(), key=lambda rule: rule.id)
-    bits = {rule.id: 1 << i for i, rule in enumerate(order)}
+    masks = _Masks(shard.rules)
     columns = [*metric_columns(plan), "n_rows", "first_period", "evaluated", "candidates"]
     at = {name: i for i, name in enumerate(columns)}
     i_id, i_period, i_first, i_rows, i_step = (
@@ -168,40 +202,53 @@ def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> l
     i_evaluated, i_candidates = at["evaluated"], at["candidates"]
     params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of, as_of]
     gapped: list[int] = []
-    pairs = evaluation.evaluated
-    # Per list of wanted rules (most indicators share one): its mask and its rules with their bits; per mask of
-    # rules evaluated without a breach, their ids.
-    lists: dict[int, tuple[int, list[tuple[Rule, int]]]] = {}
-    ids_of: dict[int, tuple[int, ...]] = {}
-    for raw in stream(gated_metrics_sql(plan, order, ids=ids), params):
-        indicator_id = raw[i_id]
-        latest, first = as_date(raw[i_period]), as_date(raw[i_first])
-        months = (latest.year - first.year) * 12 + latest.month - first.month
-        step = raw[i_step]
-        if months % step or months // step + 1 != raw[i_rows]:  # a missing period: the general query's
+    for raw in stream(gated_metrics_sql(plan, masks.order, ids=ids), params):
+        indicator_id, latest = raw[i_id], as_date(raw[i_period])
+        if not complete(latest, as_date(raw[i_first]), raw[i_step], raw[i_rows]):  # the general query's
             gapped.append(indicator_id)
             continue
         seen.add(indicator_id)
         its = wanted.get(indicator_id)
         if not its:
             continue
-        known = lists.get(id(its))
-        if known is None:
-            known = lists[id(its)] = (sum(bits[rule.id] for rule in its), [(rule, bits[rule.id]) for rule in its])
-        mask, with_bits = known
-        candidates = raw[i_candidates] & mask
-        plain = raw[i_evaluated] & mask & ~candidates
-        if plain:
-            rule_ids = ids_of.get(plain)
-            if rule_ids is None:
-                rule_ids = ids_of[plain] = tuple(rule.id for rule, bit in with_bits if plain & bit)
-            pairs.update((indicator_id, rule_id) for rule_id in rule_ids)
+        candidates = masks.split(evaluation, indicator_id, its, raw[i_evaluated], raw[i_candidates])
         if candidates:
             row = dict(zip(columns, raw))
             row["period"] = latest
-            for rule, bit in with_bits:
-                if candidates & bit:
-                    _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
+            for rule in candidates:
+                _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
+    return gapped
+
+
+def _classify_gated_sqlite(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> list[int]:
+    """SQLite's fast path: its gate (``gated_head_sql``, floats, lenient) marks the pairs evaluated without a
+    breach; the general query reads the numbers of the indicators with a pair that may breach, exactly, and Python
+    classifies those pairs. Right for every window without a missing period; returns the ids of the others."""
+    evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
+    masks = _Masks(shard.rules)
+    params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of, as_of]
+    gapped: list[int] = []
+    pending: dict[int, list[Rule]] = {}
+    for indicator_id, period, first, n_rows, step, evaluated, candidates in fetch(
+        gated_head_sql(plan, masks.order, ids=ids), params
+    ):
+        latest = as_date(period)
+        if not complete(latest, as_date(first), step, n_rows):
+            gapped.append(indicator_id)
+            continue
+        seen.add(indicator_id)
+        its = wanted.get(indicator_id)
+        if not its:
+            continue
+        for rule in masks.split(evaluation, indicator_id, its, evaluated, candidates):
+            if rule.kind in AS_OF_KINDS:  # the latest period suffices (no gate in SQL for these here)
+                _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, latest, as_of))
+            else:
+                pending.setdefault(indicator_id, []).append(rule)
+    for row in _general_rows(shard, plan, sorted(pending)):
+        indicator_id = row["indicator_id"]
+        for rule in pending[indicator_id]:
+            _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
     return gapped
 
 
@@ -217,15 +264,27 @@ def _tune_window_query() -> None:
 
 def _classify_general(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> None:
     """The general window query (``metrics_sql``: periods found by their number), right for every window."""
-    evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
-    columns = metric_columns(plan)
-    params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of]
+    for row in _general_rows(shard, plan, ids):
+        _classify(shard.evaluation, shard.wanted, row, shard.as_of, shard.seen)
+
+
+def _general_rows(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> Iterator[Row]:
+    """The general window query's rows for the shard's indicators (only ``ids``, when given, in IN lists of at
+    most ``_ID_LIST_LIMIT``)."""
+    chunks: list[list[int] | None] = [None]
+    if ids is not None:
+        chunks = [ids[i : i + _ID_LIST_LIMIT] for i in range(0, len(ids), _ID_LIST_LIMIT)]
+    if not chunks:
+        return
     steps = {row[0] for row in fetch(steps_sql(), [shard.lo_id, shard.hi_id])}
-    sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=ids, steps=steps)
-    for raw in stream(sql, params):
-        row = dict(zip(columns, raw))
-        row["period"] = as_date(row["period"])
-        _classify(evaluation, wanted, row, as_of, seen)
+    columns = metric_columns(plan)
+    for chunk in chunks:
+        sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=chunk, steps=steps)
+        params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(chunk or []), shard.as_of, shard.as_of]
+        for raw in stream(sql, params):
+            row = dict(zip(columns, raw))
+            row["period"] = as_date(row["period"])
+            yield row
 
 
 def _evaluate_latest(shard: _Shard, rest: set[int]) -> None:
@@ -280,12 +339,15 @@ def _evaluate_dated(
             params.append(since)
         if postgres:
             params.append(sorted(watch))
+        watched = set(watch)
         for indicator_id, step, latest in fetch(sql, params):
             if indicator_id is None:
                 evaluation.indicators = step
                 continue
-            for rule in dated:
-                _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
+            outcomes = [(rule, stale_breach(rule, indicator_id, step, as_date(latest), as_of)) for rule in dated]
+            if indicator_id in watched or any(breach is not None for _rule, breach in outcomes):  # (SQLite: all)
+                for rule, breach in outcomes:
+                    _record(evaluation, rule, indicator_id, breach)
         return evaluation
     sql, params = pairs_sql(lo_id, hi_id, since=since, kinds=tuple(AS_OF_KINDS), unchanged=True, latest_on=as_of)
     for indicator_id, rule_id, _kind, step, latest in fetch(sql, params):

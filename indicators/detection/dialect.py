@@ -160,3 +160,44 @@ class Dialect:
 
     def squared(self, expression: str) -> str:
         return f"({expression}) * ({expression})" if self.postgres else expression
+
+    # The gates (``gated.py``): comparisons that decide which pairs Python classifies. PostgreSQL compares its
+    # exact numerics as they are; SQLite compares binary floats, so each comparison there lets through anything
+    # within a billionth of the magnitudes involved (``slack``) — far more than a float's error on values of up
+    # to a billion, so a pair that breaches is never held back; one let through needlessly is Python's to
+    # decide, exactly.
+
+    def number(self, value: Decimal | int) -> str:
+        """A rule's number as a literal: exact ``numeric`` on PostgreSQL."""
+        return f"'{Decimal(value)}'::numeric" if self.postgres else f"{Decimal(value)}"
+
+    def least(self, *expressions: str) -> str:
+        return f"{'LEAST' if self.postgres else 'MIN'}({', '.join(expressions)})"
+
+    def greatest(self, *expressions: str) -> str:
+        return f"{'GREATEST' if self.postgres else 'MAX'}({', '.join(expressions)})"
+
+    def slack(self, magnitude: str) -> str:
+        """How far below its bound a float comparison may fall and still let the pair through."""
+        return "0" if self.postgres else f"1e-9 * ({magnitude})"
+
+    def at_least(self, left: str, right: str, magnitude: str) -> str:
+        """``left >= right``, leniently on SQLite (``magnitude``: the size of the numbers compared)."""
+        return f"({left}) >= ({right})" if self.postgres else f"({left}) >= ({right}) - {self.slack(magnitude)}"
+
+    def above(self, left: str, right: str, magnitude: str) -> str:
+        """``left > right``, leniently on SQLite."""
+        return f"({left}) > ({right})" if self.postgres else f"({left}) > ({right}) - {self.slack(magnitude)}"
+
+    def bigint(self, expression: str) -> str:
+        return f"({expression})::bigint" if self.postgres else f"CAST({expression} AS INTEGER)"
+
+    def any_true(self, expression: str, where: str) -> str:
+        """1 when ``expression`` holds for a row matching ``where``, else 0."""
+        if self.postgres:
+            return f"CASE WHEN BOOL_OR({expression}) FILTER (WHERE {where}) THEN 1 ELSE 0 END"
+        return f"COALESCE(MAX({expression}) FILTER (WHERE {where}), 0)"
+
+
+POSTGRES = Dialect("postgresql")
+SQLITE = Dialect("sqlite")

@@ -30,9 +30,9 @@ Right for windows without a missing period only, like the dense path: the caller
 the others to the general query. Parameters: lo_id, hi_id (and the ids), as_of, as_of, as_of."""
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from ..models import Direction, MeasurementType, Preliminary, RuleKind, TargetKind
+from .dialect import POSTGRES, SQLITE, Dialect
 from .query import METRIC_COLUMNS_FIXED, _is_count, _latest, candidates_cte, metric_columns
 from .rules import STEP_MONTHS, Rule, WindowPlan
 
@@ -57,20 +57,15 @@ GATED_KINDS = frozenset(
 )
 
 
-def _num(value: Decimal | int) -> str:
-    """A rule's number as an exact SQL literal."""
-    return f"'{Decimal(value)}'::numeric"
+def _factor(rule: Rule, d: Dialect) -> str:
+    return f"(CASE WHEN h.critical THEN {d.number(rule.critical_factor)} ELSE 1 END)"
 
 
-def _factor(rule: Rule) -> str:
-    return f"(CASE WHEN h.critical THEN {_num(rule.critical_factor)} ELSE 1 END)"
-
-
-def _least_threshold(rule: Rule) -> str:
+def _least_threshold(rule: Rule, d: Dialect) -> str:
     """The lower of a change rule's yellow and red thresholds in percent for the row (``classify.change_thresholds``:
     a liaison's tolerance replaces yellow; the critical factor multiplies both)."""
-    factor = _factor(rule)
-    return f"LEAST(COALESCE(h.tolerance, {_num(rule.yellow)} * {factor}), {_num(rule.red)} * {factor})"
+    factor = _factor(rule, d)
+    return d.least(f"COALESCE(h.tolerance, {d.number(rule.yellow)} * {factor})", f"{d.number(rule.red)} * {factor}")
 
 
 def _worse(difference: str, *, neutral_both_ways: bool = True) -> str:
@@ -82,67 +77,80 @@ def _worse(difference: str, *, neutral_both_ways: bool = True) -> str:
     )
 
 
-def _change_gate(rule: Rule, numerator: str, count: str = "1") -> str:
+def _worse_gate(rule: Rule, d: Dialect, worse: str, base: str, magnitude: str) -> str:
+    """Worse, and (a zero baseline, or) at least the lower threshold: ``worse * 100 >= threshold × |base|``."""
+    least = _least_threshold(rule, d)
+    at_least = d.at_least(f"{worse} * 100", f"{least} * abs({base})", f"100 * ({magnitude}) + {least} * abs({base})")
+    return f"({d.above(worse, '0', magnitude)} AND (({base}) = 0 OR {at_least}))"
+
+
+def _change_gate(rule: Rule, d: Dialect, numerator: str, count: str = "1") -> str:
     """``classify.change_breach`` may breach: worse, and (a zero baseline, or) at least the lower threshold."""
     worse = _worse(f"h.value * {count} - ({numerator})")
-    return f"({worse} > 0 AND (({numerator}) = 0 OR {worse} * 100 >= {_least_threshold(rule)} * abs({numerator})))"
+    return _worse_gate(rule, d, worse, numerator, f"abs(h.value * {count}) + abs({numerator})")
 
 
 def _unusual_lag(years: int) -> str:
     return f"{years} * h.per_year"
 
 
-def _unusual_earlier_count(rule: Rule) -> str:
+def _unusual_earlier_count(rule: Rule, d: Dialect) -> str:
     """The earlier changes an unusual-change rule counts (distances lag … lag + window − 1), from the row count of
     a window without gaps — known without reading them: a change at distance d exists when the row d + lag
     does."""
     lag = _unusual_lag(rule.years)
-    return f"GREATEST(0, LEAST({lag} + {rule.window}, h.n_rows - {lag}) - {lag})"
+    return d.greatest("0", f"{d.least(f'{lag} + {rule.window}', f'h.n_rows - {lag}')} - {lag}")
 
 
-def _rule_bits(rule: Rule) -> tuple[str, str]:
-    """(evaluated, candidate) of one rule as SQL booleans over the head row ``h``."""
+def _rule_bits(rule: Rule, d: Dialect = POSTGRES) -> tuple[str, str]:
+    """(evaluated, candidate) of one rule as SQL booleans over the head row ``h``. The evaluated bits are exact
+    on both databases (counts, nulls, kinds); the candidates are lenient on SQLite (``Dialect.at_least``)."""
     kind = rule.kind
     skipped = "h.preliminary = 1" if rule.preliminary == Preliminary.SKIP and kind != RuleKind.STALE else "false"
     evaluated, candidate = "true", "true"
     if kind == RuleKind.PERIOD_CHANGE:
-        evaluated, candidate = "h.prev_value IS NOT NULL", _change_gate(rule, "h.prev_value")
+        evaluated, candidate = "h.prev_value IS NOT NULL", _change_gate(rule, d, "h.prev_value")
     elif kind == RuleKind.YEAR_OVER_YEAR:
-        evaluated, candidate = "h.yoy_value IS NOT NULL", _change_gate(rule, "h.yoy_value")
+        evaluated, candidate = "h.yoy_value IS NOT NULL", _change_gate(rule, d, "h.yoy_value")
     elif kind == RuleKind.TARGET:
         evaluated = f"h.target_kind = '{TargetKind.NUMERIC}' AND h.target IS NOT NULL"
-        candidate = _change_gate(rule, "h.target")
+        candidate = _change_gate(rule, d, "h.target")
     elif kind == RuleKind.TREND_AVERAGE:
         count = f"(COALESCE(h.ta{rule.n}_c, 0) - 1)"
         evaluated = f"{count} > 0"
-        candidate = _change_gate(rule, f"h.ta{rule.n}_s - h.value", count)
+        candidate = _change_gate(rule, d, f"h.ta{rule.n}_s - h.value", count)
     elif kind == RuleKind.UNUSUAL_CHANGE:
         key = rule.unusual_key
         evaluated = (
             f"h.desired_direction <> '{Direction.NEUTRAL}'"
-            f" AND COALESCE(h.{key}_rn, 0) >= GREATEST(1, {rule.recent_months} / h.step)"
-            f" AND {_unusual_earlier_count(rule)} >= {rule.min_points}"
+            f" AND COALESCE(h.{key}_rn, 0) >= {d.greatest('1', f'{rule.recent_months} / h.step')}"
+            f" AND {_unusual_earlier_count(rule, d)} >= {rule.min_points}"
         )
         worse = _worse(f"h.{key}_rs", neutral_both_ways=False)
-        candidate = f"({worse} > 0 AND (h.{key}_rb = 0 OR {worse} * 100 >= {_least_threshold(rule)} * abs(h.{key}_rb)))"
+        candidate = _worse_gate(rule, d, worse, f"h.{key}_rb", f"abs(h.{key}_rs) + abs(h.{key}_rb)")
     elif kind == RuleKind.SAWTOOTH:
         evaluated = "h.step <> 12 AND h.lag_value IS NOT NULL"
-        drop = f"(h.lag_value - h.value) * 100 >= {_num(rule.drop_pct)} * abs(h.lag_value)"
-        candidate = f"(h.value < h.lag_value AND {drop})"
+        magnitude = "abs(h.value) + abs(h.lag_value)"
+        drop = d.at_least(
+            "(h.lag_value - h.value) * 100",
+            f"{d.number(rule.drop_pct)} * abs(h.lag_value)",
+            f"100 * ({magnitude}) + {d.number(rule.drop_pct)} * abs(h.lag_value)",
+        )
+        candidate = f"({d.above('h.lag_value', 'h.value', magnitude)} AND {drop})"
     elif kind == RuleKind.IMPOSSIBLE_VALUE:
         signed = (MeasurementType.NUMBER, MeasurementType.PERCENTAGE, MeasurementType.TIMESPAN)
         negative = ", ".join(f"'{t}'" for t in signed)
         candidate = (
-            f"((h.measurement_type = '{MeasurementType.PERCENTAGE}' AND h.value > 100)"
-            f" OR (h.measurement_type IN ({negative}) AND h.value < 0))"
+            f"((h.measurement_type = '{MeasurementType.PERCENTAGE}' AND {d.above('h.value', '100', '100')})"
+            f" OR (h.measurement_type IN ({negative}) AND {d.above('0', 'h.value', 'abs(h.value)')}))"
         )
-    elif kind == RuleKind.STALE:
+    elif kind == RuleKind.STALE and d.postgres:
         # classify.stale_breach: the period after the latest is due at the end of the one after it (months added
         # one step at a time, each clamped to the month's length as ``add_months`` does); every day past the
-        # grace days counts.
+        # grace days counts. (On SQLite Python decides: ``stale_breach`` needs nothing but the latest period.)
         due_after = "((h.period + make_interval(months => h.step)) + make_interval(months => h.step))::date"
         overdue = f"(h.as_of - {due_after} + 1 - {rule.grace_days})"
-        candidate = f"({overdue} > 0 AND {overdue} >= {_num(rule.yellow)})"
+        candidate = f"({overdue} > 0 AND {overdue} >= {d.number(rule.yellow)})"
     evaluated = f"(NOT {skipped} AND {evaluated})"
     if kind in ALWAYS_CANDIDATE or kind not in GATED_KINDS:  # Python decides everything
         return evaluated, "true"
@@ -151,23 +159,26 @@ def _rule_bits(rule: Rule) -> tuple[str, str]:
 
 def stale_candidate_sql(rules: Sequence[Rule]) -> str:
     """Whether one of the reporting-gap ``rules`` may breach, over a row ``h`` (``indicator_id``, ``step``,
-    ``period``: the latest, ``as_of``) — the gate of ``_rule_bits``."""
+    ``period``: the latest, ``as_of``) — the gate of ``_rule_bits`` (PostgreSQL)."""
     return " OR ".join(f"({_rule_bits(rule)[1]})" for rule in rules) or "false"
 
 
-def _mask(conditions: Sequence[str]) -> str:
+def _mask(conditions: Sequence[str], d: Dialect = POSTGRES) -> str:
     terms = [f"(CASE WHEN {c} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(conditions)]
-    return f"({' + '.join(terms) or '0'})::bigint"
+    return d.bigint(" + ".join(terms) or "0")
 
 
 def _per_step(values: dict[int, int]) -> str:
     return "CASE c.step " + " ".join(f"WHEN {s} THEN {v}" for s, v in values.items()) + " END"
 
 
-def _head(plan: WindowPlan) -> tuple[list[str], dict[int, int], dict[int, int]]:
+def _head(
+    plan: WindowPlan, d: Dialect = POSTGRES, step_column: str = "l.step"
+) -> tuple[list[str], dict[int, int], dict[int, int]]:
     """The head's aggregates, and per months-per-period the rows it keeps and the months it reads back: as many
     rows as the latest period's numbers read, as far back as their values N years earlier — never further back
-    than the dense path reads (a value beyond its window is none there either)."""
+    than the dense path reads (a value beyond its window is none there either). ``step_column``: the months per
+    period of the row's indicator."""
     lags = plan.lag_years
     unusual_recent = {months for _years, months, _window in plan.unusual}
     head_rows: dict[int, int] = {}
@@ -179,12 +190,12 @@ def _head(plan: WindowPlan) -> tuple[list[str], dict[int, int], dict[int, int]]:
         head_months[step] = min(plan.lookback_months[step], (rows - 1 + back) * step)
     yoy = "x.lag1" if 1 in lags else "NULL"
     head = [
-        "CASE WHEN BOOL_OR(x.preliminary) FILTER (WHERE x.dist = 0) THEN 1 ELSE 0 END AS preliminary",
+        f"{d.any_true('x.preliminary', 'x.dist = 0')} AS preliminary",
         "MAX(x.value) FILTER (WHERE x.dist = 0) AS value",
         "MAX(x.prev) FILTER (WHERE x.dist = 0) AS lag_value",
         "MAX(x.value) FILTER (WHERE x.dist = 1) AS prev_value",
         f"MAX({yoy}) FILTER (WHERE x.dist = 0) AS yoy_value",
-        f"MAX(CASE WHEN l.step = 12 THEN x.value ELSE x.value - {yoy} END) FILTER (WHERE x.dist = 0) AS point",
+        f"MAX(CASE WHEN {step_column} = 12 THEN x.value ELSE x.value - {yoy} END) FILTER (WHERE x.dist = 0) AS point",
     ]
     for n in plan.trend_ns:
         head += [
@@ -193,7 +204,7 @@ def _head(plan: WindowPlan) -> tuple[list[str], dict[int, int], dict[int, int]]:
         ]
     for years, months, window in plan.unusual:
         key = f"u{years}_{months}_{window}"
-        recent = f"FILTER (WHERE x.dist < GREATEST(1, {months} / l.step))"
+        recent = f"FILTER (WHERE x.dist < {d.greatest('1', f'{months} / {step_column}')})"
         head += [
             f"COUNT(x.value - x.lag{years}) {recent} AS {key}_rn",
             f"SUM(x.value - x.lag{years}) {recent} AS {key}_rs",
@@ -334,4 +345,56 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
     )
     SELECT {", ".join(select)}
     FROM h {"".join(parts)}
+    ORDER BY h.indicator_id"""
+
+
+def gated_head_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | None) -> str:
+    """SQLite's gate: per indicator with a value on or before the as-of date, its latest period, the row count and
+    first period of its trailing window (for the caller's gap test) and the masks ``evaluated`` and
+    ``candidates`` of ``rules``, as ``gated_metrics_sql`` computes them — from the head alone, in floats, the
+    candidates lenient (``Dialect.at_least``). The caller reads the candidates' numbers exactly from the general
+    query. Parameters: lo_id, hi_id (and the ids), as_of, as_of, as_of.
+
+    Without ``LATERAL``, the head is every row of the last ``head_months`` (from the first of the month, never
+    beyond the general query's window: the rows that one reads), oldest first — SQLite's ``LAG`` is cheap where
+    its ``LEAD`` buffers —, a row's distance from the latest period counted in periods."""
+    d = SQLITE
+    id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
+    lags = "".join(f", LAG(m.value, {y} * l.per_year) OVER s AS lag{y}" for y in plan.lag_years)
+    head, _head_rows, head_months = _head(plan, d, step_column="x.step")
+    bits = [_rule_bits(rule, d) for rule in rules]
+    window_start = d.months_before("l.period", "l.lookback")
+    head_start = "date(l.period, 'start of month', '-' || l.head_months || ' months')"
+    distance = f"({d.month_index('l.period')} - {d.month_index('m.period')}) / l.step"
+    columns = ", ".join(f"hd.{alias}" for alias in (line.rsplit(" AS ", 1)[1] for line in head))
+    return f"""
+    WITH {candidates_cte(id_filter)},
+    l AS MATERIALIZED (
+        SELECT c.id AS indicator_id, c.step, 12 / c.step AS per_year, c.desired_direction, c.critical, c.target,
+               c.target_kind, c.tolerance, c.measurement_type, {_latest("c")} AS period, %s AS as_of,
+               {_per_step(plan.lookback_months)} AS lookback, {_per_step(head_months)} AS head_months
+        FROM cand c
+    ),
+    x AS (
+        SELECT l.indicator_id, l.step, m.value, m.preliminary, {distance} AS dist,
+               LAG(m.value) OVER s AS prev {lags}
+        FROM l JOIN indicators_measurement m ON m.indicator_id = l.indicator_id AND m.period <= l.period
+             AND m.period >= MAX({window_start}, {head_start})
+        WINDOW s AS (PARTITION BY l.indicator_id ORDER BY m.period)
+    ),
+    hd AS (SELECT x.indicator_id AS head_of, {", ".join(head)} FROM x GROUP BY x.indicator_id),
+    ct AS (
+        SELECT l.indicator_id AS count_of, COUNT(*) AS n_rows, MIN(m.period) AS first_period
+        FROM l JOIN indicators_measurement m ON m.indicator_id = l.indicator_id AND m.period <= l.period
+             AND m.period >= {window_start}
+        GROUP BY l.indicator_id
+    ),
+    h AS (
+        SELECT l.*, {columns}, ct.n_rows, ct.first_period
+        FROM l JOIN hd ON hd.head_of = l.indicator_id JOIN ct ON ct.count_of = l.indicator_id
+    )
+    SELECT h.indicator_id, h.period, h.first_period, h.n_rows, h.step,
+           {_mask([evaluated for evaluated, _candidate in bits], d)} AS evaluated,
+           {_mask([candidate for _evaluated, candidate in bits], d)} AS candidates
+    FROM h
     ORDER BY h.indicator_id"""

@@ -370,11 +370,14 @@ def _is_count(column: str) -> bool:
 
 def gap_free(row: Row) -> bool:
     """Whether a ``dense_metrics_sql`` row's window has every period from its first to its latest."""
-    first = as_date(row["first_period"])
     latest: dt.date = row["period"]  # already a date: the caller made it one
-    step: int = row["step"]
+    return complete(latest, as_date(row["first_period"]), row["step"], row["n_rows"])
+
+
+def complete(latest: dt.date, first: dt.date, step: int, n_rows: int) -> bool:
+    """Whether a window of ``n_rows`` periods of ``step`` months from ``first`` to ``latest`` misses none."""
     months = (latest.year - first.year) * 12 + latest.month - first.month
-    return months % step == 0 and months // step + 1 == row["n_rows"]
+    return months % step == 0 and months // step + 1 == n_rows
 
 
 def steps_sql() -> str:

@@ -10,7 +10,6 @@ import random
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from indicators.detection import evaluate
@@ -18,7 +17,6 @@ from indicators.detection.classify import add_months
 from indicators.detection.rules import STEP_MONTHS
 from indicators.models import Direction, Frequency, Measurement, Preliminary, RuleKind, TargetKind, ThresholdRule
 
-from ...conftest import require_service
 from ...factories import RuleFactory
 
 STARTS = {
@@ -114,7 +112,6 @@ def _outcome(as_of: dt.date, *, reference: bool) -> tuple[list[tuple], set[tuple
     [dt.date(2026, 11, 15), dt.date(2027, 3, 31), dt.date(2030, 1, 1), dt.date(2024, 2, 29), dt.date(2022, 8, 31)],
 )
 def test_the_database_classifies_exactly_as_python(varied, every_kind, as_of):
-    require_service("PostgreSQL", connection.vendor == "postgresql")
     fast = _outcome(as_of, reference=False)
     reference = _outcome(as_of, reference=True)
     assert fast[0] == reference[0]
@@ -127,7 +124,6 @@ def test_reporting_gaps_agree_day_by_day(series, every_kind):
     """The reporting-gap rules' days counted in the database agree with Python's on every day across their
     thresholds (one day off would show here), for every frequency, with periods on the last day of a month too
     (the months added are clamped to the month's length)."""
-    require_service("PostgreSQL", connection.vendor == "postgresql")
     latest = {
         Frequency.MONTHLY: dt.date(2019, 7, 1),
         Frequency.QUARTERLY: dt.date(2019, 7, 1),
