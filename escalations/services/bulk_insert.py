@@ -67,8 +67,26 @@ def insert_select(
         by_column: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
         return head + body, [_array_literal(column) for column in by_column]
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [f.get_db_prep_save(value, connection) for row in rows for f, value in zip(fields, row, strict=True)]
+    prepare = [_Prepared(f) for f in fields]
+    params = [p(value) for row in rows for p, value in zip(prepare, row, strict=True)]
     return head + "VALUES " + ", ".join([placeholder] * len(rows)), params
+
+
+class _Prepared:
+    """A column's values prepared for the database by its field, each distinct value once: most columns repeat a
+    few (statuses, defaults, the same timestamp)."""
+
+    def __init__(self, field: "models.Field[Any, Any]") -> None:
+        self.field, self.seen = field, dict[object, object]()
+
+    def __call__(self, value: object) -> object:
+        try:
+            return self.seen[value]
+        except KeyError:
+            prepared = self.seen[value] = self.field.get_db_prep_save(value, connection)
+            return prepared
+        except TypeError:  # unhashable (JSON)
+            return self.field.get_db_prep_save(value, connection)
 
 
 def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
