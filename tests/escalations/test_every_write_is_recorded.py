@@ -33,6 +33,7 @@ NOT_ONE_EVENT: dict[str, str] = {
     "indicators.services.configuration.agency_aliases": "reads only",
     "indicators.services.import_writer.import_summary": "an import's counts in words, reads nothing",
     "escalations.services.detection.flag_category": "a rule kind's queue, reads nothing",
+    "escalations.services.detection.dated_watch": "which open cases a reporting-gap shard reports on, reads only",
     "escalations.services.inputs.clean_inputs": "validation, reads nothing",
     "escalations.services.notifications.recipients_of": "who hears of an event, reads only",
     "escalations.services.projects.project_is_open": "reads only",
