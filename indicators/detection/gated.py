@@ -172,6 +172,20 @@ def _per_step(values: dict[int, int]) -> str:
     return "CASE c.step " + " ".join(f"WHEN {s} THEN {v}" for s, v in values.items()) + " END"
 
 
+def _head_extent(plan: WindowPlan) -> tuple[dict[int, int], dict[int, int]]:
+    """Per months-per-period, the rows the head keeps (the latest period's own numbers read that many) and the
+    months it reads back (as far as their values N years earlier, never beyond the window)."""
+    unusual_recent = {months for _years, months, _window in plan.unusual}
+    head_rows: dict[int, int] = {}
+    head_months: dict[int, int] = {}
+    for step in sorted(set(STEP_MONTHS.values())):
+        rows = max([2, *(n + 1 for n in plan.trend_ns), *(max(1, m // step) for m in unusual_recent)])
+        back = max([1, *(y * (12 // step) for y in plan.lag_years)])
+        head_rows[step] = rows
+        head_months[step] = min(plan.lookback_months[step], (rows - 1 + back) * step)
+    return head_rows, head_months
+
+
 def _head(
     plan: WindowPlan, d: Dialect = POSTGRES, step_column: str = "l.step"
 ) -> tuple[list[str], dict[int, int], dict[int, int]]:
@@ -180,14 +194,7 @@ def _head(
     than the dense path reads (a value beyond its window is none there either). ``step_column``: the months per
     period of the row's indicator."""
     lags = plan.lag_years
-    unusual_recent = {months for _years, months, _window in plan.unusual}
-    head_rows: dict[int, int] = {}
-    head_months: dict[int, int] = {}
-    for step in sorted(set(STEP_MONTHS.values())):
-        rows = max([2, *(n + 1 for n in plan.trend_ns), *(max(1, m // step) for m in unusual_recent)])
-        back = max([1, *(y * (12 // step) for y in lags)])
-        head_rows[step] = rows
-        head_months[step] = min(plan.lookback_months[step], (rows - 1 + back) * step)
+    head_rows, head_months = _head_extent(plan)
     yoy = "x.lag1" if 1 in lags else "NULL"
     head = [
         f"{d.any_true('x.preliminary', 'x.dist = 0')} AS preliminary",
@@ -348,50 +355,107 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
     ORDER BY h.indicator_id"""
 
 
+def _distances(plan: WindowPlan) -> list[tuple[int, int, int]]:
+    """(months per period, from, to): the periods before the latest, ``from <= distance < to``, that SQLite's
+    head reads — its own rows and, for each "N years earlier" the rules compare with, as many rows that far back."""
+    head_rows, head_months = _head_extent(plan)
+    ranges = []
+    for step, rows in head_rows.items():
+        end = head_months[step] // step + 1  # nothing beyond the head (nor the window)
+        merged: list[list[int]] = []
+        for lo in sorted({0, *(y * (12 // step) for y in plan.lag_years)}):
+            hi = min(lo + rows, end)
+            if lo >= hi:
+                continue
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        ranges += [(step, lo, hi) for lo, hi in merged]
+    return ranges
+
+
+def _month_start(month_index: str) -> str:
+    """SQLite: the first day of the month ``month_index`` (year × 12 + month) as ISO text, without parsing a date."""
+    return f"printf('%%04d-%%02d-01', ({month_index} - 1) / 12, ({month_index} - 1) %% 12 + 1)"
+
+
 def gated_head_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | None) -> str:
     """SQLite's gate: per indicator with a value on or before the as-of date, its latest period, the row count and
     first period of its trailing window (for the caller's gap test) and the masks ``evaluated`` and
-    ``candidates`` of ``rules``, as ``gated_metrics_sql`` computes them — from the head alone, in floats, the
-    candidates lenient (``Dialect.at_least``). The caller reads the candidates' numbers exactly from the general
-    query. Parameters: lo_id, hi_id (and the ids), as_of, as_of, as_of.
+    ``candidates`` of ``rules`` as ``gated_metrics_sql`` computes them, from the same head numbers — in floats,
+    the candidates lenient (``Dialect.at_least``). The caller reads the candidates' numbers exactly from the
+    general query. Parameters: lo_id, hi_id (and the ids), as_of, as_of, as_of.
 
-    Without ``LATERAL``, the head is every row of the last ``head_months`` (from the first of the month, never
-    beyond the general query's window: the rows that one reads), oldest first — SQLite's ``LAG`` is cheap where
-    its ``LEAD`` buffers —, a row's distance from the latest period counted in periods."""
+    Without ``LATERAL``, and with window functions and aggregates costing SQLite per row, the head reads only the
+    periods its numbers need (``_distances``: a few index ranges per indicator, bounded by month) and finds each
+    row by its distance from the latest period. That is right for a window without a missing period, the only
+    kind the caller keeps: there the row N periods back is the one at distance N, and a row has a value N periods
+    earlier where the window reaches that far (``n_rows``)."""
     d = SQLITE
     id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
-    lags = "".join(f", LAG(m.value, {y} * l.per_year) OVER s AS lag{y}" for y in plan.lag_years)
-    head, _head_rows, head_months = _head(plan, d, step_column="x.step")
+    ranges = ", ".join(f"({step}, {lo}, {hi})" for step, lo, hi in _distances(plan))
+    at = "MAX(x.value) FILTER (WHERE x.dist = {})"
+    lags = plan.lag_years
+    head = [
+        f"{d.any_true('x.preliminary', 'x.dist = 0')} AS preliminary",
+        f"{at.format(0)} AS value",
+        f"{at.format(1)} AS lag_value",
+        f"{at.format(1)} AS prev_value",
+        f"{at.format('x.per_year') if 1 in lags else 'NULL'} AS yoy_value",
+    ]
+    for n in plan.trend_ns:
+        head += [
+            f"SUM(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_s",
+            f"COUNT(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_c",
+        ]
+    for years, months, window in plan.unusual:
+        key = f"u{years}_{months}_{window}"
+        recent, lag = d.greatest("1", f"{months} / x.step"), f"{years} * x.per_year"
+        earlier = f"FILTER (WHERE x.dist >= {lag} AND x.dist < {lag} + {recent})"  # the values compared with
+        latest = f"FILTER (WHERE x.dist < {recent} AND x.dist + {lag} < x.n_rows)"  # those that have one
+        head += [
+            f"COUNT(*) {earlier} AS {key}_rn",
+            f"SUM(x.value) {latest} - SUM(x.value) {earlier} AS {key}_rs",
+            f"SUM(x.value) {earlier} AS {key}_rb",
+        ]
+    columns = ", ".join(f"hd.{line.rsplit(' AS ', 1)[1]}" for line in head)
     bits = [_rule_bits(rule, d) for rule in rules]
-    window_start = d.months_before("l.period", "l.lookback")
-    head_start = "date(l.period, 'start of month', '-' || l.head_months || ' months')"
-    distance = f"({d.month_index('l.period')} - {d.month_index('m.period')}) / l.step"
-    columns = ", ".join(f"hd.{alias}" for alias in (line.rsplit(" AS ", 1)[1] for line in head))
     return f"""
     WITH {candidates_cte(id_filter)},
     l AS MATERIALIZED (
         SELECT c.id AS indicator_id, c.step, 12 / c.step AS per_year, c.desired_direction, c.critical, c.target,
                c.target_kind, c.tolerance, c.measurement_type, {_latest("c")} AS period, %s AS as_of,
-               {_per_step(plan.lookback_months)} AS lookback, {_per_step(head_months)} AS head_months
+               {_per_step(plan.lookback_months)} AS lookback
         FROM cand c
     ),
-    x AS (
-        SELECT l.indicator_id, l.step, m.value, m.preliminary, {distance} AS dist,
-               LAG(m.value) OVER s AS prev {lags}
+    ct AS MATERIALIZED (
+        SELECT l.indicator_id AS count_of, {d.month_index("l.period")} AS lk, COUNT(*) AS n_rows,
+               MIN(m.period) AS first_period
         FROM l JOIN indicators_measurement m ON m.indicator_id = l.indicator_id AND m.period <= l.period
-             AND m.period >= MAX({window_start}, {head_start})
-        WINDOW s AS (PARTITION BY l.indicator_id ORDER BY m.period)
-    ),
-    hd AS (SELECT x.indicator_id AS head_of, {", ".join(head)} FROM x GROUP BY x.indicator_id),
-    ct AS (
-        SELECT l.indicator_id AS count_of, COUNT(*) AS n_rows, MIN(m.period) AS first_period
-        FROM l JOIN indicators_measurement m ON m.indicator_id = l.indicator_id AND m.period <= l.period
-             AND m.period >= {window_start}
+             AND m.period >= {d.months_before("l.period", "l.lookback")}
         GROUP BY l.indicator_id
     ),
+    r (step, lo, hi) AS (VALUES {ranges}),
+    b AS MATERIALIZED (
+        -- Each range as days: from the first of its earliest month, before the first of the month after it.
+        SELECT l.indicator_id, l.step, l.per_year, l.period, ct.n_rows, ct.lk, ct.first_period,
+               {_month_start("ct.lk - (r.hi - 1) * l.step")} AS from_day,
+               {_month_start("ct.lk - r.lo * l.step + 1")} AS before_day
+        FROM l JOIN ct ON ct.count_of = l.indicator_id JOIN r ON r.step = l.step
+    ),
+    x AS (
+        SELECT b.indicator_id, b.step, b.per_year, b.n_rows, m.value, m.preliminary,
+               (b.lk - {d.month_index("m.period")}) / b.step AS dist
+        FROM b JOIN indicators_measurement m ON m.indicator_id = b.indicator_id
+             AND m.period >= MAX(b.first_period, b.from_day) AND m.period < b.before_day AND m.period <= b.period
+    ),
+    hd AS (SELECT x.indicator_id AS head_of, {", ".join(head)} FROM x GROUP BY x.indicator_id),
     h AS (
-        SELECT l.*, {columns}, ct.n_rows, ct.first_period
-        FROM l JOIN hd ON hd.head_of = l.indicator_id JOIN ct ON ct.count_of = l.indicator_id
+        SELECT l.*, {columns},
+               CASE WHEN l.step = 12 THEN hd.value ELSE hd.value - hd.yoy_value END AS point,
+               ct.n_rows, ct.first_period
+        FROM l JOIN ct ON ct.count_of = l.indicator_id JOIN hd ON hd.head_of = l.indicator_id
     )
     SELECT h.indicator_id, h.period, h.first_period, h.n_rows, h.step,
            {_mask([evaluated for evaluated, _candidate in bits], d)} AS evaluated,

@@ -84,10 +84,13 @@ def varied(series):
         percentage = i % 10 == 7
         if percentage:
             values[-1] = 104.5
+        start = STARTS[frequency]
+        if i % 20 == 8:  # periods dated the last day of their month (31st, 28th, 30th…)
+            start = start.replace(day=31) if start.month in (1, 3, 5, 7, 8, 10, 12) else start
         indicator = series(
             values,
             frequency=frequency,
-            start=STARTS[frequency],
+            start=start,
             desired_direction=[Direction.UP, Direction.DOWN, Direction.NEUTRAL][i % 3],
             critical=i % 4 == 0,
             target=Decimal(rng.choice([0, 60, 100, 140])) if i % 2 else None,
