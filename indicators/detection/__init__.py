@@ -57,7 +57,7 @@ def evaluate(
     pair of every indicator, and ``indicators`` counts them all. Reads only; safe to repeat.
 
     ``reference``: every pair classified in Python from the general window query, on every database — slower, the
-    reference the database's own classification (PostgreSQL's fast path) is tested against."""
+    reference the databases' gates (``gated``) are tested against."""
     rules = active_rules()
     evaluation = Evaluation(kinds={rule.id: rule.kind for rule in rules.values()})
     if not rules:

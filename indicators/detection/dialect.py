@@ -192,12 +192,6 @@ class Dialect:
     def bigint(self, expression: str) -> str:
         return f"({expression})::bigint" if self.postgres else f"CAST({expression} AS INTEGER)"
 
-    def any_true(self, expression: str, where: str) -> str:
-        """1 when ``expression`` holds for a row matching ``where``, else 0."""
-        if self.postgres:
-            return f"CASE WHEN BOOL_OR({expression}) FILTER (WHERE {where}) THEN 1 ELSE 0 END"
-        return f"COALESCE(MAX({expression}) FILTER (WHERE {where}), 0)"
-
 
 POSTGRES = Dialect("postgresql")
 SQLITE = Dialect("sqlite")

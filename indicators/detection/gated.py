@@ -1,5 +1,7 @@
-"""PostgreSQL's window query that classifies as it goes: the database answers every (indicator, rule) that is a
-comparison and sends Python only the pairs that may breach.
+"""The databases' gates: each answers every (indicator, rule) that is a comparison and sends Python only the pairs
+that may breach. PostgreSQL's window query classifies as it goes (``gated_metrics_sql``, below); SQLite's gate
+(``gated_head_sql``, at the end) computes the same bits from the same head numbers in floats, leniently, and the
+caller reads the candidates' numbers exactly from the general query.
 
 The dense path (``query.dense_metrics_sql``) aggregated every row of every indicator's trailing window (84 rows
 of a monthly series) into some twenty sums, and Python classified every (indicator, rule). Most of that work
@@ -186,23 +188,19 @@ def _head_extent(plan: WindowPlan) -> tuple[dict[int, int], dict[int, int]]:
     return head_rows, head_months
 
 
-def _head(
-    plan: WindowPlan, d: Dialect = POSTGRES, step_column: str = "l.step"
-) -> tuple[list[str], dict[int, int], dict[int, int]]:
-    """The head's aggregates, and per months-per-period the rows it keeps and the months it reads back: as many
-    rows as the latest period's numbers read, as far back as their values N years earlier — never further back
-    than the dense path reads (a value beyond its window is none there either). ``step_column``: the months per
-    period of the row's indicator."""
+def _head(plan: WindowPlan) -> tuple[list[str], dict[int, int], dict[int, int]]:
+    """PostgreSQL's head: its aggregates, and per months-per-period the rows it keeps and the months it reads back
+    (``_head_extent``)."""
     lags = plan.lag_years
     head_rows, head_months = _head_extent(plan)
     yoy = "x.lag1" if 1 in lags else "NULL"
     head = [
-        f"{d.any_true('x.preliminary', 'x.dist = 0')} AS preliminary",
+        "CASE WHEN BOOL_OR(x.preliminary) FILTER (WHERE x.dist = 0) THEN 1 ELSE 0 END AS preliminary",
         "MAX(x.value) FILTER (WHERE x.dist = 0) AS value",
         "MAX(x.prev) FILTER (WHERE x.dist = 0) AS lag_value",
         "MAX(x.value) FILTER (WHERE x.dist = 1) AS prev_value",
         f"MAX({yoy}) FILTER (WHERE x.dist = 0) AS yoy_value",
-        f"MAX(CASE WHEN {step_column} = 12 THEN x.value ELSE x.value - {yoy} END) FILTER (WHERE x.dist = 0) AS point",
+        f"MAX(CASE WHEN l.step = 12 THEN x.value ELSE x.value - {yoy} END) FILTER (WHERE x.dist = 0) AS point",
     ]
     for n in plan.trend_ns:
         head += [
@@ -211,7 +209,7 @@ def _head(
         ]
     for years, months, window in plan.unusual:
         key = f"u{years}_{months}_{window}"
-        recent = f"FILTER (WHERE x.dist < {d.greatest('1', f'{months} / {step_column}')})"
+        recent = f"FILTER (WHERE x.dist < GREATEST(1, {months} / l.step))"
         head += [
             f"COUNT(x.value - x.lag{years}) {recent} AS {key}_rn",
             f"SUM(x.value - x.lag{years}) {recent} AS {key}_rs",
@@ -398,7 +396,7 @@ def gated_head_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | 
     at = "MAX(x.value) FILTER (WHERE x.dist = {})"
     lags = plan.lag_years
     head = [
-        f"{d.any_true('x.preliminary', 'x.dist = 0')} AS preliminary",
+        "COALESCE(MAX(x.preliminary) FILTER (WHERE x.dist = 0), 0) AS preliminary",
         f"{at.format(0)} AS value",
         f"{at.format(1)} AS lag_value",
         f"{at.format(1)} AS prev_value",

@@ -1,8 +1,9 @@
-"""PostgreSQL classifies in the database (``gated_metrics_sql``) and hands Python only the pairs that may breach:
-the outcome — every breach with all its numbers, every pair evaluated, the indicators checked — is exactly that of
-the reference, the general window query with Python classifying every pair, for every rule kind at once, on
-series of every frequency with gaps, preliminary values, zero and negative values, tolerances and critical
-indicators, at dates before, at and long after their latest periods."""
+"""The database gates (PostgreSQL's ``gated_metrics_sql``, SQLite's ``gated_head_sql``) and hands Python only the
+pairs that may breach: on either database the outcome — every breach with all its numbers, every pair
+evaluated, the indicators checked — is exactly that of the reference, the general window query with Python
+classifying every pair, for every rule kind at once, on series of every frequency with gaps, periods dated the
+last day of a month, preliminary values, zero and negative values, tolerances and critical indicators, at dates
+before, at and long after their latest periods."""
 
 import dataclasses
 import datetime as dt
@@ -157,3 +158,27 @@ def test_reporting_gaps_agree_day_by_day(series, every_kind):
         assert {(i, r) for i, r in evaluated if i in watched} | breaching <= dated.evaluated, as_of
         assert dated.evaluated <= {(i, r) for i, r in evaluated if i in watched or i in {b[0] for b in breaching}}
         assert dated.indicators == len({i for i, _r in evaluated}), as_of
+
+
+def test_a_change_of_exactly_the_threshold_breaches_on_either_database(series):
+    """0.3 and 0.27 are no binary floats: SQLite's gate compares floats, leniently, so a value exactly 10 % worse
+    than its target or its year-earlier value still reaches Python and breaches at 10 %, as the reference says."""
+    ThresholdRule.objects.update(active=False)
+    for kind in (RuleKind.TARGET, RuleKind.YEAR_OVER_YEAR):
+        RuleFactory(kind=kind, yellow=Decimal(10), red=Decimal(20))
+    pairs = [("0.3", "0.27"), ("1.1", "0.99"), ("0.07", "0.063"), ("333.33", "299.997"), ("123456.789", "111111.1101")]
+    for base, value in pairs:
+        for direction, worse in ((Direction.UP, value), (Direction.DOWN, str(Decimal(base) * 2 - Decimal(value)))):
+            series(
+                [base, *["1"] * 11, worse],
+                frequency=Frequency.MONTHLY,
+                start=dt.date(2022, 1, 1),
+                desired_direction=direction,
+                target=Decimal(base),
+                target_kind=TargetKind.NUMERIC,
+            )
+    as_of = dt.date(2023, 1, 31)
+    fast, reference = _outcome(as_of, reference=False), _outcome(as_of, reference=True)
+    assert fast == reference
+    assert len(fast[0]) == 2 * 2 * len(pairs)  # each indicator breaches both rules
+    assert {b[-2] for b in fast[0]} == {"yellow"}  # severity (then preliminary): at the yellow threshold
