@@ -345,7 +345,8 @@ def _evaluate_dated(
                 evaluation.indicators = step
                 continue
             outcomes = [(rule, stale_breach(rule, indicator_id, step, as_date(latest), as_of)) for rule in dated]
-            if indicator_id in watched or any(breach is not None for _rule, breach in outcomes):  # (SQLite: all)
+            # SQLite sends every row: the same pairs are kept on both databases.
+            if indicator_id in watched or any(breach is not None for _rule, breach in outcomes):
                 for rule, breach in outcomes:
                     _record(evaluation, rule, indicator_id, breach)
         return evaluation
