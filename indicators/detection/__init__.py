@@ -187,11 +187,23 @@ class _Masks:
         return [rule for rule, bit in with_bits if candidates & bit] if candidates else []
 
 
+def _gated_rules(
+    shard: _Shard, gapped: list[int], indicator_id: int, latest: dt.date, first: dt.date, step: int, n_rows: int
+) -> list[Rule]:
+    """The rules wanted of an indicator whose gate row came back; none when its window misses a period (it joins
+    ``gapped``, for the general query)."""
+    if not complete(latest, first, step, n_rows):
+        gapped.append(indicator_id)
+        return []
+    shard.seen.add(indicator_id)
+    return shard.wanted.get(indicator_id, [])
+
+
 def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> list[int]:
     """PostgreSQL's fast path with the classification in the database (``gated_metrics_sql``): Python classifies
     only the pairs that may breach, and takes the others' "evaluated" from the row's mask. Right for every window
     without a missing period; returns the ids of the others, to be read again by the general query."""
-    evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
+    evaluation, as_of = shard.evaluation, shard.as_of
     _tune_window_query()
     masks = _Masks(shard.rules)
     columns = [*metric_columns(plan), "n_rows", "first_period", "evaluated", "candidates"]
@@ -204,11 +216,7 @@ def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> l
     gapped: list[int] = []
     for raw in stream(gated_metrics_sql(plan, masks.order, ids=ids), params):
         indicator_id, latest = raw[i_id], as_date(raw[i_period])
-        if not complete(latest, as_date(raw[i_first]), raw[i_step], raw[i_rows]):  # the general query's
-            gapped.append(indicator_id)
-            continue
-        seen.add(indicator_id)
-        its = wanted.get(indicator_id)
+        its = _gated_rules(shard, gapped, indicator_id, latest, as_date(raw[i_first]), raw[i_step], raw[i_rows])
         if not its:
             continue
         candidates = masks.split(evaluation, indicator_id, its, raw[i_evaluated], raw[i_candidates])
@@ -224,7 +232,7 @@ def _classify_gated_sqlite(shard: _Shard, plan: WindowPlan, ids: list[int] | Non
     """SQLite's fast path: its gate (``gated_head_sql``, floats, lenient) marks the pairs evaluated without a
     breach; the general query reads the numbers of the indicators with a pair that may breach, exactly, and Python
     classifies those pairs. Right for every window without a missing period; returns the ids of the others."""
-    evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
+    evaluation, as_of = shard.evaluation, shard.as_of
     masks = _Masks(shard.rules)
     params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of, as_of]
     gapped: list[int] = []
@@ -233,11 +241,7 @@ def _classify_gated_sqlite(shard: _Shard, plan: WindowPlan, ids: list[int] | Non
         gated_head_sql(plan, masks.order, ids=ids), params
     ):
         latest = as_date(period)
-        if not complete(latest, as_date(first), step, n_rows):
-            gapped.append(indicator_id)
-            continue
-        seen.add(indicator_id)
-        its = wanted.get(indicator_id)
+        its = _gated_rules(shard, gapped, indicator_id, latest, as_date(first), step, n_rows)
         if not its:
             continue
         for rule in masks.split(evaluation, indicator_id, its, evaluated, candidates):

@@ -188,6 +188,19 @@ def _head_extent(plan: WindowPlan) -> tuple[dict[int, int], dict[int, int]]:
     return head_rows, head_months
 
 
+def _trend_sums(plan: WindowPlan) -> list[str]:
+    """Both heads': each trend average's sum and count of the latest n + 1 rows (``x.dist``: the row's distance
+    from the latest period)."""
+    return [
+        sum_or_count
+        for n in plan.trend_ns
+        for sum_or_count in (
+            f"SUM(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_s",
+            f"COUNT(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_c",
+        )
+    ]
+
+
 def _head(plan: WindowPlan) -> tuple[list[str], dict[int, int], dict[int, int]]:
     """PostgreSQL's head: its aggregates, and per months-per-period the rows it keeps and the months it reads back
     (``_head_extent``)."""
@@ -202,11 +215,7 @@ def _head(plan: WindowPlan) -> tuple[list[str], dict[int, int], dict[int, int]]:
         f"MAX({yoy}) FILTER (WHERE x.dist = 0) AS yoy_value",
         f"MAX(CASE WHEN l.step = 12 THEN x.value ELSE x.value - {yoy} END) FILTER (WHERE x.dist = 0) AS point",
     ]
-    for n in plan.trend_ns:
-        head += [
-            f"SUM(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_s",
-            f"COUNT(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_c",
-        ]
+    head += _trend_sums(plan)
     for years, months, window in plan.unusual:
         key = f"u{years}_{months}_{window}"
         recent = f"FILTER (WHERE x.dist < GREATEST(1, {months} / l.step))"
@@ -402,11 +411,7 @@ def gated_head_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | 
         f"{at.format(1)} AS prev_value",
         f"{at.format('x.per_year') if 1 in lags else 'NULL'} AS yoy_value",
     ]
-    for n in plan.trend_ns:
-        head += [
-            f"SUM(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_s",
-            f"COUNT(x.value) FILTER (WHERE x.dist <= {n}) AS ta{n}_c",
-        ]
+    head += _trend_sums(plan)
     for years, months, window in plan.unusual:
         key = f"u{years}_{months}_{window}"
         recent, lag = d.greatest("1", f"{months} / x.step"), f"{years} * x.per_year"
