@@ -8,7 +8,7 @@ shift in some; 1 in 4 critical, a quarter with numeric targets), with the seeded
 
 - full_s        full check end to end (cases, signals and events written), one process
                 (``manage.py run_checks --full``), as the run's ledger records it: started → finished
-                (every ``*_s`` of a run is; ``*_process_s`` is the child's wall clock, the ~0.4 s of
+                (every ``*_s`` of a run is; ``*_process_s`` is the child's wall clock, the ~0.5 s of
                 starting Python and Django included, which the nightly run in a running worker does not pay)
 - floor_s       one hand-written SQL statement computing the same breaches into a scratch table (issue 17's
                 floor; previous_floor_s: the statement it replaced, for the record)
