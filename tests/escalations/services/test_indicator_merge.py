@@ -206,6 +206,10 @@ def test_the_api_merges_for_an_ops_lead_only(pair, lead, liaison, client):
     assert response.status_code == 200 and response.json()["external_id"] == "8872"
     assert Indicator.objects.get(pk=merged.pk).merged_into_id == survivor.pk
     assert Event.objects.filter(verb="indicator.merged").count() == 1
+    # The merged indicator says where it went; the survivor went nowhere.
+    shown = client.get(f"/api/v1/indicators/{merged.pk}/").json()
+    assert (shown["merged_into"], shown["active"]) == (survivor.pk, False)
+    assert client.get(f"/api/v1/indicators/{survivor.pk}/").json()["merged_into"] is None
     again = client.post(url, {"merged": merged.pk}, content_type="application/json")
     assert again.status_code == 409
 
