@@ -107,7 +107,7 @@ class IndicatorSerializer(ModelSerializer):
     )
     case_status = CharField(read_only=True, allow_null=True, help_text="Its triage status.")
     case_dismiss_reason = CharField(read_only=True, allow_null=True, help_text="Why it was dismissed.")
-    merged_into = serializers.PrimaryKeyRelatedField(
+    merged_into: serializers.PrimaryKeyRelatedField[Indicator] = serializers.PrimaryKeyRelatedField(
         read_only=True,
         allow_null=True,
         help_text="The indicator this one was merged into (its values and cases are there); null if not merged.",
