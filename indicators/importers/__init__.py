@@ -49,6 +49,7 @@ def open_source(content: bytes | BinaryIO, *, max_bytes: int, also: Callable[[by
         raise FileRejected("the file is UTF-16 text; save it as CSV UTF-8 and import it again")
     stream.seek(0)
     utf8 = _Utf8Check()
+    after_cr = False  # the last chunk ended with "\r": a "\n" starting this one ends no new line
     while chunk := stream.read(_CHUNK):
         if size + len(chunk) > max_bytes:
             raise FileRejected(
@@ -56,20 +57,33 @@ def open_source(content: bytes | BinaryIO, *, max_bytes: int, also: Callable[[by
             )
         nul = chunk.find(b"\x00")
         if nul >= 0:
-            line = lines + chunk.count(b"\n", 0, nul) + 1
+            line = lines + _breaks(chunk[:nul], after_cr) + 1
             raise FileRejected(f"the file holds binary data (a NUL byte on line {line}), not CSV or JSON text", line)
         utf8.feed(chunk)
         if also is not None:
             also(chunk)
         digest.update(chunk)
         size += len(chunk)
-        lines += chunk.count(b"\n")
+        lines += _breaks(chunk, after_cr)
+        after_cr = chunk.endswith(b"\r")
         blank = blank and not chunk.strip()
     utf8.feed(b"", final=True)
     if blank:
         raise FileRejected("the file is empty")
     stream.seek(0)
     return Source(stream=stream, sha256=digest.hexdigest(), size=size, lines=lines)
+
+
+def _breaks(data: bytes, after_cr: bool) -> int:
+    """The line breaks in ``data`` as the csv module counts them: "\r\n", "\n", or a lone "\r" (Excel's "CSV
+    (Macintosh)"). ``after_cr``: the bytes before ``data`` ended with "\r", so a "\n" it starts with ends no line."""
+    count = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return count - 1 if after_cr and data.startswith(b"\n") else count
+
+
+def _after_last_break(data: bytes) -> int:
+    """Where the last line of ``data`` starts (0: no break in it)."""
+    return max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
 
 
 class _Utf8Check:
@@ -81,6 +95,7 @@ class _Utf8Check:
         self.pending = b""  # the first bytes of a character cut in two by the end of the last chunk
         self.line = 1  # where the pending bytes start: line, and characters before them on it
         self.character = 0
+        self.after_cr = False  # the bytes before the pending ones ended with "\r"
         self.first = True
 
     def feed(self, chunk: bytes, *, final: bool = False) -> None:
@@ -93,20 +108,22 @@ class _Utf8Check:
             text, used = codecs.utf_8_decode(data, "strict", final)
         except UnicodeDecodeError as error:
             raise self._rejected(data, error.start) from None
-        self.pending = data[used:]
-        newline = text.rfind("\n")
-        if newline < 0:
+        self.pending, decoded = data[used:], data[:used]
+        start = _after_last_break(decoded)  # "\r" and "\n" are one byte each, in no other UTF-8 character
+        if start == 0:
             self.character += len(text)
         else:
-            self.line += text.count("\n")
-            self.character = len(text) - newline - 1
+            self.line += _breaks(decoded, self.after_cr)
+            self.character = len(decoded[start:].decode())
+        if decoded:
+            self.after_cr = decoded.endswith(b"\r")
 
     def _rejected(self, data: bytes, start: int) -> FileRejected:
         """The refusal of the byte at ``data[start]``; the bytes before it are valid UTF-8."""
         before = data[:start]
-        newline = before.rfind(b"\n")
-        line = self.line + before.count(b"\n")
-        character = (0 if newline >= 0 else self.character) + len(before[newline + 1 :].decode()) + 1
+        line_start = _after_last_break(before)
+        line = self.line + _breaks(before, self.after_cr)
+        character = (self.character if line_start == 0 else 0) + len(before[line_start:].decode()) + 1
         return FileRejected(
             f"line {line}: the file is not UTF-8 text: byte 0x{data[start]:02X} at character {character} (probably "
             "Latin-1 or Windows-1252); save it as CSV UTF-8 and import it again",

@@ -119,3 +119,49 @@ def test_the_api_refuses_a_large_upload_at_once_with_the_line(client_for, lead, 
     (error,) = response.json()["errors"]
     assert error["line"] == 701 and "not UTF-8" in error["message"] and "character 2" in error["message"]
     assert not ImportUpload.objects.exists() and not ImportBatch.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "ending", [b"\r", b"\r\n"], ids=["lone carriage returns (Excel's CSV (Macintosh))", "carriage return, line feed"]
+)
+def test_lines_ended_by_carriage_returns_count_as_the_csv_reader_counts_them(ending):
+    # 30 rows of about 50 kB: the byte, on line 26, is past the first chunk the importer reads.
+    lines = [line.replace(b"\n", ending) for line in wide_file(30, pad=50_000)]
+    lines[25] = lines[25].replace(b'"x', b'"caf\xe9 x')
+
+    problem = refusal(b"".join(lines))
+
+    assert problem.line == 26 and "at character 42" in problem.message
+
+
+def test_a_line_break_cut_by_the_read_chunk_counts_once():
+    # A "\r\n" whose "\r" is the first chunk's last byte and whose "\n" is the next chunk's first.
+    first = HEADER.replace(b"\n", b"\r\n")
+    filler = b'DSNY,1a,FALSE,Indicator 1,1,2,Up,Up,"%s"\r\n'
+    pad = READ_CHUNK - len(first) - len(filler % b"") + 1  # the filler row's "\r" lands on the chunk's last byte
+    content = first + filler % (b"x" * pad) + b'DSNY,1a,FALSE,Indicator 2,1,2,Up,Up,"caf\xe9"\r\n'
+    assert content[READ_CHUNK - 1 : READ_CHUNK + 1] == b"\r\n"
+
+    problem = refusal(content)
+
+    assert problem.line == 3 and "at character 41" in problem.message
+
+
+def test_a_nul_byte_is_on_its_line_in_a_file_of_lone_carriage_returns():
+    lines = [line.replace(b"\n", b"\r") for line in wide_file(10)]
+    lines[6] = lines[6].replace(b"Indicator", b"Indi\x00cator")
+
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(file_name="mac.csv", content=b"".join(lines))
+
+    (problem,) = rejected.value.errors
+    assert problem.line == 7 and "binary data" in problem.message
+
+
+def test_a_file_of_lone_carriage_returns_imports_as_the_same_file_with_line_feeds():
+    content = FY16_SAMPLE.read_bytes()
+    expected = import_file(file_name="fy16.csv", content=content, dry_run=True)
+
+    outcome = import_file(file_name="mac.csv", content=content.replace(b"\n", b"\r"))
+
+    assert (outcome.rows, outcome.counts) == (expected.rows, expected.counts) and outcome.rows > 0
