@@ -43,6 +43,39 @@ def test_a_liaison_previews_then_sets_the_tolerance_on_the_indicator_page(sessio
 
 
 @pytest.mark.parametrize("width", [390, 1366])
+def test_every_rule_and_all_it_says_is_in_view_on_the_rules_page(session, demo, width):
+    """On a laptop the rules are a table; on a phone each is a card with every field labelled (the table's eleven
+    columns scrolled sideways in their box and made an unusual-change rule's row about 280 px tall)."""
+    rule = ThresholdRule.objects.filter(kind="unusual_change").first()
+    visitor = session()
+    visitor.page.set_viewport_size({"width": width, "height": 900})
+    visitor.sign_in("lead")
+    visitor.go("/ops/rules/")
+    page = visitor.page
+    assert page.evaluate(NO_HORIZONTAL_SCROLL), f"the rules page scrolls sideways at {width} px"
+    rows = page.locator("table.rules tbody tr[data-rule]")
+    assert rows.count() == ThresholdRule.objects.count()
+    card = page.locator(f"tr[data-rule='{rule.pk}']")
+    viewport = page.viewport_size["width"]
+    for part in ("td.rule-name", "td[data-label='Parameters:']", "td[data-label='Scope:']", "td.rule-edit a"):
+        box = card.locator(part).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport + 1, part  # within the screen, not a box's scroll
+    assert "Window 36 periods" in card.locator("td[data-label='Parameters:']").inner_text()
+    if width == 390:
+        assert not page.is_visible("table.rules thead")
+        assert (
+            page.locator(f"tr[data-rule='{rule.pk}'] td[data-label='Kind:']").evaluate(
+                "td => getComputedStyle(td, '::before').content"
+            )
+            == '"Kind: "'
+        )
+        heights = rows.evaluate_all("rows => rows.map(r => r.getBoundingClientRect().height)")
+        assert max(heights) < 240, heights  # the unusual-change rules, with five parameters: about 205 px
+    else:
+        assert page.is_visible("table.rules thead")
+
+
+@pytest.mark.parametrize("width", [390, 1366])
 def test_the_rule_form_shows_the_field_the_scope_needs(session, demo, width):
     rule = ThresholdRule.objects.filter(kind="unusual_change", scope="all").first()
     visitor = session()
