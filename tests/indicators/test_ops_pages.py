@@ -77,8 +77,8 @@ def test_the_rules_page_and_the_indicator_page_show_which_rules_apply(client, le
     )
     client.force_login(lead)
     page = client.get(reverse("rule_list"), {"indicator": "940"}).content.decode()
-    applying = [rule for rule in ThresholdRule.objects.filter(active=True) if f"<td>{rule.name}</td>" in page]
-    rows = {rule.pk: page.split(f"<td>{rule.name}</td>")[1].split("</tr>")[0] for rule in applying}
+    listed = [rule for rule in ThresholdRule.objects.filter(active=True) if f'data-rule="{rule.pk}"' in page]
+    rows = {rule.pk: page.split(f'data-rule="{rule.pk}"')[1].split("</tr>")[0] for rule in listed}
     marked = {pk for pk, row in rows.items() if "Applies</strong>" in row}
     city_wide = ThresholdRule.objects.filter(active=True, kind=RuleKind.UNUSUAL_CHANGE, scope="all")
     assert own.pk in marked and not marked & set(city_wide.values_list("pk", flat=True))  # replaced for DSNY
