@@ -225,16 +225,21 @@ def listed(names: list[str], limit: int = 20) -> str:
 
 def direction_from_targets(record: IndicatorRecord, column: str, targets: list[str]) -> None:
     """For a file without a direction column (``column``, as the format names it): the record's direction is
-    that of the first ``Up`` or ``Down`` among its targets' cells (latest year first), else Neutral, with a
-    warning should the import create the indicator. (An indicator that exists keeps its own direction: the
-    format lists ``desired_direction`` as unstated.)"""
-    for raw in targets:
-        direction = raw.strip().lower()
-        if direction in (Direction.UP, Direction.DOWN):
-            record.desired_direction = direction
-            return
-    record.desired_direction = Direction.NEUTRAL
+    that of the first ``Up`` or ``Down`` among its targets' cells (latest year first), else Neutral — with a
+    warning should the import create the indicator, as when its targets disagree. (An indicator that exists keeps
+    its own direction: the format lists ``desired_direction`` as unstated.)"""
     agency = f" of {record.agency_name}" if record.agency_name else ""
+    stated = [d for d in (raw.strip().lower() for raw in targets) if d in (Direction.UP, Direction.DOWN)]
+    if stated:
+        record.desired_direction = latest = stated[0]
+        if any(direction != latest for direction in stated):
+            record.warning_if_new = (
+                f'"{record.name}"{agency} gets the desired direction {latest.title()} from its latest target, but an '
+                f"earlier target of the file says {'Down' if latest == Direction.UP else 'Up'}. Check its direction "
+                f"on the indicator's admin page (Indicators, {record.external_id})."
+            )
+        return
+    record.desired_direction = Direction.NEUTRAL
     record.warning_if_new = (
         f'"{record.name}"{agency} gets the desired direction Neutral: the file has no {column} column and no '
         f"Up or Down target for it. Set its direction on the indicator's admin page (Indicators, "

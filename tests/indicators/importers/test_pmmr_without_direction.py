@@ -162,3 +162,26 @@ def test_only_agency_indicator_and_values_are_required():
     assert (tons.desired_direction, tons.critical, tons.goal, tons.target_kind) == ("neutral", False, "", "none")
     assert [w.line for w in outcome.warnings] == [2]
     assert ImportBatch.objects.count() == 1
+
+
+def test_targets_that_disagree_give_the_latest_direction_with_a_warning():
+    content = (
+        f"{HEADER}\n"
+        "DSNY,1a,FALSE,Tons collected,1,2,3,Down,Up,1,2\n"  # the latest target (FY18) says Up
+        "DSNY,1a,FALSE,Tons recycled,1,2,3,Up,Up,1,2\n"
+    ).encode()
+
+    outcome = import_file(file_name="disagree.csv", content=content)
+
+    assert directions() == {
+        "MMR-DSNY-tons-collected": "up",
+        "MMR-DSNY-tons-collected-4M": "up",
+        "MMR-DSNY-tons-recycled": "up",
+        "MMR-DSNY-tons-recycled-4M": "up",
+    }
+    (warning,) = [w for w in outcome.warnings if "desired direction" in w.message]
+    assert warning.line == 2
+    assert "gets the desired direction Up from its latest target, but an earlier target" in warning.message
+    assert "says Down" in warning.message
+    # Imported again, the indicator exists and keeps its direction: nothing to warn about.
+    assert not import_file(file_name="disagree-again.csv", content=content + b"\n").warnings
