@@ -455,9 +455,7 @@ def gated_head_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | 
     ),
     hd AS (SELECT x.indicator_id AS head_of, {", ".join(head)} FROM x GROUP BY x.indicator_id),
     h AS (
-        SELECT l.*, {columns},
-               CASE WHEN l.step = 12 THEN hd.value ELSE hd.value - hd.yoy_value END AS point,
-               ct.n_rows, ct.first_period
+        SELECT l.*, {columns}, ct.n_rows, ct.first_period
         FROM l JOIN ct ON ct.count_of = l.indicator_id JOIN hd ON hd.head_of = l.indicator_id
     )
     SELECT h.indicator_id, h.period, h.first_period, h.n_rows, h.step,
