@@ -37,12 +37,13 @@ def browser():
 
 
 class Session:
-    """One browser context on the live server, recording every request that leaves it."""
+    """One browser context on the live server, ``width`` px wide (900 high), recording every request that leaves
+    it."""
 
-    def __init__(self, browser, base_url: str, *, bypass_csp: bool = False):
+    def __init__(self, browser, base_url: str, *, bypass_csp: bool = False, width: int = 1280):
         self.base_url = base_url
         self.context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, accept_downloads=True, bypass_csp=bypass_csp
+            viewport={"width": width, "height": 900}, accept_downloads=True, bypass_csp=bypass_csp
         )
         self.context.set_default_timeout(15_000)
         self.external: list[str] = []

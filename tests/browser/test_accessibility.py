@@ -45,8 +45,7 @@ def scroll_width(visitor) -> int:
 
 @pytest.mark.parametrize("width", [390, 1366])
 def test_every_page_is_accessible_and_loads_nothing_from_outside(session, demo, width):
-    visitor = session(bypass_csp=True)  # to inject axe-core; the journey test runs under the CSP
-    visitor.page.set_viewport_size({"width": width, "height": 900})
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core; the journey test runs under the CSP
     visitor.go("/accounts/login/")
     problems = {"/accounts/login/": visitor.axe_violations()}
     wide = {"/accounts/login/": scroll_width(visitor)}

@@ -19,9 +19,8 @@ def scrolls_sideways(page) -> bool:
 
 @pytest.mark.parametrize("width", [PHONE, LAPTOP])
 def test_the_briefing_opens_with_its_summary_and_prints_to_pdf(session, demo, width):
-    visitor = session(bypass_csp=True)  # to inject axe-core
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("deputy")
     code = demo["escalated"].indicator.agency.portfolio.code
     visitor.go(f"/briefings/{code}/")
@@ -52,9 +51,8 @@ def test_an_escalation_without_a_portfolio_goes_to_the_ops_leads_who_are_told(se
     Agency.objects.filter(pk=flag.indicator.agency_id).update(portfolio=None)  # as an agency not yet placed
     agency, name = flag.indicator.agency.name, flag.indicator.name
 
-    liaison = session()
+    liaison = session(width=width)
     page = liaison.page
-    page.set_viewport_size({"width": width, "height": 900})
     liaison.sign_in("liaison")
     liaison.go(f"/flags/{flag.pk}/")
     page.locator("form.action-review button").click()
@@ -70,9 +68,8 @@ def test_an_escalation_without_a_portfolio_goes_to_the_ops_leads_who_are_told(se
     assert Flag.objects.get(pk=flag.pk).status == "escalated"
     liaison.sign_out()
 
-    lead = session(bypass_csp=True)  # to inject axe-core
+    lead = session(bypass_csp=True, width=width)  # to inject axe-core
     page = lead.page
-    page.set_viewport_size({"width": width, "height": 900})
     lead.sign_in("lead")
     assert page.locator("[data-testid=unread]").inner_text() != "0 unread notifications"
     page.click("[data-testid=unread]")

@@ -21,10 +21,9 @@ def overflow(session, path: str, width: int) -> tuple[int, int]:
 
 @pytest.mark.parametrize("width", [PHONE, LAPTOP])
 def test_the_dashboard_opens_on_a_short_summary_worst_first_and_drills_down(session, demo, width):
-    visitor = session()
+    visitor = session(width=width)
     visitor.sign_in("deputy")
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.go("/")
     height = page.evaluate("document.documentElement.scrollHeight")
     if width == LAPTOP:
@@ -61,8 +60,7 @@ def test_the_dashboard_opens_on_a_short_summary_worst_first_and_drills_down(sess
 @pytest.mark.parametrize("width", [PHONE, LAPTOP])
 def test_the_header_search_answers_as_one_types_and_works_as_a_form(session, demo, width):
     indicator = Indicator.objects.get(external_id="2900")  # "Pothole work orders", DOT
-    visitor = session()
-    visitor.page.set_viewport_size({"width": width, "height": 900})
+    visitor = session(width=width)
     visitor.sign_in("liaison")
     page = visitor.page
     visitor.go("/flags/")

@@ -9,9 +9,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.mark.parametrize("width", [390, 1366])
 def test_the_report_leads_with_totals_and_prints_cleanly(session, demo, width):
-    visitor = session(bypass_csp=True)  # to inject axe-core
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("lead")
     visitor.go("/reports/operations/?start=2000-01-01")
 

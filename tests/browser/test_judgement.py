@@ -16,8 +16,7 @@ NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= window.innerWidt
 @pytest.mark.parametrize("width", [390, 1366])
 def test_a_liaison_previews_then_sets_the_tolerance_on_the_indicator_page(session, demo, width):
     indicator = demo["reviewed"].indicator
-    visitor = session(bypass_csp=True)  # to inject axe-core
-    visitor.page.set_viewport_size({"width": width, "height": 900})
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     visitor.sign_in("liaison")
     visitor.go(f"/indicators/{indicator.pk}/")
     page = visitor.page
@@ -47,8 +46,7 @@ def test_every_rule_and_all_it_says_is_in_view_on_the_rules_page(session, demo, 
     """On a laptop the rules are a table; on a phone each is a card with every field labelled (the table's eleven
     columns scrolled sideways in their box and made an unusual-change rule's row about 280 px tall)."""
     rule = ThresholdRule.objects.filter(kind="unusual_change").first()
-    visitor = session()
-    visitor.page.set_viewport_size({"width": width, "height": 900})
+    visitor = session(width=width)
     visitor.sign_in("lead")
     visitor.go("/ops/rules/")
     page = visitor.page
@@ -78,8 +76,7 @@ def test_every_rule_and_all_it_says_is_in_view_on_the_rules_page(session, demo, 
 @pytest.mark.parametrize("width", [390, 1366])
 def test_the_rule_form_shows_the_field_the_scope_needs(session, demo, width):
     rule = ThresholdRule.objects.filter(kind="unusual_change", scope="all").first()
-    visitor = session()
-    visitor.page.set_viewport_size({"width": width, "height": 900})
+    visitor = session(width=width)
     visitor.sign_in("lead")
     visitor.go(f"/ops/rules/{rule.pk}/edit/")
     page = visitor.page
@@ -111,9 +108,8 @@ def test_a_case_raised_by_hand_records_the_period_and_value_it_is_about(session,
     indicator = demo["dismissed"].indicator  # its case is closed: a new one may be raised
     measured = list(Measurement.objects.filter(indicator=indicator).order_by("period"))
     earlier = measured[-2]
-    visitor = session(bypass_csp=True)  # to inject axe-core
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("liaison")
     visitor.go(f"/indicators/{indicator.pk}/")
     page.click("#raise-heading")

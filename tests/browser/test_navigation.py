@@ -13,9 +13,8 @@ ROLES = ("admin", "lead", "liaison", "deputy", "pm", "auditor")
 def test_every_navigation_link_opens_for_its_reader(session, demo, width):
     refused = {}
     for username in ROLES:
-        visitor = session()
+        visitor = session(width=width)
         page = visitor.page
-        page.set_viewport_size({"width": width, "height": 900})
         visitor.sign_in(username)
         links = page.locator("nav[aria-label=Main] .nav-links a").evaluate_all(
             "links => links.map(a => a.getAttribute('href'))"

@@ -38,9 +38,8 @@ def test_notifications_are_paged_grouped_by_case_and_marked_read(session, demo, 
     )
     cases = len({event.flag_id for event in detected})
 
-    visitor = session(bypass_csp=True)  # to inject axe-core
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("liaison")
     visitor.go("/notifications/")
     rows = page.locator("table.notifications tbody tr")

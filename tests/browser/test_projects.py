@@ -23,9 +23,8 @@ def scrolls_sideways(page) -> bool:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_owner_is_told_and_milestones_are_added_edited_and_counted(session, demo, width):
-    visitor = session(bypass_csp=True)  # to inject axe-core
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("pm")
     project = Project.objects.get()
     # Given the project when the case was converted (the demo's story): told it is theirs, with a link.
@@ -77,9 +76,8 @@ def test_the_trend_chart_marks_the_project_s_start_and_says_whether_it_recovered
     lead = flag.lead_signal
     reference = lead.baseline if lead is not None and lead.baseline is not None else before.value
 
-    visitor = session(bypass_csp=True)  # to inject axe-core
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("pm")
     visitor.go(f"/projects/{project.pk}/")
     chart = page.locator("svg.series-chart").first
@@ -121,9 +119,8 @@ def test_the_trend_chart_marks_the_project_s_start_and_says_whether_it_recovered
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_a_project_s_agencies_are_picked_from_a_list_filtered_as_one_types(session, demo, width):
-    visitor = session(bypass_csp=True)  # to inject axe-core
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("pm")
     visitor.go("/projects/new/")
     page.fill("[name=title]", "Faster street repairs")

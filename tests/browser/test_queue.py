@@ -22,8 +22,7 @@ def scrolls_sideways(page) -> bool:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_queue_shows_what_is_due(session, demo, width):
-    liaison = session(bypass_csp=True)  # to inject axe-core (the site's CSP rightly refuses it)
-    liaison.page.set_viewport_size({"width": width, "height": 900})
+    liaison = session(bypass_csp=True, width=width)  # to inject axe-core (the site's CSP rightly refuses it)
     liaison.sign_in("liaison")
     page = liaison.page
     user = demo["reviewed"].indicator.agency.liaisons.get(username="liaison")
@@ -84,8 +83,7 @@ def test_the_queue_shows_what_is_due(session, demo, width):
 def test_on_a_phone_the_queue_is_a_list_of_cards_still_selectable(session, demo):
     """At 390 px each case is a card (the ten-column table made each row about 280 px tall and the lead's page
     of 50 cases 14,700 px); its checkbox, the page's "select all" and the bulk actions still work."""
-    lead = session()
-    lead.page.set_viewport_size({"width": PHONE, "height": 900})
+    lead = session(width=PHONE)
     lead.sign_in("lead")
     page = lead.page
     lead.go("/flags/")

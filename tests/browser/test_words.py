@@ -27,9 +27,8 @@ def test_events_read_as_sentences_labelled_with_their_case(session, demo, width)
     again = services.flag_raise(
         indicator=dismissed.indicator, actor=liaison, severity="yellow", summary="The slip is back after the snow."
     )
-    visitor = session(bypass_csp=True)  # to inject axe-core
+    visitor = session(bypass_csp=True, width=width)  # to inject axe-core
     page = visitor.page
-    page.set_viewport_size({"width": width, "height": 900})
     visitor.sign_in("lead")
 
     visitor.go(f"/flags/{dismissed.pk}/")
