@@ -157,7 +157,8 @@ class Indicator(models.Model):
 class Measurement(models.Model):
     """One value of an indicator for one period (the period's start date)."""
 
-    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="measurements")
+    # No index of its own: measurement_one_per_period's begins with it.
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="measurements", db_index=False)
     period = models.DateField()
     value = models.DecimalField(max_digits=20, decimal_places=6)
     preliminary = models.BooleanField(default=False)
@@ -167,6 +168,8 @@ class Measurement(models.Model):
     class Meta:
         ordering = ["indicator", "period"]
         constraints = [
+            # On PostgreSQL its index also holds value and preliminary (migration 0014): the checks read an
+            # indicator's window from the index alone.
             models.UniqueConstraint(fields=["indicator", "period"], name="measurement_one_per_period"),
         ]
 
