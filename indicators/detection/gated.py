@@ -41,6 +41,9 @@ from .rules import STEP_MONTHS, Rule, WindowPlan
 # Masks are bigints: a rule per bit. More active rules than this and the caller classifies every pair in Python.
 MAX_RULES = 62
 
+# The columns of every row of the gate; the others only of the rows with a pair that may breach.
+_ALWAYS_SENT = frozenset({"indicator_id", "period", "step", "n_rows", "first_period", "evaluated", "candidates"})
+
 # Rule kinds whose pairs Python classifies for every indicator (their sums are needed to decide anything).
 ALWAYS_CANDIDATE = frozenset({RuleKind.CONTROL_LIMIT, RuleKind.SUSTAINED})
 
@@ -323,14 +326,23 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
         return f"h.{column}"
 
     extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
-    select = [fixed(c) for c in METRIC_COLUMNS_FIXED]
-    select += [c if _is_count(c) else f"{c}::text" for c in extra]
-    select += [
+    inner = [fixed(c) for c in METRIC_COLUMNS_FIXED] + extra
+    inner += [
         "h.n_rows",
         "h.first_period",
         f"{_mask([evaluated for evaluated, _candidate in bits])} AS evaluated",
         f"{_mask([candidate for _evaluated, candidate in bits])} AS candidates",
     ]
+
+    def outer(column: str) -> str:
+        # Python reads a row's numbers only where a rule may breach: elsewhere they stay in the database (no
+        # conversion to text or Decimal for the nine rows in ten that decide nothing).
+        if column in _ALWAYS_SENT:
+            return f"q.{column}"
+        value = f"q.{column}" if column in METRIC_COLUMNS_FIXED or _is_count(column) else f"q.{column}::text"
+        return f"CASE WHEN q.candidates <> 0 THEN {value} END AS {column}"
+
+    select = [outer(c) for c in [*METRIC_COLUMNS_FIXED, *extra, "n_rows", "first_period", "evaluated", "candidates"]]
     return f"""
     WITH {candidates_cte(id_filter)},
     l AS MATERIALIZED (
@@ -358,8 +370,8 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
         WHERE l.period IS NOT NULL
     )
     SELECT {", ".join(select)}
-    FROM h {"".join(parts)}
-    ORDER BY h.indicator_id"""
+    FROM (SELECT {", ".join(inner)} FROM h {"".join(parts)} OFFSET 0) q
+    ORDER BY q.indicator_id"""
 
 
 def _distances(plan: WindowPlan) -> list[tuple[int, int, int]]:
