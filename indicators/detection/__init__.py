@@ -249,7 +249,7 @@ def _classify_gated_sqlite(shard: _Shard, plan: WindowPlan, ids: list[int] | Non
                 _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, latest, as_of))
             else:
                 pending.setdefault(indicator_id, []).append(rule)
-    for row in _general_rows(shard, plan, sorted(pending)):
+    for row in _general_rows(shard, plan, sorted(pending), gap_free=True):
         indicator_id = row["indicator_id"]
         for rule in pending[indicator_id]:
             _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
@@ -272,9 +272,9 @@ def _classify_general(shard: _Shard, plan: WindowPlan, ids: list[int] | None) ->
         _classify(shard.evaluation, shard.wanted, row, shard.as_of, shard.seen)
 
 
-def _general_rows(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> Iterator[Row]:
+def _general_rows(shard: _Shard, plan: WindowPlan, ids: list[int] | None, *, gap_free: bool = False) -> Iterator[Row]:
     """The general window query's rows for the shard's indicators (only ``ids``, when given, in IN lists of at
-    most ``_ID_LIST_LIMIT``)."""
+    most ``_ID_LIST_LIMIT``; ``gap_free``: their windows are known to miss no period)."""
     chunks: list[list[int] | None] = [None]
     if ids is not None:
         chunks = [ids[i : i + _ID_LIST_LIMIT] for i in range(0, len(ids), _ID_LIST_LIMIT)]
@@ -283,7 +283,7 @@ def _general_rows(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> Ite
     steps = {row[0] for row in fetch(steps_sql(), [shard.lo_id, shard.hi_id])}
     columns = metric_columns(plan)
     for chunk in chunks:
-        sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=chunk, steps=steps)
+        sql = metrics_sql(plan, dialect=Dialect(connection.vendor), ids=chunk, steps=steps, gap_free=gap_free)
         params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(chunk or []), shard.as_of, shard.as_of]
         for raw in stream(sql, params):
             row = dict(zip(columns, raw))
