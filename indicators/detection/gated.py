@@ -308,7 +308,8 @@ def _whole_part(plan: WindowPlan) -> list[str]:
 def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | None) -> str:
     """The rows of ``dense_metrics_sql`` (the same columns, and ``n_rows``, ``first_period``) plus the masks
     ``evaluated`` and ``candidates`` of ``rules`` (bit i: ``rules[i]``), for the indicators that have a value on
-    or before the as-of date. The columns a gated part computes are null where its gate is closed."""
+    or before the as-of date. The columns a gated part computes are null where its gate is closed, and a row's
+    numbers (every column but ``_ALWAYS_SENT``) are null where none of its pairs may breach."""
     if len(rules) > MAX_RULES:
         raise ValueError(f"at most {MAX_RULES} rules")
     kinds = plan.kinds

@@ -1,9 +1,9 @@
 """The nightly check reads each indicator's trailing window as one ``(indicator_id, period)`` range of the index
 of ``measurement_one_per_period``. On PostgreSQL that index now carries ``value`` and ``preliminary`` too
 (``INCLUDE``), so the window is read from the index alone (an index-only scan) instead of visiting a table row
-per period (rows on pages written since the last vacuum are still read from the table, until autovacuum marks
-those pages all-visible). SQLite has no such index; it keeps the plain one. The separate index on ``indicator_id`` alone goes:
-the unique index begins with that column and serves the same look-ups."""
+per period; rows on pages written since the last vacuum are still read from the table, until autovacuum marks
+those pages all-visible. SQLite has no such index; it keeps the plain one. The separate index on
+``indicator_id`` alone goes: the unique index begins with that column and serves the same look-ups."""
 
 from django.db import migrations, models
 
