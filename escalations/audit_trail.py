@@ -12,7 +12,8 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -93,18 +94,25 @@ def json_safe(data: dict) -> dict:
 
 
 _ENCODER = DjangoJSONEncoder()
+# Values JSON keeps as they are (looked up inline: most of an event's values are these).
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+# Decimals and dates as the encoder writes them, without its chain of isinstance.
+_AS_ENCODED: dict[type, Callable[[Any], str]] = {Decimal: str, date: date.isoformat}
 
 
 def _json_value(value: Any) -> Any:
     kind = type(value)
-    if value is None or kind is str or kind is int or kind is bool or kind is float:
+    if kind in _PLAIN:
         return value
     if kind is dict:
         if all(type(key) is str for key in value):
-            return {key: _json_value(item) for key, item in value.items()}
+            return {key: item if type(item) in _PLAIN else _json_value(item) for key, item in value.items()}
         return json.loads(json.dumps(value, cls=DjangoJSONEncoder))  # keys JSON turns into text: its own rules
     if kind is list or kind is tuple:
-        return [_json_value(item) for item in value]
+        return [item if type(item) in _PLAIN else _json_value(item) for item in value]
+    convert = _AS_ENCODED.get(kind)
+    if convert is not None:
+        return convert(value)
     if isinstance(value, str):  # a choice (TextChoices), any str subclass: the text it holds
         return str.__str__(value)
     if isinstance(value, bool):

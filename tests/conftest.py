@@ -151,7 +151,7 @@ def detect(db):
 
     def run(as_of=FAR_FUTURE):
         evaluation = evaluate(lo_id=0, hi_id=10**12, as_of=as_of)
-        return {b.indicator_id: b for b in evaluation.breaches}, evaluation.evaluated
+        return {b.indicator_id: b for b in evaluation.breaches}, evaluation.pairs()
 
     return run
 

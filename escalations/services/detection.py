@@ -198,7 +198,7 @@ def flags_apply_evaluation(
     )
     categories = {rule_id: flag_category(kind) for rule_id, kind in evaluation.kinds.items()}
     cases = _breach_cases(evaluation, categories)
-    evaluated = {indicator_id for indicator_id, _rule in evaluation.evaluated} | {key[0] for key in cases}
+    evaluated = evaluation.evaluated.keys() | {key[0] for key in cases}
     if not evaluated:
         return counts
     shard = Flag.objects.filter(indicator_id__gte=lo_id, indicator_id__lt=hi_id)
@@ -207,7 +207,7 @@ def flags_apply_evaluation(
         shard = shard.filter(indicator_id__in=ids)
     # Only the categories of the rules evaluated (a reporting-gap shard's data-quality cases, not every open
     # performance case of its hundred thousand indicators) are locked and read.
-    evaluated_categories = {categories[rule_id] for _indicator, rule_id in evaluation.evaluated}
+    evaluated_categories = {categories[rule_id] for rule_id in set().union(*evaluation.evaluated.values())}
     _read_open_cases(shard.filter(category__in=evaluated_categories), cases, categories, evaluation)
     by_flag = {case.open["id"]: case for case in cases.values() if case.open}
     for signal in _signals_of(by_flag):
@@ -251,11 +251,8 @@ def _read_open_cases(
         .values("id", "indicator_id", "category", "status", "severity", "severity_pinned", "recovered_at")
     ):
         key = (row["indicator_id"], row["category"])
-        rules = {
-            rule_id
-            for rule_id, category in categories.items()
-            if category == row["category"] and (row["indicator_id"], rule_id) in evaluation.evaluated
-        }
+        its = evaluation.evaluated.get(row["indicator_id"], set())
+        rules = {rule_id for rule_id in its if categories[rule_id] == row["category"]}
         case = cases.get(key)
         if case is None:
             if not rules:

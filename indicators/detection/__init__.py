@@ -78,7 +78,7 @@ def evaluate(
     if windowed:
         _evaluate_windows(shard, window_plan(rules), windowed)
     _evaluate_latest(shard, set(wanted) - shard.seen)
-    evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
+    evaluation.indicators = len(evaluation.evaluated)
     return evaluation
 
 
@@ -183,7 +183,11 @@ class _Masks:
             rule_ids = self.ids_of.get(plain)
             if rule_ids is None:
                 rule_ids = self.ids_of[plain] = tuple(rule.id for rule, bit in with_bits if plain & bit)
-            evaluation.evaluated.update((indicator_id, rule_id) for rule_id in rule_ids)
+            known_ids = evaluation.evaluated.get(indicator_id)
+            if known_ids is None:
+                evaluation.evaluated[indicator_id] = set(rule_ids)
+            else:
+                known_ids.update(rule_ids)
         return [rule for rule, bit in with_bits if candidates & bit] if candidates else []
 
 
@@ -359,7 +363,7 @@ def _evaluate_dated(
         if latest is not None:
             rule = rules[rule_id]
             _record(evaluation, rule, indicator_id, stale_breach(rule, indicator_id, step, as_date(latest), as_of))
-    evaluation.indicators = len({indicator_id for indicator_id, _rule in evaluation.evaluated})
+    evaluation.indicators = len(evaluation.evaluated)
     return evaluation
 
 
@@ -372,7 +376,11 @@ def sparse_ids(ids: Collection[int], lo_id: int, hi_id: int) -> list[int] | None
 def _record(evaluation: Evaluation, rule: Rule, indicator_id: int, outcome: Outcome) -> None:
     if outcome is NOT_EVALUATED:
         return
-    evaluation.evaluated.add((indicator_id, rule.id))
+    rule_ids = evaluation.evaluated.get(indicator_id)
+    if rule_ids is None:
+        evaluation.evaluated[indicator_id] = {rule.id}
+    else:
+        rule_ids.add(rule.id)
     if outcome is not None:
         evaluation.breaches.append(outcome)
 

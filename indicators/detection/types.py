@@ -33,7 +33,11 @@ class Evaluation:
     and the indicators whose performance rules were all evaluated (their colour is the check's answer)."""
 
     breaches: list[Breach] = field(default_factory=list)
-    evaluated: set[tuple[int, int]] = field(default_factory=set)
+    evaluated: dict[int, set[int]] = field(default_factory=dict)  # indicator id: the ids of its rules evaluated
     kinds: dict[int, str] = field(default_factory=dict)
     checked: set[int] = field(default_factory=set)
     indicators: int = 0
+
+    def pairs(self) -> set[tuple[int, int]]:
+        """Every (indicator, rule) pair evaluated."""
+        return {(indicator_id, rule_id) for indicator_id, rule_ids in self.evaluated.items() for rule_id in rule_ids}

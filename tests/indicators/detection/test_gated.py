@@ -108,7 +108,7 @@ def _outcome(as_of: dt.date, *, reference: bool) -> tuple[list[tuple], set[tuple
     evaluation = evaluate(lo_id=0, hi_id=10**12, as_of=as_of, reference=reference)
     # Every field of every breach; one breach per (indicator, rule), so those order them.
     breaches = sorted((dataclasses.astuple(b) for b in evaluation.breaches), key=lambda fields: fields[:2])
-    return breaches, evaluation.evaluated, evaluation.checked, evaluation.indicators
+    return breaches, evaluation.pairs(), evaluation.checked, evaluation.indicators
 
 
 @pytest.mark.parametrize(
@@ -155,8 +155,8 @@ def test_reporting_gaps_agree_day_by_day(series, every_kind):
             fields for fields in reference[0] if fields[1] in stale
         ], as_of
         breaching = {(b.indicator_id, b.rule_id) for b in dated.breaches}
-        assert {(i, r) for i, r in evaluated if i in watched} | breaching <= dated.evaluated, as_of
-        assert dated.evaluated <= {(i, r) for i, r in evaluated if i in watched or i in {b[0] for b in breaching}}
+        assert {(i, r) for i, r in evaluated if i in watched} | breaching <= dated.pairs(), as_of
+        assert dated.pairs() <= {(i, r) for i, r in evaluated if i in watched or i in {b[0] for b in breaching}}
         assert dated.indicators == len({i for i, _r in evaluated}), as_of
 
 

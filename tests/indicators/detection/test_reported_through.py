@@ -14,9 +14,7 @@ from ..conftest import FY16_SAMPLE, REAL_FILE, load
 
 def _outcome(as_of: dt.date) -> tuple[set, set]:
     evaluation = evaluate(lo_id=0, hi_id=10**12, as_of=as_of)
-    return {
-        (b.indicator_id, b.rule_id, b.severity, b.period, b.value) for b in evaluation.breaches
-    }, evaluation.evaluated
+    return {(b.indicator_id, b.rule_id, b.severity, b.period, b.value) for b in evaluation.breaches}, evaluation.pairs()
 
 
 def test_the_importer_keeps_each_indicators_reported_through(db):
