@@ -19,7 +19,10 @@ shift in some; 1 in 4 critical, a quarter with numeric targets), with the seeded
 - workers1_s / workers2_s   full run handed to one / two real Celery worker processes (Redis broker)
 - naive_s       per-indicator ORM loop (fetch, evaluate in Python, save each flag with its event in a
                 transaction of its own) on a 1 % sample, scaled up to all series
-- peak_rss_mb   peak resident memory of the process that ran the full check
+- peak_rss_mb   peak resident memory of the processes that ran the full check
+
+Each timed figure but noop_s and new1pct_s (which change the data) is the median of --repeat runs (3 unless
+told), every run's figure printed; each full check starts from the state the build left (``as_built``).
 
 It empties the case, signal, event, check-run and indicator tables of the database it is given: it refuses to
 run unless the database name contains "bench" (or ``--i-know``). Prints a table and, last, one ``RESULT`` line."""
@@ -27,12 +30,14 @@ run unless the database name contains "bench" (or ``--i-know``). Prints a table 
 import argparse
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +129,27 @@ def run_seconds() -> float:
     return (finished - started).total_seconds()
 
 
+def as_built() -> None:
+    """The state a first full check meets after the build: no cases, no colours yet, the indicators' table
+    vacuumed, and every page the build or an earlier run wrote already on disk (no checkpoint under way)."""
+    reset_results()
+    execute("UPDATE indicators_indicator SET rag = '', rag_since = NULL WHERE rag <> ''")
+    execute("VACUUM ANALYZE indicators_indicator")
+    execute("CHECKPOINT")
+    os.sync()
+
+
+def repeated(names: tuple[str, ...], runs: int, measure: Callable[[], tuple[float, ...]]) -> tuple[float, ...]:
+    """Run ``measure`` (which returns the figures ``names``) ``runs`` times; print every run's figures; return
+    their medians."""
+    results = [measure() for _ in range(runs)]
+    medians = []
+    for name, figures in zip(names, zip(*results, strict=True), strict=True):
+        print(f"    {name} runs: {' '.join(f'{v:.2f}' for v in figures)}")
+        medians.append(statistics.median(figures))
+    return tuple(medians)
+
+
 def with_workers(n: int, as_of: dt.date) -> float:
     """A full run handed to n Celery worker processes (concurrency 1 each); its seconds in the ledger."""
     queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -167,10 +193,162 @@ def with_workers(n: int, as_of: dt.date) -> float:
             worker.wait(timeout=60)
 
 
+class Report:
+    """The figures measured so far: each printed as it comes, the table and the ``RESULT`` line at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float, str]] = []
+        self.values: dict[str, float] = {}
+
+    def note(self, name: str, value: float, unit: str = "s") -> None:
+        self.rows.append((name, value, unit))
+        self.values[name] = value
+        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+        print(f"  {name:<24} {shown:>12} {unit}")
+
+    def __getitem__(self, name: str) -> float:
+        return self.values.get(name, float("nan"))
+
+
+def measure_full(report: Report, as_of: dt.date, repeat: int) -> None:
+    """The full check, each run from the state the build left; the last run's cases stay, for the floors."""
+    peaks: list[float] = []
+
+    def full_check() -> tuple[float, float]:
+        as_built()
+        process_s, peak = command(["run_checks", "--full", "--as-of", as_of.isoformat()])
+        peaks.append(peak)
+        return run_seconds(), process_s
+
+    full_s, full_process_s = repeated(("full_s", "full_process_s"), repeat, full_check)
+    report.note("full_s", full_s)
+    report.note("full_process_s", full_process_s)
+    report.note("cases", scalar("SELECT COUNT(*) FROM escalations_flag"), "")
+    report.note("signals", scalar("SELECT COUNT(*) FROM escalations_signal"), "")
+    report.note("peak_rss_mb", max(peaks), "MB")
+
+
+def measure_floors(report: Report, as_of: dt.date, repeat: int) -> None:
+    """The floors, each timed alone on the same warm data: the previous statement, the floor, the upsert floor."""
+
+    def floor(sql: str) -> Callable[[], tuple[float]]:
+        def once() -> tuple[float]:
+            execute("DROP TABLE IF EXISTS bench_floor")
+            return (timed(sql, floor_params(as_of)),)
+
+        return once
+
+    def upsert_floor() -> tuple[float]:
+        for statement in SCRATCH_SQL:  # empty scratch tables shaped like the real ones, as the full check started
+            execute(statement)
+        return (timed(UPSERT_FLOOR_SQL, upsert_floor_params(as_of)),)
+
+    report.note("previous_floor_s", repeated(("previous_floor_s",), repeat, floor(PREVIOUS_FLOOR_SQL))[0])
+    report.note("floor_s", repeated(("floor_s",), repeat, floor(FLOOR_SQL))[0])
+    report.note("floor_breaches", scalar("SELECT COUNT(*) FROM bench_floor"), "")
+    # The floor must find the same breaches: (indicator, rule, severity) against the active signals written
+    # (one per breaching rule, on its indicator's case).
+    differences = scalar(DIFFER.format(other="SELECT indicator_id, rule_id, severity FROM bench_floor"))
+    report.note("floor_vs_signals_differ", differences, "")
+    report.note("upsert_floor_s", repeated(("upsert_floor_s",), repeat, upsert_floor)[0])
+    report.note("upsert_floor_cases", scalar("SELECT COUNT(*) FROM bench_flag"), "")
+    report.note("upsert_vs_signals_differ", scalar(DIFFER.format(other=UPSERTED)), "")
+    execute("DROP TABLE bench_signal, bench_flag, bench_floor")
+
+
+def measure_embedded(report: Report, as_of: dt.date, repeat: int, built: Path, keep: bool) -> None:
+    """The same full check on a SQLite copy (``built``), each run on a fresh copy of it."""
+    report.note("embedded_build_s", embedded.build(built))
+    db = built.with_name(built.stem + "-run" + built.suffix)
+
+    def embedded_check() -> tuple[float, float]:
+        embedded.copy(built, db)
+        return embedded.run_full(db, as_of.isoformat())
+
+    embedded_s, embedded_process_s = repeated(("embedded_s", "embedded_process_s"), repeat, embedded_check)
+    report.note("embedded_s", embedded_s)
+    report.note("embedded_process_s", embedded_process_s)
+    with connection.cursor() as cursor:
+        cursor.execute(ACTIVE)
+        on_postgres = Counter(cursor.fetchall())
+    on_sqlite = Counter(embedded.active_signals(db))
+    report.note("embedded_vs_signals_differ", sum(((on_postgres - on_sqlite) + (on_sqlite - on_postgres)).values()), "")
+    if not keep:
+        for path in (built, db):
+            path.unlink(missing_ok=True)
+
+
+def measure_incremental(report: Report, as_of: dt.date, m: int) -> dt.date:
+    """An incremental run with no new data, then one after 1 % of the series got the next period (as an import
+    would record it), checked a month later. Returns that later date."""
+    report.note("noop_process_s", command(["run_checks", "--as-of", as_of.isoformat()])[0])
+    report.note("noop_s", run_seconds())
+    execute(
+        """INSERT INTO indicators_measurement (indicator_id, period, value, preliminary, batch_id, updated_at)
+           SELECT m.indicator_id, %s, m.value * 0.9, false, NULL, now()
+           FROM indicators_measurement m WHERE m.period = %s AND m.indicator_id %% 100 = 7""",
+        [months_after(START, m), months_after(START, m - 1)],
+    )
+    execute(
+        "UPDATE indicators_indicator SET data_changed_at = now(), reported_through = %s WHERE id %% 100 = 7",
+        [months_after(START, m)],
+    )
+    next_as_of = months_after(START, m + 1) - dt.timedelta(days=1)
+    report.note("new1pct_process_s", command(["run_checks", "--as-of", next_as_of.isoformat()])[0])
+    report.note("new1pct_s", run_seconds())
+    return next_as_of
+
+
+def measure_workers(report: Report, as_of: dt.date, repeat: int) -> None:
+    def one_then_two() -> tuple[float, float]:
+        reset_results()
+        one = with_workers(1, as_of)
+        reset_results()
+        return one, with_workers(2, as_of)
+
+    workers1_s, workers2_s = repeated(("workers1_s", "workers2_s"), repeat, one_then_two)
+    report.note("workers1_s", workers1_s)
+    report.note("workers2_s", workers2_s)
+
+
+def measure_naive(report: Report, as_of: dt.date, n: int, repeat: int) -> None:
+    """The naive loop on a 1 % sample, scaled up to all series."""
+    sample = max(1, n // 100)
+
+    def naive() -> tuple[float]:
+        reset_results()
+        began = time.monotonic()
+        naive_check(sample=sample, as_of=as_of)
+        return (time.monotonic() - began,)
+
+    (naive_sample_s,) = repeated(("naive_sample_s",), repeat, naive)
+    reset_results()
+    report.note("naive_s (scaled)", naive_sample_s * n / sample)
+
+
+def result_line(report: Report, n: int, m: int, repeat: int) -> str:
+    r = report
+    full = r["full_s"]
+    return (
+        f"RESULT series={n} periods={m} repeat={repeat} full_s={full:.2f} floor_s={r['floor_s']:.2f} "
+        f"full_vs_floor={full / r['floor_s']:.2f} upsert_floor_s={r['upsert_floor_s']:.2f} "
+        f"full_vs_upsert_floor={full / r['upsert_floor_s']:.2f} previous_floor_s={r['previous_floor_s']:.2f} "
+        f"floor_vs_signals_differ={r['floor_vs_signals_differ']} embedded_s={r['embedded_s']:.2f} "
+        f"embedded_vs_full={r['embedded_s'] / full:.2f} noop_vs_full={r['noop_s'] / full:.3f} "
+        f"new1pct_vs_full={r['new1pct_s'] / full:.3f} two_workers_vs_one={r['workers2_s'] / r['workers1_s']:.2f} "
+        f"naive_vs_full={r['naive_s (scaled)'] / full:.1f} peak_rss_mb={r['peak_rss_mb']:.0f} "
+        f"full_process_s={r['full_process_s']:.2f} noop_process_s={r['noop_process_s']:.2f} "
+        f"new1pct_process_s={r['new1pct_process_s']:.2f} embedded_process_s={r['embedded_process_s']:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--series", type=int, default=2000)
     parser.add_argument("--periods", type=int, default=60)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="run each timed measurement this many times; report the medians"
+    )
     parser.add_argument("--i-know", action="store_true", help="run on a database whose name lacks 'bench'")
     parser.add_argument("--skip-workers", action="store_true", help="skip the Celery measurements")
     parser.add_argument(
@@ -189,127 +367,30 @@ def main() -> None:
         raise SystemExit("the benchmark needs PostgreSQL: set DATABASE_URL")
     if "bench" not in connection.settings_dict["NAME"] and not args.i_know:
         raise SystemExit("refusing: this empties tables; use a database whose name contains 'bench'")
-    n, m = args.series, args.periods
+    n, m, repeat = args.series, args.periods, args.repeat
     as_of = months_after(START, m) - dt.timedelta(days=1)  # the last day of the last period
-    rows = []
-
-    def note(name: str, value, unit: str = "s") -> None:
-        rows.append((name, value, unit))
-        print(f"  {name:<24} {value:>12.2f} {unit}" if isinstance(value, float) else f"  {name:<24} {value:>12} {unit}")
+    report = Report()
 
     call_command("migrate", verbosity=0)
     print(f"building {n} series × {m} periods …")
     began = time.monotonic()
     build_series(n=n, m=m, start=START)
-    note("build_s", time.monotonic() - began)
-    reset_results()
-
-    full_process_s, rss = command(["run_checks", "--full", "--as-of", as_of.isoformat()])
-    full_s = run_seconds()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM escalations_flag")
-        cases = cursor.fetchone()[0]
-        cursor.execute("SELECT COUNT(*) FROM escalations_signal")
-        signals = cursor.fetchone()[0]
-    note("full_s", full_s)
-    note("full_process_s", full_process_s)
-    note("cases", cases, "")
-    note("signals", signals, "")
-    note("peak_rss_mb", rss, "MB")
-
-    # The floors, each timed alone on the same warm data: the previous statement, the floor, the upsert floor.
-    execute("DROP TABLE IF EXISTS bench_floor")
-    previous_floor_s = timed(PREVIOUS_FLOOR_SQL, floor_params(as_of))
-    note("previous_floor_s", previous_floor_s)
-    execute("DROP TABLE IF EXISTS bench_floor")
-    floor_s = timed(FLOOR_SQL, floor_params(as_of))
-    floor_breaches = scalar("SELECT COUNT(*) FROM bench_floor")
-    # The floor must find the same breaches: (indicator, rule, severity) against the active signals written
-    # (one per breaching rule, on its indicator's case).
-    differences = scalar(DIFFER.format(other="SELECT indicator_id, rule_id, severity FROM bench_floor"))
-    note("floor_s", floor_s)
-    note("floor_breaches", floor_breaches, "")
-    note("floor_vs_signals_differ", differences, "")
-    for statement in SCRATCH_SQL:  # empty scratch tables shaped like the real ones, as the full check started
-        execute(statement)
-    upsert_floor_s = timed(UPSERT_FLOOR_SQL, upsert_floor_params(as_of))
-    note("upsert_floor_s", upsert_floor_s)
-    note("upsert_floor_cases", scalar("SELECT COUNT(*) FROM bench_flag"), "")
-    note("upsert_vs_signals_differ", scalar(DIFFER.format(other=UPSERTED)), "")
-    execute("DROP TABLE bench_signal, bench_flag, bench_floor")
-
-    embedded_s = embedded_process_s = float("nan")
+    report.note("build_s", time.monotonic() - began)
+    measure_full(report, as_of, repeat)
+    measure_floors(report, as_of, repeat)
     if args.embedded:
-        db = Path(args.embedded_db)
-        note("embedded_build_s", embedded.build(db))
-        embedded_s, embedded_process_s = embedded.run_full(db, as_of.isoformat())
-        note("embedded_s", embedded_s)
-        note("embedded_process_s", embedded_process_s)
-        with connection.cursor() as cursor:
-            cursor.execute(ACTIVE)
-            on_postgres = Counter(cursor.fetchall())
-        on_sqlite = Counter(embedded.active_signals(db))
-        embedded_differ = sum(((on_postgres - on_sqlite) + (on_sqlite - on_postgres)).values())
-        note("embedded_vs_signals_differ", embedded_differ, "")
-        if not args.keep_embedded_db:
-            db.unlink(missing_ok=True)
-
-    noop_process_s, _ = command(["run_checks", "--as-of", as_of.isoformat()])
-    noop_s = run_seconds()
-    note("noop_s", noop_s)
-    note("noop_process_s", noop_process_s)
-
-    # 1 % of the series get the next period (as an import would record it), checked a month later.
-    execute(
-        """INSERT INTO indicators_measurement (indicator_id, period, value, preliminary, batch_id, updated_at)
-           SELECT m.indicator_id, %s, m.value * 0.9, false, NULL, now()
-           FROM indicators_measurement m WHERE m.period = %s AND m.indicator_id %% 100 = 7""",
-        [months_after(START, m), months_after(START, m - 1)],
-    )
-    execute(
-        "UPDATE indicators_indicator SET data_changed_at = now(), reported_through = %s WHERE id %% 100 = 7",
-        [months_after(START, m)],
-    )
-    next_as_of = months_after(START, m + 1) - dt.timedelta(days=1)
-    new1pct_process_s, _ = command(["run_checks", "--as-of", next_as_of.isoformat()])
-    new1pct_s = run_seconds()
-    note("new1pct_s", new1pct_s)
-    note("new1pct_process_s", new1pct_process_s)
-
-    workers1_s = workers2_s = float("nan")
+        measure_embedded(report, as_of, repeat, Path(args.embedded_db), args.keep_embedded_db)
+    next_as_of = measure_incremental(report, as_of, m)
     if not args.skip_workers and os.environ.get("REDIS_URL"):
-        reset_results()
-        workers1_s = with_workers(1, next_as_of)
-        note("workers1_s", workers1_s)
-        reset_results()
-        workers2_s = with_workers(2, next_as_of)
-        note("workers2_s", workers2_s)
-
-    reset_results()
-    sample = max(1, n // 100)
-    began = time.monotonic()
-    naive_check(sample=sample, as_of=next_as_of)
-    naive_sample_s = time.monotonic() - began
-    reset_results()
-    naive_s = naive_sample_s * n / sample
-    note("naive_s (scaled)", naive_s)
+        measure_workers(report, next_as_of, repeat)
+    measure_naive(report, next_as_of, n, repeat)
 
     print()
     print(f"{'measure':<24} {'value':>12}")
-    for name, value, unit in rows:
+    for name, value, unit in report.rows:
         shown = f"{value:.2f}" if isinstance(value, float) else str(value)
         print(f"{name:<24} {shown:>12} {unit}")
-    print(
-        f"RESULT series={n} periods={m} full_s={full_s:.2f} floor_s={floor_s:.2f} "
-        f"full_vs_floor={full_s / floor_s:.2f} upsert_floor_s={upsert_floor_s:.2f} "
-        f"full_vs_upsert_floor={full_s / upsert_floor_s:.2f} previous_floor_s={previous_floor_s:.2f} "
-        f"floor_vs_signals_differ={differences} embedded_s={embedded_s:.2f} "
-        f"embedded_vs_full={embedded_s / full_s:.2f} noop_vs_full={noop_s / full_s:.3f} "
-        f"new1pct_vs_full={new1pct_s / full_s:.3f} two_workers_vs_one={workers2_s / workers1_s:.2f} "
-        f"naive_vs_full={naive_s / full_s:.1f} peak_rss_mb={rss:.0f} full_process_s={full_process_s:.2f} "
-        f"noop_process_s={noop_process_s:.2f} new1pct_process_s={new1pct_process_s:.2f} "
-        f"embedded_process_s={embedded_process_s:.2f}"
-    )
+    print(result_line(report, n, m, repeat))
 
 
 if __name__ == "__main__":
