@@ -6,7 +6,8 @@ travel as one array per column, expanded by ``unnest`` (``WITH ORDINALITY``, so 
 SQLite, where binding is cheap, gets the plain ``VALUES`` list."""
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -31,9 +32,20 @@ def _element(value: object) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _array_literal(values: Iterable[object]) -> str:
+# Values whose text needs no quotes in an array literal (no space, comma, brace, quote or backslash).
+_BARE = frozenset({int, Decimal, type(None)})
+
+
+def _bare(value: object) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _array_literal(values: Sequence[object]) -> str:
     # Written here as one string: psycopg's array dumper visits every element in Python, ten times slower.
-    # Most columns repeat a few values (statuses, defaults, the same timestamp): each is written out once.
+    # A column of numbers (ids, values) is written as it is; in the others most values repeat (statuses,
+    # defaults, the same timestamp), and each is written out once.
+    if set(map(type, values)) <= _BARE:
+        return "{" + ",".join(map(_bare, values)) + "}"
     written: dict[object, str] = {}
     parts: list[str] = []
     for value in values:
