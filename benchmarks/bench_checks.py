@@ -275,7 +275,7 @@ def measure_embedded(report: Report, as_of: dt.date, repeat: int, built: Path, k
     report.note("embedded_vs_signals_differ", sum(((on_postgres - on_sqlite) + (on_sqlite - on_postgres)).values()), "")
     if not keep:
         for path in (built, db):
-            path.unlink(missing_ok=True)
+            embedded.remove(path)
 
 
 def measure_incremental(report: Report, as_of: dt.date, m: int) -> dt.date:

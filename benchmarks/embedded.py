@@ -38,11 +38,16 @@ def _child_env(db: Path) -> dict[str, str]:
     return env
 
 
+def remove(db: Path) -> None:
+    """The SQLite file and whatever journal it left beside it."""
+    for path in (db, *(db.with_name(db.name + suffix) for suffix in ("-journal", "-wal", "-shm"))):
+        path.unlink(missing_ok=True)
+
+
 def build(db: Path) -> float:
     """A fresh SQLite file, migrated, holding the PostgreSQL database's benchmark rows; seconds it took."""
     began = time.monotonic()
-    for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        leftover.unlink(missing_ok=True)
+    remove(db)
     subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=_child_env(db), check=True)
     lite = sqlite3.connect(db, isolation_level=None)
     lite.execute("PRAGMA synchronous = OFF")  # a scratch copy: nothing to keep if the machine stops
@@ -80,7 +85,7 @@ def build(db: Path) -> float:
 def copy(built: Path, db: Path) -> None:
     """``db`` becomes a copy of the ``built`` file (SQLite's backup, whole), written through to disk before a run
     is timed on it: each run starts from the same state, and none pays for writing out the one before."""
-    db.unlink(missing_ok=True)
+    remove(db)
     source, target = sqlite3.connect(built), sqlite3.connect(db)
     try:
         source.backup(target)

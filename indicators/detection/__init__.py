@@ -183,11 +183,7 @@ class _Masks:
             rule_ids = self.ids_of.get(plain)
             if rule_ids is None:
                 rule_ids = self.ids_of[plain] = tuple(rule.id for rule, bit in with_bits if plain & bit)
-            known_ids = evaluation.evaluated.get(indicator_id)
-            if known_ids is None:
-                evaluation.evaluated[indicator_id] = set(rule_ids)
-            else:
-                known_ids.update(rule_ids)
+            evaluation.evaluated.setdefault(indicator_id, set()).update(rule_ids)
         return [rule for rule, bit in with_bits if candidates & bit] if candidates else []
 
 
@@ -376,11 +372,7 @@ def sparse_ids(ids: Collection[int], lo_id: int, hi_id: int) -> list[int] | None
 def _record(evaluation: Evaluation, rule: Rule, indicator_id: int, outcome: Outcome) -> None:
     if outcome is NOT_EVALUATED:
         return
-    rule_ids = evaluation.evaluated.get(indicator_id)
-    if rule_ids is None:
-        evaluation.evaluated[indicator_id] = {rule.id}
-    else:
-        rule_ids.add(rule.id)
+    evaluation.evaluated.setdefault(indicator_id, set()).add(rule.id)
     if outcome is not None:
         evaluation.breaches.append(outcome)
 
