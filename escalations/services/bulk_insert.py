@@ -36,6 +36,9 @@ def _element(value: object) -> str:
 _BARE = frozenset({int, Decimal, type(None)})
 
 
+_BARE_INT = frozenset({int, type(None)})
+
+
 def _bare(value: object) -> str:
     return "NULL" if value is None else str(value)
 
@@ -68,6 +71,7 @@ def insert_select(
     # Attnames of concrete fields: never a reverse relation or a generic foreign key.
     fields = [cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in columns]
     head = f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+    by_column: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
     if connection.vendor == "postgresql":
         # Django's Field.cast_db_type (since 2.0) is missing from the stubs.
         arrays = [f"%s::text[]::{f.cast_db_type(connection)}[]" for f in fields]  # type: ignore[attr-defined]
@@ -76,29 +80,30 @@ def insert_select(
             f"SELECT {', '.join(f'u.{n}' for n in names)} FROM unnest({', '.join(arrays)}) "
             f"WITH ORDINALITY AS u({', '.join(names)}, ord) ORDER BY u.ord"
         )
-        by_column: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
         return head + body, [_array_literal(column) for column in by_column]
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    prepare = [_Prepared(f) for f in fields]
-    params = [p(value) for row in rows for p, value in zip(prepare, row, strict=True)]
+    prepared = [_prepared(field, column) for field, column in zip(fields, by_column, strict=True)]
+    params = [value for row in zip(*prepared) for value in row]
     return head + "VALUES " + ", ".join([placeholder] * len(rows)), params
 
 
-class _Prepared:
-    """A column's values prepared for the database by its field, each distinct value once: most columns repeat a
-    few (statuses, defaults, the same timestamp)."""
-
-    def __init__(self, field: "models.Field[Any, Any]") -> None:
-        self.field, self.seen = field, dict[object, object]()
-
-    def __call__(self, value: object) -> object:
+def _prepared(field: "models.Field[Any, Any]", values: Sequence[object]) -> Sequence[object]:
+    """A column's values prepared for the database by its field. An integer column's integers (ids, counts) and
+    NULLs are what the field would make of them; in the others, each distinct value is prepared once: most
+    repeat (statuses, defaults, the same timestamp)."""
+    if isinstance(getattr(field, "target_field", field), models.IntegerField) and set(map(type, values)) <= _BARE_INT:
+        return values
+    seen: dict[object, object] = {}
+    prepared: list[object] = []
+    for value in values:
         try:
-            return self.seen[value]
+            done = seen[value]
         except KeyError:
-            prepared = self.seen[value] = self.field.get_db_prep_save(value, connection)
-            return prepared
+            done = seen[value] = field.get_db_prep_save(value, connection)
         except TypeError:  # unhashable (JSON)
-            return self.field.get_db_prep_save(value, connection)
+            done = field.get_db_prep_save(value, connection)
+        prepared.append(done)
+    return prepared
 
 
 def execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
