@@ -135,13 +135,7 @@ def _classify_fast_path(shard: _Shard, plan: WindowPlan, ids: list[int] | None) 
     """PostgreSQL's fast path (``dense_metrics_sql``), right for every window without a missing period:
     classifies those and returns the ids of the others, to be read again by the general query."""
     evaluation, wanted, as_of, seen = shard.evaluation, shard.wanted, shard.as_of, shard.seen
-    if connection.in_atomic_block:
-        # The planner overestimates the window query's rows and compiles it with JIT, which costs seconds
-        # and saves nothing on a query this shape.
-        # The window sorts are small per indicator but add up per shard: keep them in memory.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+    _tune_window_query()
     columns = metric_columns(plan)
     params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of]
     gapped: list[int] = []
