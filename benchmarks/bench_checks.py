@@ -203,8 +203,12 @@ class Report:
     def note(self, name: str, value: float, unit: str = "s") -> None:
         self.rows.append((name, value, unit))
         self.values[name] = value
+        print("  " + self.line(name, value, unit))
+
+    @staticmethod
+    def line(name: str, value: float, unit: str) -> str:
         shown = f"{value:.2f}" if isinstance(value, float) else str(value)
-        print(f"  {name:<24} {shown:>12} {unit}")
+        return f"{name:<24} {shown:>12} {unit}"
 
     def __getitem__(self, name: str) -> float:
         return self.values.get(name, float("nan"))
@@ -387,9 +391,8 @@ def main() -> None:
 
     print()
     print(f"{'measure':<24} {'value':>12}")
-    for name, value, unit in report.rows:
-        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
-        print(f"{name:<24} {shown:>12} {unit}")
+    for row in report.rows:
+        print(Report.line(*row))
     print(result_line(report, n, m, repeat))
 
 

@@ -34,8 +34,7 @@ def _element(value: object) -> str:
 
 # Values whose text needs no quotes in an array literal (no space, comma, brace, quote or backslash).
 _BARE = frozenset({int, Decimal, type(None)})
-
-
+# Values an integer column takes as they are (``_prepared``).
 _BARE_INT = frozenset({int, type(None)})
 
 
