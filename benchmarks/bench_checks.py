@@ -18,7 +18,8 @@ shift in some; 1 in 4 critical, a quarter with numeric targets), with the seeded
 - new1pct_s     incremental run after 1 % of the series got a new period
 - workers1_s / workers2_s   full run handed to one / two real Celery worker processes (Redis broker)
 - naive_s       per-indicator ORM loop (fetch, evaluate in Python, save each flag with its event in a
-                transaction of its own) on a 1 % sample, scaled up to all series
+                transaction of its own) on a 1 % sample, scaled up to all series, run right before each full
+                check: both figures of naive_vs_full come from the same minute
 - peak_rss_mb   peak resident memory of the processes that ran the full check
 
 Each timed figure but noop_s and new1pct_s (which change the data) is the median of --repeat runs (3 unless
@@ -214,19 +215,31 @@ class Report:
         return self.values.get(name, float("nan"))
 
 
-def measure_full(report: Report, as_of: dt.date, repeat: int) -> None:
-    """The full check, each run from the state the build left; the last run's cases stay, for the floors."""
+def measure_full(report: Report, as_of: dt.date, n: int, repeat: int) -> None:
+    """The full check, each run from the state the build left, and right before each run the naive loop on a 1 %
+    sample (scaled up to all series): both figures of ``naive_vs_full`` come from the same minute of each round.
+    The machine's speed drifts over the minutes a benchmark takes (the same evaluation took 4.3 s, then 5.3 s half
+    an hour later), and a ratio of two figures taken ten minutes apart would carry that drift. The last run's
+    cases stay, for the floors."""
     peaks: list[float] = []
+    sample = max(1, n // 100)
 
-    def full_check() -> tuple[float, float]:
+    def naive_then_full() -> tuple[float, float, float]:
+        reset_results()
+        began = time.monotonic()
+        naive_check(sample=sample, as_of=as_of)
+        naive_s = (time.monotonic() - began) * n / sample
         as_built()
         process_s, peak = command(["run_checks", "--full", "--as-of", as_of.isoformat()])
         peaks.append(peak)
-        return run_seconds(), process_s
+        return naive_s, run_seconds(), process_s
 
-    full_s, full_process_s = repeated(("full_s", "full_process_s"), repeat, full_check)
+    naive_s, full_s, full_process_s = repeated(
+        ("naive_s (scaled)", "full_s", "full_process_s"), repeat, naive_then_full
+    )
     report.note("full_s", full_s)
     report.note("full_process_s", full_process_s)
+    report.note("naive_s (scaled)", naive_s)
     report.note("cases", scalar("SELECT COUNT(*) FROM escalations_flag"), "")
     report.note("signals", scalar("SELECT COUNT(*) FROM escalations_signal"), "")
     report.note("peak_rss_mb", max(peaks), "MB")
@@ -315,21 +328,6 @@ def measure_workers(report: Report, as_of: dt.date, repeat: int) -> None:
     report.note("workers2_s", workers2_s)
 
 
-def measure_naive(report: Report, as_of: dt.date, n: int, repeat: int) -> None:
-    """The naive loop on a 1 % sample, scaled up to all series."""
-    sample = max(1, n // 100)
-
-    def naive() -> tuple[float]:
-        reset_results()
-        began = time.monotonic()
-        naive_check(sample=sample, as_of=as_of)
-        return (time.monotonic() - began,)
-
-    (naive_sample_s,) = repeated(("naive_sample_s",), repeat, naive)
-    reset_results()
-    report.note("naive_s (scaled)", naive_sample_s * n / sample)
-
-
 def result_line(report: Report, n: int, m: int, repeat: int) -> str:
     r = report
     full = r["full_s"]
@@ -380,14 +378,13 @@ def main() -> None:
     began = time.monotonic()
     build_series(n=n, m=m, start=START)
     report.note("build_s", time.monotonic() - began)
-    measure_full(report, as_of, repeat)
+    measure_full(report, as_of, n, repeat)
     measure_floors(report, as_of, repeat)
     if args.embedded:
         measure_embedded(report, as_of, repeat, Path(args.embedded_db), args.keep_embedded_db)
     next_as_of = measure_incremental(report, as_of, m)
     if not args.skip_workers and os.environ.get("REDIS_URL"):
         measure_workers(report, next_as_of, repeat)
-    measure_naive(report, next_as_of, n, repeat)
 
     print()
     print(f"{'measure':<24} {'value':>12}")
