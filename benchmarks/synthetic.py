@@ -7,6 +7,7 @@ from django.db import connection
 
 from indicators.detection.rules import params_of
 from indicators.models import Agency, RuleKind, ThresholdRule
+from indicators.services.series import indicator_series_refresh
 
 INDICATOR_SQL = """
 INSERT INTO indicators_indicator (agency_id, external_id, parent_id, name, description, service, goal, unit,
@@ -48,12 +49,11 @@ def build_series(*, n: int, m: int, start: dt.date) -> None:
         cursor.execute(INDICATOR_SQL, {"agency": agency.pk, "n": n})
         cursor.execute("SELECT setseed(0.42)")
         cursor.execute(MEASUREMENT_SQL, {"start": start, "m": m})
-        # As the importer records it.
-        cursor.execute(
-            "UPDATE indicators_indicator"
-            " SET reported_through = (%(start)s::date + make_interval(months => %(m)s - 1))::date",
-            {"start": start, "m": m},
-        )
+        cursor.execute("SELECT id FROM indicators_indicator")
+        ids = [row[0] for row in cursor.fetchall()]
+    # The series' first and latest periods and unbroken run, as the importer records them.
+    indicator_series_refresh(ids)
+    with connection.cursor() as cursor:
         # What autovacuum does after a bulk load in production (it is off on the development machine): statistics,
         # and the visibility map that lets "latest period" probes read the index alone.
         cursor.execute("VACUUM ANALYZE indicators_indicator")

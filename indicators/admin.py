@@ -175,7 +175,9 @@ class IndicatorAdmin(ServiceAdmin):
         "frequency",
         "rag",
         "rag_since",
+        "reported_from",
         "reported_through",
+        "unbroken_since",
         "data_changed_at",
     )
     inlines = [MeasurementInline]

@@ -132,6 +132,12 @@ class Indicator(models.Model):
     # The latest period with a value, kept by the importer with ``data_changed_at``: the checks read it instead
     # of looking it up in the measurements (they still do when it is later than the date of the check).
     reported_through = models.DateField(null=True, blank=True)
+    # The first period with a value, and the first of the latest unbroken run of them (every period from it to
+    # ``reported_through`` has a value): kept with ``reported_through`` (``services.series``). The check's gap
+    # test reads them instead of counting the values of each window; it still counts where they are unknown or
+    # do not decide.
+    reported_from = models.DateField(null=True, blank=True)
+    unbroken_since = models.DateField(null=True, blank=True)
     # Written by every check that evaluates the indicator's performance rules (not by people: dismissing a
     # case does not make an indicator green).
     rag = models.CharField("RAG status", max_length=8, choices=Rag.choices, blank=True, default="")

@@ -26,13 +26,13 @@ two frequencies (a monthly and an annual series are not one series); a breakout 
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core.audit import shown
 from core.errors import Conflict, InvalidInput
 from core.permissions import Capability, require
 from indicators.models import Indicator, Measurement, MeasurementRevision, ThresholdRule
+from indicators.services.series import indicator_series_refresh
 
 from ..audit_trail import Verb
 from ..lifecycle import OPEN_STATUSES
@@ -73,13 +73,11 @@ def indicator_merge(*, actor: "User", survivor: Indicator, merged: Indicator) ->
         tolerance = survivor.tolerance is None and merged.tolerance is not None
         if tolerance:
             survivor.tolerance, survivor.tolerance_rationale = merged.tolerance, merged.tolerance_rationale
-        latest = Measurement.objects.filter(indicator=OuterRef("pk")).order_by("-period").values("period")[:1]
         survivor.data_changed_at = timezone.now()
         survivor.save(update_fields=["tolerance", "tolerance_rationale", "data_changed_at"])
-        Indicator.objects.filter(pk=survivor.pk).update(reported_through=Subquery(latest))
         merged.merged_into, merged.active, merged.rag, merged.rag_since = survivor, False, "", None
-        merged.reported_through = None
-        merged.save(update_fields=["merged_into", "active", "rag", "rag_since", "reported_through"])
+        merged.save(update_fields=["merged_into", "active", "rag", "rag_since"])
+        indicator_series_refresh([survivor.pk, merged.pk])
         event_record(
             verb=Verb.INDICATOR_MERGED,
             actor=actor,

@@ -13,7 +13,8 @@ is sorted):
 - the *head*: the few latest rows with their values one period and N years earlier (``LEAD`` in one window
   node, ``LIMIT`` stops the read): the latest value and its neighbours, the recent changes of the unusual-change
   rules, the trend averages' sums;
-- the *count*: rows and first period of the whole trailing window (index only), for the gap test;
+- the *count*: rows and first period of the whole trailing window, for the gap test — from the indicator's
+  series columns (``_RUN_KNOWN``) where they decide it, else counted (index only);
 - per rule kind that needs more, a *gated* part: its expensive sums computed only for the indicators where one
   of its rules may breach (the gate references only the outer row, so PostgreSQL skips the part for the others
   — a one-time filter);
@@ -305,6 +306,19 @@ def _whole_part(plan: WindowPlan) -> list[str]:
     ]
 
 
+# The gap test from the indicator's series columns (``services.series``), over the row ``l0`` (``period``: the
+# latest as of the check): they decide it, without counting, when the latest period lies in the unbroken run and
+# the window begins within the run or the run is the whole series. Then the window misses no period; its first
+# period is the earliest whole period back from the latest within the lookback, or the run's first when it
+# starts later.
+_RUN_KNOWN = (
+    "(l0.unbroken_since IS NOT NULL AND l0.period >= l0.unbroken_since AND l0.period <= l0.reported_through"
+    " AND (l0.unbroken_since = l0.reported_from"
+    " OR l0.unbroken_since <= (l0.period - make_interval(months => l0.lookback))::date))"
+)
+_RUN_FIRST = "GREATEST(l0.unbroken_since, (l0.period - make_interval(months => l0.lookback / l0.step * l0.step))::date)"
+
+
 def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | None) -> str:
     """The rows of ``dense_metrics_sql`` (the same columns, and ``n_rows``, ``first_period``) plus the masks
     ``evaluated`` and ``candidates`` of ``rules`` (bit i: ``rules[i]``), for the indicators that have a value on
@@ -346,15 +360,22 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
     select = [outer(c) for c in [*METRIC_COLUMNS_FIXED, *extra, "n_rows", "first_period", "evaluated", "candidates"]]
     return f"""
     WITH {candidates_cte(id_filter)},
-    l AS MATERIALIZED (
+    l0 AS MATERIALIZED (
         SELECT c.id AS indicator_id, c.step, 12 / c.step AS per_year, c.desired_direction, c.critical, c.target,
                c.target_kind, c.tolerance, c.measurement_type, {_latest("c")} AS period, %s::date AS as_of,
                {_per_step(plan.lookback_months)} AS lookback, {_per_step(head_months)} AS head_months,
-               {_per_step(head_rows)} AS head_rows
+               {_per_step(head_rows)} AS head_rows, c.reported_from, c.reported_through, c.unbroken_since
         FROM cand c
     ),
+    l AS MATERIALIZED (
+        SELECT l0.*, {_RUN_KNOWN} AS known, {_RUN_FIRST} AS known_first,
+               ({POSTGRES.month_index("l0.period")} - {POSTGRES.month_index(_RUN_FIRST)}) / l0.step + 1
+               AS known_rows
+        FROM l0
+    ),
     h AS (
-        SELECT l.*, hd.*, ct.*
+        SELECT l.*, hd.*, CASE WHEN l.known THEN l.known_rows ELSE ct.n_rows END AS n_rows,
+               CASE WHEN l.known THEN l.known_first ELSE ct.first_period END AS first_period
         FROM l
         CROSS JOIN LATERAL (
             SELECT {", ".join(head)} FROM (
@@ -367,7 +388,7 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
         CROSS JOIN LATERAL (
             SELECT COUNT(*) AS n_rows, MIN(m.period) AS first_period FROM indicators_measurement m
             WHERE m.indicator_id = l.indicator_id AND m.period <= l.period
-              AND m.period >= (l.period - make_interval(months => l.lookback))::date) ct
+              AND m.period >= (l.period - make_interval(months => l.lookback))::date AND NOT l.known) ct
         WHERE l.period IS NOT NULL
     )
     SELECT {", ".join(select)}

@@ -37,7 +37,7 @@ def candidates_cte(id_filter: str) -> str:
     window query reads of them; the first CTE of each."""
     return f"""cand AS (
         SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
-               i.measurement_type, i.reported_through
+               i.measurement_type, i.reported_through, i.reported_from, i.unbroken_since
         FROM indicators_indicator i
         WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
     )"""

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
 from django.db import connection
-from django.db.models import Count, Max, Min, OuterRef, Subquery
+from django.db.models import Count, Max, Min
 from django.db.models.functions import Abs
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 from ..models import UNASSIGNED_AGENCY_CODE, Agency, ImportBatch, Indicator, Measurement, MeasurementRevision
+from .series import indicator_series_refresh
 
 INDICATOR_FIELDS = (
     "name",
@@ -177,9 +178,9 @@ class ImportWriter:
         self._link_parents()
         # A changed target, direction or criticality changes what the rules conclude: re-evaluate those too.
         self.changed_ids |= self.updated_ids
-        latest = Measurement.objects.filter(indicator=OuterRef("pk")).order_by("-period").values("period")[:1]
         for ids in _chunks(sorted(self.changed_ids)):
-            Indicator.objects.filter(id__in=ids).update(data_changed_at=self.now, reported_through=Subquery(latest))
+            Indicator.objects.filter(id__in=ids).update(data_changed_at=self.now)
+        indicator_series_refresh(self.changed_ids)
         return {
             "indicators_created": len(self.created_ids),
             "indicators_updated": len(self.updated_ids - self.created_ids - self.extended_ids),

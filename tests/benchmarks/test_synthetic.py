@@ -18,5 +18,8 @@ def test_build_series_makes_n_monthly_series_of_m_periods(transactional_db):
     indicators = Indicator.objects.filter(external_id__startswith="BENCH-")
     assert indicators.count() == 30
     assert Measurement.objects.filter(indicator__in=indicators).count() == 30 * 24
-    assert set(indicators.values_list("reported_through", flat=True)) == {dt.date(2022, 12, 1)}
+    # As the importer records them: from the first to the latest period, unbroken.
+    assert set(indicators.values_list("reported_from", "reported_through", "unbroken_since")) == {
+        (dt.date(2021, 1, 1), dt.date(2022, 12, 1), dt.date(2021, 1, 1))
+    }
     assert set(indicators.values_list("id_from_source", flat=True)) == {True}

@@ -64,6 +64,8 @@ NOT_ONE_EVENT: dict[str, str] = {
     "escalations.services.bulk_insert.execute": "runs a statement for the services' bulk inserts",
     "indicators.services.status.indicator_rag_record": "an indicator's colour, written by a check shard "
     "inside check_shard_execute's transaction",
+    "indicators.services.series.indicator_series_refresh": "what an indicator's values are, recomputed inside the "
+    "transaction of the import or merge that wrote them (and recorded it)",
     # The check engine: one event per case that changed (none on unchanged data); the run started by hand is
     # recorded by check_run_start, the nightly one by the run ledger.
     "escalations.services.detection.flags_apply_evaluation": "one event per case changed, none on unchanged data "

@@ -96,6 +96,8 @@ def test_a_merge_keeps_every_value_and_revision_and_writes_one_event(pair, lead)
     assert (merged.merged_into, merged.active) == (survivor, False)
     assert (survivor.tolerance, survivor.tolerance_rationale) == (Decimal(15), "Seasonal")
     assert survivor.data_changed_at is not None and survivor.reported_through == FY23
+    assert (survivor.reported_from, survivor.unbroken_since) == (FY21, FY21)  # FY21, FY22, FY23: no gap
+    assert (merged.reported_from, merged.reported_through, merged.unbroken_since) == (None, None, None)
     assert set(Flag.objects.values_list("id", "indicator_id")) == {
         (closed.pk, survivor.pk), (data_case.pk, survivor.pk), (performance_case.pk, survivor.pk),
     }  # fmt: skip

@@ -11,13 +11,25 @@ import random
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from indicators.detection import evaluate
 from indicators.detection.classify import add_months
 from indicators.detection.rules import STEP_MONTHS
-from indicators.models import Direction, Frequency, Measurement, Preliminary, RuleKind, TargetKind, ThresholdRule
+from indicators.models import (
+    Direction,
+    Frequency,
+    Indicator,
+    Measurement,
+    Preliminary,
+    RuleKind,
+    TargetKind,
+    ThresholdRule,
+)
+from indicators.services.series import indicator_series_refresh
 
+from ...conftest import require_service
 from ...factories import RuleFactory
 
 STARTS = {
@@ -74,8 +86,10 @@ def _series(rng: random.Random, i: int, length: int) -> list[float | None]:
     return values
 
 
-@pytest.fixture
-def varied(series):
+@pytest.fixture(params=["counted", "kept"])
+def varied(request, series):
+    """160 series of every shape. "kept": with the series columns the importer keeps (``indicator_series_refresh``),
+    which PostgreSQL's gap test reads where they decide it; "counted": without, every window's values counted."""
     rng = random.Random(2026)
     for i in range(160):
         frequency = list(STARTS)[i % 4]
@@ -102,6 +116,8 @@ def varied(series):
         if i % 3 == 0:
             latest = indicator.measurements.order_by("-period").first()
             Measurement.objects.filter(pk=latest.pk).update(preliminary=True)
+    if request.param == "kept":
+        indicator_series_refresh(Indicator.objects.values_list("pk", flat=True))
 
 
 def _outcome(as_of: dt.date, *, reference: bool) -> tuple[list[tuple], set[tuple[int, int]], set[int], int]:
@@ -182,3 +198,26 @@ def test_a_change_of_exactly_the_threshold_breaches_on_either_database(series):
     assert fast == reference
     assert len(fast[0]) == 2 * 2 * len(pairs)  # each indicator breaches both rules
     assert {b[-2] for b in fast[0]} == {"yellow"}  # severity (then preliminary): at the yellow threshold
+
+
+def test_the_gap_test_reads_the_kept_series_columns(series, only_rule):
+    """Where the series columns decide the gap test, PostgreSQL does not count the window's values: columns that
+    claim a run the values do not have are believed (which is why every writer of measurements refreshes them),
+    and refreshed, the check answers as the reference."""
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    only_rule(RuleKind.YEAR_OVER_YEAR, 5, 10)
+    values: list[int | None] = [100 + k for k in range(36)]  # rising: no year-over-year breach …
+    values[30] = None  # … but a month is missing within the year before the latest (December 2022)
+    values[22] = 200  # and counted as if none were, the value 12 rows back is November 2021's
+    indicator = series(values, frequency=Frequency.MONTHLY, start=dt.date(2020, 1, 1))
+    as_of = dt.date(2022, 12, 31)
+    reference = _outcome(as_of, reference=True)
+    assert reference[0] == [] and reference[1]  # evaluated, no breach
+
+    Indicator.objects.filter(pk=indicator.pk).update(
+        reported_from=dt.date(2020, 1, 1), reported_through=dt.date(2022, 12, 1), unbroken_since=dt.date(2020, 1, 1)
+    )
+    assert _outcome(as_of, reference=False) != reference
+
+    indicator_series_refresh([indicator.pk])
+    assert _outcome(as_of, reference=False) == reference

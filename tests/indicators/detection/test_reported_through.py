@@ -1,5 +1,6 @@
-"""The importer keeps each indicator's latest period; the checks read it instead of the measurements, and
-must answer exactly as if they had looked the period up."""
+"""The importer keeps each indicator's series columns (its first and latest period, the start of its latest
+unbroken run); the checks read them instead of the measurements — the latest period, and the gap test of each
+window — and must answer exactly as if they had looked the periods up and counted them."""
 
 import datetime as dt
 
@@ -7,6 +8,7 @@ import pytest
 from django.db.models import Max
 
 from indicators.detection import evaluate
+from indicators.detection.rules import STEP_MONTHS
 from indicators.models import Indicator, Measurement
 
 from ..conftest import FY16_SAMPLE, REAL_FILE, load
@@ -25,12 +27,32 @@ def test_the_importer_keeps_each_indicators_reported_through(db):
     assert dict(Indicator.objects.values_list("id", "reported_through")) == {
         pk: latest.get(pk) for pk in Indicator.objects.values_list("id", flat=True)
     }
+    periods: dict[int, list[dt.date]] = {}
+    for indicator_id, period in Measurement.objects.order_by("period").values_list("indicator", "period"):
+        periods.setdefault(indicator_id, []).append(period)
+    step = {i.pk: STEP_MONTHS[i.frequency] for i in Indicator.objects.all()}
+    runs = {
+        pk: max(p for k, p in enumerate(ps) if k == 0 or _months(p) - _months(ps[k - 1]) != step[pk])
+        for pk, ps in periods.items()
+    }
+    assert dict(Indicator.objects.values_list("id", "unbroken_since")) == {
+        pk: runs.get(pk) for pk in Indicator.objects.values_list("id", flat=True)
+    }
+    assert dict(Indicator.objects.values_list("id", "reported_from")) == {
+        pk: periods[pk][0] if pk in periods else None for pk in Indicator.objects.values_list("id", flat=True)
+    }
+    assert any(run != ps[0] for run, ps in ((runs[pk], periods[pk]) for pk in periods))  # some series have gaps
+
+
+def _months(day: dt.date) -> int:
+    return day.year * 12 + day.month
 
 
 @pytest.mark.parametrize("as_of", [dt.date(2022, 10, 31), dt.date(2021, 6, 30), dt.date(2030, 1, 1)])
-def test_the_checks_answer_the_same_with_or_without_the_kept_reported_through(db, as_of):
+def test_the_checks_answer_the_same_with_or_without_the_kept_series_columns(db, as_of):
     load(REAL_FILE)
     kept = _outcome(as_of)
-    Indicator.objects.update(reported_through=None)  # every check looks the latest period up again
+    # Every check looks the latest period up again and counts each window's values.
+    Indicator.objects.update(reported_through=None, reported_from=None, unbroken_since=None)
     assert kept == _outcome(as_of)
     assert kept[0]  # the default rules flag something at every one of these dates
