@@ -218,9 +218,9 @@ class Report:
 def measure_full(report: Report, as_of: dt.date, n: int, repeat: int) -> None:
     """The full check, each run from the state the build left, and right before each run the naive loop on a 1 %
     sample (scaled up to all series): both figures of ``naive_vs_full`` come from the same minute of each round.
-    The machine's speed drifts over the minutes a benchmark takes (the same evaluation took 4.3 s, then 5.3 s half
-    an hour later), and a ratio of two figures taken ten minutes apart would carry that drift. The last run's
-    cases stay, for the floors."""
+    The machine's speed drifts over the minutes a benchmark takes (the same full check took 7.6–8.1 s, then
+    10.4–11.1 s a few minutes later), and a ratio of two figures taken ten minutes apart would carry that drift.
+    The last run's cases stay, for the floors."""
     peaks: list[float] = []
     sample = max(1, n // 100)
 
