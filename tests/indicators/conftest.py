@@ -1,6 +1,7 @@
-"""Helpers for the import tests: the shipped and hand-made files, and a fingerprint of everything an import
-can write (to assert that a rejected file wrote nothing)."""
+"""Helpers for the import tests: the shipped and hand-made files, a fingerprint of everything an import can write
+(to assert that a rejected file wrote nothing), and the series columns an import should keep."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,17 @@ def nothing_changed(values: int) -> dict[str, int]:
         "measurements_restated": 0,
         "measurements_unchanged": values,
     }
+
+
+def series_columns(periods: list[dt.date], step: int) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
+    """What ``indicator_series_refresh`` should find, from the periods alone: (first, latest, the first period of
+    the latest run in which every value is exactly ``step`` months after the one before it)."""
+    ordered = sorted(periods)
+    if not ordered:
+        return None, None, None
+    months = [p.year * 12 + p.month for p in ordered]
+    breaks = [p for k, p in enumerate(ordered) if k == 0 or months[k] - months[k - 1] != step]
+    return ordered[0], ordered[-1], breaks[-1]
 
 
 def load(path: Path, **options):

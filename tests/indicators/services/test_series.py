@@ -11,19 +11,7 @@ from indicators.models import Frequency, Indicator, Measurement
 from indicators.services.series import indicator_series_refresh
 
 from ...factories import IndicatorFactory
-
-
-def _months(day: dt.date) -> int:
-    return day.year * 12 + day.month
-
-
-def _expected(periods: list[dt.date], step: int) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
-    """(first, latest, start of the latest unbroken run), from the periods alone."""
-    ordered = sorted(periods)
-    if not ordered:
-        return None, None, None
-    breaks = [p for k, p in enumerate(ordered) if k == 0 or _months(p) - _months(ordered[k - 1]) != step]
-    return ordered[0], ordered[-1], breaks[-1]
+from ..conftest import series_columns
 
 
 def test_the_first_and_latest_periods_and_the_latest_unbroken_run(db):
@@ -53,7 +41,7 @@ def test_the_first_and_latest_periods_and_the_latest_unbroken_run(db):
     for name, (indicator, periods) in made.items():
         indicator.refresh_from_db()
         found = (indicator.reported_from, indicator.reported_through, indicator.unbroken_since)
-        assert found == _expected(periods, STEP_MONTHS[indicator.frequency]), name
+        assert found == series_columns(periods, STEP_MONTHS[indicator.frequency]), name
     assert made["a gap, then a run"][0].unbroken_since == dt.date(2020, 6, 1)
     assert made["off the grid"][0].unbroken_since == dt.date(2020, 5, 1)
     assert made["no values"][0].reported_through is None
