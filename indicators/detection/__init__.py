@@ -14,7 +14,7 @@ from .classify import NOT_EVALUATED, Outcome, classify, stale_breach
 from .dialect import Dialect
 from .gated import MAX_RULES, gated_head_sql, gated_metrics_sql, stale_candidate_sql
 from .query import (
-    _STEP_SQL,
+    STEP_SQL,
     Row,
     SqlParam,
     _latest,
@@ -326,7 +326,7 @@ def _evaluate_dated(
         date = "%s::date" if postgres else "%s"
         sql = f"""
             WITH h AS (
-                SELECT i.id AS indicator_id, {_STEP_SQL} AS step, {_latest("i")} AS period, {date} AS as_of
+                SELECT i.id AS indicator_id, {STEP_SQL} AS step, {_latest("i")} AS period, {date} AS as_of
                 FROM indicators_indicator i
                 WHERE i.active AND i.id >= %s AND i.id < %s{unchanged})
             SELECT NULL, COUNT(*), NULL FROM h WHERE h.period IS NOT NULL

@@ -28,7 +28,7 @@ Row: TypeAlias = dict[str, Any]
 # What the queries here are given: ids, the as-of date, the ``since`` moment, a list of ids (PostgreSQL's arrays).
 SqlParam: TypeAlias = int | dt.date | list[int]
 
-_STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in STEP_MONTHS.items()) + " ELSE 12 END"
+STEP_SQL = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in STEP_MONTHS.items()) + " ELSE 12 END"
 _SCOPE_RANK = "CASE r.scope WHEN 'indicator' THEN 0 WHEN 'agency' THEN 1 WHEN 'critical' THEN 2 ELSE 3 END"
 
 
@@ -36,7 +36,7 @@ def candidates_cte(id_filter: str) -> str:
     """``cand``: the active indicators of a shard (``id >= %s AND id < %s``, then ``id_filter``) with what every
     window query reads of them; the first CTE of each."""
     return f"""cand AS (
-        SELECT i.id, {_STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
+        SELECT i.id, {STEP_SQL} AS step, i.desired_direction, i.critical, i.target, i.target_kind, i.tolerance,
                i.measurement_type, i.reported_through, i.reported_from, i.unbroken_since
         FROM indicators_indicator i
         WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}
@@ -90,7 +90,7 @@ def pairs_sql(
     sql = f"""
         SELECT indicator_id, rule_id, kind {latest} FROM (
             SELECT i.id AS indicator_id, r.id AS rule_id, r.kind AS kind, i.data_changed_at AS data_changed_at,
-                   {_STEP_SQL} AS step, i.id, i.reported_through, {_SCOPE_RANK} AS scope_rank,
+                   {STEP_SQL} AS step, i.id, i.reported_through, {_SCOPE_RANK} AS scope_rank,
                    MIN(CASE WHEN r.replaces_broader THEN {_SCOPE_RANK} END)
                        OVER (PARTITION BY i.id, r.kind) AS replaced_beyond
             FROM indicators_indicator i
@@ -388,7 +388,7 @@ def complete(latest: dt.date, first: dt.date, step: int, n_rows: int) -> bool:
 def steps_sql() -> str:
     """Months per period of the frequencies present among the active indicators of a range. Parameters:
     lo_id, hi_id."""
-    return f"SELECT DISTINCT {_STEP_SQL} FROM indicators_indicator i WHERE i.active AND i.id >= %s AND i.id < %s"
+    return f"SELECT DISTINCT {STEP_SQL} FROM indicators_indicator i WHERE i.active AND i.id >= %s AND i.id < %s"
 
 
 def latest_sql(ids: list[int] | None = None) -> str:
@@ -397,7 +397,7 @@ def latest_sql(ids: list[int] | None = None) -> str:
     when given)."""
     id_filter = f"AND i.id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
     return f"""
-    SELECT i.id, {_STEP_SQL} AS step, {_latest("i")}
+    SELECT i.id, {STEP_SQL} AS step, {_latest("i")}
     FROM indicators_indicator i
     WHERE i.active AND i.id >= %s AND i.id < %s {id_filter}"""
 

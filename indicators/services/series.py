@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from ..detection.dialect import Dialect
-from ..detection.rules import STEP_MONTHS
+from ..detection.query import STEP_SQL
 
 _IN_CHUNK = 5000  # ids per UPDATE, within SQLite's parameter limit
 
@@ -22,9 +22,8 @@ def _assignments() -> str:
     from ``unbroken_since`` on the values are exactly every period: a window within them misses none, as the
     check's count of its values would find."""
     d = Dialect(connection.vendor)
-    step = "CASE i.frequency " + " ".join(f"WHEN '{f}' THEN {s}" for f, s in STEP_MONTHS.items()) + " ELSE 12 END"
     values = "FROM indicators_measurement m WHERE m.indicator_id = i.id"
-    breaks = f"{d.month_index('r.period')} - {d.month_index('r.before')} <> {step}"
+    breaks = f"{d.month_index('r.period')} - {d.month_index('r.before')} <> {STEP_SQL}"
     return (
         f"reported_from = (SELECT MIN(m.period) {values}), reported_through = (SELECT MAX(m.period) {values}),"
         f" unbroken_since = (SELECT MAX(r.period)"
