@@ -200,23 +200,27 @@ def _classify_gated(shard: _Shard, plan: WindowPlan, ids: list[int] | None) -> l
     evaluation, as_of = shard.evaluation, shard.as_of
     _tune_window_query()
     masks = _Masks(shard.rules)
-    columns = [*metric_columns(plan), "n_rows", "first_period", "evaluated", "candidates"]
+    columns = [*metric_columns(plan), "complete", "evaluated", "candidates"]
     at = {name: i for i, name in enumerate(columns)}
-    i_id, i_period, i_first, i_rows, i_step = (
-        at[c] for c in ("indicator_id", "period", "first_period", "n_rows", "step")
+    i_id, i_period, i_complete, i_evaluated, i_candidates = (
+        at[c] for c in ("indicator_id", "period", "complete", "evaluated", "candidates")
     )
-    i_evaluated, i_candidates = at["evaluated"], at["candidates"]
     params: list[SqlParam] = [shard.lo_id, shard.hi_id, *(ids or []), as_of, as_of, as_of]
     gapped: list[int] = []
+    seen, wanted = shard.seen, shard.wanted
     for raw in stream(gated_metrics_sql(plan, masks.order, ids=ids), params):
-        indicator_id, latest = raw[i_id], as_date(raw[i_period])
-        its = _gated_rules(shard, gapped, indicator_id, latest, as_date(raw[i_first]), raw[i_step], raw[i_rows])
+        indicator_id = raw[i_id]
+        if not raw[i_complete]:  # a missing period: the general query
+            gapped.append(indicator_id)
+            continue
+        seen.add(indicator_id)
+        its = wanted.get(indicator_id)
         if not its:
             continue
         candidates = masks.split(evaluation, indicator_id, its, raw[i_evaluated], raw[i_candidates])
         if candidates:
             row = dict(zip(columns, raw))
-            row["period"] = latest
+            row["period"] = as_date(raw[i_period])
             for rule in candidates:
                 _record(evaluation, rule, indicator_id, classify(rule, row, as_of))
     return gapped

@@ -16,8 +16,8 @@ is sorted):
 - the *count*: rows and first period of the whole trailing window, for the gap test — from the indicator's
   series columns (``_RUN_KNOWN``) where they decide it, else counted (index only);
 - per rule kind that needs more, a *gated* part: its expensive sums computed only for the indicators where one
-  of its rules may breach (the gate references only the outer row, so PostgreSQL skips the part for the others
-  — a one-time filter);
+  of its rules may breach (a subquery under ``CASE WHEN <gate>``: PostgreSQL does not even start it for the
+  others);
 - per rule, two bits: *evaluated* (the rule could be evaluated) and *candidate* (it may breach: Python's
   ``classify`` decides, exactly as before, and computes the breach's numbers). A pair evaluated and not a
   candidate is "evaluated, no breach" without a line of Python.
@@ -43,7 +43,7 @@ from .rules import STEP_MONTHS, Rule, WindowPlan
 MAX_RULES = 62
 
 # The columns of every row of the gate; the others only of the rows with a pair that may breach.
-_ALWAYS_SENT = frozenset({"indicator_id", "period", "step", "n_rows", "first_period", "evaluated", "candidates"})
+_ALWAYS_SENT = frozenset({"indicator_id", "period", "step", "complete", "evaluated", "candidates"})
 
 # Rule kinds whose pairs Python classifies for every indicator (their sums are needed to decide anything).
 ALWAYS_CANDIDATE = frozenset({RuleKind.CONTROL_LIMIT, RuleKind.SUSTAINED})
@@ -231,9 +231,12 @@ def _head(plan: WindowPlan) -> tuple[list[str], dict[int, int], dict[int, int]]:
     return head, head_rows, head_months
 
 
-def _gated_parts(plan: WindowPlan, rules: Sequence[Rule], candidates: Sequence[str]) -> list[str]:
-    """The parts computed only where one of their rules may breach: an unusual change's earlier changes, the
-    saw-tooth's run of rises."""
+def _gated_parts(plan: WindowPlan, rules: Sequence[Rule], candidates: Sequence[str]) -> dict[str, str]:
+    """The parts computed only where one of their rules may breach, as columns over the head row ``h`` (name → SQL):
+    an unusual change's earlier changes (``g_<key>``: their count, sum and sum of squares, an array), the
+    saw-tooth's run of rises (``rise_run``). Each is a subquery under ``CASE WHEN <gate>``: PostgreSQL runs it only
+    where the gate is open, and elsewhere the column is null at no cost (a ``LATERAL`` join with the gate in its
+    ``WHERE`` started its plan for every indicator, gate closed or not)."""
     gates: dict[str, list[str]] = {}  # part → the candidate bits that open it
     for rule, candidate in zip(rules, candidates, strict=True):
         if rule.kind == RuleKind.UNUSUAL_CHANGE:
@@ -244,36 +247,36 @@ def _gated_parts(plan: WindowPlan, rules: Sequence[Rule], candidates: Sequence[s
     def gate(name: str) -> str:
         return " OR ".join(f"({c})" for c in gates.get(name, [])) or "false"
 
-    parts: list[str] = []
+    parts: dict[str, str] = {}
     for years, months, window in plan.unusual:
         key = f"u{years}_{months}_{window}"
         lag = _unusual_lag(years)
         # The `window` changes that end where the recent ones begin: rows from `lag` back, each against the row
         # `lag` further back.
-        parts.append(f"""
-        CROSS JOIN LATERAL (
-            SELECT COUNT(x.e) AS {key}_n, SUM(x.e) AS {key}_s, SUM(x.e * x.e) AS {key}_q FROM (
+        parts[f"g_{key}"] = f"""CASE WHEN {gate(key)} THEN (
+            SELECT ARRAY[COUNT(x.e), SUM(x.e), SUM(x.e * x.e)] FROM (
                 SELECT m.value - LEAD(m.value, {lag}) OVER s AS e, ROW_NUMBER() OVER s AS i
                 FROM indicators_measurement m
                 WHERE m.indicator_id = h.indicator_id
                   AND m.period <= (h.period - make_interval(months => {12 * years}))::date
                   AND m.period >= (h.period - make_interval(months => LEAST(h.lookback,
                                    {24 * years} + ({window} - 1) * h.step)))::date
-                  AND ({gate(key)})
                 WINDOW s AS (ORDER BY m.period DESC)) x
-            WHERE x.i <= {window}) g_{key}""")
+            WHERE x.i <= {window}) END"""
     if RuleKind.SAWTOOTH in plan.kinds:
-        parts.append(f"""
-        CROSS JOIN LATERAL (
-            SELECT MIN(x.dist) FILTER (WHERE x.dist > 0 AND (x.prev IS NULL OR x.value < x.prev)) - 1 AS rise_run
+        parts["rise_run"] = f"""CASE WHEN {gate("sawtooth")} THEN (
+            SELECT MIN(x.dist) FILTER (WHERE x.dist > 0 AND (x.prev IS NULL OR x.value < x.prev)) - 1
             FROM (
                 SELECT m.value, ROW_NUMBER() OVER s - 1 AS dist, LEAD(m.value) OVER s AS prev
                 FROM indicators_measurement m
                 WHERE m.indicator_id = h.indicator_id AND m.period <= h.period
                   AND m.period >= (h.period - make_interval(months => h.lookback))::date
-                  AND ({gate("sawtooth")})
-                WINDOW s AS (ORDER BY m.period DESC)) x) g_sawtooth""")
+                WINDOW s AS (ORDER BY m.period DESC)) x) END"""
     return parts
+
+
+# Where an unusual change's earlier changes sit in its part's array (``_gated_parts``).
+_PART_SLOTS = {"n": 1, "s": 2, "q": 3}
 
 
 def _whole_part(plan: WindowPlan) -> list[str]:
@@ -320,9 +323,9 @@ _RUN_FIRST = "GREATEST(l0.unbroken_since, (l0.period - make_interval(months => l
 
 
 def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | None) -> str:
-    """The rows of ``dense_metrics_sql`` (the same columns, and ``n_rows``, ``first_period``) plus the masks
-    ``evaluated`` and ``candidates`` of ``rules`` (bit i: ``rules[i]``), for the indicators that have a value on
-    or before the as-of date. The columns a gated part computes are null where its gate is closed, and a row's
+    """The rows of ``dense_metrics_sql`` (the same columns, and ``complete``: the window misses no period) plus the
+    masks ``evaluated`` and ``candidates`` of ``rules`` (bit i: ``rules[i]``), for the indicators that have a value
+    on or before the as-of date. The columns a gated part computes are null where its gate is closed, and a row's
     numbers (every column but ``_ALWAYS_SENT``) are null where none of its pairs may breach."""
     if len(rules) > MAX_RULES:
         raise ValueError(f"at most {MAX_RULES} rules")
@@ -331,20 +334,30 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
     leads = "".join(f", LEAD(m.value, {y} * l.per_year) OVER s AS lag{y}" for y in plan.lag_years)
     head, head_rows, head_months = _head(plan)
     bits = [_rule_bits(rule) for rule in rules]
-    parts = _gated_parts(plan, rules, [candidate for _evaluated, candidate in bits]) + _whole_part(plan)
+    gated = _gated_parts(plan, rules, [candidate for _evaluated, candidate in bits])
     computed = {"down_streak", "up_streak"} if RuleKind.SUSTAINED in kinds else set()
-    computed |= {"rise_run"} if RuleKind.SAWTOOTH in kinds else set()
 
     def fixed(column: str) -> str:
+        if column in gated:
+            return f"{gated[column]} AS {column}"
         if column in ("down_streak", "up_streak", "rise_run"):
             return column if column in computed else f"CAST(NULL AS INTEGER) AS {column}"
         return f"h.{column}"
 
+    # An unusual change's earlier changes: a slot of its part's array (the others: the head's or the whole part's).
+    in_part = {
+        f"{key}_{name}": f"q.g_{key}[{slot}]"
+        for key in (f"u{years}_{months}_{window}" for years, months, window in plan.unusual)
+        for name, slot in _PART_SLOTS.items()
+    }
     extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
-    inner = [fixed(c) for c in METRIC_COLUMNS_FIXED] + extra
+    inner = [fixed(c) for c in METRIC_COLUMNS_FIXED] + [c for c in extra if c not in in_part]
+    inner += [f"{sql} AS {name}" for name, sql in gated.items() if name.startswith("g_")]
+    # The gap test of ``query.complete``: the months from the window's first period to its latest are whole periods,
+    # one per row.
+    months = f"({POSTGRES.month_index('h.period')} - {POSTGRES.month_index('h.first_period')})"
     inner += [
-        "h.n_rows",
-        "h.first_period",
+        f"({months} %% h.step = 0 AND {months} / h.step + 1 = h.n_rows) AS complete",
         f"{_mask([evaluated for evaluated, _candidate in bits])} AS evaluated",
         f"{_mask([candidate for _evaluated, candidate in bits])} AS candidates",
     ]
@@ -354,10 +367,14 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
         # conversion to text or Decimal for the nine rows in ten that decide nothing).
         if column in _ALWAYS_SENT:
             return f"q.{column}"
-        value = f"q.{column}" if column in METRIC_COLUMNS_FIXED or _is_count(column) else f"q.{column}::text"
+        value = in_part.get(column, f"q.{column}")
+        if _is_count(column):
+            value = f"{value}::bigint"
+        elif column not in METRIC_COLUMNS_FIXED:
+            value = f"{value}::text"
         return f"CASE WHEN q.candidates <> 0 THEN {value} END AS {column}"
 
-    select = [outer(c) for c in [*METRIC_COLUMNS_FIXED, *extra, "n_rows", "first_period", "evaluated", "candidates"]]
+    select = [outer(c) for c in [*METRIC_COLUMNS_FIXED, *extra, "complete", "evaluated", "candidates"]]
     return f"""
     WITH {candidates_cte(id_filter)},
     l0 AS MATERIALIZED (
@@ -392,7 +409,7 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
         WHERE l.period IS NOT NULL
     )
     SELECT {", ".join(select)}
-    FROM (SELECT {", ".join(inner)} FROM h {"".join(parts)} OFFSET 0) q
+    FROM (SELECT {", ".join(inner)} FROM h {"".join(_whole_part(plan))} OFFSET 0) q
     ORDER BY q.indicator_id"""
 
 
