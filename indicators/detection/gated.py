@@ -14,7 +14,7 @@ is sorted):
   node, ``LIMIT`` stops the read): the latest value and its neighbours, the recent changes of the unusual-change
   rules, the trend averages' sums;
 - the *count*: rows and first period of the whole trailing window, for the gap test — from the indicator's
-  series columns (``_RUN_KNOWN``) where they decide it, else counted (index only);
+  series columns (``_run_known``) where they decide it, else counted (index only);
 - per rule kind that needs more, a *gated* part: its expensive sums computed only for the indicators where one
   of its rules may breach (a subquery under ``CASE WHEN <gate>``: PostgreSQL does not even start it for the
   others);
@@ -309,17 +309,23 @@ def _whole_part(plan: WindowPlan) -> list[str]:
     ]
 
 
-# The gap test from the indicator's series columns (``services.series``), over the row ``l0`` (``period``: the
-# latest as of the check): they decide it, without counting, when the latest period lies in the unbroken run and
-# the window begins within the run or the run is the whole series. Then the window misses no period; its first
-# period is the earliest whole period back from the latest within the lookback, or the run's first when it
-# starts later.
-_RUN_KNOWN = (
-    "(l0.unbroken_since IS NOT NULL AND l0.period >= l0.unbroken_since AND l0.period <= l0.reported_through"
-    " AND (l0.unbroken_since = l0.reported_from"
-    " OR l0.unbroken_since <= (l0.period - make_interval(months => l0.lookback))::date))"
-)
-_RUN_FIRST = "GREATEST(l0.unbroken_since, (l0.period - make_interval(months => l0.lookback / l0.step * l0.step))::date)"
+# The gap test from the indicator's series columns (``services.series``), over a row ``r`` (``period``: the latest
+# as of the check, ``lookback``: the window's months): they decide it, without counting, when the latest period lies
+# in the unbroken run and the window begins within the run or the run is the whole series. Then the window misses
+# no period; its first period is the earliest whole period back from the latest within the lookback, or the run's
+# first when it starts later.
+def _run_known(d: Dialect, r: str) -> str:
+    return (
+        f"({r}.unbroken_since IS NOT NULL AND {r}.period >= {r}.unbroken_since AND {r}.period <= {r}.reported_through"
+        f" AND ({r}.unbroken_since = {r}.reported_from"
+        f" OR {r}.unbroken_since <= {d.months_before(f'{r}.period', f'{r}.lookback')}))"
+    )
+
+
+def _run_first_month(d: Dialect, r: str) -> str:
+    """The month index (``Dialect.month_index``) of the first period of a window the columns decide."""
+    back = f"{d.month_index(f'{r}.period')} - {r}.lookback / {r}.step * {r}.step"
+    return d.greatest(d.month_index(f"{r}.unbroken_since"), back)
 
 
 def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | None) -> str:
@@ -385,9 +391,10 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
         FROM cand c
     ),
     l AS MATERIALIZED (
-        SELECT l0.*, {_RUN_KNOWN} AS known, {_RUN_FIRST} AS known_first,
-               ({POSTGRES.month_index("l0.period")} - {POSTGRES.month_index(_RUN_FIRST)}) / l0.step + 1
-               AS known_rows
+        SELECT l0.*, {_run_known(POSTGRES, "l0")} AS known,
+               GREATEST(l0.unbroken_since, {POSTGRES.months_before("l0.period", "l0.lookback / l0.step * l0.step")})
+               AS known_first,
+               ({POSTGRES.month_index("l0.period")} - {_run_first_month(POSTGRES, "l0")}) / l0.step + 1 AS known_rows
         FROM l0
     ),
     h AS (
@@ -475,19 +482,33 @@ def gated_head_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int] | 
         ]
     columns = ", ".join(f"hd.{line.rsplit(' AS ', 1)[1]}" for line in head)
     bits = [_rule_bits(rule, d) for rule in rules]
+    # SQLite's date() rolls a day past the end of a month over into the next (2024-02-29 less 12 months is
+    # 2023-03-01), so for a latest period after the 28th its window may begin a period later than the columns
+    # say: those windows are counted.
+    known = f"({_run_known(d, 'l')} AND CAST(substr(l.period, 9, 2) AS INTEGER) <= 28)"
+    first_month = _run_first_month(d, "l")
     return f"""
     WITH {candidates_cte(id_filter)},
     l AS MATERIALIZED (
         SELECT c.id AS indicator_id, c.step, 12 / c.step AS per_year, c.desired_direction, c.critical, c.target,
                c.target_kind, c.tolerance, c.measurement_type, {_latest("c")} AS period, %s AS as_of,
-               {_per_step(plan.lookback_months)} AS lookback
+               {_per_step(plan.lookback_months)} AS lookback, c.reported_from, c.reported_through, c.unbroken_since
         FROM cand c
     ),
     ct AS MATERIALIZED (
+        -- The row count and first period of each window: from the series columns where they decide them (the first
+        -- period as the first day of its month: the caller reads its month, the head a lower bound), else counted.
+        SELECT l.indicator_id AS count_of, {d.month_index("l.period")} AS lk,
+               ({d.month_index("l.period")} - {first_month}) / l.step + 1 AS n_rows,
+               CASE WHEN {d.month_index("l.unbroken_since")} = {first_month} THEN l.unbroken_since
+                    ELSE {_month_start(first_month)} END AS first_period
+        FROM l WHERE {known}
+        UNION ALL
         SELECT l.indicator_id AS count_of, {d.month_index("l.period")} AS lk, COUNT(*) AS n_rows,
                MIN(m.period) AS first_period
         FROM l JOIN indicators_measurement m ON m.indicator_id = l.indicator_id AND m.period <= l.period
              AND m.period >= {d.months_before("l.period", "l.lookback")}
+        WHERE NOT {known}
         GROUP BY l.indicator_id
     ),
     r (step, lo, hi) AS (VALUES {ranges}),
