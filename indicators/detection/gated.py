@@ -36,7 +36,7 @@ from collections.abc import Sequence
 
 from ..models import Direction, MeasurementType, Preliminary, RuleKind, TargetKind
 from .dialect import POSTGRES, SQLITE, Dialect
-from .query import METRIC_COLUMNS_FIXED, _is_count, _latest, candidates_cte, metric_columns
+from .query import METRIC_COLUMNS_FIXED, _is_count, _latest, candidates_cte, complete_sql, metric_columns
 from .rules import STEP_MONTHS, Rule, WindowPlan
 
 # Masks are bigints: a rule per bit. More active rules than this and the caller classifies every pair in Python.
@@ -359,11 +359,8 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
     extra = [c for c in metric_columns(plan) if c not in METRIC_COLUMNS_FIXED]
     inner = [fixed(c) for c in METRIC_COLUMNS_FIXED] + [c for c in extra if c not in in_part]
     inner += [f"{sql} AS {name}" for name, sql in gated.items() if name.startswith("g_")]
-    # The gap test of ``query.complete``: the months from the window's first period to its latest are whole periods,
-    # one per row.
-    months = f"({POSTGRES.month_index('h.period')} - {POSTGRES.month_index('h.first_period')})"
     inner += [
-        f"({months} %% h.step = 0 AND {months} / h.step + 1 = h.n_rows) AS complete",
+        f"{complete_sql(POSTGRES, 'h.period', 'h.first_period', 'h.step', 'h.n_rows')} AS complete",
         f"{_mask([evaluated for evaluated, _candidate in bits])} AS evaluated",
         f"{_mask([candidate for _evaluated, candidate in bits])} AS candidates",
     ]

@@ -385,6 +385,12 @@ def complete(latest: dt.date, first: dt.date, step: int, n_rows: int) -> bool:
     return months % step == 0 and months // step + 1 == n_rows
 
 
+def complete_sql(d: Dialect, latest: str, first: str, step: str, n_rows: str) -> str:
+    """``complete`` in SQL, over columns (for a statement with parameters: ``%%`` is its modulo)."""
+    months = f"({d.month_index(latest)} - {d.month_index(first)})"
+    return f"({months} %% {step} = 0 AND {months} / {step} + 1 = {n_rows})"
+
+
 def steps_sql() -> str:
     """Months per period of the frequencies present among the active indicators of a range. Parameters:
     lo_id, hi_id."""
