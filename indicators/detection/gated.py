@@ -360,7 +360,8 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
     inner = [fixed(c) for c in METRIC_COLUMNS_FIXED] + [c for c in extra if c not in in_part]
     inner += [f"{sql} AS {name}" for name, sql in gated.items() if name.startswith("g_")]
     inner += [
-        f"{complete_sql(POSTGRES, 'h.period', 'h.first_period', 'h.step', 'h.n_rows')} AS complete",
+        # A window the series columns decide misses no period (its rows are whole periods of the unbroken run).
+        f"(h.known OR {complete_sql(POSTGRES, 'h.period', 'h.first_period', 'h.step', 'h.n_rows')}) AS complete",
         f"{_mask([evaluated for evaluated, _candidate in bits])} AS evaluated",
         f"{_mask([candidate for _evaluated, candidate in bits])} AS candidates",
     ]
@@ -389,14 +390,11 @@ def gated_metrics_sql(plan: WindowPlan, rules: Sequence[Rule], *, ids: list[int]
     ),
     l AS MATERIALIZED (
         SELECT l0.*, {_run_known(POSTGRES, "l0")} AS known,
-               GREATEST(l0.unbroken_since, {POSTGRES.months_before("l0.period", "l0.lookback / l0.step * l0.step")})
-               AS known_first,
                ({POSTGRES.month_index("l0.period")} - {_run_first_month(POSTGRES, "l0")}) / l0.step + 1 AS known_rows
         FROM l0
     ),
     h AS (
-        SELECT l.*, hd.*, CASE WHEN l.known THEN l.known_rows ELSE ct.n_rows END AS n_rows,
-               CASE WHEN l.known THEN l.known_first ELSE ct.first_period END AS first_period
+        SELECT l.*, hd.*, CASE WHEN l.known THEN l.known_rows ELSE ct.n_rows END AS n_rows, ct.first_period
         FROM l
         CROSS JOIN LATERAL (
             SELECT {", ".join(head)} FROM (
